@@ -1,0 +1,5 @@
+import sys
+
+from livegan.cli import main
+
+sys.exit(main())

@@ -1,0 +1,121 @@
+"""``livegan`` command line: one console script, stages imported lazily.
+
+Each subcommand's handler lives in the module of its stage and is named in
+``HANDLERS`` as "module:function"; nothing heavy (torch, numba, pyo) is
+imported until a subcommand needs it, so ``livegan devices`` never loads torch.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+HANDLERS = {
+    "devices": "livegan.devices:cli_devices",
+    "info": "livegan.info:cli_info",
+    "train": "train.trainer:cli_train",
+    "export": "train.export:cli_export",
+    "perform": "livegan.perform:cli_perform",
+    "render": "livegan.render:cli_render",
+    "learn": "livegan.learn:cli_learn",
+    "demo": "livegan.demo:cli_demo",
+}
+
+
+class CLIError(Exception):
+    """An error the user can fix: printed as one line, exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="livegan", description=__doc__.splitlines()[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    fmt = argparse.ArgumentDefaultsHelpFormatter
+
+    s = sub.add_parser("devices", help="list audio outputs and MIDI inputs", formatter_class=fmt)
+
+    s = sub.add_parser("info", help="show a model's metadata and time one loop", formatter_class=fmt)
+    s.add_argument("model", help="a .ts loop-model file")
+    s.add_argument("--device", default="auto", help="cpu, cuda or auto")
+    s.add_argument("--runs", type=int, default=20, help="timed generations (median is printed)")
+    s.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
+    s = sub.add_parser("train", help="train a loop generator on a folder of audio", formatter_class=fmt)
+    s.add_argument("data_dir", help="folder of audio loops (searched recursively)")
+    s.add_argument("--preset", default="wavegan", help="training preset")
+    s.add_argument("--out", required=True, help="run folder (checkpoints, previews, report)")
+    s.add_argument("--steps", type=int, default=None, help="training steps (default: the preset's)")
+    s.add_argument("--device", default="auto", help="cuda, mps, cpu or auto")
+    s.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
+    s.add_argument("--fit", choices=("stretch", "slice"), default=None,
+                   help="fit files to the loop length by re-pitching the whole file or slicing it")
+    s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a preset field, e.g. --set lr=2e-4 (repeatable)")
+
+    s = sub.add_parser("export", help="export a trained run as a .ts loop-model file", formatter_class=fmt)
+    s.add_argument("run_dir", help="run folder written by `livegan train`")
+    s.add_argument("-o", "--output", required=True, help="output .ts file")
+
+    s = sub.add_parser("perform", help="play a model live with MIDI knobs", formatter_class=fmt)
+    s.add_argument("--model", default=None, help=".ts model file (default: the built-in model)")
+    s.add_argument("--patch", default=None, help="patch .toml file (default: the generic patch)")
+    s.add_argument("--midi", default=None, help="MIDI input: index, name substring, or 'virtual'")
+    s.add_argument("--device", default=None, help="audio output: index or name substring")
+    s.add_argument("--record", default=None, metavar="OUT.wav", help="record the performance (WAV or FLAC)")
+    s.add_argument("--stats-json", default=None, metavar="FILE", help="write run statistics here at exit")
+    s.add_argument("--samplerate", type=int, default=None, help="output sample rate (default: device's)")
+    s.add_argument("--blocksize", type=int, default=256, help="frames per audio callback")
+    s.add_argument("--latency", default="low", help="'low', 'high' or seconds")
+    s.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
+
+    s = sub.add_parser("render", help="render a performance offline from MIDI automation", formatter_class=fmt)
+    s.add_argument("--automation", required=True, metavar="PERF.mid", help="standard MIDI file of control events")
+    s.add_argument("--seconds", type=float, required=True, help="length of the render")
+    s.add_argument("-o", "--output", required=True, help="output WAV or FLAC")
+    s.add_argument("--model", default=None, help=".ts model file (default: the built-in model)")
+    s.add_argument("--patch", default=None, help="patch .toml file (default: the generic patch)")
+    s.add_argument("--samplerate", type=int, default=48000, help="output sample rate")
+    s.add_argument("--blocksize", type=int, default=256, help="frames per process() call")
+
+    s = sub.add_parser("learn", help="MIDI learn: move each control and write the patch", formatter_class=fmt)
+    s.add_argument("--patch", required=True, help="patch .toml file to write")
+    s.add_argument("--midi", default=None, help="MIDI input: index, name substring, or 'virtual'")
+
+    s = sub.add_parser("demo", help="render (and play) a 30 s demo of the built-in model", formatter_class=fmt)
+    s.add_argument("-o", "--output", default="livegan-demo.wav", help="output WAV")
+    s.add_argument("--no-play", action="store_true", help="only render, never play")
+    return p
+
+
+def _handler(command: str):
+    modname, func = HANDLERS[command].split(":")
+    try:
+        mod = importlib.import_module(modname)
+    except ModuleNotFoundError as e:
+        if e.name and (modname == e.name or modname.startswith(e.name + ".")):
+            return None
+        raise
+    return getattr(mod, func, None)
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    handler = _handler(args.command)
+    if handler is None:
+        print(f"livegan {args.command}: not built yet", file=sys.stderr)
+        return 2
+    from livegan.model import ModelFileError
+
+    try:
+        rc = handler(args)
+    except (CLIError, ModelFileError) as e:
+        print(f"livegan {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"livegan {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return int(rc or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,34 @@
+"""``livegan info MODEL.ts``: metadata and measured time per loop. Thread: main."""
+from __future__ import annotations
+
+import json
+
+
+def cli_info(args) -> int:
+    from livegan.model import load_model
+
+    m = load_model(args.model, device=args.device)
+    meta = m.meta
+    t = m.time_per_loop(runs=max(1, args.runs))
+    if args.json:
+        d = meta.to_json_dict()
+        d.pop("directions")
+        d.update(n_directions=int(meta.directions.shape[0]), device=m.device, seconds_per_loop=t)
+        print(json.dumps(d, indent=2))
+        return 0
+    print(f"model        {args.model}")
+    print(f"name         {meta.name}")
+    print(f"format       {meta.format}")
+    print(f"audio        {meta.channels} ch, {meta.sample_rate} Hz, {meta.loop_samples} samples "
+          f"({meta.seconds:.3f} s)")
+    print(f"tempo        {meta.bars} bar(s) of {meta.beats_per_bar} beats at {meta.bpm:g} BPM")
+    print(f"latent       {meta.latent_dim}-d {meta.latent_dist}")
+    sig = ", ".join(f"{s:.3g}" for s in meta.sigmas[:8])
+    more = " ..." if len(meta.sigmas) > 8 else ""
+    print(f"directions   {meta.directions.shape[0]} (sigmas {sig}{more})")
+    tr = meta.training
+    if tr:
+        keys = ("preset", "steps", "date", "exported")
+        print("training     " + ", ".join(f"{k}={tr[k]}" for k in keys if k in tr))
+    print(f"generation   {t * 1e3:.2f} ms per loop on {m.device} (median of {args.runs})")
+    return 0

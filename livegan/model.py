@@ -1,0 +1,264 @@
+"""The loop-model file: a TorchScript generator with embedded ``livegan.json``.
+
+This is the contract between ``train/`` (which writes these files through
+``train.export.save_loop_model``) and the real-time engine (which loads them
+here). The engine reads every musical fact about a model from the metadata,
+never restates it.
+
+``forward(z: Tensor[B, latent_dim]) -> Tensor[B, channels, loop_samples]``,
+float32 in [-1, 1].
+
+Threads: ``load_model`` runs on the main thread before any stream starts;
+``LoopModel.generate`` runs on the generator thread (or process), never on
+the audio callback.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+import zipfile
+from dataclasses import dataclass, field
+
+import numpy as np
+
+FORMAT_VERSION = 1  # bump when a field changes meaning
+META_NAME = "livegan.json"  # name of the extra file inside the TorchScript zip
+LATENT_DISTS = ("uniform", "normal")
+
+
+class ModelFileError(Exception):
+    """A model file breaks the contract; the message names the file and the problem."""
+
+    def __init__(self, path, problem: str):
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+@dataclass(frozen=True)
+class ModelMeta:
+    format: int
+    name: str
+    sample_rate: int  # Hz of the generated loop
+    loop_samples: int  # frames per loop
+    channels: int  # 1 or 2
+    latent_dim: int
+    latent_dist: str  # "uniform" in [-1, 1) or "normal" N(0, 1)
+    bpm: float  # tempo at which loop_samples is exactly `bars` bars
+    bars: int
+    beats_per_bar: int
+    directions: np.ndarray = field(repr=False)  # (K, latent_dim) float32, strongest first
+    sigmas: np.ndarray = field(repr=False)  # (K,) float32, std of z along each direction
+    training: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def seconds(self) -> float:
+        return self.loop_samples / self.sample_rate
+
+    def to_json_dict(self) -> dict:
+        d = {k: getattr(self, k) for k in (
+            "format", "name", "sample_rate", "loop_samples", "channels", "latent_dim",
+            "latent_dist", "bpm", "bars", "beats_per_bar")}
+        d["directions"] = self.directions.tolist()
+        d["sigmas"] = self.sigmas.tolist()
+        d["training"] = self.training
+        return d
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_num(v) -> bool:
+    return (isinstance(v, (int, float)) and not isinstance(v, bool)) and math.isfinite(v)
+
+
+def validate_meta(raw, path="<metadata>") -> ModelMeta:
+    """Check every field of a ``livegan.json`` dict; raise ModelFileError naming the field."""
+    def bad(fieldname, problem):
+        raise ModelFileError(path, f"metadata field '{fieldname}' {problem}")
+
+    if not isinstance(raw, dict):
+        raise ModelFileError(path, f"{META_NAME} is not a JSON object")
+    required = ("format", "name", "sample_rate", "loop_samples", "channels", "latent_dim",
+                "latent_dist", "bpm", "bars", "beats_per_bar", "directions", "sigmas", "training")
+    for k in required:
+        if k not in raw:
+            bad(k, "is missing")
+    if not _is_int(raw["format"]):
+        bad("format", f"must be an integer, got {raw['format']!r}")
+    if raw["format"] != FORMAT_VERSION:
+        bad("format", f"is {raw['format']}, this livegan reads format {FORMAT_VERSION}")
+    if not isinstance(raw["name"], str) or not raw["name"].strip():
+        bad("name", f"must be a non-empty string, got {raw['name']!r}")
+    for k, lo, hi in (("sample_rate", 1000, 384000), ("loop_samples", 64, 1 << 24),
+                      ("channels", 1, 2), ("latent_dim", 1, 4096), ("bars", 1, 64),
+                      ("beats_per_bar", 1, 32)):
+        v = raw[k]
+        if not _is_int(v) or not lo <= v <= hi:
+            bad(k, f"must be an integer in [{lo}, {hi}], got {v!r}")
+    if raw["latent_dist"] not in LATENT_DISTS:
+        bad("latent_dist", f"must be one of {LATENT_DISTS}, got {raw['latent_dist']!r}")
+    if not _is_num(raw["bpm"]) or not 10 <= raw["bpm"] <= 1000:
+        bad("bpm", f"must be a number in [10, 1000], got {raw['bpm']!r}")
+    # The loop length must be exactly what bars x beats at bpm mean, or nothing stays on the beat.
+    seconds = raw["loop_samples"] / raw["sample_rate"]
+    musical = raw["bars"] * raw["beats_per_bar"] * 60.0 / raw["bpm"]
+    if abs(seconds - musical) > 0.005 * musical:
+        bad("bpm", f"{raw['bpm']} with {raw['bars']} bar(s) of {raw['beats_per_bar']} beats lasts "
+                   f"{musical:.4f} s, but loop_samples/sample_rate is {seconds:.4f} s")
+    try:
+        directions = np.asarray(raw["directions"], dtype=np.float32)
+    except (TypeError, ValueError):
+        bad("directions", "must be a list of lists of numbers")
+    if directions.size == 0:
+        directions = directions.reshape(0, raw["latent_dim"])
+    if directions.ndim != 2 or directions.shape[1] != raw["latent_dim"]:
+        bad("directions", f"must have shape (K, latent_dim={raw['latent_dim']}), got {directions.shape}")
+    if not np.all(np.isfinite(directions)):
+        bad("directions", "contains NaN or Inf")
+    try:
+        sigmas = np.asarray(raw["sigmas"], dtype=np.float32).reshape(-1)
+    except (TypeError, ValueError):
+        bad("sigmas", "must be a list of numbers")
+    if sigmas.shape[0] != directions.shape[0]:
+        bad("sigmas", f"has {sigmas.shape[0]} values for {directions.shape[0]} directions")
+    if not np.all(np.isfinite(sigmas)) or np.any(sigmas <= 0):
+        bad("sigmas", "must be finite and > 0")
+    if not isinstance(raw["training"], dict):
+        bad("training", "must be a JSON object")
+    return ModelMeta(format=raw["format"], name=raw["name"], sample_rate=raw["sample_rate"],
+                     loop_samples=raw["loop_samples"], channels=raw["channels"],
+                     latent_dim=raw["latent_dim"], latent_dist=raw["latent_dist"],
+                     bpm=float(raw["bpm"]), bars=raw["bars"], beats_per_bar=raw["beats_per_bar"],
+                     directions=directions, sigmas=sigmas, training=raw["training"])
+
+
+def read_meta(path) -> ModelMeta:
+    """Read and validate only the metadata (no torch needed: the file is a zip)."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise ModelFileError(path, "no such file")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = [n for n in zf.namelist() if n.endswith("/extra/" + META_NAME)]
+            if not names:
+                if not any(n.endswith("/data.pkl") or n.endswith("/constants.pkl") for n in zf.namelist()):
+                    raise ModelFileError(path, "not a TorchScript model file")
+                raise ModelFileError(path, f"has no embedded {META_NAME} metadata "
+                                           "(was it saved by `livegan export`?)")
+            text = zf.read(names[0]).decode("utf-8")
+    except zipfile.BadZipFile:
+        raise ModelFileError(path, "not a TorchScript model file (not a zip archive, or truncated)") from None
+    except (OSError, zipfile.LargeZipFile, EOFError, UnicodeDecodeError) as e:
+        raise ModelFileError(path, f"cannot read metadata ({e})") from None
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ModelFileError(path, f"{META_NAME} is not valid JSON ({e})") from None
+    return validate_meta(raw, path)
+
+
+def sample_latent(meta: ModelMeta, rng: np.random.Generator, n: int = 1) -> np.ndarray:
+    """(n, latent_dim) float32 drawn from the model's prior."""
+    if meta.latent_dist == "uniform":
+        return rng.uniform(-1.0, 1.0, size=(n, meta.latent_dim)).astype(np.float32)
+    return rng.standard_normal(size=(n, meta.latent_dim)).astype(np.float32)
+
+
+def pick_device(device: str = "auto") -> str:
+    import torch
+
+    if device == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        return "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device '{device}' asked for, but CUDA is not available here")
+    return device
+
+
+class LoopModel:
+    """A loaded, validated, warmed-up loop generator.
+
+    Thread: constructed on the main thread; ``generate`` is called from the
+    generator thread only (TorchScript is not shared with the audio callback).
+    """
+
+    def __init__(self, path, device: str = "auto", threads: int | None = 1, warmup: int = 2):
+        import torch
+
+        self.path = os.fspath(path)
+        self.meta = read_meta(self.path)
+        if threads is not None:
+            torch.set_num_threads(max(1, int(threads)))
+        self.device = pick_device(device)
+        extra = {META_NAME: ""}
+        try:
+            self.module = torch.jit.load(self.path, map_location=self.device, _extra_files=extra)
+        except Exception as e:  # torch raises RuntimeError/ValueError with long C++ traces
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise ModelFileError(self.path, f"not a loadable TorchScript model ({first[:200]})") from None
+        self.module.eval()
+        self._torch = torch
+        self.generate_seconds: list[float] = []
+        rng = np.random.default_rng(0)
+        for i in range(max(1, warmup)):
+            self.check_output(sample_latent(self.meta, rng, 2))
+
+    def check_output(self, z: np.ndarray) -> np.ndarray:
+        """Run forward and check the contract on the result; return it."""
+        m = self.meta
+        try:
+            y = self.generate(z)
+        except ModelFileError:
+            raise
+        except Exception as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise ModelFileError(self.path, f"forward() failed on z of shape {tuple(z.shape)} ({first[:200]})") from None
+        want = (z.shape[0], m.channels, m.loop_samples)
+        if y.shape != want:
+            raise ModelFileError(self.path, f"forward() returned shape {tuple(y.shape)}, metadata says "
+                                            f"(B, channels, loop_samples) = {want}")
+        if not np.all(np.isfinite(y)):
+            raise ModelFileError(self.path, "forward() output contains NaN or Inf")
+        peak = float(np.max(np.abs(y))) if y.size else 0.0
+        if peak > 1.0 + 1e-3:
+            raise ModelFileError(self.path, f"forward() output peaks at {peak:.3f}, contract is [-1, 1]")
+        return y
+
+    def generate(self, z: np.ndarray) -> np.ndarray:
+        """(B, latent_dim) float32 -> (B, channels, loop_samples) float32 numpy. Generator thread."""
+        torch = self._torch
+        t0 = time.perf_counter()
+        with torch.inference_mode():
+            zt = torch.from_numpy(np.ascontiguousarray(z, dtype=np.float32)).to(self.device)
+            y = self.module(zt)
+            if not isinstance(y, torch.Tensor):
+                raise ModelFileError(self.path, f"forward() returned {type(y).__name__}, not a Tensor")
+            out = y.detach().to("cpu", torch.float32).numpy()  # CPU-GPU sync point
+        self.generate_seconds.append(time.perf_counter() - t0)
+        return out
+
+    def time_per_loop(self, runs: int = 20, batch: int = 1) -> float:
+        """Median seconds to generate one batch of ``batch`` loops after warm-up."""
+        rng = np.random.default_rng(1)
+        times = []
+        for _ in range(runs):
+            z = sample_latent(self.meta, rng, batch)
+            t0 = time.perf_counter()
+            self.generate(z)
+            times.append(time.perf_counter() - t0)
+        return float(np.median(times))
+
+
+def load_model(path, device: str = "auto", threads: int | None = 1) -> LoopModel:
+    return LoopModel(path, device=device, threads=threads)
+
+
+def default_model_path() -> str:
+    """The built-in model shipped inside the package (issue: built-in instrument)."""
+    here = os.path.join(os.path.dirname(__file__), "models")
+    return os.path.join(here, "default.ts")

@@ -1,0 +1,1 @@
+"""Offline half of livegan: prepare data, train, report, export."""
