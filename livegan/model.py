@@ -18,6 +18,7 @@ import json
 import math
 import os
 import time
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 
@@ -26,6 +27,9 @@ import numpy as np
 FORMAT_VERSION = 1  # bump when a field changes meaning
 META_NAME = "livegan.json"  # name of the extra file inside the TorchScript zip
 LATENT_DISTS = ("uniform", "normal")
+
+# TorchScript is the contract's container (DESIGN.md); torch >= 2.10 marks jit deprecated but keeps it.
+warnings.filterwarnings("ignore", message=r"`torch\.jit\.", category=DeprecationWarning)
 
 
 class ModelFileError(Exception):

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Install livegan into ./.venv on a Debian machine: system libraries, a virtual
+# environment, PyTorch (the CPU-friendly pin when none is present) and the package.
+#   bash scripts/setup.sh           # performer + trainer
+#   bash scripts/setup.sh --tests   # also what the test suite needs (JACK server, jack_capture, tmux)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_tests=0
+[ "${1:-}" = "--tests" ] && want_tests=1
+PY=${PYTHON:-python3}
+TORCH_SPEC=${LIVEGAN_TORCH_SPEC:-torch==2.13.0}
+
+pkgs=(libportaudio2 libsndfile1)
+[ "$want_tests" = 1 ] && pkgs+=(jackd2 jack-capture tmux)
+$PY -c "import venv, ensurepip" 2>/dev/null || pkgs+=(python3-venv)
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" != 0 ] && command -v sudo >/dev/null && SUDO="sudo"
+  if [ "$(id -u)" != 0 ] && [ -z "$SUDO" ]; then
+    echo "setup: please install these Debian packages first: ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "setup: installing Debian packages: ${missing[*]}"
+  $SUDO apt-get update -qq
+  # jackd2 asks about real-time priority: answer non-interactively
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+[ -x .venv/bin/python ] || $PY -m venv .venv
+VPY=.venv/bin/python
+$VPY -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+if ! $VPY -c "import torch" 2>/dev/null; then
+  echo "setup: installing $TORCH_SPEC"
+  $VPY -m pip install -q "$TORCH_SPEC"
+fi
+extras="train"
+[ "$want_tests" = 1 ] && extras="train,test"
+echo "setup: installing livegan[$extras]"
+$VPY -m pip install -q -e ".[$extras]" 2>&1 | grep -v "^WARNING: Location" || true
+$VPY -c "import livegan, torch, numba, sounddevice, soundfile, mido, rtmidi" \
+  || { echo "setup: the install is incomplete (see above)" >&2; exit 1; }
+echo "setup: done. Activate with: . .venv/bin/activate"

@@ -1,0 +1,154 @@
+"""Shared fixtures: a tiny exported loop model, and a JACK server.
+
+The JACK server is started here, at configure time, when none is running and
+jackd is installed, because PortAudio scans devices when sounddevice is first
+imported: the server must exist before any test imports it. The test script
+(scripts/test.sh) normally starts one first; then this file leaves it alone.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+os.environ.setdefault("JACK_NO_START_SERVER", "1")  # libjack must never spawn a server behind our back
+os.environ.setdefault("PYO_GUI_WX", "0")
+
+TINY = dict(sample_rate=16384, loop_samples=32768, channels=1, latent_dim=8, n_directions=4)
+_jack = {"proc": None, "why_not": None}
+
+
+def jack_running() -> bool:
+    if shutil.which("jack_lsp") is None:
+        return False
+    r = subprocess.run(["jack_lsp"], capture_output=True, text=True, timeout=10,
+                       env={**os.environ, "JACK_NO_START_SERVER": "1"})
+    return r.returncode == 0 and "system:playback" in r.stdout
+
+
+def _start_jack() -> None:
+    if jack_running():
+        return
+    if shutil.which("jackd") is None:
+        _jack["why_not"] = "jackd is not installed (Debian package jackd2)"
+        return
+    env = {**os.environ, "JACK_NO_AUDIO_RESERVATION": "1"}
+    errors = []
+    for rt in (["-R", "-P", "70"], ["--no-realtime"]):  # SCHED_FIFO may be refused in containers
+        proc = subprocess.Popen(["jackd", *rt, "-d", "dummy", "-r", "48000", "-p", "256"], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        ok = subprocess.run(["jack_wait", "-w", "-t", "10"], capture_output=True, env=env).returncode == 0
+        if ok and proc.poll() is None:
+            _jack["proc"] = proc
+            return
+        proc.terminate()
+        try:
+            _, err = proc.communicate(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            err = ""
+        errors.append((err or "").strip().splitlines()[-1:] or ["no output"])
+    _jack["why_not"] = f"jackd could not start here: {errors}"
+
+
+def pytest_configure(config):
+    _start_jack()
+
+
+def pytest_unconfigure(config):
+    proc = _jack["proc"]
+    if proc is not None and proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
+def jack_server():
+    """A running JACK dummy server at 48 kHz, or a skip that says why none can run here."""
+    if not jack_running():
+        pytest.skip(_jack["why_not"] or "no JACK server is running and none could be started")
+    return {"sample_rate": 48000, "period": 256}
+
+
+def make_tiny_generator():
+    """A deterministic, differentiable stand-in generator: z picks pitches and levels of sines.
+
+    Every partial has a whole number of cycles per loop, so the loop is seamless.
+    """
+    import torch
+
+    class TinyGen(torch.nn.Module):
+        def __init__(self, latent_dim: int, n: int):
+            super().__init__()
+            self.register_buffer("t", torch.arange(n, dtype=torch.float32) / n)  # (N,) loop phase
+            self.register_buffer("base", torch.tensor([110.0, 220.0, 330.0, 440.0]))  # cycles per loop
+
+        def forward(self, z: torch.Tensor) -> torch.Tensor:  # (B, D) -> (B, 1, N)
+            cycles = torch.round(self.base[None, :] * (1.0 + 0.25 * z[:, :4]))  # (B, 4)
+            amp = 0.2 + 0.05 * z[:, 4:8]  # (B, 4), in [0.15, 0.25] for z in [-1, 1]
+            ph = 2.0 * torch.pi * cycles[:, :, None] * self.t[None, None, :]  # (B, 4, N)
+            y = (amp[:, :, None] * torch.sin(ph)).sum(dim=1, keepdim=True)  # (B, 1, N)
+            return torch.clamp(y, -1.0, 1.0)
+
+    return TinyGen(TINY["latent_dim"], TINY["loop_samples"])
+
+
+def tiny_meta(**over) -> dict:
+    import numpy as np
+
+    k, d = TINY["n_directions"], TINY["latent_dim"]
+    meta = dict(name="tiny-sines", sample_rate=TINY["sample_rate"], loop_samples=TINY["loop_samples"],
+                channels=TINY["channels"], latent_dim=d, latent_dist="uniform", bpm=120.0, bars=1,
+                beats_per_bar=4, directions=np.eye(k, d).tolist(), sigmas=[0.577] * k,
+                training={"preset": "test-fixture"})
+    meta.update(over)
+    return meta
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory):
+    """Path to a small exported .ts: 16384 Hz, 32768 samples (1 bar 4/4 at 120 BPM), mono, latent 8."""
+    from train.export import save_loop_model
+
+    path = tmp_path_factory.mktemp("models") / "tiny.ts"
+    save_loop_model(make_tiny_generator(), path, tiny_meta(), quiet=True)
+    return path
+
+
+def run_cli(*args, env_extra=None, timeout=120, input=None):
+    """Run `python -m livegan ARGS` in a subprocess; returns CompletedProcess (text)."""
+    env = {**os.environ, **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", "livegan", *map(str, args)], capture_output=True,
+                          text=True, timeout=timeout, env=env, input=input)
+
+
+@pytest.fixture
+def cli():
+    return run_cli
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _torch_one_thread():
+    """Tests share 2 cores with a JACK server: keep torch from spawning a thread pool per core."""
+    try:
+        import torch
+    except ImportError:
+        return
+    torch.set_num_threads(1)
+
+
+def wait_until(pred, timeout=10.0, step=0.02):
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if pred():
+            return True
+        time.sleep(step)
+    return False

@@ -1,0 +1,55 @@
+"""The CLI surface users and scripts rely on: names, options, lazy imports."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from livegan.cli import build_parser
+
+SURFACE = {
+    "devices": [],
+    "info": ["model"],
+    "train": ["data_dir", "--preset", "--out", "--steps", "--device", "--resume"],
+    "export": ["run_dir", "-o"],
+    "perform": ["--model", "--patch", "--midi", "--device", "--record", "--stats-json"],
+    "render": ["--automation", "--seconds", "-o", "--model", "--patch"],
+    "learn": ["--patch"],
+    "demo": [],
+}
+
+
+@pytest.mark.parametrize("command", sorted(SURFACE))
+def test_subcommand_has_the_promised_arguments(command):
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command").choices[command]
+    names = set()
+    for a in sub._actions:
+        names.update(a.option_strings or [a.dest])
+    missing = [n for n in SURFACE[command] if n not in names]
+    assert not missing, f"livegan {command} lacks {missing}"
+
+
+def test_devices_runs_with_torch_unimportable():
+    code = ("import sys; sys.modules['torch'] = None\n"
+            "from livegan.cli import main\n"
+            "rc = main(['devices'])\n"
+            "assert 'torch' not in sys.modules or sys.modules['torch'] is None\n"
+            "sys.exit(rc)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "audio outputs" in r.stdout and "MIDI inputs" in r.stdout
+
+
+def test_devices_imports_neither_torch_nor_numba():
+    code = ("import sys\nfrom livegan.cli import main\nmain(['devices'])\n"
+            "print('HEAVY', sorted(m for m in ('torch', 'numba', 'pyo') if m in sys.modules))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "HEAVY []" in r.stdout
+
+
+def test_unknown_subcommand_is_a_usage_error():
+    r = subprocess.run([sys.executable, "-m", "livegan", "dance"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "invalid choice" in r.stderr
