@@ -1,0 +1,433 @@
+"""Patches: ``patches/*.toml`` say how a controller plays a model.
+
+A patch names the MIDI port and channel, maps CCs to latent directions (range
+in sigmas) or to effect parameters, says how knobs take over (``jump`` or
+``pickup``), which notes pick seeds and which are snapshot pads, which CC
+morphs between two snapshots, the tempo / quantize / crossfade, and the
+effects chain. Every problem raises ``PatchError`` naming the file, the key
+and what is wrong, e.g. ``patches/x.toml: knob[2].cc: must be an integer in
+[0, 127], got 300``.
+
+Directions are numbered from 1 in the file (``direction = 1`` is the strongest
+direction, as the learn prompt says) and from 0 in ``Knob.direction``.
+
+Threads: main only (loaded before any stream starts).
+"""
+from __future__ import annotations
+
+import math
+import os
+import sys
+from dataclasses import dataclass, field, replace
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+from livegan.cli import CLIError
+
+TAKEOVER = ("jump", "pickup")
+QUANTIZE = ("none", "beat", "bar", "2bars", "4bars", "8bars")
+CLOCK = ("internal", "midi")
+FILTER_MODES = ("lowpass", "highpass", "bandpass")
+
+# effect type -> param -> (min, max, default, curve). "log" params are mapped
+# exponentially from a knob, so the lower half of the knob is not wasted.
+FX_PARAMS = {
+    "filter": {"cutoff": (40.0, 18000.0, 18000.0, "log"), "q": (0.5, 12.0, 0.707, "lin"),
+               "mix": (0.0, 1.0, 1.0, "lin")},
+    "drive": {"amount": (0.0, 1.0, 0.3, "lin"), "mix": (0.0, 1.0, 1.0, "lin")},
+    "delay": {"beats": (0.0625, 2.0, 0.75, "lin"), "feedback": (0.0, 0.95, 0.35, "lin"),
+              "mix": (0.0, 1.0, 0.25, "lin")},
+    "reverb": {"size": (0.0, 1.0, 0.5, "lin"), "damp": (0.0, 1.0, 0.5, "lin"),
+               "mix": (0.0, 1.0, 0.2, "lin")},
+}
+ACTIONS = ("save", "record", "random_seed") + tuple(f"bypass.{t}" for t in FX_PARAMS)
+
+
+class PatchError(CLIError):
+    """A patch breaks the schema; the message names the file, the key and the problem."""
+
+    def __init__(self, path, key: str, problem: str):
+        self.path, self.key, self.problem = str(path), key, problem
+        super().__init__(f"{self.path}: {key}: {problem}")
+
+
+@dataclass
+class Knob:
+    cc: int  # 0..127
+    direction: int | None = None  # 0-based latent direction, or None for an effect knob
+    effect: str | None = None  # "filter.cutoff" etc.
+    range: tuple[float, float] = (-2.0, 2.0)  # sigmas for a direction, param units for an effect
+    takeover: str | None = None  # None: the patch's default
+    name: str = ""  # shown on the panel
+
+
+@dataclass
+class Button:
+    cc: int
+    action: str  # one of ACTIONS
+
+
+@dataclass
+class Effect:
+    type: str  # one of FX_PARAMS
+    bypass: bool = False
+    params: dict = field(default_factory=dict)  # param -> value (defaults filled in)
+    mode: str = "lowpass"  # filter only
+
+
+@dataclass
+class Patch:
+    name: str = "generic"
+    path: str = "<patch>"
+    port: str = ""  # name substring, index as a string, "virtual", or "" (ask on the CLI)
+    channel: int | None = None  # 1..16; None = omni
+    takeover: str = "pickup"
+    knobs: list[Knob] = field(default_factory=list)
+    buttons: list[Button] = field(default_factory=list)
+    seed_notes: list[int] = field(default_factory=list)  # note -> a new base z (seed = note index)
+    snapshot_notes: list[int] = field(default_factory=list)  # pads: empty = save, full = recall
+    morph_cc: int | None = None
+    morph_pads: tuple[int, int] = (1, 2)  # 1-based pad numbers morphed from -> to
+    tempo: float | None = None  # None: the model's bpm
+    quantize: str = "bar"
+    crossfade_ms: float = 40.0
+    clock: str = "internal"
+    effects: list[Effect] = field(default_factory=list)
+
+    def knob_for_cc(self, cc: int) -> Knob | None:
+        for k in self.knobs:
+            if k.cc == cc:
+                return k
+        return None
+
+
+def default_patch_path() -> str:
+    """patches/generic.toml of this checkout."""
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "patches", "generic.toml")
+
+
+# ---------------------------------------------------------------- validation
+
+def _is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_num(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+class _V:
+    def __init__(self, path):
+        self.path = path
+
+    def bad(self, key, problem):
+        raise PatchError(self.path, key, problem)
+
+    def keys(self, table, key, allowed):
+        if not isinstance(table, dict):
+            self.bad(key, f"must be a table, got {table!r}")
+        for k in table:
+            if k not in allowed:
+                where = f"{key}.{k}" if key else k
+                self.bad(where, f"unknown key (allowed: {', '.join(sorted(allowed))})")
+
+    def int_in(self, v, key, lo, hi):
+        if not _is_int(v) or not lo <= v <= hi:
+            self.bad(key, f"must be an integer in [{lo}, {hi}], got {v!r}")
+        return v
+
+    def num_in(self, v, key, lo, hi):
+        if not _is_num(v) or not lo <= v <= hi:
+            self.bad(key, f"must be a number in [{lo}, {hi}], got {v!r}")
+        return float(v)
+
+    def choice(self, v, key, options):
+        if v not in options:
+            self.bad(key, f"must be one of {', '.join(options)}, got {v!r}")
+        return v
+
+    def notes(self, v, key):
+        if not isinstance(v, list):
+            self.bad(key, f"must be a list of note numbers, got {v!r}")
+        for i, n in enumerate(v):
+            self.int_in(n, f"{key}[{i}]", 0, 127)
+        if len(set(v)) != len(v):
+            self.bad(key, "lists a note twice")
+        return list(v)
+
+
+def _parse_knob(v: _V, raw, key, n_fx_types) -> Knob:
+    v.keys(raw, key, {"cc", "direction", "effect", "range", "takeover", "name"})
+    if "cc" not in raw:
+        v.bad(f"{key}.cc", "is missing")
+    cc = v.int_in(raw["cc"], f"{key}.cc", 0, 127)
+    has_dir, has_fx = "direction" in raw, "effect" in raw
+    if has_dir == has_fx:
+        v.bad(key, "needs exactly one of 'direction' or 'effect'")
+    direction = effect = None
+    if has_dir:
+        direction = v.int_in(raw["direction"], f"{key}.direction", 1, 4096) - 1
+        rng = raw.get("range", [-2.0, 2.0])
+    else:
+        effect = raw["effect"]
+        parts = effect.split(".") if isinstance(effect, str) else []
+        if len(parts) != 2 or parts[0] not in FX_PARAMS or parts[1] not in FX_PARAMS[parts[0]]:
+            opts = ", ".join(f"{t}.{p}" for t in FX_PARAMS for p in FX_PARAMS[t])
+            v.bad(f"{key}.effect", f"must be one of {opts}, got {effect!r}")
+        if parts[0] not in n_fx_types:
+            v.bad(f"{key}.effect", f"maps '{parts[0]}' but the [[effect]] chain has no {parts[0]}")
+        lo, hi, _, _ = FX_PARAMS[parts[0]][parts[1]]
+        rng = raw.get("range", [lo, hi])
+    if (not isinstance(rng, list) or len(rng) != 2 or not all(_is_num(x) for x in rng)
+            or rng[0] == rng[1]):
+        v.bad(f"{key}.range", f"must be two different numbers [low, high], got {rng!r}")
+    if has_dir and max(abs(rng[0]), abs(rng[1])) > 10:
+        v.bad(f"{key}.range", f"is in sigmas and must stay within [-10, 10], got {rng!r}")
+    if has_fx:
+        lo, hi, _, _ = FX_PARAMS[parts[0]][parts[1]]
+        for x in rng:
+            if not lo <= x <= hi:
+                v.bad(f"{key}.range", f"must stay within {effect}'s [{lo}, {hi}], got {rng!r}")
+    takeover = raw.get("takeover")
+    if takeover is not None:
+        v.choice(takeover, f"{key}.takeover", TAKEOVER)
+    name = raw.get("name", "")
+    if not isinstance(name, str):
+        v.bad(f"{key}.name", f"must be a string, got {name!r}")
+    return Knob(cc=cc, direction=direction, effect=effect, range=(float(rng[0]), float(rng[1])),
+                takeover=takeover, name=name)
+
+
+def _parse_effect(v: _V, raw, key) -> Effect:
+    v.keys(raw, key, {"type", "bypass", "mode"} | {p for t in FX_PARAMS.values() for p in t})
+    if "type" not in raw:
+        v.bad(f"{key}.type", "is missing")
+    t = v.choice(raw["type"], f"{key}.type", tuple(FX_PARAMS))
+    params = {}
+    for p, val in raw.items():
+        if p in ("type", "bypass", "mode"):
+            continue
+        if p not in FX_PARAMS[t]:
+            v.bad(f"{key}.{p}", f"is not a parameter of {t} (has: {', '.join(FX_PARAMS[t])})")
+        lo, hi, _, _ = FX_PARAMS[t][p]
+        params[p] = v.num_in(val, f"{key}.{p}", lo, hi)
+    for p, (_, _, d, _) in FX_PARAMS[t].items():
+        params.setdefault(p, d)
+    bypass = raw.get("bypass", False)
+    if not isinstance(bypass, bool):
+        v.bad(f"{key}.bypass", f"must be true or false, got {bypass!r}")
+    mode = raw.get("mode", "lowpass")
+    if "mode" in raw and t != "filter":
+        v.bad(f"{key}.mode", "only a filter has a mode")
+    v.choice(mode, f"{key}.mode", FILTER_MODES)
+    return Effect(type=t, bypass=bypass, params=params, mode=mode)
+
+
+def parse_patch(raw: dict, path="<patch>") -> Patch:
+    """Validate a TOML dict; raise PatchError naming the key."""
+    v = _V(path)
+    v.keys(raw, "", {"name", "midi", "transport", "knob", "button", "notes", "morph", "effect"})
+    p = Patch(path=str(path))
+    name = raw.get("name", os.path.splitext(os.path.basename(str(path)))[0])
+    if not isinstance(name, str) or not name.strip():
+        v.bad("name", f"must be a non-empty string, got {name!r}")
+    p.name = name
+
+    midi = raw.get("midi", {})
+    v.keys(midi, "midi", {"port", "channel", "takeover"})
+    port = midi.get("port", "")
+    if _is_int(port):
+        port = str(port)
+    if not isinstance(port, str):
+        v.bad("midi.port", f"must be a name substring, an index or \"virtual\", got {port!r}")
+    p.port = port
+    ch = midi.get("channel", "omni")
+    p.channel = None if ch == "omni" else v.int_in(ch, "midi.channel", 1, 16) if _is_int(ch) else \
+        v.bad("midi.channel", f"must be an integer in [1, 16] or \"omni\", got {ch!r}")
+    p.takeover = v.choice(midi.get("takeover", "pickup"), "midi.takeover", TAKEOVER)
+
+    tr = raw.get("transport", {})
+    v.keys(tr, "transport", {"tempo", "quantize", "crossfade_ms", "clock"})
+    tempo = tr.get("tempo", "model")
+    p.tempo = None if tempo == "model" else v.num_in(tempo, "transport.tempo", 20, 400) if _is_num(tempo) else \
+        v.bad("transport.tempo", f"must be a number in [20, 400] or \"model\", got {tempo!r}")
+    p.quantize = v.choice(tr.get("quantize", "bar"), "transport.quantize", QUANTIZE)
+    p.crossfade_ms = v.num_in(tr.get("crossfade_ms", 40.0), "transport.crossfade_ms", 4, 2000)
+    p.clock = v.choice(tr.get("clock", "internal"), "transport.clock", CLOCK)
+
+    fx_raw = raw.get("effect", [])
+    if not isinstance(fx_raw, list):
+        v.bad("effect", "must be an array of tables ([[effect]])")
+    p.effects = [_parse_effect(v, e, f"effect[{i}]") for i, e in enumerate(fx_raw)]
+    types = [e.type for e in p.effects]
+    for t in set(types):
+        if types.count(t) > 1:
+            v.bad("effect", f"has {t} twice; each effect type may appear once")
+
+    knobs_raw = raw.get("knob", [])
+    if not isinstance(knobs_raw, list):
+        v.bad("knob", "must be an array of tables ([[knob]])")
+    p.knobs = [_parse_knob(v, k, f"knob[{i}]", set(types)) for i, k in enumerate(knobs_raw)]
+
+    buttons_raw = raw.get("button", [])
+    if not isinstance(buttons_raw, list):
+        v.bad("button", "must be an array of tables ([[button]])")
+    for i, b in enumerate(buttons_raw):
+        key = f"button[{i}]"
+        v.keys(b, key, {"cc", "action"})
+        for f in ("cc", "action"):
+            if f not in b:
+                v.bad(f"{key}.{f}", "is missing")
+        cc = v.int_in(b["cc"], f"{key}.cc", 0, 127)
+        act = v.choice(b["action"], f"{key}.action", ACTIONS)
+        if act.startswith("bypass.") and act.split(".")[1] not in types:
+            v.bad(f"{key}.action", f"bypasses '{act.split('.')[1]}' but the [[effect]] chain has none")
+        p.buttons.append(Button(cc=cc, action=act))
+
+    seen = {}
+    for i, k in enumerate(p.knobs):
+        if k.cc in seen:
+            v.bad(f"knob[{i}].cc", f"CC {k.cc} is already used by {seen[k.cc]}")
+        seen[k.cc] = f"knob[{i}]"
+    for i, b in enumerate(p.buttons):
+        if b.cc in seen:
+            v.bad(f"button[{i}].cc", f"CC {b.cc} is already used by {seen[b.cc]}")
+        seen[b.cc] = f"button[{i}]"
+
+    notes = raw.get("notes", {})
+    v.keys(notes, "notes", {"seeds", "snapshots"})
+    p.seed_notes = v.notes(notes.get("seeds", []), "notes.seeds")
+    p.snapshot_notes = v.notes(notes.get("snapshots", []), "notes.snapshots")
+    both = set(p.seed_notes) & set(p.snapshot_notes)
+    if both:
+        v.bad("notes.snapshots", f"note {min(both)} is also a seed note")
+
+    morph = raw.get("morph")
+    if morph is not None:
+        v.keys(morph, "morph", {"cc", "from", "to"})
+        if "cc" not in morph:
+            v.bad("morph.cc", "is missing")
+        p.morph_cc = v.int_in(morph["cc"], "morph.cc", 0, 127)
+        if p.morph_cc in seen:
+            v.bad("morph.cc", f"CC {p.morph_cc} is already used by {seen[p.morph_cc]}")
+        n = len(p.snapshot_notes)
+        if n < 2:
+            v.bad("morph", "needs at least two snapshot pads in notes.snapshots")
+        a = v.int_in(morph.get("from", 1), "morph.from", 1, n)
+        b = v.int_in(morph.get("to", 2), "morph.to", 1, n)
+        if a == b:
+            v.bad("morph.to", f"must differ from morph.from ({a})")
+        p.morph_pads = (a, b)
+    return p
+
+
+def load_patch(path) -> Patch:
+    """Read and validate one patch file; PatchError (a CLIError) names file, key, problem."""
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as f:
+            raw = tomllib.load(f)
+    except FileNotFoundError:
+        raise PatchError(path, "(file)", "no such file") from None
+    except tomllib.TOMLDecodeError as e:
+        raise PatchError(path, "(syntax)", f"not valid TOML: {e}") from None
+    return parse_patch(raw, path)
+
+
+def check_against_model(patch: Patch, n_directions: int) -> tuple[Patch, list[str]]:
+    """Drop knobs for directions the model lacks (an 8-fader patch plays a 4-direction model).
+
+    Returns (patch without those knobs, one warning line per dropped knob).
+    """
+    keep, warnings = [], []
+    for i, k in enumerate(patch.knobs):
+        if k.direction is not None and k.direction >= n_directions:
+            warnings.append(f"{patch.path}: knob[{i}].direction: is {k.direction + 1} but the model has "
+                            f"{n_directions} directions; CC {k.cc} is ignored")
+        else:
+            keep.append(k)
+    return replace(patch, knobs=keep), warnings
+
+
+# ---------------------------------------------------------------- writing
+
+def _toml_value(x) -> str:
+    if isinstance(x, bool):
+        return "true" if x else "false"
+    if isinstance(x, int):
+        return str(x)
+    if isinstance(x, float):
+        return repr(x)
+    if isinstance(x, str):
+        return '"' + x.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(x, (list, tuple)):
+        return "[" + ", ".join(_toml_value(i) for i in x) + "]"
+    raise TypeError(f"cannot write {x!r} to TOML")
+
+
+def patch_to_dict(p: Patch) -> dict:
+    d = {"name": p.name,
+         "midi": {"port": p.port, "channel": "omni" if p.channel is None else p.channel,
+                  "takeover": p.takeover},
+         "transport": {"tempo": "model" if p.tempo is None else p.tempo, "quantize": p.quantize,
+                       "crossfade_ms": p.crossfade_ms, "clock": p.clock},
+         "notes": {"seeds": p.seed_notes, "snapshots": p.snapshot_notes}}
+    if p.morph_cc is not None:
+        d["morph"] = {"cc": p.morph_cc, "from": p.morph_pads[0], "to": p.morph_pads[1]}
+    d["effect"] = []
+    for e in p.effects:
+        t = {"type": e.type, "bypass": e.bypass}
+        if e.type == "filter":
+            t["mode"] = e.mode
+        t.update(e.params)
+        d["effect"].append(t)
+    d["knob"] = []
+    for k in p.knobs:
+        t = {"cc": k.cc}
+        if k.direction is not None:
+            t["direction"] = k.direction + 1
+        else:
+            t["effect"] = k.effect
+        t["range"] = list(k.range)
+        if k.takeover:
+            t["takeover"] = k.takeover
+        if k.name:
+            t["name"] = k.name
+        d["knob"].append(t)
+    d["button"] = [{"cc": b.cc, "action": b.action} for b in p.buttons]
+    return d
+
+
+def dumps_patch(p: Patch) -> str:
+    """TOML text for a patch (a small writer: the schema has only scalars, lists and tables)."""
+    d = patch_to_dict(p)
+    lines = [f"name = {_toml_value(d['name'])}", ""]
+    for sect in ("midi", "transport", "notes", "morph"):
+        if sect in d:
+            lines.append(f"[{sect}]")
+            lines += [f"{k} = {_toml_value(v)}" for k, v in d[sect].items()]
+            lines.append("")
+    for arr in ("effect", "knob", "button"):
+        for t in d[arr]:
+            lines.append(f"[[{arr}]]")
+            lines += [f"{k} = {_toml_value(v)}" for k, v in t.items()]
+            lines.append("")
+    return "\n".join(lines)
+
+
+def save_patch(p: Patch, path) -> None:
+    """Write atomically (temp file + rename), then re-read to prove it round-trips."""
+    path = os.fspath(path)
+    text = dumps_patch(p)
+    parse_patch(tomllib.loads(text), path)  # never write a file we could not load
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+__all__ = ["Patch", "Knob", "Button", "Effect", "PatchError", "load_patch", "save_patch", "parse_patch",
+           "default_patch_path", "check_against_model", "dumps_patch", "FX_PARAMS", "replace"]
