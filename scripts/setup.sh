@@ -37,7 +37,7 @@ VPY=.venv/bin/python
 $VPY -m pip install -q --upgrade pip >/dev/null 2>&1 || true
 if ! $VPY -c "import torch" 2>/dev/null; then
   echo "setup: installing $TORCH_SPEC"
-  $VPY -m pip install -q "$TORCH_SPEC"
+  $VPY -m pip install -q "$TORCH_SPEC" 2>&1 | grep -v "^WARNING: Location" || true
 fi
 extras="train"
 [ "$want_tests" = 1 ] && extras="train,test"
