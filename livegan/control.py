@@ -1,0 +1,247 @@
+"""Knobs -> latent point and effect parameters: pure functions plus one small state object.
+
+The functions at the top are pure and tested directly: knob value -> offset in
+sigmas, pick-up / jump takeover, seed -> base z, morph between two snapshots,
+and the latent point ``z = base + sum_k offset_k * sigma_k * direction_k``.
+
+``Controller`` holds the performer's state (base z, knob values, snapshots)
+and turns MIDI events into it. Thread: the control thread (the engine's
+generator thread, or the main thread in ``render``/``learn``); never the audio
+callback, which only reads the numbers it publishes.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from livegan.patch import FX_PARAMS, Patch
+
+PICKUP_EPS = 1.5 / 127  # a knob "meets" its value within 1.5 MIDI steps
+
+
+# ---------------------------------------------------------------- pure functions
+
+def knob_to_range(v01: float, lo: float, hi: float) -> float:
+    """Knob position in [0, 1] -> value in [lo, hi] (linear)."""
+    v = min(1.0, max(0.0, v01))
+    return lo + v * (hi - lo)
+
+
+def range_to_knob(x: float, lo: float, hi: float) -> float:
+    """Inverse of knob_to_range, clipped to [0, 1]."""
+    return min(1.0, max(0.0, (x - lo) / (hi - lo)))
+
+
+def neutral_knob(lo: float, hi: float) -> float:
+    """Knob position whose offset is 0 (or the end nearest 0 when 0 is outside the range)."""
+    return range_to_knob(0.0, lo, hi)
+
+
+def fx_knob_to_param(v01: float, lo: float, hi: float, curve: str) -> float:
+    """Knob -> effect parameter; 'log' params (cutoff) move exponentially between lo and hi."""
+    v = min(1.0, max(0.0, v01))
+    if curve == "log" and lo > 0 and hi > 0:
+        return lo * (hi / lo) ** v
+    return lo + v * (hi - lo)
+
+
+def takeover(mode: str, value: float, engaged: bool, prev_phys: float, phys: float,
+             eps: float = PICKUP_EPS) -> tuple[float, bool]:
+    """One knob move under a takeover mode -> (new value, engaged).
+
+    ``jump``: the value follows the knob at once. ``pickup``: a disengaged knob
+    changes nothing until its physical position meets or crosses the value,
+    so recalling a snapshot never makes the sound leap when a knob is touched.
+    ``prev_phys`` is NaN when the knob has not been seen since it disengaged.
+    """
+    if mode == "jump" or engaged:
+        return phys, True
+    met = abs(phys - value) <= eps
+    if not met and not math.isnan(prev_phys):
+        met = (prev_phys - value) * (phys - value) <= 0.0  # crossed it between two messages
+    return (phys, True) if met else (value, False)
+
+
+def seed_z(seed: int, latent_dim: int, dist: str) -> np.ndarray:
+    """A base latent point for a seed: the same seed always gives the same z (float32)."""
+    rng = np.random.default_rng(int(seed))
+    if dist == "normal":
+        return rng.standard_normal(latent_dim).astype(np.float32)
+    return rng.uniform(-1.0, 1.0, latent_dim).astype(np.float32)
+
+
+def latent_point(base: np.ndarray, directions: np.ndarray, sigmas: np.ndarray,
+                 offsets_sigma: np.ndarray, dist: str) -> np.ndarray:
+    """z = base + sum_k offset_k * sigma_k * direction_k; uniform latents stay in [-1, 1].
+
+    base (D,), directions (K, D), sigmas (K,), offsets_sigma (K,) -> (D,) float32.
+    """
+    z = base.astype(np.float32) + (offsets_sigma * sigmas).astype(np.float32) @ directions.astype(np.float32)
+    if dist == "uniform":
+        np.clip(z, -1.0, 1.0, out=z)
+    return z
+
+
+def morph(za: np.ndarray, zb: np.ndarray, t: float, dist: str) -> np.ndarray:
+    """Point between two snapshots at t in [0, 1]: slerp for a normal latent (keeps the norm
+    typical of the prior), lerp for a uniform one. t=0 is za, t=1 is zb exactly."""
+    t = min(1.0, max(0.0, float(t)))
+    if dist == "normal":
+        na, nb = np.linalg.norm(za), np.linalg.norm(zb)
+        if na > 1e-8 and nb > 1e-8:
+            cos = float(np.clip(np.dot(za / na, zb / nb), -1.0, 1.0))
+            omega = math.acos(cos)
+            if omega > 1e-4:
+                s = math.sin(omega)
+                return ((math.sin((1 - t) * omega) / s) * za + (math.sin(t * omega) / s) * zb).astype(np.float32)
+    return ((1 - t) * za + t * zb).astype(np.float32)
+
+
+# ---------------------------------------------------------------- state
+
+class Controller:
+    """Performer state driven by MIDI: base z, direction and effect knobs, snapshot pads, morph.
+
+    Thread: the control thread only (see module docstring). ``version`` rises
+    on every change of z, so the generator knows when to render a new loop.
+    """
+
+    def __init__(self, patch: Patch, directions: np.ndarray, sigmas: np.ndarray, latent_dist: str,
+                 seed: int = 0):
+        self.patch = patch
+        self.directions = np.asarray(directions, np.float32)  # (K, D)
+        self.sigmas = np.asarray(sigmas, np.float32)  # (K,)
+        self.dist = latent_dist
+        self.latent_dim = self.directions.shape[1]
+        self.base = seed_z(seed, self.latent_dim, latent_dist)
+        self.seed = seed
+        self.knobs = {k.cc: k for k in patch.knobs}
+        self.value = {k.cc: (neutral_knob(*k.range) if k.direction is not None else
+                             self._fx_default_knob(k)) for k in patch.knobs}
+        self.engaged = {cc: (self.knobs[cc].takeover or patch.takeover) == "jump"
+                        for cc in self.knobs}
+        self.phys = {cc: math.nan for cc in self.knobs}
+        self.snapshots: list[np.ndarray | None] = [None] * len(patch.snapshot_notes)
+        self.morph_t: float | None = None  # None until the morph control moves
+        self.save_held = False
+        self.bypass = {e.type: e.bypass for e in patch.effects}
+        self.actions: list[str] = []  # "record" etc. for the caller to act on (drained by it)
+        self.version = 0
+
+    def _fx_default_knob(self, k) -> float:
+        """Knob position that gives the patch's own value for this effect parameter."""
+        t, p = k.effect.split(".")
+        x = next(e for e in self.patch.effects if e.type == t).params[p]
+        lo, hi = k.range
+        if FX_PARAMS[t][p][3] == "log" and lo > 0 and hi > 0:
+            return min(1.0, max(0.0, math.log(x / lo) / math.log(hi / lo)))
+        return range_to_knob(x, lo, hi)
+
+    # -- inputs
+    def on_cc(self, cc: int, v01: float) -> bool:
+        """A knob or button moved (value in [0, 1]). Returns True if state changed."""
+        if cc in self.knobs:
+            k = self.knobs[cc]
+            mode = k.takeover or self.patch.takeover
+            new, eng = takeover(mode, self.value[cc], self.engaged[cc], self.phys[cc], v01)
+            self.phys[cc] = v01
+            self.engaged[cc] = eng
+            if new != self.value[cc]:
+                self.value[cc] = new
+                if k.direction is not None:
+                    self.version += 1
+                return True
+            return False
+        if cc == self.patch.morph_cc:
+            self.morph_t = v01
+            if self._morph_ends() is not None:
+                self.version += 1
+                return True
+            return False
+        for b in self.patch.buttons:
+            if b.cc == cc:
+                down = v01 >= 0.5
+                if b.action == "save":
+                    self.save_held = down
+                elif down and b.action.startswith("bypass."):
+                    t = b.action.split(".")[1]
+                    self.bypass[t] = not self.bypass[t]
+                elif down and b.action == "random_seed":
+                    self.set_seed(int(np.random.default_rng().integers(1 << 31)))
+                elif down:
+                    self.actions.append(b.action)
+                return True
+        return False
+
+    def on_note(self, note: int, velocity: int) -> str | None:
+        """Note on: a seed note sets a new base z; a pad saves (empty or save held) or recalls.
+
+        Returns what happened ("seed 3", "save 1", "recall 1") or None.
+        """
+        if velocity == 0:
+            return None
+        if note in self.patch.seed_notes:
+            self.set_seed(self.patch.seed_notes.index(note))
+            return f"seed {self.seed}"
+        if note in self.patch.snapshot_notes:
+            i = self.patch.snapshot_notes.index(note)
+            if self.save_held or self.snapshots[i] is None:
+                self.snapshots[i] = self.z()
+                return f"save {i + 1}"
+            self.recall(i)
+            return f"recall {i + 1}"
+        return None
+
+    def set_seed(self, seed: int) -> None:
+        self.seed = seed
+        self.base = seed_z(seed, self.latent_dim, self.dist)
+        self.morph_t = None
+        self.version += 1
+
+    def recall(self, i: int) -> None:
+        """Snapshot i becomes the base; direction knobs go neutral and must be picked up again."""
+        self.base = self.snapshots[i].copy()
+        self.morph_t = None
+        for cc, k in self.knobs.items():
+            if k.direction is not None:
+                self.value[cc] = neutral_knob(*k.range)
+                self.engaged[cc] = (k.takeover or self.patch.takeover) == "jump"
+                self.phys[cc] = math.nan
+        self.version += 1
+
+    # -- outputs
+    def offsets_sigma(self) -> np.ndarray:
+        """(K,) offsets in sigmas from the direction knobs (directions without a knob: 0)."""
+        off = np.zeros(self.directions.shape[0], np.float32)
+        for cc, k in self.knobs.items():
+            if k.direction is not None and k.direction < len(off):
+                off[k.direction] += knob_to_range(self.value[cc], *k.range)
+        return off
+
+    def _morph_ends(self):
+        if self.morph_t is None:
+            return None
+        a, b = self.patch.morph_pads
+        za, zb = self.snapshots[a - 1], self.snapshots[b - 1]
+        if za is None or zb is None:
+            return None
+        return za, zb
+
+    def z(self) -> np.ndarray:
+        """The current latent point (D,) float32."""
+        base = self.base
+        ends = self._morph_ends()
+        if ends is not None:
+            base = morph(ends[0], ends[1], self.morph_t, self.dist)
+        return latent_point(base, self.directions, self.sigmas, self.offsets_sigma(), self.dist)
+
+    def fx_params(self) -> dict:
+        """{"filter.cutoff": Hz, ...}: effect parameters set by knobs (others keep the patch's)."""
+        out = {}
+        for cc, k in self.knobs.items():
+            if k.effect is not None:
+                t, p = k.effect.split(".")
+                curve = FX_PARAMS[t][p][3]
+                out[k.effect] = fx_knob_to_param(self.value[cc], k.range[0], k.range[1], curve)
+        return out
