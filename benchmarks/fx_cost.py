@@ -1,0 +1,60 @@
+"""Cost of the pyo effects chain per 128-frame block (what the audio callback pays).
+
+Each effect alone and the full chain (filter, drive, delay, reverb), mono and
+stereo, 48 kHz, all stages active and a bypassed full chain. Prints median,
+99th percentile and the share of the 2.667 ms a 128-frame block lasts.
+    python benchmarks/fx_cost.py [--blocks 5000]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+os.environ.setdefault("PYO_GUI_WX", "0")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numpy as np  # noqa: E402
+
+from livegan.fx import FxChain  # noqa: E402
+from livegan.patch import FX_PARAMS, Effect  # noqa: E402
+
+SR, BLOCK = 48000, 128
+
+
+def measure(types, channels, blocks, bypass=False):
+    effects = [Effect(type=t, bypass=bypass, params={p: d for p, (_, _, d, _) in FX_PARAMS[t].items()})
+               for t in types]
+    fx = FxChain(effects, SR, channels)
+    x = (np.random.default_rng(0).standard_normal((BLOCK, channels)) * 0.2).astype(np.float32)
+    b = x.copy()
+    for _ in range(200):
+        fx.process(b)
+    ts = np.empty(blocks)
+    for i in range(blocks):
+        b[:] = x
+        t = time.perf_counter()
+        fx.process(b)
+        ts[i] = time.perf_counter() - t
+    fx.close()
+    return np.median(ts) * 1e6, np.percentile(ts, 99) * 1e6
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--blocks", type=int, default=5000)
+    a = ap.parse_args()
+    budget = BLOCK / SR * 1e6
+    print(f"pyo manual server, {SR} Hz, {BLOCK}-frame blocks ({budget:.0f} us each), {a.blocks} timed blocks")
+    print(f"  {'chain':<30} {'ch':>2} {'median us':>10} {'p99 us':>8} {'% of block':>10}")
+    rows = [([t], c, False) for c in (1, 2) for t in FX_PARAMS]
+    rows += [(list(FX_PARAMS), c, False) for c in (1, 2)] + [(list(FX_PARAMS), 2, True)]
+    for types, ch, byp in rows:
+        med, p99 = measure(types, ch, a.blocks, byp)
+        name = "+".join(types) + (" (bypassed)" if byp else "")
+        print(f"  {name:<30} {ch:>2} {med:10.1f} {p99:8.1f} {100 * med / budget:9.2f}%")
+
+
+if __name__ == "__main__":
+    main()
