@@ -1,0 +1,183 @@
+"""The engine: one ``process(out)`` for the live callback and for offline render.
+
+Hooks for the control layer (MIDI, patches, effects, UI, MIDI clock):
+
+- ``Engine(meta, sample_rate=48000, channels=2, quantize="bar", crossfade_ms=40.0,
+  tempo=None, fx=None, ranges=2.0, ...)``. ``fx``, if set, is an object with
+  ``process(block: np.ndarray[frames, channels] float32) -> None``; it runs in
+  place inside ``process()`` after the mix and before the safety limiter, on
+  the audio thread (so it must not allocate, lock or block either).
+- ``engine.controls`` (``livegan.latent.Controls``): last-value-wins knob
+  floats (np.float32 array, one per latent direction, in [-1, 1]) written by
+  the MIDI thread and read by the generator thread: ``set_knob(k, x)``,
+  ``set_cc(cc, value)`` (CC n -> direction n until a patch maps it),
+  ``note_on(note)`` (note -> new base z seed), ``request()`` (new loop, same
+  knobs). ``engine.control(msg)`` takes a mido message (or anything with
+  ``type``/``control``/``value``/``note``/``velocity``) and does the same.
+- ``engine.set_tempo(bpm)``: any thread (e.g. MIDI clock follower); applied
+  at the start of the next block, phase-continuous (beat position kept, only
+  the read rate changes: no click). Range 20..400 BPM.
+- ``engine.set_quantize(q)``, ``engine.set_crossfade_ms(ms)``: any thread,
+  plain numbers read at the next switch.
+- ``engine.stats()``: a dict of plain numbers read without locks (counters
+  only grow); ``engine.transport`` gives tempo, frame, bar/beat for a panel.
+
+Threads: ``process`` runs on the audio callback (or the render loop) and
+allocates nothing: three numba kernels on preallocated arrays, plus ``fx``.
+``publish_loop`` runs on the generator thread (or the render loop).
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from livegan import dsp
+from livegan.bank import LoopBank
+from livegan.clock import MAX_BPM, MIN_BPM, Transport, quantum_beats
+from livegan.latent import Controls
+
+
+class Engine:
+    def __init__(self, meta, sample_rate: int = 48000, channels: int = 2, quantize: str = "bar",
+                 crossfade_ms: float = 40.0, tempo: float | None = None, fx=None, ranges=2.0,
+                 n_slots: int = 6, limiter_dbfs: float = -0.3, limiter_release_ms: float = 80.0,
+                 log_size: int = 16384, record_ring_frames: int = 0):
+        self.meta = meta
+        self.sample_rate = int(sample_rate)
+        self.channels = int(channels)
+        self.fx = fx
+        self.bank = LoopBank(n_slots, meta.channels, meta.loop_samples)
+        self.ist = np.zeros(dsp.N_IST, np.int64)
+        self.fst = np.zeros(dsp.N_FST, np.float64)
+        ist, fst = self.ist, self.fst
+        ist[dsp.I_CUR] = ist[dsp.I_FADE] = ist[dsp.I_SCHED] = -1
+        ist[dsp.I_N] = meta.loop_samples
+        ist[dsp.I_LOOP_BEATS] = meta.bars * meta.beats_per_bar
+        fst[dsp.F_SR] = self.sample_rate
+        fst[dsp.F_SPB] = meta.loop_samples / (meta.bars * meta.beats_per_bar)
+        bpm = float(meta.bpm if tempo is None else tempo)
+        self._check_tempo(bpm)
+        fst[dsp.F_TEMPO] = fst[dsp.F_TEMPO_REQ] = bpm
+        fst[dsp.F_FPB] = self.sample_rate * 60.0 / bpm
+        self.transport = Transport(ist, fst, meta.beats_per_bar)
+        self.crossfade_ms = 40.0
+        self.set_quantize(quantize)
+        self.set_crossfade_ms(crossfade_ms)
+        self.controls = Controls(meta.directions.shape[0], ranges=ranges)
+        self.log = np.zeros((log_size, 4), np.int64)
+        self.lst = np.array([1.0, 10.0 ** (limiter_dbfs / 20.0),
+                             np.exp(-1.0 / (limiter_release_ms * 1e-3 * self.sample_rate))])
+        self.ring = None
+        self.rst = np.zeros(3, np.int64)
+        if record_ring_frames:
+            self.ring = np.zeros((int(record_ring_frames), self.channels), np.float32)
+        self.loops_generated = 0
+        self.gen_seconds = np.zeros(65536, np.float64)  # ring of generation times (generator thread)
+
+    # ---- configuration (any thread) -------------------------------------------------
+    def _check_tempo(self, bpm: float) -> None:
+        if not (MIN_BPM <= bpm <= MAX_BPM):
+            raise ValueError(f"tempo must be in [{MIN_BPM:g}, {MAX_BPM:g}] BPM, got {bpm:g}")
+        step = (self.meta.loop_samples / (self.meta.bars * self.meta.beats_per_bar)) * bpm / (60.0 * self.sample_rate)
+        if step > dsp.MAX_STEP:
+            raise ValueError(f"tempo {bpm:g} BPM reads this model {step:.2f}x faster than the output rate "
+                             f"(limit {dsp.MAX_STEP:g}x): use a higher output rate or a lower tempo")
+
+    def set_tempo(self, bpm: float) -> None:
+        """New tempo from the next block on, phase-continuous. Any thread (MIDI clock, UI)."""
+        bpm = float(bpm)
+        self._check_tempo(bpm)
+        self.fst[dsp.F_TEMPO_REQ] = bpm
+
+    def set_quantize(self, quantize: str) -> None:
+        self.quantize = quantize
+        self.ist[dsp.I_QUANT] = quantum_beats(quantize, self.meta.beats_per_bar)
+        self.set_crossfade_ms(self.crossfade_ms)
+
+    def set_crossfade_ms(self, ms: float) -> None:
+        """Crossfade length (>= 4 ms, at most half a quantum at the current tempo). Any thread."""
+        ms = max(4.0, float(ms))
+        self.crossfade_ms = ms
+        frames = int(round(ms * 1e-3 * self.sample_rate))
+        q = int(self.ist[dsp.I_QUANT])
+        if q > 0:
+            frames = min(frames, int(q * self.fst[dsp.F_FPB] / 2))
+        self.ist[dsp.I_FADE_LEN] = max(1, frames)
+
+    def attach_ring(self, ring: np.ndarray, rst: np.ndarray) -> None:
+        """Let the recorder own the ring arrays; the callback copies each block into them. Main thread."""
+        self.ring, self.rst = ring, rst
+
+    def control(self, msg, frame: int | None = None) -> None:
+        """Apply one MIDI message (mido-like). MIDI thread or render loop. ``frame`` is informational."""
+        t = getattr(msg, "type", None)
+        if t == "control_change":
+            self.controls.set_cc(int(msg.control), int(msg.value))
+        elif t == "note_on" and int(getattr(msg, "velocity", 0)) > 0:
+            self.controls.note_on(int(msg.note))
+
+    # ---- audio thread ------------------------------------------------------------
+    def process(self, out: np.ndarray) -> None:
+        """Fill ``out`` (frames, channels) float32 C-contiguous. Audio callback or render loop.
+
+        Never allocates, locks, logs or waits: the mix kernel, the optional
+        ``fx.process(out)``, the limiter kernel, and a copy into the record ring.
+        """
+        b = self.bank
+        dsp.engine_block(out, b.slots, b.state, b.loop_id, self.ist, self.fst, b.pub, dsp.TABLE, self.log)
+        if self.fx is not None:
+            self.fx.process(out)
+        dsp.limiter(out, self.lst)
+        if self.ring is not None:
+            dsp.ring_write(self.ring, self.rst, out)
+
+    # ---- generator thread --------------------------------------------------------
+    def publish_loop(self, loop: np.ndarray, target_beat: int, wait=None) -> int:
+        """Put a (C, N) loop in a free slot and schedule it for ``target_beat`` (-1: asap).
+
+        Waits (``wait()``, e.g. a short sleep; render passes a zero-frame
+        ``process``) while the callback has not yet taken the previous record,
+        so a published slot is never lost. Generator thread or render loop.
+        """
+        b = self.bank
+        while self.ist[dsp.I_SEEN] != b.pub[dsp.P_SEQ]:
+            (wait or (lambda: time.sleep(0.001)))()
+        loop = np.nan_to_num(np.asarray(loop, np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+        np.clip(loop, -1.0, 1.0, out=loop)
+        slot = b.acquire()
+        b.fill(slot, loop)
+        lid = b.publish(slot, int(target_beat), int(self.ist[dsp.I_CUR]))
+        return lid
+
+    def record_gen_time(self, seconds: float) -> None:
+        """Generator thread."""
+        self.gen_seconds[self.loops_generated % self.gen_seconds.shape[0]] = seconds
+        self.loops_generated += 1
+
+    # ---- any thread --------------------------------------------------------------
+    def events(self) -> np.ndarray:
+        """Logged events, oldest first: rows (frame, kind, slot, loop id); kinds in ``livegan.dsp``."""
+        n = int(self.ist[dsp.I_LOG_N])
+        cap = self.log.shape[0]
+        if n <= cap:
+            return self.log[:n].copy()
+        i = n % cap
+        return np.concatenate([self.log[i:], self.log[:i]])
+
+    def gen_times(self) -> np.ndarray:
+        n = min(self.loops_generated, self.gen_seconds.shape[0])
+        return self.gen_seconds[:n].copy()
+
+    def stats(self) -> dict:
+        """Plain numbers, read without locks (UI thread or at exit)."""
+        g = self.gen_times()
+        return {
+            "frame": int(self.ist[dsp.I_FRAME]), "tempo": float(self.fst[dsp.F_TEMPO]),
+            "loops_generated": int(self.loops_generated), "switches": int(self.ist[dsp.I_SWITCHES]),
+            "late_loops": int(self.ist[dsp.I_LATE]), "superseded": int(self.ist[dsp.I_SUPERSEDED]),
+            "gen_ms_median": float(np.median(g) * 1e3) if g.size else None,
+            "gen_ms_p99": float(np.percentile(g, 99) * 1e3) if g.size else None,
+            "frames_recorded": int(self.rst[0]), "ring_drops": int(self.rst[2]),
+            "playing_loop": int(self.bank.loop_id[self.ist[dsp.I_CUR]]) if self.ist[dsp.I_CUR] >= 0 else None,
+        }

@@ -1,0 +1,108 @@
+"""Scheduler: when to generate the next loop, and for which boundary.
+
+When the controls change, the scheduler picks the first quantize boundary G
+(in beats) whose frame is at least ``lead`` frames away, waits until
+``frame(G) - lead``, then takes the *latest* control state, generates, and
+publishes the loop for G. ``lead`` is the measured generation time (max of
+the recent ones) plus a margin, so the loop is ready before its boundary.
+A loop that still arrives late is counted by the callback and starts on the
+next boundary; the current loop keeps playing meanwhile.
+
+``Scheduler`` is pure frame arithmetic shared by the live generator thread
+(``GeneratorThread``) and the render loop (which calls ``poll`` at exact
+frames and generates synchronously: deterministic).
+"""
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+
+from livegan import dsp
+from livegan.latent import z_for
+
+
+class Scheduler:
+    def __init__(self, engine, lead_frames: int):
+        self.engine = engine
+        self.lead = int(lead_frames)
+        self.done_seq = -1  # control seq of the last generated loop
+        self.plan_beat = None  # boundary (beats) of the pending plan
+
+    def decision_frame(self, beat: int) -> int:
+        return self.engine.transport.frame_of_beat(beat) - self.lead
+
+    def poll(self, now: int):
+        """-> target beat to generate for right now (-1 = asap), or None; sets ``next_frame``.
+
+        Thread: generator (live) or render loop.
+        """
+        e = self.engine
+        self.next_frame = None
+        if e.controls.seq == self.done_seq:
+            return None
+        q = int(e.ist[dsp.I_QUANT])
+        if q == 0:
+            self.plan_beat = None
+            return -1
+        if self.plan_beat is None:
+            b = e.transport.beat_at(now + self.lead)
+            self.plan_beat = e.transport.next_grid_beat(b, q)
+        dec = self.decision_frame(self.plan_beat)
+        if now >= dec:
+            g, self.plan_beat = self.plan_beat, None
+            return g
+        self.next_frame = dec
+        return None
+
+
+def generate_loop(model, meta, snapshot) -> np.ndarray:
+    """Control snapshot -> (C, N) float32 loop. Generator thread (never the callback)."""
+    z = z_for(meta, snapshot)[None, :]
+    return model.generate(z)[0]
+
+
+class GeneratorThread(threading.Thread):
+    """Generator thread: watches the controls, generates ahead of the boundary, publishes."""
+
+    def __init__(self, engine, model, margin_s: float = 0.05, block_frames: int = 256,
+                 initial_gen_s: float | None = None):
+        super().__init__(name="livegan-generator", daemon=True)
+        self.engine, self.model = engine, model
+        self.margin = int(margin_s * engine.sample_rate) + 2 * int(block_frames)
+        est = initial_gen_s if initial_gen_s is not None else (
+            max(model.generate_seconds[-4:]) if getattr(model, "generate_seconds", None) else 0.1)
+        self.recent = [est] * 8
+        self.sched = Scheduler(engine, self._lead())
+        self.stop_event = threading.Event()
+        self.error = None
+
+    def _lead(self) -> int:
+        return int(max(self.recent) * self.engine.sample_rate) + self.margin
+
+    def run(self):
+        """Generator thread body."""
+        e = self.engine
+        try:
+            while not self.stop_event.is_set():
+                now = e.transport.frame
+                g = self.sched.poll(now)
+                if g is None:
+                    wait_frames = 64 if self.sched.next_frame is None else self.sched.next_frame - now
+                    self.stop_event.wait(min(0.005, max(0.0005, wait_frames / e.sample_rate / 2)))
+                    continue
+                snap = e.controls.snapshot()
+                t0 = time.perf_counter()
+                loop = generate_loop(self.model, e.meta, snap)
+                dt = time.perf_counter() - t0
+                e.record_gen_time(dt)
+                self.recent = self.recent[1:] + [dt]
+                self.sched.lead = self._lead()
+                e.publish_loop(loop, g)
+                self.sched.done_seq = snap[0]
+        except BaseException as ex:  # surfaced by the main thread; audio keeps playing the last loop
+            self.error = ex
+
+    def stop(self):
+        self.stop_event.set()
