@@ -1,0 +1,136 @@
+"""Performance log: every control event, frame-stamped, as a standard MIDI file beside the recording.
+
+The file's timing is chosen so that one MIDI tick is exactly one output frame:
+a constant tempo (``set_tempo`` of 500000 us per beat at 48 kHz) with
+``ticks_per_beat`` = frames per beat (24000 at 48 kHz, 22050 at 44.1 kHz).
+Any standard reader that applies the tempo map (mido, a DAW, ``livegan
+render``) gets each event's time in seconds, and ``round(seconds * rate)``
+gives back the frame it was played on, so a re-render reproduces the control
+timeline exactly. Tempo changes of the performance are markers
+(``livegan tempo 132.000``), not tempo-map changes, so they never move events;
+start / stop / continue (real-time bytes a MIDI file may not hold) are markers
+too, and ``read_perflog`` turns them back into messages.
+
+Threads: ``log`` is called from the MIDI thread (and the UI thread for
+keyboard control); it appends to preallocated chunks and never touches the
+file. ``save`` runs on the main thread at the end (or on an interruption).
+"""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+CHUNK = 65536
+
+
+def timing_for(sample_rate: int) -> tuple[int, int]:
+    """(tempo in us per beat, ticks per beat) with one tick = one frame, or the closest we can."""
+    for tempo in (500000, 250000, 1000000, 125000, 200000, 100000, 50000):
+        num = tempo * sample_rate
+        if num % 1_000_000 == 0 and 0 < num // 1_000_000 <= 32767:
+            return tempo, num // 1_000_000
+    return 500000, 960  # rates with no exact fit: events land within a millisecond
+
+
+class PerfLog:
+    """Frame-stamped raw MIDI control events, written as a standard MIDI file by ``save``."""
+
+    def __init__(self, sample_rate: int):
+        self.sample_rate = sample_rate
+        self._chunks = [np.zeros((CHUNK, 4), np.int64)]  # frame, status, d1, d2
+        self._n = 0
+        self._lock = threading.Lock()  # only between two producers (MIDI and keyboard), never the audio thread
+
+    def log(self, frame: int, msg) -> None:
+        """One event (raw bytes, 1-3 of them) at an output frame. Thread: MIDI or UI."""
+        with self._lock:
+            i = self._n % CHUNK
+            if i == 0 and self._n > 0:
+                self._chunks.append(np.zeros((CHUNK, 4), np.int64))
+            row = self._chunks[-1][i]
+            row[0] = frame
+            row[1] = msg[0]
+            row[2] = msg[1] if len(msg) > 1 else 0
+            row[3] = msg[2] if len(msg) > 2 else 0
+            self._n += 1
+
+    def tempo(self, frame: int, bpm: float) -> None:
+        """A performance tempo change (a marker). Thread: any producer."""
+        self.log(frame, [0x100, int(round(bpm * 1000)) >> 14, int(round(bpm * 1000)) & 0x3FFF])
+
+    def __len__(self):
+        return self._n
+
+    def rows(self) -> np.ndarray:
+        with self._lock:
+            a = np.concatenate(self._chunks)[: self._n].copy()
+        return a[np.argsort(a[:, 0], kind="stable")]
+
+    def save(self, path) -> int:
+        """Write the file; returns the number of events. Thread: main."""
+        import mido
+
+        tempo, tpb = timing_for(self.sample_rate)
+        frames_per_tick = self.sample_rate * tempo / 1e6 / tpb
+        mf = mido.MidiFile(ticks_per_beat=tpb)
+        tr = mido.MidiTrack()
+        mf.tracks.append(tr)
+        tr.append(mido.MetaMessage("set_tempo", tempo=tempo, time=0))
+        tr.append(mido.MetaMessage("track_name", name="livegan performance", time=0))
+        now = 0
+        for frame, s, d1, d2 in self.rows():
+            tick = int(round(frame / frames_per_tick))
+            if s in _REALTIME:  # a standard MIDI file may not hold real-time bytes: markers instead
+                m = mido.MetaMessage("marker", text=f"livegan {_REALTIME[s]}")
+            elif s == 0x100:
+                bpm = ((int(d1) << 14) | int(d2)) / 1000.0
+                m = mido.MetaMessage("marker", text=f"livegan tempo {bpm:.3f}")
+            else:
+                try:
+                    m = mido.Message.from_bytes([int(s)] + [int(d1), int(d2)][: _data_len(int(s))])
+                except ValueError:
+                    continue
+            tr.append(m.copy(time=max(0, tick - now)))
+            now = max(now, tick)
+        tr.append(mido.MetaMessage("end_of_track", time=0))
+        mf.save(path)
+        return self._n
+
+
+_REALTIME = {0xFA: "start", 0xFB: "continue", 0xFC: "stop"}
+_REALTIME_BACK = {v: k for k, v in _REALTIME.items()}
+
+
+def _data_len(status: int) -> int:
+    if status >= 0xF0:
+        return {0xF2: 2, 0xF3: 1}.get(status, 0)
+    return 1 if (status & 0xF0) in (0xC0, 0xD0) else 2
+
+
+def read_perflog(path, sample_rate: int) -> list:
+    """Standard MIDI file -> [(frame, mido message)] of control events in time order.
+
+    Tempo markers come back as ``mido.MetaMessage('marker', text='livegan tempo X')``.
+    Times go through the file's tempo map, as ``livegan render`` reads automation.
+    """
+    import mido
+
+    out, t = [], 0.0
+    for msg in mido.MidiFile(path):
+        t += msg.time
+        if msg.is_meta:
+            if msg.type == "marker" and msg.text.startswith("livegan tempo "):
+                out.append((int(round(t * sample_rate)), msg))
+            elif msg.type == "marker" and msg.text[8:] in _REALTIME_BACK:
+                out.append((int(round(t * sample_rate)), mido.Message.from_bytes([_REALTIME_BACK[msg.text[8:]]])))
+            continue
+        out.append((int(round(t * sample_rate)), msg))
+    return out
+
+
+def marker_bpm(msg) -> float | None:
+    """The tempo of a ``livegan tempo`` marker, else None."""
+    if getattr(msg, "type", None) == "marker" and msg.text.startswith("livegan tempo "):
+        return float(msg.text.split()[-1])
+    return None
