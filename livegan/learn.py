@@ -1,0 +1,165 @@
+"""``livegan learn --patch P``: MIDI learn. Asks for each control in turn, listens, writes the patch.
+
+Order: direction knobs 1..N, effect knobs, seed notes, snapshot pads, the
+morph control. A knob is learned when one CC on one channel has sent
+``MOVES`` messages (a knob turns through several values; a stray button
+press does not count); a note is learned on its first note-on. A control
+that gets no answer within ``timeout_s`` is skipped, as is anything already
+learned. Ctrl-C stops and writes what was learned so far. If the patch file
+exists it is the template (effects, transport, ranges are kept).
+
+``learn`` takes any ``source(timeout) -> list[int] | None`` so tests feed it
+scripted messages; the CLI's source polls an rtmidi input. Thread: main.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+from livegan.cli import CLIError
+from livegan.patch import Effect, FX_PARAMS, Knob, Patch, load_patch, save_patch
+
+MOVES = 3
+DEFAULT_FX_KNOBS = ("filter.cutoff", "filter.q", "drive.amount", "delay.mix", "reverb.mix")
+
+
+def _wait_cc(source, timeout_s, taken):
+    """(channel 1-16, cc) of the first CC not in ``taken`` that sends MOVES messages, or None."""
+    counts = {}
+    end = time.monotonic() + timeout_s
+    while (left := end - time.monotonic()) > 0:
+        m = source(left)
+        if not m or len(m) < 3 or (m[0] & 0xF0) != 0xB0 or m[1] > 127:
+            continue
+        key = ((m[0] & 0x0F) + 1, m[1])
+        if key[1] in taken:
+            continue
+        counts[key] = counts.get(key, 0) + 1
+        if counts[key] >= MOVES:
+            return key
+    return None
+
+
+def _wait_note(source, timeout_s, taken):
+    end = time.monotonic() + timeout_s
+    while (left := end - time.monotonic()) > 0:
+        m = source(left)
+        if m and len(m) >= 3 and (m[0] & 0xF0) == 0x90 and m[2] > 0 and m[1] <= 127 and m[1] not in taken:
+            return (m[0] & 0x0F) + 1, m[1]
+    return None
+
+
+def learn(patch: Patch, source, directions: int = 8, fx_knobs=DEFAULT_FX_KNOBS, seeds: int = 8,
+          pads: int = 8, morph: bool = True, timeout_s: float = 10.0, say=print) -> Patch:
+    """Fill ``patch`` (a template) from what the performer moves; returns it. Thread: main."""
+    knobs: list[Knob] = []
+    taken: set[int] = set()
+    channels = []
+    old = {(k.direction, k.effect): k for k in patch.knobs}
+    try:
+        for d in range(directions):
+            say(f"move the knob for direction {d + 1}")
+            got = _wait_cc(source, timeout_s, taken)
+            if got is None:
+                say("  (nothing moved: skipped)")
+                continue
+            ch, cc = got
+            prev = old.get((d, None))
+            knobs.append(Knob(cc=cc, direction=d, range=prev.range if prev else (-2.5, 2.5),
+                              name=f"dir {d + 1}"))
+            taken.add(cc)
+            channels.append(ch)
+            say(f"  direction {d + 1} = CC {cc} (channel {ch})")
+        for name in fx_knobs:
+            say(f"move the knob for {name}")
+            got = _wait_cc(source, timeout_s, taken)
+            if got is None:
+                say("  (nothing moved: skipped)")
+                continue
+            ch, cc = got
+            t = name.split(".")[0]
+            if not any(e.type == t for e in patch.effects):
+                patch.effects.append(Effect(type=t, params={p: v[2] for p, v in FX_PARAMS[t].items()}))
+            lo, hi = FX_PARAMS[t][name.split(".")[1]][:2]
+            knobs.append(Knob(cc=cc, effect=name, range=(lo, hi), name=name))
+            taken.add(cc)
+            channels.append(ch)
+            say(f"  {name} = CC {cc} (channel {ch})")
+        notes: set[int] = set()
+        for label, count, dest in (("seed", seeds, "seed_notes"), ("snapshot pad", pads, "snapshot_notes")):
+            got_notes = []
+            for i in range(count):
+                say(f"press the note for {label} {i + 1}")
+                got = _wait_note(source, timeout_s, notes)
+                if got is None:
+                    say(f"  (no note: {label}s done)")
+                    break
+                got_notes.append(got[1])
+                notes.add(got[1])
+                channels.append(got[0])
+                say(f"  {label} {i + 1} = note {got[1]}")
+            setattr(patch, dest, got_notes)
+        if morph and len(patch.snapshot_notes) >= 2:
+            say("move the control that morphs between snapshot pads 1 and 2")
+            got = _wait_cc(source, timeout_s, taken)
+            patch.morph_cc = None if got is None else got[1]
+            if got:
+                taken.add(got[1])
+                channels.append(got[0])
+                say(f"  morph = CC {got[1]}")
+        else:
+            patch.morph_cc = None
+    except KeyboardInterrupt:
+        say("stopped: writing what was learned")
+    patch.knobs = knobs
+    patch.buttons = [b for b in patch.buttons if b.cc not in taken]
+    if patch.morph_cc is not None and len(patch.snapshot_notes) < 2:
+        patch.morph_cc = None
+    if channels:
+        patch.channel = channels[0] if all(c == channels[0] for c in channels) else None
+    return patch
+
+
+def cli_learn(args) -> int:
+    import rtmidi
+
+    from livegan.midi import CLIENT, choose_api, resolve_port
+
+    path = args.patch
+    if os.path.isfile(path):
+        patch = load_patch(path)
+    else:
+        if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+            raise CLIError(f"patch {path}: folder does not exist")
+        patch = Patch(name=os.path.splitext(os.path.basename(path))[0], path=path)
+    api = choose_api()
+    m = rtmidi.MidiIn(api, name=CLIENT + "-learn")
+    spec = args.midi or "virtual"
+    if spec == "virtual":
+        m.open_virtual_port(CLIENT)
+        print(f"connect your controller to the MIDI input '{CLIENT}'")
+    else:
+        ports = m.get_ports()
+        i = resolve_port(ports, spec)
+        m.open_port(i, CLIENT)
+        patch.port = ports[i].split(":")[0]
+
+    def source(timeout):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            msg = m.get_message()
+            if msg:
+                return msg[0]
+            time.sleep(0.002)
+        return None
+
+    try:
+        learn(patch, source)
+    finally:
+        m.close_port()
+    if not patch.knobs and not patch.seed_notes:
+        raise CLIError("nothing was learned (no CC or note arrived); patch not written")
+    save_patch(patch, path)
+    print(f"wrote {path}: {len(patch.knobs)} knobs, {len(patch.seed_notes)} seed notes, "
+          f"{len(patch.snapshot_notes)} snapshot pads")
+    return 0
