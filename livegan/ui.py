@@ -1,0 +1,220 @@
+"""Live panel (rich) and computer-keyboard control.
+
+The panel shows bar:beat, tempo, every knob's value and target (pick-up
+knobs show where the knob must go), the playing and next loop, generation
+time, callback load, xruns, output level and recording time. The state comes
+from a ``stats()`` callable (the engine's lock-free stats dict).
+
+Keyboard (no controller needed), ``KEYS``:
+  1-8 select a knob, [ and ] or - and = turn it (shift: coarse: { } _ +),
+  z x c v b n m , seeds 1-8, a s d f g h j k snapshot pads 1-8 (an empty pad
+  saves, a full one recalls; S toggles save mode), space toggles recording,
+  Q or Esc quits.
+
+Threads: the UI thread (the main thread) draws and reads keys; key presses
+go to the ``Controller`` from this thread (the control thread in a live
+performance takes them through the same calls). ``python -m livegan.ui
+--demo`` runs the panel and keys against a Controller with no audio.
+"""
+from __future__ import annotations
+
+import math
+import os
+import select
+import sys
+import time
+
+SEED_KEYS = "zxcvbnm,"
+PAD_KEYS = "asdfghjk"
+FINE, COARSE = 1 / 64, 1 / 8
+
+
+class KeyboardControl:
+    """Keys -> Controller calls. Thread: UI."""
+
+    def __init__(self, controller, on_record=None, log=None):
+        self.c = controller
+        self.selected = 0
+        self.on_record = on_record
+        self.log = log  # optional callable(raw MIDI bytes) so keys reach the performance log too
+        self.recording = False
+        self.last = ""
+
+    def _knob_ccs(self):
+        return [k.cc for k in self.c.patch.knobs]
+
+    def handle(self, key: str) -> str | None:
+        """One key; returns what it did (shown on the panel) or 'quit'."""
+        c, ccs = self.c, self._knob_ccs()
+        if key in ("Q", "\x1b", "\x03"):
+            return "quit"
+        if key.isdigit() and key != "0":
+            i = int(key) - 1
+            if i < len(ccs):
+                self.selected = i
+                self.last = f"knob {i + 1} selected (CC {ccs[i]})"
+        elif key in "[]-={}_+" and ccs:
+            step = {"[": -FINE, "-": -FINE, "]": FINE, "=": FINE, "{": -COARSE, "_": -COARSE,
+                    "}": COARSE, "+": COARSE}[key]
+            cc = ccs[self.selected]
+            v = min(1.0, max(0.0, c.value[cc] + step))
+            c.engaged[cc] = True  # the keyboard moves the value itself: no pick-up
+            c.on_cc(cc, v)
+            self._log([0xB0, cc, int(round(v * 127))])
+            self.last = f"knob {self.selected + 1} = {v:.2f}"
+        elif key in SEED_KEYS:
+            i = SEED_KEYS.index(key)
+            if i < len(c.patch.seed_notes):
+                self._log([0x90, c.patch.seed_notes[i], 100])
+                self.last = c.on_note(c.patch.seed_notes[i], 100) or ""
+            else:
+                c.set_seed(i)
+                self.last = f"seed {i}"
+        elif key in PAD_KEYS:
+            i = PAD_KEYS.index(key)
+            if i < len(c.patch.snapshot_notes):
+                self._log([0x90, c.patch.snapshot_notes[i], 100])
+                self.last = c.on_note(c.patch.snapshot_notes[i], 100) or ""
+        elif key == "S":
+            c.save_held = not c.save_held
+            self.last = "save mode " + ("on" if c.save_held else "off")
+        elif key == " ":
+            self.recording = not self.recording
+            if self.on_record:
+                self.on_record(self.recording)
+            self.last = "recording" if self.recording else "recording stopped"
+        else:
+            return None
+        return self.last
+
+    def _log(self, msg):
+        if self.log:
+            self.log(msg)
+
+
+def _bar(v: float, width: int = 16) -> str:
+    n = int(round(min(1.0, max(0.0, v)) * width))
+    return "█" * n + "·" * (width - n)
+
+
+def panel(stats: dict, controller=None, keyboard=None):
+    """A rich renderable of the performance state. ``stats`` keys (all optional): bar, beat,
+    bpm, playing, next, gen_ms, load, xruns, late, level_db, rec_s, clock ('internal'/'midi')."""
+    from rich.panel import Panel
+    from rich.table import Table
+
+    head = Table.grid(padding=(0, 3))
+    s = stats
+    head.add_row(f"[b]{s.get('bar', 0) + 1}:{s.get('beat', 0) + 1}[/b]",
+                 f"{s.get('bpm', 0.0):6.2f} BPM ({s.get('clock', 'internal')})",
+                 f"loop {s.get('playing', '-')} -> {s.get('next', '-')}",
+                 f"gen {s.get('gen_ms', 0.0):.0f} ms")
+    lvl = s.get("level_db", -math.inf)
+    head.add_row(f"load {100 * s.get('load', 0.0):4.0f}%", f"xruns {s.get('xruns', 0)}  late {s.get('late', 0)}",
+                 f"level {lvl:6.1f} dBFS" if lvl > -200 else "level   -inf dBFS",
+                 ("[red]● REC[/red] " if s.get("recording") else "rec ") + f"{s.get('rec_s', 0.0):6.1f} s")
+    knobs = Table(box=None, padding=(0, 1))
+    for col in ("", "knob", "CC", "value", "", "target"):
+        knobs.add_column(col)
+    if controller is not None:
+        for i, k in enumerate(controller.patch.knobs):
+            v = controller.value[k.cc]
+            phys = controller.phys[k.cc]
+            sel = ">" if keyboard is not None and keyboard.selected == i else " "
+            tgt = "" if controller.engaged[k.cc] or math.isnan(phys) else f"knob at {phys:.2f}: pick up at {v:.2f}"
+            name = k.name or (f"dir {k.direction + 1}" if k.direction is not None else k.effect)
+            knobs.add_row(sel, name, str(k.cc), f"{v:.2f}", _bar(v), tgt)
+    foot = ""
+    if controller is not None:
+        foot = f"seed {controller.seed}   snapshots " + "".join(
+            "■" if z is not None else "□" for z in controller.snapshots)
+        if controller.save_held:
+            foot += "   [yellow]SAVE[/yellow]"
+    if keyboard is not None and keyboard.last:
+        foot += f"   {keyboard.last}"
+    grid = Table.grid()
+    grid.add_row(head)
+    grid.add_row(knobs)
+    grid.add_row(foot)
+    return Panel(grid, title="livegan", subtitle="1-8 knob  [ ] turn  zxcv seeds  asdf pads  space rec  Q quit")
+
+
+class RawTerminal:
+    """cbreak mode on stdin for single-key reads; restores the terminal on exit. Thread: UI."""
+
+    def __enter__(self):
+        import termios
+        import tty
+        self.fd = sys.stdin.fileno()
+        self.saved = termios.tcgetattr(self.fd)
+        tty.setcbreak(self.fd)
+        return self
+
+    def __exit__(self, *exc):
+        import termios
+        termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved)
+
+    def key(self, timeout: float) -> str | None:
+        r, _, _ = select.select([self.fd], [], [], timeout)
+        if not r:
+            return None
+        ch = os.read(self.fd, 1).decode(errors="ignore")
+        if ch == "\x1b":  # an arrow key is ESC [ A; a lone ESC quits
+            r, _, _ = select.select([self.fd], [], [], 0.01)
+            if r:
+                seq = os.read(self.fd, 2).decode(errors="ignore")
+                return {"[A": "]", "[B": "[", "[C": "]", "[D": "["}.get(seq)
+        return ch
+
+
+def run_panel(stats, controller, keyboard, fps: float = 15.0, until=None) -> None:
+    """Draw the panel and take keys until Q/Esc (or ``until()`` is true). Thread: UI (main)."""
+    from rich.console import Console
+    from rich.live import Live
+
+    console = Console()
+    with RawTerminal() as term, Live(panel(stats(), controller, keyboard), console=console,
+                                     refresh_per_second=fps, transient=False) as live:
+        while until is None or not until():
+            k = term.key(1.0 / fps)
+            if k is not None and keyboard.handle(k) == "quit":
+                break
+            live.update(panel(stats(), controller, keyboard))
+
+
+def _demo(argv=None) -> int:
+    """A panel with no audio: a 120 BPM transport and a Controller on a random 8-d latent."""
+    import argparse
+
+    import numpy as np
+
+    from livegan.control import Controller
+    from livegan.patch import check_against_model, default_patch_path, load_patch
+
+    ap = argparse.ArgumentParser(prog="python -m livegan.ui")
+    ap.add_argument("--demo", action="store_true", required=True)
+    ap.add_argument("--patch", default=default_patch_path())
+    ap.add_argument("--seconds", type=float, default=None)
+    a = ap.parse_args(argv)
+    patch, warnings = check_against_model(load_patch(a.patch), 4)
+    rng = np.random.default_rng(0)
+    dirs, _ = np.linalg.qr(rng.standard_normal((8, 8)))
+    c = Controller(patch, dirs[:4], np.ones(4, np.float32), "normal")
+    t0 = time.monotonic()
+    rec = {"t": None}
+    kb = KeyboardControl(c, on_record=lambda on: rec.update(t=time.monotonic() if on else None))
+
+    def stats():
+        beats = (time.monotonic() - t0) * 2.0
+        return dict(bar=int(beats // 4), beat=int(beats % 4), bpm=120.0, playing=c.version, next=c.version,
+                    gen_ms=0.0, load=0.0, xruns=0, level_db=-math.inf, recording=rec["t"] is not None,
+                    rec_s=0.0 if rec["t"] is None else time.monotonic() - rec["t"])
+    end = None if a.seconds is None else t0 + a.seconds
+    run_panel(stats, c, kb, until=(lambda: time.monotonic() > end) if end else None)
+    print(f"demo ended: seed {c.seed}, z[:3] = {np.round(c.z()[:3], 3).tolist()}, knob 1 = "
+          f"{c.value[patch.knobs[0].cc]:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_demo())
