@@ -4,8 +4,10 @@ seed changes, a filter sweep and a tempo change, played on the generic patch
 
     python scripts/make_demo_automation.py [OUT.mid]
 
-The tempo change is a ``set_tempo`` meta event: the file's tempo map is the
-performance's tempo, as in a DAW, so the same file lines up in both.
+It is written in the performance-log format (``livegan/perflog.py``): what
+`livegan perform --record` leaves beside a recording, so the demo is replayed
+exactly as a recorded performance is. The tempo change is a ``livegan tempo``
+marker at 16 s (120 -> 132 BPM).
 """
 from __future__ import annotations
 
@@ -14,11 +16,13 @@ import sys
 
 import mido
 
-TPB = 480
+from livegan.perflog import PerfLog
+
+RATE = 48000
 OUT = os.path.join(os.path.dirname(__file__), "..", "livegan", "data", "demo.mid")
 
 
-def build() -> mido.MidiFile:
+def build() -> PerfLog:
     events = []  # (seconds, message)
 
     def sweep(cc, t0, t1, v0, v1, steps_per_s=20):
@@ -43,35 +47,20 @@ def build() -> mido.MidiFile:
     sweep(23, 20.0, 25.0, 64, 10)
     note(25.0, 36)
     sweep(21, 25.0, 28.0, 0, 64)
-    tempo_change_s, bpm0, bpm1 = 16.0, 120.0, 132.0
+    tempo_change_s, bpm1 = 16.0, 132.0
 
-    mf = mido.MidiFile(ticks_per_beat=TPB)
-    tr = mido.MidiTrack()
-    mf.tracks.append(tr)
-    meta = [(0.0, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm0))),
-            (tempo_change_s, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm1))),
-            (30.0, mido.MetaMessage("end_of_track"))]
-    merged = sorted(meta + events, key=lambda e: e[0])
-
-    def to_tick(sec):  # through the tempo map: 120 BPM up to the change, 132 after
-        if sec <= tempo_change_s:
-            return round(sec * bpm0 / 60 * TPB)
-        return round(tempo_change_s * bpm0 / 60 * TPB + (sec - tempo_change_s) * bpm1 / 60 * TPB)
-
-    now = 0
-    for sec, msg in merged:
-        tick = to_tick(sec)
-        tr.append(msg.copy(time=tick - now))
-        now = tick
-    return mf
+    log = PerfLog(RATE)  # the performance-log format: one tick per frame, tempo changes as markers
+    for sec, msg in sorted(events, key=lambda e: e[0]):
+        log.log(int(round(sec * RATE)), msg.bytes())
+    log.tempo(int(round(tempo_change_s * RATE)), bpm1)
+    return log
 
 
 def main(argv=None) -> int:
     out = (argv or sys.argv[1:] or [OUT])[0]
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    mf = build()
-    mf.save(out)
-    print(f"wrote {os.path.normpath(out)}: {mf.length:.2f} s, {sum(len(t) for t in mf.tracks)} events")
+    n = build().save(out)
+    print(f"wrote {os.path.normpath(out)}: {mido.MidiFile(out).length:.2f} s, {n} events")
     return 0
 
 
