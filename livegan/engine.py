@@ -14,6 +14,10 @@ Hooks for the control layer (MIDI, patches, effects, UI, MIDI clock):
   ``note_on(note)`` (note -> new base z seed), ``request()`` (new loop, same
   knobs). ``engine.control(msg)`` takes a mido message (or anything with
   ``type``/``control``/``value``/``note``/``velocity``) and does the same.
+- ``Engine(..., controls=obj, z_fn=f)`` replaces the control state wholesale:
+  ``obj`` needs ``seq`` (an int that changes whenever a new loop is wanted)
+  and ``snapshot()`` (whose first item is that seq); ``f(meta, snapshot)``
+  returns the (latent_dim,) z. Both are used on the generator thread only.
 - ``engine.set_tempo(bpm)``: any thread (e.g. MIDI clock follower); applied
   at the start of the next block, phase-continuous (beat position kept, only
   the read rate changes: no click). Range 20..400 BPM.
@@ -35,14 +39,14 @@ import numpy as np
 from livegan import dsp
 from livegan.bank import LoopBank
 from livegan.clock import MAX_BPM, MIN_BPM, Transport, quantum_beats
-from livegan.latent import Controls
+from livegan.latent import Controls, z_for
 
 
 class Engine:
     def __init__(self, meta, sample_rate: int = 48000, channels: int = 2, quantize: str = "bar",
                  crossfade_ms: float = 40.0, tempo: float | None = None, fx=None, ranges=2.0,
                  n_slots: int = 6, limiter_dbfs: float = -0.3, limiter_release_ms: float = 80.0,
-                 log_size: int = 16384, record_ring_frames: int = 0):
+                 log_size: int = 16384, record_ring_frames: int = 0, controls=None, z_fn=None):
         self.meta = meta
         self.sample_rate = int(sample_rate)
         self.channels = int(channels)
@@ -64,7 +68,8 @@ class Engine:
         self.crossfade_ms = 40.0
         self.set_quantize(quantize)
         self.set_crossfade_ms(crossfade_ms)
-        self.controls = Controls(meta.directions.shape[0], ranges=ranges)
+        self.controls = controls if controls is not None else Controls(meta.directions.shape[0], ranges=ranges)
+        self.z_fn = z_fn or z_for  # (meta, controls.snapshot()) -> (latent_dim,) z; generator thread
         self.log = np.zeros((log_size, 4), np.int64)
         self.lst = np.array([1.0, 10.0 ** (limiter_dbfs / 20.0),
                              np.exp(-1.0 / (limiter_release_ms * 1e-3 * self.sample_rate))])

@@ -86,7 +86,7 @@ def render(model, events, total_frames: int, sample_rate: int = 48000, channels:
 
     def gen_and_publish(target):
         snap = engine.controls.snapshot()
-        loop = generate_loop(model, meta, snap)
+        loop = generate_loop(model, engine, snap)
         engine.record_gen_time(0.0)
         engine.publish_loop(loop, target, wait=lambda: engine.process(buf[:0]))
         sched.done_seq = snap[0]
@@ -145,7 +145,7 @@ def cli_render(args) -> int:
     model = load_model(model_path, threads=1)
     total = int(round(args.seconds * args.samplerate))
     with sf.SoundFile(args.output, "w", samplerate=args.samplerate, channels=2,
-                      subtype="PCM_24" if ext == ".wav" else "PCM_24") as f:
+                      subtype="FLOAT" if ext == ".wav" else "PCM_24") as f:
         engine, _ = render(model, events, total, sample_rate=args.samplerate, channels=2,
                            blocksize=args.blocksize, quantize=quantize, crossfade_ms=crossfade, tempo=tempo,
                            sink=f.write, apply=apply)

@@ -20,7 +20,6 @@ import time
 import numpy as np
 
 from livegan import dsp
-from livegan.latent import z_for
 
 
 class Scheduler:
@@ -57,9 +56,9 @@ class Scheduler:
         return None
 
 
-def generate_loop(model, meta, snapshot) -> np.ndarray:
+def generate_loop(model, engine, snapshot) -> np.ndarray:
     """Control snapshot -> (C, N) float32 loop. Generator thread (never the callback)."""
-    z = z_for(meta, snapshot)[None, :]
+    z = np.asarray(engine.z_fn(engine.meta, snapshot), np.float32)[None, :]
     return model.generate(z)[0]
 
 
@@ -94,7 +93,7 @@ class GeneratorThread(threading.Thread):
                     continue
                 snap = e.controls.snapshot()
                 t0 = time.perf_counter()
-                loop = generate_loop(self.model, e.meta, snap)
+                loop = generate_loop(self.model, e, snap)
                 dt = time.perf_counter() - t0
                 e.record_gen_time(dt)
                 self.recent = self.recent[1:] + [dt]

@@ -1,0 +1,145 @@
+"""Audio output through sounddevice (PortAudio): JACK, ALSA, CoreAudio, WASAPI... any output a user has.
+
+``resolve_output(spec)`` takes an index or a name substring; ``AudioOutput``
+opens the stream, counts xruns from the callback's status flags and times
+every callback as a fraction of the block period. Every failure to open
+(missing device, busy device, unsupported rate) is one ``CLIError`` line.
+
+Import sounddevice only after any JACK server you want to see has started:
+PortAudio scans devices when it is first imported.
+
+Threads: ``AudioOutput.callback`` runs on the PortAudio thread; the rest on main.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from livegan.cli import CLIError
+
+
+def _sd():
+    try:
+        import sounddevice as sd
+    except OSError as e:
+        raise CLIError(f"PortAudio is not installed ({e}); on Debian: apt-get install libportaudio2") from None
+    return sd
+
+
+def _outputs(sd):
+    apis = sd.query_hostapis()
+    return [(i, d["name"], apis[d["hostapi"]]["name"], d) for i, d in enumerate(sd.query_devices())
+            if d["max_output_channels"] > 0]
+
+
+def _listing(outs) -> str:
+    if not outs:
+        return "no audio outputs are available here (no sound card or audio server); `livegan render` writes a file"
+    return "outputs are: " + "; ".join(f"{i} '{name}' ({api})" for i, name, api, _ in outs)
+
+
+def resolve_output(spec) -> int:
+    """Index or name substring (case-insensitive) -> output device index. Main thread."""
+    sd = _sd()
+    outs = _outputs(sd)
+    if spec is None or str(spec) == "":
+        dflt = sd.default.device[1] if sd.default.device else -1
+        if dflt is not None and dflt >= 0 and any(i == dflt for i, *_ in outs):
+            return int(dflt)
+        if outs:
+            return outs[0][0]
+        raise CLIError(f"no audio output device: {_listing(outs)}")
+    s = str(spec).strip()
+    if s.lstrip("-").isdigit():
+        i = int(s)
+        if any(j == i for j, *_ in outs):
+            return i
+        raise CLIError(f"audio device {i} is not an output device here; {_listing(outs)}")
+    exact = [i for i, name, *_ in outs if name.lower() == s.lower()]
+    if len(exact) == 1:
+        return exact[0]
+    hits = [i for i, name, api, _ in outs if s.lower() in name.lower() or s.lower() in api.lower()]
+    if len(hits) == 1:
+        return hits[0]
+    if not hits:
+        raise CLIError(f"audio device '{s}' not found; {_listing(outs)}")
+    raise CLIError(f"audio device '{s}' matches {len(hits)} outputs, use an index; {_listing(outs)}")
+
+
+class AudioOutput:
+    """A running output stream feeding ``engine.process``. Stats are plain numbers (lock-free)."""
+
+    def __init__(self, engine, device=None, samplerate: int | None = None, blocksize: int = 256,
+                 latency="low", channels: int | None = None, stat_blocks: int = 1 << 20):
+        sd = _sd()
+        self.sd = sd
+        self.device = resolve_output(device)
+        info = sd.query_devices(self.device)
+        self.device_name = info["name"]
+        self.samplerate = int(samplerate or engine.sample_rate)
+        self.channels = int(channels or engine.channels)
+        if self.channels > info["max_output_channels"]:
+            raise CLIError(f"audio device '{self.device_name}' has {info['max_output_channels']} output "
+                           f"channel(s), {self.channels} asked for")
+        if isinstance(latency, str) and latency not in ("low", "high"):
+            try:
+                latency = float(latency)
+            except ValueError:
+                raise CLIError(f"--latency must be 'low', 'high' or seconds, got {latency!r}") from None
+        try:
+            sd.check_output_settings(device=self.device, samplerate=self.samplerate, channels=self.channels,
+                                     dtype="float32")
+        except sd.PortAudioError as e:
+            raise CLIError(f"audio device '{self.device_name}' does not support {self.samplerate} Hz x "
+                           f"{self.channels} ch float32 ({e}); its default rate is "
+                           f"{info['default_samplerate']:.0f} Hz") from None
+        self.engine = engine
+        self.blocksize = int(blocksize)
+        self.period = self.blocksize / self.samplerate
+        self.loads = np.zeros(stat_blocks, np.float64)  # callback time / block period, ring
+        self.calls = 0
+        self.xruns = 0
+        self.xrun_calls = np.full(64, -1, np.int64)  # callback index of the first 64 xruns
+        self._perf = time.perf_counter
+        try:
+            self.stream = sd.OutputStream(device=self.device, samplerate=self.samplerate, channels=self.channels,
+                                          blocksize=self.blocksize, dtype="float32", latency=latency,
+                                          callback=self.callback)
+        except sd.PortAudioError as e:
+            raise CLIError(f"audio device '{self.device_name}' could not be opened ({e}); is another program "
+                           "using it?") from None
+
+    def callback(self, outdata, frames, time_info, status):
+        """PortAudio thread: no allocation of our own, no lock, no log, no torch. Never rebinds outdata."""
+        t0 = self._perf()
+        if status.output_underflow or status.output_overflow:
+            if self.xruns < 64:
+                self.xrun_calls[self.xruns] = self.calls
+            self.xruns += 1
+        self.engine.process(outdata)
+        n = self.calls
+        self.loads[n % self.loads.shape[0]] = (self._perf() - t0) / self.period
+        self.calls = n + 1
+
+    def start(self):
+        try:
+            self.stream.start()
+        except self.sd.PortAudioError as e:
+            raise CLIError(f"audio device '{self.device_name}' could not start ({e}); is it busy?") from None
+        return self
+
+    def close(self):
+        try:
+            self.stream.stop()
+        finally:
+            self.stream.close()
+
+    def load_stats(self, skip: int = 0) -> dict:
+        """Callback time as a fraction of the block period: median, p99, max (after ``skip`` calls)."""
+        n = min(self.calls, self.loads.shape[0])
+        x = self.loads[min(skip, n):n]
+        if x.size == 0:
+            return {"callback_load_median": None, "callback_load_p99": None, "callback_load_max": None}
+        return {"callback_load_median": float(np.median(x)), "callback_load_p99": float(np.percentile(x, 99)),
+                "callback_load_max": float(x.max())}
