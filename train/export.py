@@ -69,3 +69,44 @@ def save_loop_model(module: torch.nn.Module, path, meta: dict, seed: int = 0, qu
               f"{checked.loop_samples}) @ {checked.sample_rate} Hz, {t * 1e3:.2f} ms per loop on CPU, "
               f"self-check max diff {diff:.2e}")
     return report
+
+
+def export_run(run_dir, path, n_directions: int = 16, quiet: bool = False) -> dict:
+    """Export a run folder's generator with GANSpace directions; returns save_loop_model's report."""
+    from train.directions import ganspace
+    from train.models import ExportedGenerator, Generator
+    from train.presets import Preset
+    from train.trainer import CKPT, load_checkpoint
+
+    run_dir = os.fspath(run_dir)
+    if not os.path.isfile(os.path.join(run_dir, CKPT)):
+        raise FileNotFoundError(f"{run_dir}: no {CKPT} here (is it a folder written by `livegan train`?)")
+    ck = load_checkpoint(run_dir)
+    p = Preset(**ck["preset"])
+    g = Generator(p)
+    g.load_state_dict(ck["g"])
+    g.eval()
+    dirs, sigmas = ganspace(g, p.latent_dim, p.latent_dist, k=n_directions)
+    summary = {}
+    tt = os.path.join(run_dir, "train_time.json")
+    if os.path.isfile(tt):
+        with open(tt) as f:
+            summary = json.load(f)
+    meta = dict(name=f"{p.name}-{os.path.basename(os.path.abspath(run_dir))}", sample_rate=p.sample_rate,
+                loop_samples=p.loop_samples, channels=p.channels, latent_dim=p.latent_dim,
+                latent_dist=p.latent_dist, bpm=p.bars * p.beats_per_bar * 60.0 * p.sample_rate / p.loop_samples,
+                bars=p.bars, beats_per_bar=p.beats_per_bar, directions=dirs.tolist(), sigmas=sigmas.tolist(),
+                training={"preset": p.name, "steps": int(ck["step"]), "seconds": round(float(ck["seconds"]), 1),
+                          "loops": summary.get("loops"), "date": datetime.date.today().isoformat(),
+                          "directions": "GANSpace: PCA of the dense layer's activations, regressed to z"})
+    return save_loop_model(ExportedGenerator(g), path, meta, quiet=quiet)
+
+
+def cli_export(args) -> int:
+    from livegan.cli import CLIError
+
+    try:
+        export_run(args.run_dir, args.output)
+    except FileNotFoundError as e:
+        raise CLIError(str(e)) from None
+    return 0

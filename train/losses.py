@@ -1,0 +1,41 @@
+"""GAN objectives: sigmoid + BCE (the paper's), WGAN-GP (WaveGAN's), feature matching.
+
+All take D outputs as raw logits / critic scores of shape (B,).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def bce_d(real_logit: torch.Tensor, fake_logit: torch.Tensor) -> torch.Tensor:
+    """-log D(x) - log(1 - D(G(z))): sigmoid + BCE, computed from logits for stability."""
+    return (F.binary_cross_entropy_with_logits(real_logit, torch.ones_like(real_logit))
+            + F.binary_cross_entropy_with_logits(fake_logit, torch.zeros_like(fake_logit)))
+
+
+def bce_g(fake_logit: torch.Tensor) -> torch.Tensor:
+    """Non-saturating G loss: -log D(G(z))."""
+    return F.binary_cross_entropy_with_logits(fake_logit, torch.ones_like(fake_logit))
+
+
+def wgan_d(real_score: torch.Tensor, fake_score: torch.Tensor) -> torch.Tensor:
+    return fake_score.mean() - real_score.mean()
+
+
+def wgan_g(fake_score: torch.Tensor) -> torch.Tensor:
+    return -fake_score.mean()
+
+
+def gradient_penalty(d, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """E[(||grad D(x_hat)||_2 - 1)^2] on random interpolates of real and fake. (B, C, L) each."""
+    eps = torch.rand(real.shape[0], 1, 1, device=real.device)  # (B, 1, 1)
+    x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
+    score = d(x_hat)  # (B,)
+    (grad,) = torch.autograd.grad(score.sum(), x_hat, create_graph=True)  # (B, C, L)
+    return ((grad.flatten(1).norm(dim=1) - 1.0) ** 2).mean()
+
+
+def feature_matching(real_feats: torch.Tensor, fake_feats: torch.Tensor) -> torch.Tensor:
+    """Salimans et al. 2016: match the mean of D's last features on real and fake. (B, F) each."""
+    return F.mse_loss(fake_feats.mean(0), real_feats.detach().mean(0))

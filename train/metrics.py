@@ -1,0 +1,183 @@
+"""Metrics of generated loops against training loops; no downloaded model.
+
+Everything spectral is computed at one analysis rate (``ANALYSIS_SR``) so that
+presets working at different rates compare: loops are mixed to mono and
+resampled with soxr first. Features are log-mel frames of a circular STFT
+(loops wrap, so the analysis wraps too).
+
+- ``fd``: Fréchet distance between Gaussians fitted to the log-mel frames of
+  generated vs training loops (an FAD with log-mel in place of VGGish).
+- ``ndb_k``: NDB/k (Richardson & Weiss 2018): k-means bins of training frames;
+  fraction of bins whose share of generated frames differs (two-proportion
+  z-test, p < 0.05).
+- ``nn_ratio``: mean distance generated -> nearest training loop, over mean
+  distance training -> nearest other training loop (memorisation when << 1).
+- ``min_nn``: the smallest generated -> training distance (a copy is ~0).
+- ``coverage``: fraction of training loops that are the nearest training loop
+  of at least one generated loop.
+- ``seam``: |x[0] - x[-1]| over mean |x[t+1] - x[t]| inside the loop, at the
+  loop's own rate, averaged over loops (about 1 for a loop as smooth at the
+  wrap as inside; a click makes it large). ``seam_train`` is the same for the
+  training loops.
+- ``diversity``: mean pairwise distance between generated loops over that
+  between training loops (1 = as varied as the data).
+Loop distances are RMS differences of log-mel spectrograms (dB-like units).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+ANALYSIS_SR = 8000  # Hz: every loop is resampled here before spectral features
+N_FFT = 512  # 64 ms
+HOP = 128  # 16 ms
+N_MELS = 64
+
+
+def _mel_filters(sr: int, n_fft: int, n_mels: int, fmin: float = 20.0) -> np.ndarray:
+    """(n_mels, n_fft // 2 + 1) triangular filters on the HTK mel scale."""
+    mel = lambda f: 2595.0 * np.log10(1.0 + f / 700.0)
+    inv = lambda m: 700.0 * (10.0 ** (m / 2595.0) - 1.0)
+    edges = inv(np.linspace(mel(fmin), mel(sr / 2), n_mels + 2))
+    freqs = np.linspace(0, sr / 2, n_fft // 2 + 1)
+    fb = np.zeros((n_mels, freqs.size))
+    for i in range(n_mels):
+        lo, mid, hi = edges[i:i + 3]
+        fb[i] = np.clip(np.minimum((freqs - lo) / (mid - lo), (hi - freqs) / (hi - mid)), 0, None)
+    return fb
+
+
+_FB = _mel_filters(ANALYSIS_SR, N_FFT, N_MELS)
+
+
+def to_analysis(loops: np.ndarray, sr: int) -> np.ndarray:
+    """(N, C, L) or (N, L) at ``sr`` -> (N, L') mono float64 at ANALYSIS_SR."""
+    import soxr
+
+    x = np.asarray(loops, np.float64)
+    if x.ndim == 3:
+        x = x.mean(axis=1)
+    if sr == ANALYSIS_SR:
+        return x
+    # resample three copies and keep the middle one: the loop wraps, so its edges must too
+    tiled = np.concatenate([x, x, x], axis=1).T  # (3L, N)
+    y = soxr.resample(tiled, sr, ANALYSIS_SR, quality="HQ").T  # (N, ~3L')
+    n = int(round(x.shape[1] * ANALYSIS_SR / sr))
+    return y[:, n:2 * n]
+
+
+def logmel(x: np.ndarray) -> np.ndarray:
+    """(N, L) at ANALYSIS_SR -> (N, T, N_MELS) log-mel of a circular STFT, T = L // HOP."""
+    n, length = x.shape
+    t = length // HOP
+    win = np.hanning(N_FFT)
+    idx = (np.arange(t)[:, None] * HOP + np.arange(N_FFT)[None, :]) % length  # (T, N_FFT), wraps
+    frames = x[:, idx] * win  # (N, T, N_FFT)
+    power = np.abs(np.fft.rfft(frames, axis=-1)) ** 2  # (N, T, F)
+    return np.log(power @ _FB.T + 1e-6)  # (N, T, M)
+
+
+def features(loops: np.ndarray, sr: int) -> np.ndarray:
+    return logmel(to_analysis(loops, sr))
+
+
+def frechet(a: np.ndarray, b: np.ndarray) -> float:
+    """Fréchet distance between Gaussians fitted to rows of a (n, d) and b (m, d)."""
+    from scipy import linalg
+
+    mu1, mu2 = a.mean(0), b.mean(0)
+    s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    covmean = linalg.sqrtm(s1 @ s2)
+    if not np.all(np.isfinite(covmean)):
+        off = np.eye(s1.shape[0]) * 1e-6
+        covmean = linalg.sqrtm((s1 + off) @ (s2 + off))
+    covmean = covmean.real
+    return float(((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2.0 * np.trace(covmean))
+
+
+def kmeans(x: np.ndarray, k: int, seed: int = 0, iters: int = 30) -> np.ndarray:
+    """Plain Lloyd k-means with k-means++ init: (n, d) -> (k, d) centres."""
+    rng = np.random.default_rng(seed)
+    centres = [x[rng.integers(len(x))]]
+    for _ in range(1, k):
+        d2 = np.min(((x[:, None, :] - np.array(centres)[None]) ** 2).sum(-1), axis=1)
+        centres.append(x[rng.choice(len(x), p=d2 / d2.sum())] if d2.sum() > 0 else x[rng.integers(len(x))])
+    c = np.array(centres)
+    for _ in range(iters):
+        lab = _assign(x, c)
+        for j in range(k):
+            if np.any(lab == j):
+                c[j] = x[lab == j].mean(0)
+    return c
+
+
+def _assign(x: np.ndarray, c: np.ndarray) -> np.ndarray:
+    d = (x ** 2).sum(1)[:, None] - 2 * x @ c.T + (c ** 2).sum(1)[None]
+    return d.argmin(1)
+
+
+def ndb(train_frames: np.ndarray, gen_frames: np.ndarray, k: int = 20, seed: int = 0) -> float:
+    """NDB/k over k-means bins of the training frames (two-proportion z-test at p < 0.05)."""
+    rng = np.random.default_rng(seed)
+    sub = train_frames[rng.permutation(len(train_frames))[:4000]]
+    c = kmeans(sub, k, seed)
+    p_t = np.bincount(_assign(train_frames, c), minlength=k) / len(train_frames)
+    p_g = np.bincount(_assign(gen_frames, c), minlength=k) / len(gen_frames)
+    n1, n2 = len(train_frames), len(gen_frames)
+    pooled = (p_t * n1 + p_g * n2) / (n1 + n2)
+    se = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2)) + 1e-12
+    return float(np.mean(np.abs(p_t - p_g) / se > 1.96))
+
+
+def _dist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """RMS distance between rows of a (n, d) and b (m, d) -> (n, m)."""
+    d2 = (a ** 2).sum(1)[:, None] - 2 * a @ b.T + (b ** 2).sum(1)[None]
+    return np.sqrt(np.maximum(d2, 0) / a.shape[1])
+
+
+def seam_score(loops: np.ndarray) -> np.ndarray:
+    """(N, C, L) or (N, L) -> (N,) wrap step over mean inside step (mono, native rate)."""
+    x = np.asarray(loops, np.float64)
+    if x.ndim == 3:
+        x = x.mean(axis=1)
+    inside = np.abs(np.diff(x, axis=1)).mean(1) + 1e-9
+    return np.abs(x[:, 0] - x[:, -1]) / inside
+
+
+def evaluate(train: np.ndarray, gen: np.ndarray, sr: int, gen_sr: int | None = None) -> dict:
+    """All metrics; ``train`` (N, C, L) at ``sr``, ``gen`` (M, C, L') at ``gen_sr`` (default sr)."""
+    ft, fg = features(train, sr), features(gen, gen_sr or sr)  # (N, T, M), (M', T, M)
+    frames_t, frames_g = ft.reshape(-1, N_MELS), fg.reshape(-1, N_MELS)
+    et, eg = ft.reshape(len(ft), -1), fg.reshape(len(fg), -1)  # one vector per loop
+    d_gt = _dist(eg, et)  # (M, N)
+    d_tt = _dist(et, et) + np.diag(np.full(len(et), np.inf))
+    nn_tt = d_tt.min(1) if len(et) > 1 else np.array([np.nan])
+    d_gg = _dist(eg, eg)
+    iu_g, iu_t = np.triu_indices(len(eg), 1), np.triu_indices(len(et), 1)
+    div_t = _dist(et, et)[iu_t].mean() if len(et) > 1 else np.nan
+    return {
+        "fd": frechet(frames_t, frames_g),
+        "ndb_k": ndb(frames_t, frames_g),
+        "nn_ratio": float(d_gt.min(1).mean() / np.mean(nn_tt)),
+        "min_nn": float(d_gt.min()),
+        "train_nn_min": float(np.min(nn_tt)),
+        "coverage": float(len(set(d_gt.argmin(1).tolist())) / len(et)),
+        "seam": float(seam_score(gen).mean()),
+        "seam_train": float(seam_score(train).mean()),
+        "diversity": float(d_gg[iu_g].mean() / div_t) if len(eg) > 1 else float("nan"),
+        "n_train": int(len(et)),
+        "n_gen": int(len(eg)),
+    }
+
+
+def nearest_generated(train: np.ndarray, gen: np.ndarray, sr: int) -> np.ndarray:
+    """For each training loop, the index of the nearest generated loop. (N,)"""
+    et = features(train, sr).reshape(len(train), -1)
+    eg = features(gen, sr).reshape(len(gen), -1)
+    return _dist(et, eg).argmin(1)
+
+
+def pca_2d(x: np.ndarray) -> np.ndarray:
+    """(n, d) -> (n, 2) coordinates on the first two principal axes."""
+    xc = x - x.mean(0)
+    _, _, vt = np.linalg.svd(xc, full_matrices=False)
+    return xc @ vt[:2].T

@@ -1,0 +1,124 @@
+"""Generator and discriminator for raw-waveform loops (DCGAN and WaveGAN shapes).
+
+Both are built from a ``Preset``: ``n_layers`` convolutions of kernel
+``kernel`` and stride ``stride``, channel count doubling per layer from
+``model_dim``. Paddings are chosen so that every layer changes the length by
+exactly ``stride``: conv ``padding = (kernel - stride + 1) // 2``, transposed
+conv the same padding plus ``output_padding`` to make up the rest.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from train.presets import Preset
+
+
+def _pads(kernel: int, stride: int) -> tuple[int, int]:
+    """(padding, output_padding) with conv: L -> L/stride and conv-transpose: L -> L*stride."""
+    pad = (kernel - stride + 1) // 2
+    out_pad = stride - kernel + 2 * pad  # (L-1)s - 2p + k + op = Ls
+    assert 0 <= out_pad < stride, (kernel, stride)
+    return pad, out_pad
+
+
+def _widths(p: Preset) -> list[int]:
+    """Channel counts from the waveform side inwards: [d, 2d, 4d, ...] (n_layers entries)."""
+    return [p.model_dim * 2 ** i for i in range(p.n_layers)]
+
+
+class Generator(nn.Module):
+    """z (B, latent_dim) -> loop (B, channels, loop_samples) in (-1, 1)."""
+
+    def __init__(self, p: Preset):
+        super().__init__()
+        widths = _widths(p)
+        self.top = widths[-1]  # channels after the dense layer
+        self.l0 = p.loop_samples // p.stride ** p.n_layers  # length after the dense layer
+        pad, out_pad = _pads(p.kernel, p.stride)
+        act = (lambda: nn.LeakyReLU(0.2)) if p.arch == "dcgan" else (lambda: nn.ReLU())
+        self.dense = nn.Linear(p.latent_dim, self.top * self.l0)
+        head = [nn.BatchNorm1d(self.top)] if p.batchnorm else []
+        self.head_act = nn.Sequential(*head, act())
+        layers: list[nn.Module] = []
+        chans = widths[::-1] + [p.channels]  # e.g. [16d, 8d, 4d, 2d, d, C]
+        for i in range(p.n_layers):
+            last = i == p.n_layers - 1
+            layers.append(nn.ConvTranspose1d(chans[i], chans[i + 1], p.kernel, p.stride, pad, out_pad))
+            if not last:
+                if p.batchnorm:
+                    layers.append(nn.BatchNorm1d(chans[i + 1]))
+                layers.append(act())
+        layers.append(nn.Tanh())
+        self.body = nn.Sequential(*layers)
+
+    def head(self, z: torch.Tensor) -> torch.Tensor:
+        """Early activations used by GANSpace: (B, latent_dim) -> (B, top, l0)."""
+        h = self.dense(z).view(z.shape[0], self.top, self.l0)  # (B, 16d, L0)
+        return self.head_act(h)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.body(self.head(z))  # (B, C, L0 * stride**n_layers)
+
+
+def phase_shuffle(x: torch.Tensor, n: int) -> torch.Tensor:
+    """WaveGAN phase shuffle: shift each example by a random k in [-n, n], reflect-padded. (B, C, L)."""
+    if n <= 0:
+        return x
+    b, c, length = x.shape
+    k = torch.randint(-n, n + 1, (b, 1, 1), device=x.device)  # (B, 1, 1)
+    padded = F.pad(x, (n, n), mode="reflect")  # (B, C, L + 2n)
+    idx = torch.arange(length, device=x.device).view(1, 1, length) + n - k  # (B, 1, L)
+    return torch.gather(padded, 2, idx.expand(b, c, length))
+
+
+class Discriminator(nn.Module):
+    """loop (B, channels, loop_samples) -> one logit / critic score per loop (B,)."""
+
+    def __init__(self, p: Preset):
+        super().__init__()
+        widths = _widths(p)
+        pad, _ = _pads(p.kernel, p.stride)
+        self.shuffle = p.phase_shuffle
+        self.mbstd = p.minibatch_std
+        act = (lambda: nn.ReLU()) if p.arch == "dcgan" else (lambda: nn.LeakyReLU(0.2))
+        chans = [p.channels] + widths  # [C, d, 2d, ..., 16d]
+        self.blocks = nn.ModuleList()
+        for i in range(p.n_layers):
+            block = [nn.Conv1d(chans[i], chans[i + 1], p.kernel, p.stride, pad)]
+            if p.batchnorm and i > 0:  # DCGAN: no batch norm on the first D layer
+                block.append(nn.BatchNorm1d(chans[i + 1]))
+            block.append(act())
+            self.blocks.append(nn.Sequential(*block))
+        l_last = p.loop_samples // p.stride ** p.n_layers
+        self.out = nn.Linear((chans[-1] + int(self.mbstd)) * l_last, 1)
+
+    def forward(self, x: torch.Tensor, return_features: bool = False):
+        for i, block in enumerate(self.blocks):
+            x = block(x)  # (B, C_i, L / stride**(i+1))
+            if i < len(self.blocks) - 1:
+                x = phase_shuffle(x, self.shuffle) if self.training else x
+        feats = x  # (B, 16d, L0): used by feature matching
+        if self.mbstd:
+            s = x.std(dim=0, unbiased=False).mean()  # scalar: how different the batch's loops are
+            x = torch.cat([x, s.expand(x.shape[0], 1, x.shape[2])], dim=1)  # (B, 16d + 1, L0)
+        logit = self.out(x.flatten(1)).squeeze(1)  # (B,)
+        if return_features:
+            return logit, feats.mean(dim=2)  # (B,), (B, 16d)
+        return logit
+
+
+class ExportedGenerator(nn.Module):
+    """What goes into the .ts file: the generator in eval mode, clamped to the contract's [-1, 1]."""
+
+    def __init__(self, g: Generator):
+        super().__init__()
+        self.g = g
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.clamp(self.g(z), -1.0, 1.0)  # (B, C, loop_samples)
+
+
+def build(p: Preset) -> tuple[Generator, Discriminator]:
+    return Generator(p), Discriminator(p)

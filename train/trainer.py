@@ -1,0 +1,327 @@
+"""Train: ``livegan train DATA_DIR --preset NAME --out RUN_DIR``.
+
+``train_step`` updates D (``n_critic`` times) then G and returns named
+losses. Everything a run needs lives in one ``TrainState``; the checkpoint
+stores the preset as a dict so the run can be rebuilt from it alone.
+Multi-GPU / multi-process: launch with ``torchrun`` and the networks are
+wrapped in DistributedDataParallel (gloo on CPU, nccl on CUDA).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from train import losses
+from train.models import Discriminator, Generator, build
+from train.presets import Preset, apply_overrides, check, get_preset
+
+CKPT = "checkpoint.pt"
+
+
+@dataclass
+class TrainState:
+    p: Preset
+    g: torch.nn.Module  # Generator, or DDP(Generator)
+    d: torch.nn.Module  # Discriminator, or DDP(Discriminator)
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    z_val: torch.Tensor  # (n_val, latent_dim) fixed validation z, drawn at start
+    device: torch.device
+    gen: torch.Generator  # this process's RNG for z, shifts and batches (CPU)
+    step: int = 0
+    seconds: float = 0.0  # training wall time so far (over resumes)
+    history: dict = field(default_factory=lambda: {"step": [], "loss_d": [], "loss_g": []})
+    rank: int = 0
+    world: int = 1
+
+    @property
+    def g_plain(self) -> Generator:
+        return getattr(self.g, "module", self.g)
+
+    @property
+    def d_plain(self) -> Discriminator:
+        return getattr(self.d, "module", self.d)
+
+
+def sample_z(p: Preset, n: int, gen: torch.Generator) -> torch.Tensor:
+    if p.latent_dist == "uniform":
+        return torch.rand(n, p.latent_dim, generator=gen) * 2.0 - 1.0  # U[-1, 1)
+    return torch.randn(n, p.latent_dim, generator=gen)
+
+
+def shift_augment(p: Preset, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Roll each loop of (B, C, L) by a random whole number of 1/shift_quantum beats."""
+    positions = p.bars * p.beats_per_bar * p.shift_quantum
+    q = p.loop_samples / positions
+    k = torch.randint(0, positions, (x.shape[0],), generator=gen)
+    return torch.stack([torch.roll(x[i], int(round(int(k[i]) * q)), dims=-1) for i in range(x.shape[0])])
+
+
+def _roll(x: torch.Tensor, shift: int) -> torch.Tensor:
+    return torch.roll(x, shift, dims=-1) if shift else x
+
+
+def train_step(s: TrainState, batches) -> dict:
+    """One G update after ``n_critic`` D updates. ``batches()`` returns a real (B, C, L) batch."""
+    p, gen = s.p, s.gen
+    for _ in range(p.n_critic):
+        real = batches()
+        if p.shift_augment:
+            real = shift_augment(p, real, gen)
+        real = real.to(s.device)
+        z = sample_z(p, real.shape[0], gen).to(s.device)
+        with torch.no_grad():
+            fake = s.g(z)  # (B, C, L)
+        shift = int(torch.randint(0, p.loop_samples, (1,), generator=gen)) if p.seam_roll else 0
+        real, fake = _roll(real, shift), _roll(fake, shift)  # same roll: a click at the wrap shows
+        if p.loss == "bce":
+            loss_d = losses.bce_d(s.d(real), s.d(fake))
+        else:
+            loss_d = losses.wgan_d(s.d(real), s.d(fake))
+            loss_d = loss_d + p.gp_weight * losses.gradient_penalty(s.d, real, fake)
+        s.opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        s.opt_d.step()
+
+    z = sample_z(p, p.batch_size, gen).to(s.device)
+    fake = s.g(z)
+    shift = int(torch.randint(0, p.loop_samples, (1,), generator=gen)) if p.seam_roll else 0
+    fake = _roll(fake, shift)
+    if p.feature_matching > 0:
+        real = batches().to(s.device)
+        score, f_fake = s.d(fake, return_features=True)
+        with torch.no_grad():
+            _, f_real = s.d_plain(_roll(real, shift), return_features=True)
+    else:
+        score = s.d(fake)
+    loss_g = losses.bce_g(score) if p.loss == "bce" else losses.wgan_g(score)
+    if p.feature_matching > 0:
+        loss_g = loss_g + p.feature_matching * losses.feature_matching(f_real, f_fake)
+    s.opt_g.zero_grad(set_to_none=True)
+    loss_g.backward()
+    s.opt_g.step()
+    s.step += 1
+    return {"loss_d": loss_d.item(), "loss_g": loss_g.item()}  # a CPU-GPU sync point
+
+
+class Batches:
+    """Epoch-style batches: a fresh permutation per epoch; with replacement if N < batch size."""
+
+    def __init__(self, loops: np.ndarray, batch: int, gen: torch.Generator):
+        self.x = torch.from_numpy(loops)  # (N, C, L)
+        self.batch, self.gen = batch, gen
+        self.order, self.pos = torch.empty(0, dtype=torch.long), 0
+
+    def __call__(self) -> torch.Tensor:
+        n = self.x.shape[0]
+        if n < self.batch:
+            return self.x[torch.randint(0, n, (self.batch,), generator=self.gen)]
+        if self.pos + self.batch > len(self.order):
+            self.order, self.pos = torch.randperm(n, generator=self.gen), 0
+        idx = self.order[self.pos:self.pos + self.batch]
+        self.pos += self.batch
+        return self.x[idx]
+
+
+def resolve_device(name: str, local_rank: int = 0) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            name = "cuda"
+        elif getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            name = "mps"
+        else:
+            name = "cpu"
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ValueError("--device cuda asked for, but CUDA is not available here")
+        return torch.device("cuda", local_rank) if name == "cuda" else torch.device(name)
+    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ValueError("--device mps asked for, but MPS is not available here")
+    if name not in ("cpu", "mps"):
+        raise ValueError(f"unknown device {name!r}: use cuda, mps, cpu or auto")
+    return torch.device(name)
+
+
+def make_state(p: Preset, device: torch.device, rank: int = 0, world: int = 1) -> TrainState:
+    torch.manual_seed(p.seed)  # same init on every rank (DDP also broadcasts it)
+    g, d = build(p)
+    g, d = g.to(device), d.to(device)
+    gen = torch.Generator().manual_seed(p.seed)
+    z_val = sample_z(p, p.n_val, gen)
+    gen.manual_seed(p.seed * 7919 + 1 + rank)  # each rank its own z, shifts and batches
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel as DDP
+
+        ids = [device.index] if device.type == "cuda" else None
+        g, d = DDP(g, device_ids=ids), DDP(d, device_ids=ids)
+    adam = dict(lr=p.lr, betas=(p.beta1, p.beta2), eps=p.eps, foreach=True)
+    return TrainState(p, g, d, torch.optim.Adam(g.parameters(), **adam),
+                      torch.optim.Adam(d.parameters(), **adam), z_val, device, gen, rank=rank, world=world)
+
+
+def save_checkpoint(s: TrainState, run_dir: str) -> str:
+    path = os.path.join(run_dir, CKPT)
+    torch.save({"preset": dataclasses.asdict(s.p), "g": s.g_plain.state_dict(), "d": s.d_plain.state_dict(),
+                "opt_g": s.opt_g.state_dict(), "opt_d": s.opt_d.state_dict(), "z_val": s.z_val,
+                "step": s.step, "seconds": s.seconds, "history": s.history,
+                "gen": s.gen.get_state()}, path + ".part")
+    os.replace(path + ".part", path)  # a crash mid-save leaves the previous checkpoint
+    return path
+
+
+def load_checkpoint(run_dir: str, map_location="cpu") -> dict:
+    return torch.load(os.path.join(run_dir, CKPT), map_location=map_location, weights_only=False)
+
+
+def restore(s: TrainState, ck: dict) -> None:
+    s.g_plain.load_state_dict(ck["g"])
+    s.d_plain.load_state_dict(ck["d"])
+    s.opt_g.load_state_dict(ck["opt_g"])
+    s.opt_d.load_state_dict(ck["opt_d"])
+    s.z_val, s.step, s.seconds, s.history = ck["z_val"], ck["step"], ck["seconds"], ck["history"]
+    if s.rank == 0:
+        s.gen.set_state(ck["gen"])
+
+
+@torch.no_grad()
+def render(g: Generator, z: torch.Tensor, device, chunk: int = 25) -> np.ndarray:
+    """Generator in eval mode (as exported): (N, latent) -> (N, C, L) numpy."""
+    was = g.training
+    g.eval()
+    out = [g(z[i:i + chunk].to(device)).float().cpu() for i in range(0, z.shape[0], chunk)]
+    g.train(was)
+    return torch.cat(out).numpy()
+
+
+def write_preview(s: TrainState, run_dir: str, keep: bool) -> None:
+    """WAV grid (the n_val loops one after another) and a waveform PNG of the first 16."""
+    import soundfile as sf
+
+    y = render(s.g_plain, s.z_val, s.device)  # (n_val, C, L)
+    folder = os.path.join(run_dir, "previews")
+    os.makedirs(folder, exist_ok=True)
+    grid = np.concatenate(list(y), axis=-1).T  # (n_val * L, C)
+    sf.write(os.path.join(folder, "latest.wav"), grid, s.p.sample_rate, subtype="PCM_16")
+    if keep:
+        tag = f"step{s.step:06d}"
+        sf.write(os.path.join(folder, f"{tag}.wav"), grid, s.p.sample_rate, subtype="PCM_16")
+        from train.report import waveform_grid_png
+
+        waveform_grid_png(y[:16], s.p.sample_rate, os.path.join(folder, f"{tag}.png"), f"step {s.step}")
+
+
+def train(data_dir, p: Preset, run_dir, device: str = "auto", resume: bool = False, fit=None,
+          quiet: bool = False) -> TrainState:
+    """Prepare, train, preview, checkpoint, report. Returns the final state."""
+    from train.data import prepare
+
+    check(p)
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    dev = resolve_device(device, local_rank)
+    if dev.type == "cpu":
+        torch.set_num_threads(max(1, min(p.threads, 2) // world))
+        torch.backends.mkldnn.enabled = p.cpu_onednn
+    torch.set_flush_denormal(True)
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
+    run_dir = os.fspath(run_dir)
+    os.makedirs(run_dir, exist_ok=True)
+    ck = None
+    if resume:
+        if not os.path.isfile(os.path.join(run_dir, CKPT)):
+            raise FileNotFoundError(f"{run_dir}: --resume given, but there is no {CKPT} to resume from")
+        ck = load_checkpoint(run_dir)
+        p = dataclasses.replace(Preset(**ck["preset"]), steps=p.steps, max_seconds=p.max_seconds)
+    elif os.path.isfile(os.path.join(run_dir, CKPT)):
+        raise FileExistsError(f"{run_dir} already holds a run ({CKPT}); pass --resume or another --out")
+
+    if rank == 0:
+        loops = prepare(data_dir, p, run_dir, fit=fit, quiet=quiet)
+    if world > 1:
+        dist.barrier()  # rank 0 has written the cache
+    if rank != 0:
+        loops = prepare(data_dir, p, run_dir, fit=fit, quiet=True)
+    if rank == 0:
+        with open(os.path.join(run_dir, "preset.json"), "w") as f:
+            json.dump(dataclasses.asdict(p), f, indent=1)
+
+    s = make_state(p, dev, rank, world)
+    if ck is not None:
+        restore(s, ck)
+    s.data_summary = {"loops": int(loops.shape[0]), "source": os.path.abspath(data_dir)}
+    batches = Batches(loops, p.batch_size, s.gen)
+    bar = None
+    if rank == 0 and not quiet:
+        from tqdm import tqdm
+
+        bar = tqdm(total=p.steps, initial=s.step, unit="step", dynamic_ncols=True, mininterval=0.5,
+                   desc=f"{p.name} ({world} proc)" if world > 1 else p.name, file=sys.stderr)
+    t_start = time.perf_counter() - s.seconds
+    step0, sec0 = s.step, s.seconds
+    stop = False
+    while s.step < p.steps and not stop:
+        out = train_step(s, batches)
+        s.seconds = time.perf_counter() - t_start
+        s.history["step"].append(s.step)
+        s.history["loss_d"].append(out["loss_d"])
+        s.history["loss_g"].append(out["loss_g"])
+        if bar is not None:
+            bar.update(1)
+            if s.step % 25 == 0:
+                bar.set_postfix(D=f"{out['loss_d']:.3f}", G=f"{out['loss_g']:.3f}", refresh=False)
+        if p.max_seconds > 0:
+            flag = torch.tensor([float(s.seconds >= p.max_seconds)])
+            if world > 1:
+                dist.broadcast(flag, 0)  # every rank stops at the same step
+            stop = bool(flag.item())
+        if rank == 0 and p.preview_every and s.step % p.preview_every == 0:
+            write_preview(s, run_dir, keep=(s.step // p.preview_every) % max(1, p.keep_every) == 0)
+        if rank == 0 and p.checkpoint_every and s.step % p.checkpoint_every == 0:
+            save_checkpoint(s, run_dir)
+    if bar is not None:
+        bar.close()
+    if rank == 0:
+        save_checkpoint(s, run_dir)
+        rate = (s.step - step0) / max(s.seconds - sec0, 1e-9)  # this session's throughput
+        if not quiet:
+            print(f"trained {s.step} steps in {s.seconds:.1f} s ({rate:.2f} steps/s) -> {run_dir}")
+        with open(os.path.join(run_dir, "train_time.json"), "w") as f:
+            json.dump({"steps": s.step, "seconds": s.seconds, "steps_per_s": rate, "world": world,
+                       "device": str(dev), "loops": int(loops.shape[0])}, f)
+        if p.report:
+            from train.report import write_report
+
+            write_report(run_dir, loops=loops, quiet=quiet)
+    if world > 1:
+        dist.barrier()
+        dist.destroy_process_group()
+    return s
+
+
+def cli_train(args) -> int:
+    from livegan.cli import CLIError
+    from train.data import NoUsableAudio
+
+    try:
+        p = get_preset(args.preset)
+        overrides = list(args.set)
+        if args.steps is not None:
+            overrides.append(f"steps={args.steps}")
+        if args.fit is not None:
+            overrides.append(f"fit={args.fit}")
+        p = apply_overrides(p, overrides)
+        check(p)
+        train(args.data_dir, p, args.out, device=args.device, resume=args.resume)
+    except (KeyError, ValueError, NoUsableAudio, FileNotFoundError, FileExistsError) as e:
+        raise CLIError(str(e).strip("'\"")) from None
+    return 0
