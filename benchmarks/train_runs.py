@@ -1,0 +1,120 @@
+"""Benchmark runs of the trainer (issue 3). Each subcommand is one heavy job; run it under
+``flock /tmp/livegan-heavy.lock`` (the CPU is shared). Outputs go to runs/bench/.
+
+  python benchmarks/train_runs.py paper            # the paper's experiment at full length
+  python benchmarks/train_runs.py compare NAME S   # NAME in paper|wavegan|wavegan-noseam, S seconds
+  python benchmarks/train_runs.py summary          # print the markdown tables from the runs
+
+Data: the paper experiment uses 4 bass loops from livegan.synth, seeds 0-3 (16384 Hz WAVs);
+the comparison uses 20 loops, seeds 100-119, alternating bass and drums.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+ROOT = os.path.join("runs", "bench")
+COMPARE = {  # name -> (preset, overrides)
+    "paper": ("paper", ["preview_every=1000", "checkpoint_every=100000", "steps=10000000"]),
+    "wavegan": ("wavegan", ["preview_every=100", "steps=10000000"]),
+    "wavegan-noseam": ("wavegan", ["preview_every=100", "steps=10000000", "seam_roll=false",
+                                   "shift_augment=false"]),
+}
+
+
+def data(name: str, n: int, seed0: int, kinds) -> str:
+    from livegan.synth import write_loop_folder
+
+    folder = os.path.join(ROOT, name)
+    if not os.path.isdir(folder):
+        write_loop_folder(folder, n, sr=16384, kinds=kinds, seed0=seed0)
+    return folder
+
+
+def exported_metrics(run: str, loops: np.ndarray, sr: int) -> dict:
+    """Export the run, generate 100 loops from the .ts file, score them against the training loops."""
+    from livegan.model import load_model, sample_latent
+    from train import metrics
+    from train.export import export_run
+
+    ts = run + ".ts"
+    rep = export_run(run, ts, quiet=True)
+    m = load_model(ts, device="cpu", threads=2)
+    gen = m.generate(sample_latent(m.meta, np.random.default_rng(1234), 100))
+    out = metrics.evaluate(loops, gen, sr, m.meta.sample_rate)
+    out["ms_per_loop"] = rep["seconds_per_loop"] * 1e3
+    return out
+
+
+def run_paper() -> None:
+    from train.presets import paper
+    from train.trainer import train
+
+    folder = data("paper4", 4, 0, ("bass",))
+    run = os.path.join(ROOT, "paper_full")
+    t0 = time.perf_counter()
+    s = train(folder, paper(), run, device="cpu")
+    wall = time.perf_counter() - t0
+    loops = np.load(os.path.join(run, "data.npz"))["loops"]
+    ex = exported_metrics(run, loops, 2048)
+    with open(os.path.join(run, "bench.json"), "w") as f:
+        json.dump({"wall_s": wall, "train_s": s.seconds, "steps": s.step, "exported": ex}, f, indent=1)
+    print(f"paper: {s.step} steps, training {s.seconds:.1f} s, whole command {wall:.1f} s")
+
+
+def run_compare(name: str, seconds: float) -> None:
+    from train.presets import apply_overrides, get_preset
+    from train.trainer import train
+
+    folder = data("mix20", 20, 100, ("bass", "drums"))
+    preset, over = COMPARE[name]
+    p = apply_overrides(get_preset(preset), over + [f"max_seconds={seconds}"])
+    run = os.path.join(ROOT, f"cmp_{name}")
+    s = train(folder, p, run, device="cpu")
+    loops = np.load(os.path.join(run, "data.npz"))["loops"]
+    ex = exported_metrics(run, loops, p.sample_rate)
+    with open(os.path.join(run, "bench.json"), "w") as f:
+        json.dump({"train_s": s.seconds, "steps": s.step, "exported": ex}, f, indent=1)
+
+
+def summary() -> None:
+    def load(run):
+        path = os.path.join(ROOT, run, "bench.json")
+        return json.load(open(path)) if os.path.isfile(path) else None
+
+    b = load("paper_full")
+    if b:
+        m = json.load(open(os.path.join(ROOT, "paper_full", "metrics.json")))
+        print(f"paper full: {b['steps']} steps, train {b['train_s']:.1f} s, command {b['wall_s']:.1f} s, "
+              f"{b['steps'] / b['train_s']:.1f} steps/s")
+        print("  report metrics (fixed 100 z): " + json.dumps({k: round(v, 4) if isinstance(v, float) else v
+                                                             for k, v in m.items()}))
+        print("  exported metrics (100 z, seed 1234): " + json.dumps({k: round(v, 4) if isinstance(v, float)
+                                                                    else v for k, v in b["exported"].items()}))
+    print("| run | steps | train s | steps/s | FD | NDB/k | NN ratio | min NN | coverage | seam gen | seam train | diversity |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for name in COMPARE:
+        b = load(f"cmp_{name}")
+        if not b:
+            continue
+        e = b["exported"]
+        print(f"| {name} | {b['steps']} | {b['train_s']:.0f} | {b['steps'] / b['train_s']:.2f} | {e['fd']:.1f} | "
+              f"{e['ndb_k']:.2f} | {e['nn_ratio']:.2f} | {e['min_nn']:.2f} | {e['coverage']:.2f} | "
+              f"{e['seam']:.2f} | {e['seam_train']:.2f} | {e['diversity']:.2f} |")
+
+
+if __name__ == "__main__":
+    import torch
+
+    torch.set_num_threads(2)
+    cmd = sys.argv[1] if len(sys.argv) > 1 else "summary"
+    if cmd == "paper":
+        run_paper()
+    elif cmd == "compare":
+        run_compare(sys.argv[2], float(sys.argv[3]))
+    else:
+        summary()
