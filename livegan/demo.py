@@ -1,0 +1,76 @@
+"""``livegan demo``: render 30 s of the built-in model from the bundled automation, then play it.
+
+The automation (``livegan/data/demo.mid``, rebuilt by
+``scripts/make_demo_automation.py``) is a performance log: knob sweeps on
+the generic patch's direction knobs, seed changes, a filter sweep and a tempo
+change from 120 to 132 BPM at 16 s. It goes through ``livegan render``, the
+same engine code path as ``livegan perform``.
+
+Thread: main.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+
+from livegan.cli import CLIError
+
+DEMO_SECONDS = 30.0
+DEMO_AUTOMATION = os.path.join(os.path.dirname(__file__), "data", "demo.mid")
+
+
+def render_demo(output: str, model: str | None = None, samplerate: int = 48000) -> None:
+    from livegan.patch import default_patch_path
+    from livegan.render import cli_render
+
+    ns = argparse.Namespace(automation=DEMO_AUTOMATION, seconds=DEMO_SECONDS, output=output, model=model,
+                            patch=default_patch_path(), samplerate=samplerate, blocksize=256)
+    cli_render(ns)
+
+
+def _output_device():
+    """Index of the default output device, or None where there is none (no sound card, no server)."""
+    try:
+        import sounddevice as sd
+    except OSError:
+        return None
+    try:
+        dev = sd.query_devices(kind="output")
+    except (sd.PortAudioError, ValueError):
+        return None
+    return dev.get("index") if dev and dev.get("max_output_channels", 0) > 0 else None
+
+
+def play_file(path: str) -> bool:
+    """Play a rendered file on the default output; False where no device exists."""
+    import soundfile as sf
+
+    dev = _output_device()
+    if dev is None:
+        return False
+    import sounddevice as sd
+
+    data, sr = sf.read(path, dtype="float32", always_2d=True)
+    try:
+        sd.play(data, sr, device=dev)
+        sd.wait()
+    except sd.PortAudioError as e:
+        raise CLIError(f"could not play on output device {dev}: {e}; the demo is in {path}") from None
+    except KeyboardInterrupt:
+        sd.stop()
+    return True
+
+
+def cli_demo(args) -> int:
+    from livegan.model import default_model_path
+
+    if not os.path.isfile(default_model_path()):
+        raise CLIError(f"the built-in model {default_model_path()} is missing: reinstall livegan")
+    render_demo(args.output)
+    if args.no_play:
+        return 0
+    print(f"playing {args.output} ... (Ctrl-C stops)")
+    if not play_file(args.output):
+        print(f"no audio output device found: the demo is in {args.output}; play it with any audio player. "
+              "(`livegan devices` lists outputs; see the README's troubleshooting for JACK.)")
+    return 0
