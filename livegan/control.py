@@ -167,8 +167,8 @@ class Controller:
                 elif down and b.action.startswith("bypass."):
                     t = b.action.split(".")[1]
                     self.bypass[t] = not self.bypass[t]
-                elif down and b.action == "random_seed":
-                    self.set_seed(int(np.random.default_rng().integers(1 << 31)))
+                elif down and b.action == "random_seed":  # reproducible, so a re-render picks the same seed
+                    self.set_seed(int(np.random.default_rng([self.seed, self.version]).integers(1 << 31)))
                 elif down:
                     self.actions.append(b.action)
                 return True
@@ -245,3 +245,84 @@ class Controller:
                 curve = FX_PARAMS[t][p][3]
                 out[k.effect] = fx_knob_to_param(self.value[cc], k.range[0], k.range[1], curve)
         return out
+
+
+# ---------------------------------------------------------------- the engine side
+
+class EngineControls:
+    """A ``Controller`` as the engine's control state, and its effect knobs on an ``FxChain``.
+
+    Pass it as ``Engine(controls=ec, z_fn=EngineControls.z_fn)``: the generator
+    reads ``seq`` and ``snapshot()`` = (seq, z); ``z_fn`` returns that z.
+
+    Threads: ``message``, ``cc``, ``note`` and ``sync`` run on the control
+    thread (the main thread live, the render loop offline). ``sync`` computes z
+    there and replaces the snapshot tuple whole before bumping ``seq``, so the
+    generator thread (``snapshot``) never sees a half-made state and needs no
+    lock. Effect parameters go to the chain's SigTo targets (float writes).
+    """
+
+    def __init__(self, controller: Controller, fx=None):
+        self.c = controller
+        self.fx = fx
+        self.channel = None if controller.patch.channel is None else controller.patch.channel - 1
+        self._snap = (controller.version, controller.z())
+        self.seq = controller.version
+        self._fx_sent: dict = {}
+        self._bypass_sent: dict = {}
+        self.sync()
+
+    @staticmethod
+    def z_fn(meta, snapshot) -> np.ndarray:
+        """Generator thread: the z of a snapshot made by ``sync``."""
+        return snapshot[1]
+
+    def snapshot(self):
+        """(seq, z (D,) float32). Generator thread."""
+        return self._snap
+
+    def message(self, msg) -> str | None:
+        """A mido-like message (control_change / note_on); other types and channels are ignored."""
+        t = getattr(msg, "type", None)
+        if self.channel is not None and getattr(msg, "channel", self.channel) != self.channel:
+            return None
+        if t == "control_change":
+            return self.cc(int(msg.control), int(msg.value))
+        if t == "note_on":
+            return self.note(int(msg.note), int(msg.velocity))
+        return None
+
+    def cc(self, cc: int, value: int) -> str | None:
+        changed = self.c.on_cc(cc, value / 127.0)
+        self.sync()
+        return f"CC {cc} = {value}" if changed else None
+
+    def note(self, note: int, velocity: int) -> str | None:
+        what = self.c.on_note(note, velocity)
+        self.sync()
+        return what
+
+    def sync(self) -> None:
+        """Publish a changed z to the generator and changed effect settings to the chain."""
+        c = self.c
+        if c.version != self.seq:
+            self._snap = (c.version, c.z())
+            self.seq = c.version
+        if self.fx is None:
+            return
+        for name, v in c.fx_params().items():
+            if self._fx_sent.get(name) != v:
+                self.fx.set_param(name, v)
+                self._fx_sent[name] = v
+        for t, b in c.bypass.items():
+            if self._bypass_sent.get(t) != b:
+                self.fx.set_bypass(t, b)
+                self._bypass_sent[t] = b
+
+
+def controller_for(patch: Patch, meta, seed: int = 0) -> tuple[Controller, Patch, list]:
+    """A Controller for a model: knobs for directions the model lacks are dropped (with warnings)."""
+    from livegan.patch import check_against_model
+
+    patch, warnings = check_against_model(patch, int(meta.directions.shape[0]))
+    return Controller(patch, meta.directions, meta.sigmas, meta.latent_dist, seed=seed), patch, warnings

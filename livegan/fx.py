@@ -6,6 +6,18 @@ copies the engine's mixed block into pyo's input buffer, calls ``process()``
 and copies pyo's output buffer back, in sub-blocks of ``pyo_block`` frames.
 Both buffers are wrapped once as numpy arrays over pyo's own memory.
 
+With ``fifo=True`` (what ``livegan perform`` and ``livegan render`` use) any
+block length works: frames go through a ``pyo_block``-frame FIFO, so the output
+is the chain's output delayed by exactly ``pyo_block`` frames (2.7 ms at 48
+kHz), and pyo computes its buffer k when input frame ``(k + 1) * pyo_block``
+has arrived, whatever the caller's block sizes. A parameter set before frame F
+therefore reaches the same pyo buffer however the blocks are split: renders
+are bit-identical across block sizes. Without the FIFO (the default, no added
+latency) blocks must be a multiple of ``pyo_block`` frames.
+
+One chain plays per process (pyo's server is global): building a new chain
+closes the previous one, so its output never leaks into the new one's.
+
 Chain (order from the patch): filter (Biquad low/high/band-pass), drive
 (Disto), tempo-synced delay (Delay, time = beats x 60 / tempo, feedback), reverb
 (Freeverb). Every parameter is a SigTo ramp (``SMOOTH_S``), so CC steps never
@@ -31,7 +43,7 @@ from livegan.patch import FX_PARAMS, Effect
 
 SMOOTH_S = 0.02  # parameter and bypass ramps
 FILTER_TYPE = {"lowpass": 0, "highpass": 1, "bandpass": 2}
-_SERVER = {"server": None, "key": None}
+_SERVER = {"server": None, "key": None, "chain": None}
 
 
 def _server(sr: int, channels: int, block: int):
@@ -57,10 +69,18 @@ class FxChain:
     """The patch's effects on a (frames, channels) float32 block, in place."""
 
     def __init__(self, effects: list[Effect], sample_rate: int, channels: int, bpm: float = 120.0,
-                 pyo_block: int = 128):
+                 pyo_block: int = 128, fifo: bool = False):
         import pyo
 
+        prev = _SERVER["chain"]
+        if prev is not None:
+            prev.close()
         self.sample_rate, self.channels, self.block = sample_rate, channels, pyo_block
+        self.fifo = fifo
+        self.latency = pyo_block if fifo else 0  # frames the chain delays its input
+        self._fin = np.zeros((pyo_block, channels), np.float32)  # FIFO of input frames (fifo mode)
+        self._fout = np.zeros((pyo_block, channels), np.float32)  # the last pyo buffer, read out frame by frame
+        self._pos = 0  # frames in the FIFO
         self.server = _server(sample_rate, channels, pyo_block)
         n = pyo_block * channels
         self._in = np.ctypeslib.as_array((ctypes.c_float * n).from_address(int(self.server.getInputAddr(), 16)))
@@ -101,6 +121,7 @@ class FxChain:
             src = stage
         self.out = src
         self.out.out()
+        _SERVER["chain"] = self
         # pyo fades new objects in over the first buffers: settle before the first real block
         self._in[:] = 0.0
         for _ in range(max(8, int(0.05 * sample_rate / pyo_block))):
@@ -136,8 +157,12 @@ class FxChain:
 
     # -- audio thread
     def process(self, block: np.ndarray) -> None:
-        """Apply the chain in place. block: (frames, channels) float32, frames a multiple of
-        ``pyo_block``. Thread: audio callback; copies into pyo's buffers, no allocation."""
+        """Apply the chain in place. block: (frames, channels) float32; any length with ``fifo``,
+        else a multiple of ``pyo_block``. Thread: audio callback; copies into preallocated
+        buffers and pyo's own, no allocation."""
+        if self.fifo:
+            self._process_fifo(block)
+            return
         bs = self.block
         n = block.shape[0]
         for a in range(0, n - bs + 1, bs):
@@ -147,7 +172,27 @@ class FxChain:
         if n % bs:  # not yet supported: the tail stays dry (needs a pyo_block FIFO, i.e. latency)
             self.partial_blocks += 1
 
+    def _process_fifo(self, block: np.ndarray) -> None:
+        """Audio callback: each frame enters the FIFO and leaves ``pyo_block`` frames later."""
+        bs, fin, fout = self.block, self._fin, self._fout
+        n = block.shape[0]
+        i, p = 0, self._pos
+        while i < n:
+            m = min(n - i, bs - p)
+            fin[p:p + m] = block[i:i + m]
+            block[i:i + m] = fout[p:p + m]
+            p += m
+            i += m
+            if p == bs:
+                self._in2[:] = fin
+                self.server.process()
+                fout[:] = self._out2
+                p = 0
+        self._pos = p
+
     def close(self) -> None:
+        if _SERVER["chain"] is self:
+            _SERVER["chain"] = None
         self.out.stop()
         for o in self._objs:
             o.stop()

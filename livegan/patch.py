@@ -104,9 +104,15 @@ class Patch:
         return None
 
 
+def patches_dir() -> str:
+    """The shipped patches: package data (``livegan/patches``), so an installed livegan has them too;
+    the checkout's top-level ``patches`` is a link to the same folder."""
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "patches")
+
+
 def default_patch_path() -> str:
-    """patches/generic.toml of this checkout."""
-    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "patches", "generic.toml")
+    """The generic patch, used when no --patch is given."""
+    return os.path.join(patches_dir(), "generic.toml")
 
 
 # ---------------------------------------------------------------- validation
@@ -430,4 +436,4 @@ def save_patch(p: Patch, path) -> None:
 
 
 __all__ = ["Patch", "Knob", "Button", "Effect", "PatchError", "load_patch", "save_patch", "parse_patch",
-           "default_patch_path", "check_against_model", "dumps_patch", "FX_PARAMS", "replace"]
+           "default_patch_path", "patches_dir", "check_against_model", "dumps_patch", "FX_PARAMS", "replace"]

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from livegan.cli import CLIError
-from livegan.patch import (PatchError, check_against_model, default_patch_path, dumps_patch,
+from livegan.patch import (PatchError, check_against_model, default_patch_path, dumps_patch, patches_dir,
                            load_patch, save_patch)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -93,7 +93,7 @@ def test_missing_patch_file_is_named(tmp_path):
         load_patch(tmp_path / "nope.toml")
 
 
-@pytest.mark.parametrize("path", sorted(glob.glob(os.path.join(ROOT, "patches", "*.toml"))))
+@pytest.mark.parametrize("path", sorted(glob.glob(os.path.join(patches_dir(), "*.toml"))))
 def test_shipped_patches_load_and_round_trip(tmp_path, path):
     p = load_patch(path)
     assert len([k for k in p.knobs if k.direction is not None]) >= 4
@@ -105,7 +105,7 @@ def test_shipped_patches_load_and_round_trip(tmp_path, path):
 
 
 def test_at_least_four_patches_ship_including_generic():
-    names = {os.path.basename(f) for f in glob.glob(os.path.join(ROOT, "patches", "*.toml"))}
+    names = {os.path.basename(f) for f in glob.glob(os.path.join(patches_dir(), "*.toml"))}
     assert len(names) >= 4 and "generic.toml" in names
     assert os.path.basename(default_patch_path()) == "generic.toml" and os.path.isfile(default_patch_path())
 
