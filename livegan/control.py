@@ -252,8 +252,10 @@ class Controller:
 class EngineControls:
     """A ``Controller`` as the engine's control state, and its effect knobs on an ``FxChain``.
 
-    Pass it as ``Engine(controls=ec, z_fn=EngineControls.z_fn)``: the generator
-    reads ``seq`` and ``snapshot()`` = (seq, z); ``z_fn`` returns that z.
+    Pass it as ``Engine(controls=ec, z_fn=ec.z_fn)``: the generator reads
+    ``seq`` and ``snapshot()`` = (seq, z); ``z_fn`` returns that z and notes
+    the seq in ``generated`` (loop ids count generations, so loop id i was
+    made from control state ``generated[i]``: the control timeline).
 
     Threads: ``message``, ``cc``, ``note`` and ``sync`` run on the control
     thread (the main thread live, the render loop offline). ``sync`` computes z
@@ -270,11 +272,12 @@ class EngineControls:
         self.seq = controller.version
         self._fx_sent: dict = {}
         self._bypass_sent: dict = {}
+        self.generated: list[int] = []  # control seq of each generated loop (generator thread appends)
         self.sync()
 
-    @staticmethod
-    def z_fn(meta, snapshot) -> np.ndarray:
+    def z_fn(self, meta, snapshot) -> np.ndarray:
         """Generator thread: the z of a snapshot made by ``sync``."""
+        self.generated.append(int(snapshot[0]))
         return snapshot[1]
 
     def snapshot(self):

@@ -7,20 +7,28 @@ are split at every automation event and every scheduler decision, so events
 land on their exact frame whatever the block size. Same automation, same
 model, same output, bit for bit.
 
-Until the control layer lands, CC n moves latent direction n and a note-on
-picks a new base seed (a patch's knob map is used when ``--patch`` is given).
+The CLI plays the automation through a patch (``--patch``, default the
+generic patch): CCs and notes go to ``livegan.control.Controller`` (knobs ->
+directions in sigmas with pick-up takeover, seed notes, snapshot pads, morph,
+buttons, effect parameters), the patch's effects chain runs as the engine's
+``fx`` hook (``FxChain`` in FIFO mode: any block length, a constant latency of
+128 frames), and ``livegan tempo X`` markers of a performance log become
+``engine.set_tempo(X)`` (and the delay's tempo) at their frame. Start / stop /
+continue markers are read but change nothing: the engine's transport always
+runs. ``render()`` itself, called with no ``apply``, keeps the engine's own
+mapping (CC n -> direction n, note -> seed).
 
 Thread: main only.
 """
 from __future__ import annotations
 
 import os
+import sys
 
 import numpy as np
 
 from livegan.cli import CLIError
 from livegan.engine import Engine
-from livegan.latent import cc_to_knob
 from livegan.scheduler import Scheduler, generate_loop
 
 RENDER_LEAD_S = 0.1  # generation decision this long before each boundary (virtual clock)
@@ -35,35 +43,40 @@ class Msg:
 
 
 def read_automation(path, sample_rate: int) -> list:
-    """Standard MIDI file -> [(frame, mido message)] for CCs and notes, in time order."""
-    import mido
+    """Standard MIDI file -> [(frame, mido message)] for CCs, notes, tempo markers and
+    start/stop/continue, in time order (``livegan.perflog.read_perflog``)."""
+    from livegan.perflog import read_perflog
 
     if not os.path.isfile(path):
         raise CLIError(f"automation file {path}: no such file")
     try:
-        mid = mido.MidiFile(path)
-        events, t = [], 0.0
-        for msg in mid:  # merged tracks, msg.time in seconds (tempo map applied)
-            t += msg.time
-            if msg.type in ("control_change", "note_on", "note_off"):
-                events.append((int(round(t * sample_rate)), msg))
+        events = read_perflog(path, sample_rate)
     except (OSError, ValueError, EOFError, KeyError, IndexError) as e:
         raise CLIError(f"automation file {path}: not a readable standard MIDI file ({e})") from None
-    return events
+    keep = ("control_change", "note_on", "note_off", "marker", "start", "stop", "continue")
+    return [(f, m) for f, m in events if m.type in keep]
 
 
-def patch_mapper(patch):
-    """A function (engine, msg) applying a message through a patch's knob map."""
-    def apply(engine, msg):
-        if msg.type == "control_change":
-            k = patch.knob_for_cc(int(msg.control))
-            if k is not None and k.direction is not None:
-                lo, hi = k.range
-                engine.controls.ranges[k.direction] = (hi - lo) / 2.0
-                engine.controls.set_knob(k.direction, cc_to_knob(int(msg.value)))
-        elif msg.type == "note_on" and msg.velocity > 0:
-            engine.controls.note_on(int(msg.note))
-    return apply
+def patch_controls(patch, meta, sample_rate: int, channels: int, fx: bool = True, seed: int = 0):
+    """(EngineControls, FxChain or None, warnings) for playing ``meta`` through ``patch``.
+
+    The chain runs in FIFO mode (any block length); its delay starts at the
+    patch's tempo (or the model's). Thread: main, before the engine starts.
+    """
+    from livegan.control import EngineControls, controller_for
+
+    controller, patch, warnings = controller_for(patch, meta, seed=seed)
+    chain = None
+    if fx and patch.effects:
+        from livegan.fx import FxChain
+
+        chain = FxChain(patch.effects, sample_rate, channels, bpm=float(patch.tempo or meta.bpm), fifo=True)
+    return EngineControls(controller, chain), chain, warnings
+
+
+def controls_apply(ec):
+    """apply(engine, msg) for ``render``: the message goes through the patch's Controller."""
+    return lambda engine, msg: ec.message(msg)
 
 
 def render(model, events, total_frames: int, sample_rate: int = 48000, channels: int = 2,
@@ -74,12 +87,25 @@ def render(model, events, total_frames: int, sample_rate: int = 48000, channels:
     ``model`` has ``.meta`` and ``.generate(z)``; ``events`` is [(frame, msg)].
     ``sink(block)`` receives each block (a view: copy it to keep it).
     """
+    from livegan.perflog import marker_bpm
+
     meta = model.meta
     engine = Engine(meta, sample_rate=sample_rate, channels=channels, quantize=quantize,
                     crossfade_ms=crossfade_ms, tempo=tempo, fx=fx, **(engine_kw or {}))
+    if fx is not None and hasattr(fx, "set_tempo"):
+        fx.set_tempo(engine.transport.tempo)
     lead = int(RENDER_LEAD_S * sample_rate) if lead_frames is None else int(lead_frames)
     sched = Scheduler(engine, lead)
-    apply = apply or (lambda e, m: e.control(m))
+    apply_msg = apply or (lambda e, m: e.control(m))
+
+    def apply(e, m):
+        bpm = marker_bpm(m)
+        if bpm is not None:  # a performance's tempo change, at its frame
+            e.set_tempo(bpm)
+            if fx is not None and hasattr(fx, "set_tempo"):
+                fx.set_tempo(bpm)
+        elif m.type in ("control_change", "note_on", "note_off"):
+            apply_msg(e, m)
     buf = np.zeros((max(1, blocksize), channels), np.float32)
     audio = None if sink is not None else np.zeros((total_frames, channels), np.float32)
     events = sorted(events, key=lambda fe: fe[0])
@@ -135,21 +161,28 @@ def cli_render(args) -> int:
     ext = os.path.splitext(args.output)[1].lower()
     if ext not in (".wav", ".flac"):
         raise CLIError(f"output {args.output}: use a .wav or .flac file name")
-    quantize, crossfade, tempo, apply = "bar", 40.0, None, None
-    if args.patch:
-        from livegan.patch import load_patch
+    from livegan.patch import default_patch_path, load_patch
 
-        patch = load_patch(args.patch)
-        quantize, crossfade, tempo, apply = patch.quantize, patch.crossfade_ms, patch.tempo, patch_mapper(patch)
+    patch = load_patch(args.patch or default_patch_path())
     events = read_automation(args.automation, args.samplerate)
     model = load_model(model_path, threads=1)
+    ec, chain, warnings = patch_controls(patch, model.meta, args.samplerate, 2, fx=not getattr(args, "no_fx", False))
+    for w in warnings:
+        print(f"livegan render: warning: {w}", file=sys.stderr)
     total = int(round(args.seconds * args.samplerate))
-    with sf.SoundFile(args.output, "w", samplerate=args.samplerate, channels=2,
-                      subtype="FLOAT" if ext == ".wav" else "PCM_24") as f:
-        engine, _ = render(model, events, total, sample_rate=args.samplerate, channels=2,
-                           blocksize=args.blocksize, quantize=quantize, crossfade_ms=crossfade, tempo=tempo,
-                           sink=f.write, apply=apply)
+    try:
+        with sf.SoundFile(args.output, "w", samplerate=args.samplerate, channels=2,
+                          subtype="FLOAT" if ext == ".wav" else "PCM_24") as f:
+            engine, _ = render(model, events, total, sample_rate=args.samplerate, channels=2,
+                               blocksize=args.blocksize, quantize=patch.quantize, crossfade_ms=patch.crossfade_ms,
+                               tempo=patch.tempo, fx=chain, sink=f.write, apply=controls_apply(ec),
+                               engine_kw=dict(controls=ec, z_fn=ec.z_fn))
+    finally:
+        if chain is not None:
+            chain.close()
     s = engine.stats()
-    print(f"rendered {args.output}: {args.seconds:g} s at {args.samplerate} Hz, {s['switches']} loop switches, "
-          f"{s['loops_generated']} loops generated, {len(events)} automation events")
+    print(f"rendered {args.output}: {args.seconds:g} s at {args.samplerate} Hz, patch {patch.name}"
+          f"{' (effects off)' if chain is None else ''}, {s['switches']} loop switches, "
+          f"{s['loops_generated']} loops generated, {len(events)} automation events, "
+          f"tempo at the end {engine.transport.tempo:g} BPM")
     return 0

@@ -1,4 +1,5 @@
-"""``livegan render`` reads a MIDI automation file and writes what the engine renders in-process, exactly."""
+"""``livegan render`` reads a MIDI automation file and writes what the engine renders in-process, exactly
+(through the default patch, generic.toml: its knobs, seed notes and effects chain)."""
 from __future__ import annotations
 
 import mido
@@ -6,7 +7,8 @@ import numpy as np
 import soundfile as sf
 
 from livegan.model import load_model
-from livegan.render import read_automation, render
+from livegan.patch import default_patch_path, load_patch
+from livegan.render import controls_apply, patch_controls, read_automation, render
 
 
 def test_render_cli_writes_the_engine_output(tiny_model, tmp_path, cli):
@@ -14,9 +16,10 @@ def test_render_cli_writes_the_engine_output(tiny_model, tmp_path, cli):
     tr = mido.MidiTrack()
     mid.tracks.append(tr)
     tr.append(mido.MetaMessage("set_tempo", tempo=500000, time=0))
-    tr.append(mido.Message("control_change", control=0, value=100, time=240))  # 0.25 s
-    tr.append(mido.Message("note_on", note=64, velocity=90, time=960))  # 1.25 s
-    tr.append(mido.Message("control_change", control=2, value=10, time=480))  # 1.75 s
+    tr.append(mido.Message("control_change", control=20, value=64, time=240))  # 0.25 s: picks up knob 1
+    tr.append(mido.Message("control_change", control=20, value=100, time=0))  # and turns it
+    tr.append(mido.Message("note_on", note=37, velocity=90, time=960))  # 1.25 s: seed 1
+    tr.append(mido.Message("control_change", control=74, value=10, time=480))  # 1.75 s: filter cutoff
     path = tmp_path / "auto.mid"
     mid.save(path)
     out = tmp_path / "out.wav"
@@ -25,8 +28,13 @@ def test_render_cli_writes_the_engine_output(tiny_model, tmp_path, cli):
     got, rate = sf.read(str(out), dtype="float32")
     assert rate == 48000 and got.shape == (240000, 2)
     events = read_automation(str(path), 48000)
-    assert [f for f, _ in events] == [12000, 60000, 84000]
-    _, want = render(load_model(tiny_model, device="cpu", threads=1), events, 240000, blocksize=4096)
+    assert [f for f, _ in events] == [12000, 12000, 60000, 84000]
+    model = load_model(tiny_model, device="cpu", threads=1)
+    ec, fx, _ = patch_controls(load_patch(default_patch_path()), model.meta, 48000, 2)
+    engine, want = render(model, events, 240000, blocksize=4096, fx=fx, apply=controls_apply(ec),
+                          engine_kw=dict(controls=ec, z_fn=ec.z_fn))
+    fx.close()
+    assert engine.stats()["switches"] == 2  # frame 0, then bar 1 (2 s) with both the knob and the seed
     assert np.array_equal(got, want)
 
 
