@@ -329,3 +329,80 @@ def controller_for(patch: Patch, meta, seed: int = 0) -> tuple[Controller, Patch
 
     patch, warnings = check_against_model(patch, int(meta.directions.shape[0]))
     return Controller(patch, meta.directions, meta.sigmas, meta.latent_dist, seed=seed), patch, warnings
+
+
+class LiveControl:
+    """The control thread of ``livegan perform``: MIDI and keys -> ``EngineControls``, every
+    applied event into the performance log at the engine frame it took effect, and (when the
+    patch says ``clock = "midi"``) the MIDI clock's tempo -> ``engine.set_tempo``.
+
+    The MIDI thread only stores CCs (last value wins) and pushes notes and
+    transport into a ring; ``step`` takes them from there. An event is logged
+    with the frame the engine had reached when the Controller saw it, which is
+    the frame ``livegan render`` applies it at: the re-render sees the same
+    control timeline. Thread: control (the main thread of ``livegan perform``,
+    which also draws the panel); ``step`` every few milliseconds.
+    """
+
+    TEMPO_STEP = 0.05  # BPM: smaller clock-tempo wobbles are not passed on (nor logged)
+
+    def __init__(self, ec: EngineControls, engine, midi_in=None, perflog=None, clock_follow: bool = False,
+                 fx=None):
+        self.ec, self.engine, self.midi_in, self.perflog, self.fx = ec, engine, midi_in, perflog, fx
+        self.clock_follow = clock_follow and midi_in is not None
+        self.seen = np.zeros((16, 128), np.int64)
+        self._total = -1
+        self.last = ""  # what the last event did, for the panel
+        self.applied = 0
+        self.transport = ""  # "start" / "stop" / "continue" from a MIDI clock source
+        self.tempo = engine.transport.tempo  # the last tempo asked of the engine
+
+    def frame(self) -> int:
+        return self.engine.transport.frame
+
+    def log(self, msg) -> None:
+        """Raw MIDI bytes into the performance log at the current engine frame."""
+        if self.perflog is not None:
+            self.perflog.log(self.frame(), msg)
+
+    def step(self) -> None:
+        from livegan.midi import CONTINUE, NOTE_OFF, NOTE_ON, START, STOP
+
+        if self.midi_in is not None:
+            h = self.midi_in.handler
+            if h.knobs.total != self._total:
+                self._total = h.knobs.total
+                for ch, cc, v01 in h.knobs.changed_since(self.seen):
+                    v = int(round(v01 * 127))
+                    self.log([0xB0 | ch, cc, v])
+                    self.last = self.ec.cc(cc, v) or self.last
+                    self.applied += 1
+            for _, kind, ch, d1, d2 in h.events.pop_all():
+                if kind == NOTE_ON:
+                    self.log([0x90 | ch, d1, d2])
+                    self.last = self.ec.note(d1, d2) or self.last
+                    self.applied += 1
+                elif kind == NOTE_OFF:
+                    self.log([0x80 | ch, d1, d2])
+                elif kind in (START, STOP, CONTINUE):
+                    self.log([{START: 0xFA, STOP: 0xFC, CONTINUE: 0xFB}[kind]])
+                    self.transport = {START: "start", STOP: "stop", CONTINUE: "continue"}[kind]
+            if self.clock_follow:
+                self._follow_clock()
+        self.ec.c.actions.clear()  # button actions (record) have no live meaning yet
+
+    def _follow_clock(self) -> None:
+        from livegan.clock import MAX_BPM, MIN_BPM
+
+        clk = self.midi_in.clock
+        bpm = clk.tempo_bpm
+        if bpm <= 0:
+            return
+        bpm = round(min(MAX_BPM, max(MIN_BPM, bpm)), 3)  # the log keeps 3 decimals: render gets the same
+        if abs(bpm - self.tempo) >= self.TEMPO_STEP:
+            self.tempo = bpm
+            self.engine.set_tempo(bpm)
+            if self.fx is not None:
+                self.fx.set_tempo(bpm)
+            if self.perflog is not None:
+                self.perflog.tempo(self.frame(), bpm)

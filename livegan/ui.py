@@ -30,13 +30,22 @@ FINE, COARSE = 1 / 64, 1 / 8
 
 
 class KeyboardControl:
-    """Keys -> Controller calls. Thread: UI."""
+    """Keys -> Controller calls. Thread: UI.
 
-    def __init__(self, controller, on_record=None, log=None):
+    ``midi_grid=True`` (what ``livegan perform`` uses) makes every key act as
+    the MIDI message it logs: a knob turns in CC steps (2 fine, 16 coarse) and a
+    knob still waiting for pick-up first gets the CC of its own value (which
+    engages it, as a hand meeting the value would), and ``S`` presses the
+    patch's save button. Replaying the logged bytes through ``livegan render``
+    then gives the same control state as the keys did.
+    """
+
+    def __init__(self, controller, on_record=None, log=None, midi_grid: bool = False):
         self.c = controller
         self.selected = 0
         self.on_record = on_record
         self.log = log  # optional callable(raw MIDI bytes) so keys reach the performance log too
+        self.midi_grid = midi_grid
         self.recording = False
         self.last = ""
 
@@ -57,10 +66,20 @@ class KeyboardControl:
             step = {"[": -FINE, "-": -FINE, "]": FINE, "=": FINE, "{": -COARSE, "_": -COARSE,
                     "}": COARSE, "+": COARSE}[key]
             cc = ccs[self.selected]
-            v = min(1.0, max(0.0, c.value[cc] + step))
-            c.engaged[cc] = True  # the keyboard moves the value itself: no pick-up
-            c.on_cc(cc, v)
-            self._log([0xB0, cc, int(round(v * 127))])
+            if self.midi_grid:
+                cur = int(round(c.value[cc] * 127))
+                if not c.engaged[cc]:
+                    self._log([0xB0, cc, cur])
+                    c.on_cc(cc, cur / 127)
+                new = min(127, max(0, cur + int(round(step * 128))))
+                self._log([0xB0, cc, new])
+                c.on_cc(cc, new / 127)
+                v = c.value[cc]
+            else:
+                v = min(1.0, max(0.0, c.value[cc] + step))
+                c.engaged[cc] = True  # the keyboard moves the value itself: no pick-up
+                c.on_cc(cc, v)
+                self._log([0xB0, cc, int(round(v * 127))])
             self.last = f"knob {self.selected + 1} = {v:.2f}"
         elif key in SEED_KEYS:
             i = SEED_KEYS.index(key)
@@ -76,7 +95,12 @@ class KeyboardControl:
                 self._log([0x90, c.patch.snapshot_notes[i], 100])
                 self.last = c.on_note(c.patch.snapshot_notes[i], 100) or ""
         elif key == "S":
-            c.save_held = not c.save_held
+            save = [b.cc for b in c.patch.buttons if b.action == "save"]
+            if self.midi_grid and save:
+                self._log([0xB0, save[0], 0 if c.save_held else 127])
+                c.on_cc(save[0], 0.0 if c.save_held else 1.0)
+            else:
+                c.save_held = not c.save_held
             self.last = "save mode " + ("on" if c.save_held else "off")
         elif key == " ":
             self.recording = not self.recording
@@ -167,19 +191,57 @@ class RawTerminal:
         return ch
 
 
-def run_panel(stats, controller, keyboard, fps: float = 15.0, until=None) -> None:
-    """Draw the panel and take keys until Q/Esc (or ``until()`` is true). Thread: UI (main)."""
+def run_panel(stats, controller, keyboard, fps: float = 15.0, until=None, tick=None,
+              tick_s: float = 0.005) -> None:
+    """Draw the panel and take keys until Q/Esc (or ``until()`` is true). Thread: UI (main).
+
+    ``tick()``, if given, runs every ``tick_s`` between keys (``livegan perform``
+    passes its control step: MIDI -> Controller runs on this same thread).
+    """
     from rich.console import Console
     from rich.live import Live
 
     console = Console()
+    wait = 1.0 / fps if tick is None else tick_s
     with RawTerminal() as term, Live(panel(stats(), controller, keyboard), console=console,
-                                     refresh_per_second=fps, transient=False) as live:
+                                     refresh_per_second=fps, transient=False, auto_refresh=False) as live:
+        next_draw = 0.0
         while until is None or not until():
-            k = term.key(1.0 / fps)
+            k = term.key(wait)
             if k is not None and keyboard.handle(k) == "quit":
                 break
-            live.update(panel(stats(), controller, keyboard))
+            if tick is not None:
+                tick()
+            now = time.monotonic()
+            if k is not None or now >= next_draw:
+                live.update(panel(stats(), controller, keyboard), refresh=True)
+                next_draw = now + 1.0 / fps
+
+
+def status_line(s: dict) -> str:
+    """One line of the panel's numbers, for runs without a terminal (``--seconds`` in a script)."""
+    lvl = s.get("level_db", -math.inf)
+    return (f"{s.get('bar', 0) + 1}:{s.get('beat', 0) + 1}  {s.get('bpm', 0.0):.2f} BPM  "
+            f"loop {s.get('playing', '-')} -> {s.get('next', '-')}  gen {s.get('gen_ms', 0.0):.0f} ms  "
+            f"load {100 * s.get('load', 0.0):.0f}%  xruns {s.get('xruns', 0)}  late {s.get('late', 0)}  "
+            f"level {lvl:.1f} dBFS  rec {s.get('rec_s', 0.0):.1f} s")
+
+
+def level_dbfs(ring, rst, frames: int = 4096) -> float:
+    """Peak of the last ``frames`` frames the callback wrote into a record ring, in dBFS.
+    Thread: UI (reads a ring the callback writes; a torn read only shifts the window)."""
+    import numpy as np
+
+    if ring is None:
+        return -math.inf
+    n, cap = int(rst[0]), ring.shape[0]
+    m = min(frames, n, cap)
+    if m <= 0:
+        return -math.inf
+    i = (n - m) % cap
+    seg = ring[i:i + m] if i + m <= cap else np.concatenate([ring[i:], ring[:i + m - cap]])
+    peak = float(np.max(np.abs(seg)))
+    return 20 * math.log10(peak) if peak > 0 else -math.inf
 
 
 def _demo(argv=None) -> int:
