@@ -86,3 +86,13 @@ def test_feature_matching_adds_to_g_loss_and_trains():
         s = make_state(p, torch.device("cpu"))
         out[fm] = train_step(s, Batches(loops, 2, torch.Generator().manual_seed(0)))["loss_g"]
     assert np.isfinite(out[100.0]) and out[100.0] > out[0.0]
+
+
+def test_joint_batch_shows_d_real_and_fake_in_one_batch_rolled_alike():
+    s = _state(seam_roll=True)
+    s.p = apply_overrides(s.p, ["joint_batch=true"])
+    train_step(s, _real_impulses())
+    d_step, g_step = s.d.seen
+    assert d_step.shape[0] == g_step.shape[0] == 4  # 2 real + 2 fake, one batch-norm batch
+    pos = d_step[:, 0].argmax(1)
+    assert len(set(pos.tolist())) == 1

@@ -30,6 +30,7 @@ class Preset:
     n_layers: int = 5  # conv layers in G and in D
     batchnorm: bool = False  # batch norm in G and D (DCGAN) or none (WaveGAN)
     phase_shuffle: int = 2  # WaveGAN phase shuffle: max shift in samples after each D layer (0 = off)
+    joint_batch: bool = False  # D sees real and fake in one batch (one set of batch-norm statistics)
     minibatch_std: bool = False  # append a minibatch-stddev feature before D's last layer (anti mode collapse)
     feature_matching: float = 0.0  # weight of the feature-matching term in G's loss (0 = off)
     # --- objective and optimiser ---

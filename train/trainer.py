@@ -82,7 +82,10 @@ def train_step(s: TrainState, batches) -> dict:
             fake = s.g(z)  # (B, C, L)
         shift = int(torch.randint(0, p.loop_samples, (1,), generator=gen)) if p.seam_roll else 0
         real, fake = _roll(real, shift), _roll(fake, shift)  # same roll: a click at the wrap shows
-        if p.loss == "bce":
+        if p.loss == "bce" and p.joint_batch:  # batch norm cannot tell real from fake by batch statistics
+            logit = s.d(torch.cat([real, fake]))  # (2B,)
+            loss_d = losses.bce_d(logit[:real.shape[0]], logit[real.shape[0]:])
+        elif p.loss == "bce":
             loss_d = losses.bce_d(s.d(real), s.d(fake))
         else:
             loss_d = losses.wgan_d(s.d(real), s.d(fake))
@@ -100,6 +103,9 @@ def train_step(s: TrainState, batches) -> dict:
         score, f_fake = s.d(fake, return_features=True)
         with torch.no_grad():
             _, f_real = s.d_plain(_roll(real, shift), return_features=True)
+    elif p.joint_batch:
+        real = batches().to(s.device)
+        score = s.d(torch.cat([_roll(real, shift), fake]))[real.shape[0]:]  # (B,) scores of the fakes
     else:
         score = s.d(fake)
     loss_g = losses.bce_g(score) if p.loss == "bce" else losses.wgan_g(score)
