@@ -254,8 +254,10 @@ class EngineControls:
 
     Pass it as ``Engine(controls=ec, z_fn=ec.z_fn)``: the generator reads
     ``seq`` and ``snapshot()`` = (seq, z); ``z_fn`` returns that z and notes
-    the seq in ``generated`` (loop ids count generations, so loop id i was
-    made from control state ``generated[i]``: the control timeline).
+    (engine frame, seq) in ``generated`` (loop ids count generations, so loop
+    id i was made from the control state ``generated[i]`` at that frame: the
+    control timeline that a re-render must reproduce). ``frame_fn`` gives the
+    frame (set it to the engine transport's).
 
     Threads: ``message``, ``cc``, ``note`` and ``sync`` run on the control
     thread (the main thread live, the render loop offline). ``sync`` computes z
@@ -272,12 +274,13 @@ class EngineControls:
         self.seq = controller.version
         self._fx_sent: dict = {}
         self._bypass_sent: dict = {}
-        self.generated: list[int] = []  # control seq of each generated loop (generator thread appends)
+        self.generated: list[tuple[int, int]] = []  # (frame, seq) per generated loop (generator thread)
+        self.frame_fn = lambda: -1
         self.sync()
 
     def z_fn(self, meta, snapshot) -> np.ndarray:
         """Generator thread: the z of a snapshot made by ``sync``."""
-        self.generated.append(int(snapshot[0]))
+        self.generated.append((int(self.frame_fn()), int(snapshot[0])))
         return snapshot[1]
 
     def snapshot(self):

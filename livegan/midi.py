@@ -33,7 +33,7 @@ from livegan.midiclock import ClockFollower
 NOTE_ON, NOTE_OFF, PROGRAM, START, STOP, CONTINUE, SONG_POS = 1, 2, 3, 4, 5, 6, 7
 KIND_NAMES = {NOTE_ON: "note_on", NOTE_OFF: "note_off", PROGRAM: "program", START: "start",
               STOP: "stop", CONTINUE: "continue", SONG_POS: "song_position"}
-CLIENT = "livegan"
+CLIENT = os.environ.get("LIVEGAN_MIDI_CLIENT", "livegan")  # the JACK/ALSA client name (tests pick a unique one)
 
 
 class KnobState:

@@ -94,6 +94,8 @@ def render(model, events, total_frames: int, sample_rate: int = 48000, channels:
                     crossfade_ms=crossfade_ms, tempo=tempo, fx=fx, **(engine_kw or {}))
     if fx is not None and hasattr(fx, "set_tempo"):
         fx.set_tempo(engine.transport.tempo)
+    if hasattr(engine.controls, "frame_fn"):
+        engine.controls.frame_fn = lambda: engine.transport.frame
     lead = int(RENDER_LEAD_S * sample_rate) if lead_frames is None else int(lead_frames)
     sched = Scheduler(engine, lead)
     apply_msg = apply or (lambda e, m: e.control(m))
