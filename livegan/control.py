@@ -392,6 +392,7 @@ class LiveControl:
                     self.transport = {START: "start", STOP: "stop", CONTINUE: "continue"}[kind]
             if self.clock_follow:
                 self._follow_clock()
+        self.ec.sync()  # keys reach the Controller directly (same thread): publish what they changed
         self.ec.c.actions.clear()  # button actions (record) have no live meaning yet
 
     def _follow_clock(self) -> None:
