@@ -67,6 +67,24 @@ def resolve_output(spec) -> int:
     raise CLIError(f"audio device '{s}' matches {len(hits)} outputs, use an index; {_listing(outs)}")
 
 
+def raise_thread_priority(priority: int = 40) -> bool:
+    """Make the *calling* thread SCHED_FIFO at ``priority`` (below JACK's audio thread), if allowed.
+
+    For the audio process's helper threads that hold the GIL briefly (main
+    loop, generator bridge, recorder): a GIL holder that ordinary load can
+    preempt makes the audio callback wait for it (priority inversion).
+    Never for a thread that computes for long (torch). Returns False where
+    the system refuses (no rtprio): then nothing changes.
+    """
+    import os
+
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))  # 0 = this thread on Linux
+        return True
+    except (AttributeError, OSError, PermissionError):
+        return False
+
+
 class AudioOutput:
     """A running output stream feeding ``engine.process``. Stats are plain numbers (lock-free)."""
 

@@ -15,6 +15,9 @@ cutoff follows the output's Nyquist (band-limited both ways).
 
 Threads: ``engine_block``, ``limiter`` and ``ring_write`` run on the audio
 callback (or the render loop); ``resample`` runs wherever offline work runs.
+The callback kernels deliberately keep the GIL (no ``nogil``): releasing it
+mid-callback invites another thread to take it, and the callback would then
+wait for that thread to be scheduled again before it could return.
 """
 from __future__ import annotations
 
@@ -59,7 +62,7 @@ def make_table(half_taps: int = HALF_TAPS, res: int = TABLE_RES, beta: float = B
 TABLE = make_table()
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, inline="always")
 def _tap(table, x, half, res):
     u = (x + half) * res
     if u <= 0.0 or u >= 2.0 * half * res:
@@ -69,7 +72,7 @@ def _tap(table, x, half, res):
     return table[iu] + fr * (table[iu + 1] - table[iu])
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def interp(data, c, pos, scale, taps, table, half, res, pad):
     """Band-limited value of padded row ``data[c]`` at source position ``pos`` in [0, N)."""
     ip = int(math.floor(pos))
@@ -81,18 +84,18 @@ def interp(data, c, pos, scale, taps, table, half, res, pad):
     return acc * scale
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def boundary_frame(frame0, beat0, fpb, beat):
     """First integer frame whose beat position is >= ``beat`` (transport mapping)."""
     return frame0 + int(math.ceil((beat - beat0) * fpb - 1e-9))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def beat_at(frame, frame0, beat0, fpb):
     return beat0 + (frame - frame0) / fpb
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def _log(log, ist, frame, kind, slot, loop_id):
     i = ist[I_LOG_N] % log.shape[0]
     log[i, 0] = frame
@@ -102,12 +105,12 @@ def _log(log, ist, frame, kind, slot, loop_id):
     ist[I_LOG_N] += 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def _next_grid(beat, q):
     return int(math.ceil(beat / q - 1e-9)) * q
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def engine_block(out, slots, slot_state, slot_id, ist, fst, pub, table, log):
     """Fill ``out`` (frames, out_ch) with the playing loop(s); advance the transport. Audio thread.
 
@@ -243,7 +246,7 @@ def engine_block(out, slots, slot_state, slot_id, ist, fst, pub, table, log):
     ist[I_FRAME] = frame + n
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def limiter(out, lst):
     """Safety peak limiter, in place. Audio thread.
 
@@ -273,7 +276,7 @@ def limiter(out, lst):
     lst[0] = g
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def ring_write(ring, rst, block):
     """Copy ``block`` (frames, ch) into the record ring; count what does not fit. Audio thread.
 

@@ -12,6 +12,7 @@ recorder (``Recorder``), MIDI (``livegan.midi.MidiInput``).
 """
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -119,6 +120,9 @@ def cli_perform(args) -> int:
           f"{engine.transport.tempo:g} BPM, quantize {quantize}" + (f", recording {args.record}" if recorder else ""),
           file=sys.stderr, flush=True)
     rc = 0
+    gc.collect()
+    gc.freeze()  # no collector pass walks the model and engine during the performance
+    gc.disable()  # and none starts inside the callback; refcounting still frees everything acyclic
     try:
         if recorder:
             recorder.start()
@@ -145,6 +149,7 @@ def cli_perform(args) -> int:
                 midi_in.close()
             if recorder:
                 recorder.close()
+            gc.enable()
             stats = run_stats(engine, out, recorder, skip_calls=8)
             if args.stats_json:
                 with open(args.stats_json, "w") as f:

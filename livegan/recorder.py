@@ -76,6 +76,9 @@ class Recorder:
 
     def _run(self):
         """Recorder thread: drain every poll_s; the header is current after each write."""
+        from livegan.audio import raise_thread_priority
+
+        raise_thread_priority(30)  # it takes the GIL briefly; ordinary load must not park it holding it
         try:
             while not self._stop.is_set():
                 if self._drain():

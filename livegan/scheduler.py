@@ -65,8 +65,8 @@ def generate_loop(model, engine, snapshot) -> np.ndarray:
 class GeneratorThread(threading.Thread):
     """Generator thread: watches the controls, generates ahead of the boundary, publishes."""
 
-    def __init__(self, engine, model, margin_s: float = 0.05, block_frames: int = 256,
-                 initial_gen_s: float | None = None):
+    def __init__(self, engine, model, margin_s: float = 0.1, block_frames: int = 256,
+                 initial_gen_s: float | None = None, rt_priority: int | None = None):
         super().__init__(name="livegan-generator", daemon=True)
         self.engine, self.model = engine, model
         self.margin = int(margin_s * engine.sample_rate) + 2 * int(block_frames)
@@ -76,6 +76,8 @@ class GeneratorThread(threading.Thread):
         self.sched = Scheduler(engine, self._lead())
         self.stop_event = threading.Event()
         self.error = None
+        self.spare_frames: list[int] = []
+        self.rt_priority = rt_priority  # set only when generation runs elsewhere (genproc)
 
     def _lead(self) -> int:
         return int(max(self.recent) * self.engine.sample_rate) + self.margin
@@ -83,6 +85,10 @@ class GeneratorThread(threading.Thread):
     def run(self):
         """Generator thread body."""
         e = self.engine
+        if self.rt_priority is not None:
+            from livegan.audio import raise_thread_priority
+
+            raise_thread_priority(self.rt_priority)
         try:
             while not self.stop_event.is_set():
                 now = e.transport.frame
@@ -100,6 +106,8 @@ class GeneratorThread(threading.Thread):
                 self.sched.lead = self._lead()
                 e.publish_loop(loop, g)
                 self.sched.done_seq = snap[0]
+                if g >= 0:  # frames to spare between publishing and the boundary (negative: late)
+                    self.spare_frames.append(e.transport.frame_of_beat(g) - e.transport.frame)
         except BaseException as ex:  # surfaced by the main thread; audio keeps playing the last loop
             self.error = ex
 

@@ -1,0 +1,245 @@
+"""Real-time benchmark: a JACK dummy server at 48 kHz, a new loop requested every beat at 120 BPM.
+
+For each block size (default 128 and 64 frames) this starts its own JACK
+dummy server with that period (``jackd -n livegan-bench-N``, never touching
+the default server), runs ``livegan perform``'s pieces for ``--seconds`` in a
+child process (PortAudio scans JACK at import, so each server gets a fresh
+process), and prints: xruns, late loops, loops generated, generation time
+(median, p99), callback time as a fraction of the block period (median,
+p99, max), switches.
+
+Generation runs on this CPU (one torch thread) with a WaveGAN-shaped
+generator (the ``wavegan`` preset's layout, d=16, 16384 Hz x 32768, random
+weights: only its cost matters here), or ``--model FILE.ts``.
+``--gen thread`` (default) generates on a thread of the audio process;
+``--gen process`` generates in a child process that writes loops into shared
+memory, so torch never holds the audio process's GIL.
+
+    flock /tmp/livegan-heavy.lock python benchmarks/realtime.py --seconds 60
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+
+def wavegan_shaped_model(path: str) -> str:
+    """Export a WaveGAN-layout generator (dense -> 5 x ConvTranspose1d k25 s4, d=16) with random weights."""
+    import torch
+    import numpy as np
+
+    from train.export import save_loop_model
+
+    class G(torch.nn.Module):
+        def __init__(self, d=16, latent=100):
+            super().__init__()
+            self.d = d
+            self.fc = torch.nn.Linear(latent, 16 * d * 32)
+            w = [16 * d, 8 * d, 4 * d, 2 * d, d, 1]
+            self.convs = torch.nn.ModuleList([torch.nn.ConvTranspose1d(w[i], w[i + 1], 25, stride=4, padding=11,
+                                                                       output_padding=1) for i in range(5)])
+
+        def forward(self, z):  # (B, 100) -> (B, 1, 32768)
+            x = torch.relu(self.fc(z)).view(z.shape[0], 16 * self.d, 32)  # (B, 16d, 32)
+            for i, c in enumerate(self.convs):
+                x = c(x)
+                x = torch.tanh(x) if i == 4 else torch.relu(x)
+            return x
+
+    torch.manual_seed(0)
+    k = 8
+    rng = np.random.default_rng(0)
+    dirs = np.linalg.qr(rng.standard_normal((100, k)))[0].T
+    meta = dict(name="wavegan-shaped-random", sample_rate=16384, loop_samples=32768, channels=1, latent_dim=100,
+                latent_dist="uniform", bpm=120.0, bars=1, beats_per_bar=4, directions=dirs.tolist(),
+                sigmas=[0.577] * k, training={"preset": "benchmark: random weights, wavegan layout d=16"})
+    save_loop_model(G(), path, meta, quiet=True)
+    return path
+
+
+def start_jack(name: str, period: int):
+    env = {**os.environ, "JACK_NO_AUDIO_RESERVATION": "1"}
+    for rt in (["-R", "-P", "70"], ["--no-realtime"]):
+        p = subprocess.Popen(["jackd", "-n", name, *rt, "-d", "dummy", "-r", "48000", "-p", str(period)], env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        ok = subprocess.run(["jack_wait", "-s", name, "-w", "-t", "10"], capture_output=True,
+                            env={**env, "JACK_NO_START_SERVER": "1"}).returncode == 0
+        if ok and p.poll() is None:
+            return p, " ".join(rt)
+        p.terminate()
+        p.wait(timeout=10)
+    raise RuntimeError(f"jackd -n {name} -p {period} would not start")
+
+
+def stop_jack(p):
+    if p.poll() is None:
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+def run_null_child(args) -> dict:
+    """Baseline: a callback that only writes zeros, same server and block size (xruns not caused by us)."""
+    import numpy as np
+    import sounddevice as sd
+
+    st = {"xruns": 0, "calls": 0, "at": []}
+
+    def cb(outdata, frames, time_info, status):  # PortAudio thread
+        if status.output_underflow or status.output_overflow:
+            st["xruns"] += 1
+            if len(st["at"]) < 64:
+                st["at"].append(st["calls"])
+        st["calls"] += 1
+        outdata.fill(0)
+
+    stream = sd.OutputStream(device="system", samplerate=48000, channels=2, blocksize=args.blocksize,
+                             dtype="float32", callback=cb)
+    stream.start()
+    time.sleep(args.seconds)
+    stream.stop()
+    stream.close()
+    res = {"blocksize": args.blocksize, "gen": "none (null client)", "seconds": args.seconds, "xruns": st["xruns"],
+           "xrun_at_callback": st["at"], "callbacks": st["calls"]}
+    print("RESULT " + json.dumps(res), flush=True)
+    return res
+
+
+def run_child(args) -> dict:
+    """Child process: the engine on the named JACK server; prints one JSON line."""
+    if args.gen == "none":
+        return run_null_child(args)
+    import gc
+
+    import numpy as np
+
+    sys.setswitchinterval(0.0005)
+    from livegan import dsp
+    from livegan.audio import AudioOutput
+    from livegan.engine import Engine
+    from livegan.model import load_model
+    from livegan.scheduler import GeneratorThread, generate_loop
+
+    if args.gen == "process":
+        from livegan.genproc import ProcessModel
+
+        model = ProcessModel(args.model, device="cpu")
+    else:
+        model = load_model(args.model, device="cpu", threads=1)
+    engine = Engine(model.meta, sample_rate=48000, channels=2, quantize="beat", crossfade_ms=20.0, tempo=120.0)
+    out = AudioOutput(engine, device="system", samplerate=48000, blocksize=args.blocksize, latency="low")
+    dsp.warm_up(model.meta.channels, 2)
+    for _ in range(3):
+        generate_loop(model, engine, engine.controls.snapshot())
+    t0 = time.perf_counter()
+    snap = engine.controls.snapshot()
+    engine.publish_loop(generate_loop(model, engine, snap), 0)
+    from livegan.audio import raise_thread_priority
+
+    gen = GeneratorThread(engine, model, block_frames=args.blocksize,
+                          rt_priority=40 if args.gen == "process" else None)
+    gen.sched.done_seq = snap[0]
+    gc.collect()
+    gc.freeze()  # everything built so far is permanent: no collector pass walks it during the run
+    gc.disable()  # no collection can start inside the callback (refcounting still frees)
+    gen.start()
+    out.start()
+    rt_main = raise_thread_priority(40) if args.gen == "process" else False
+    rng = np.random.default_rng(1)
+    last_beat = 0
+    t_end = time.monotonic() + args.seconds
+    while time.monotonic() < t_end:  # main thread: a performer moving a knob on every beat
+        b = int(engine.transport.beat_at(engine.transport.frame))
+        if b != last_beat:
+            last_beat = b
+            engine.controls.set_knob(int(rng.integers(0, 8)), float(rng.uniform(-1, 1)))
+        time.sleep(0.005)
+    out.close()
+    gen.stop()
+    gen.join(timeout=5)
+    if hasattr(model, "close"):
+        model.close()
+    s = engine.stats()
+    g = engine.gen_times()[1:]
+    res = {"blocksize": args.blocksize, "gen": args.gen, "seconds": args.seconds, "xruns": out.xruns,
+           "xrun_at_callback": [int(i) for i in out.xrun_calls[:min(out.xruns, 64)]],
+           "late_loops": s["late_loops"], "loops_generated": s["loops_generated"], "switches": s["switches"],
+           "superseded": s["superseded"], "gen_ms_median": float(np.median(g) * 1e3),
+           "gen_ms_p99": float(np.percentile(g, 99) * 1e3), "callbacks": out.calls,
+           "spare_ms_min": min(gen.spare_frames) / 48.0 if gen.spare_frames else None,
+           "spare_ms_median": float(np.median(gen.spare_frames)) / 48.0 if gen.spare_frames else None,
+           "late_at_frames": [int(f) for f in engine.events()[engine.events()[:, 1] == 1][:, 0]],
+           "wall_s": time.perf_counter() - t0, "helper_threads_fifo": rt_main}
+    res.update(out.load_stats(skip=16))
+    print("RESULT " + json.dumps(res), flush=True)
+    return res
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--blocks", type=int, nargs="+", default=[128, 64])
+    ap.add_argument("--gen", choices=("none", "thread", "process"), nargs="+", default=["none", "thread", "process"],
+                    help="none: a null client (baseline xruns of this machine); thread / process: where generation runs")
+    ap.add_argument("--model", default=None, help=".ts model (default: a WaveGAN-shaped random generator)")
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--blocksize", type=int, default=128, help=argparse.SUPPRESS)
+    ap.add_argument("--json", default=None, help="also write all results here")
+    args = ap.parse_args()
+    if args.child:
+        args.gen = args.gen[0]
+        run_child(args)
+        return 0
+    if shutil.which("jackd") is None:
+        print("jackd is not installed: cannot run the real-time benchmark", file=sys.stderr)
+        return 2
+    tmp = tempfile.mkdtemp(prefix="livegan-bench-")
+    model = args.model or wavegan_shaped_model(os.path.join(tmp, "wavegan-shaped.ts"))
+    results = []
+    for bs in args.blocks:
+        for gen in args.gen:
+            name = f"livegan-bench-{bs}-{os.getpid()}"
+            jack, how = start_jack(name, bs)
+            try:
+                env = {**os.environ, "JACK_DEFAULT_SERVER": name, "JACK_NO_START_SERVER": "1"}
+                r = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", "--blocksize", str(bs),
+                                    "--gen", gen, "--seconds", str(args.seconds), "--model", model], env=env,
+                                   capture_output=True, text=True, timeout=args.seconds + 300)
+            finally:
+                stop_jack(jack)
+            line = [ln for ln in r.stdout.splitlines() if ln.startswith("RESULT ")]
+            if r.returncode != 0 or not line:
+                print(f"block {bs}, gen {gen}: child failed:\n{r.stderr[-3000:]}", file=sys.stderr)
+                continue
+            res = json.loads(line[0][7:])
+            res["jackd"] = f"jackd -n NAME {how} -d dummy -r 48000 -p {bs}"
+            results.append(res)
+            if gen == "none":
+                print(f"block {bs:4d} ({bs / 48:.2f} ms), null client   : xruns {res['xruns']} in "
+                      f"{res['callbacks']} callbacks (baseline: the machine, not livegan)", flush=True)
+                continue
+            print(f"block {bs:4d} ({bs / 48:.2f} ms), gen {gen:7s}: xruns {res['xruns']}, late loops "
+                  f"{res['late_loops']}, loops {res['loops_generated']}, switches {res['switches']}, "
+                  f"gen ms median {res['gen_ms_median']:.1f} p99 {res['gen_ms_p99']:.1f}, callback load median "
+                  f"{res['callback_load_median']:.3f} p99 {res['callback_load_p99']:.3f} max "
+                  f"{res['callback_load_max']:.3f}", flush=True)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

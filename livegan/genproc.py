@@ -1,0 +1,93 @@
+"""Generation in a child process, loops handed back through shared memory.
+
+``ProcessModel(path)`` looks like a ``LoopModel`` (``.meta``, ``.generate(z)``,
+``.generate_seconds``) but runs torch in a separate process: the audio
+process's GIL is then never held by torch or its Python glue, so the audio
+callback only competes for it with short bookkeeping. The child writes each
+(B, C, N) float32 result into a shared-memory block; only z and a few numbers
+cross the pipe.
+
+Threads/processes: ``generate`` is called on the generator thread of the
+audio process (it blocks on the pipe, GIL released); ``_child_main`` is the
+child process's main thread.
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import time
+from multiprocessing import shared_memory
+
+import numpy as np
+
+from livegan.model import ModelFileError, read_meta
+
+MAX_BATCH = 4
+
+
+def _child_main(path, device, shm_name, conn):
+    """Child process: load the model, then serve generate requests until told to stop."""
+    from livegan.model import load_model
+
+    try:
+        model = load_model(path, device=device, threads=1)
+    except Exception as e:
+        conn.send(("error", str(e)))
+        return
+    shm = shared_memory.SharedMemory(name=shm_name)
+    m = model.meta
+    buf = np.ndarray((MAX_BATCH, m.channels, m.loop_samples), np.float32, buffer=shm.buf)
+    conn.send(("ready", model.device))
+    while True:
+        msg = conn.recv()
+        if msg is None:
+            break
+        t0 = time.perf_counter()
+        y = model.generate(msg)
+        buf[:y.shape[0]] = y
+        conn.send(("done", y.shape[0], time.perf_counter() - t0))
+    del buf
+    shm.close()
+
+
+class ProcessModel:
+    def __init__(self, path, device: str = "auto"):
+        self.meta = read_meta(path)
+        self.path = str(path)
+        m = self.meta
+        nbytes = MAX_BATCH * m.channels * m.loop_samples * 4
+        self._shm = shared_memory.SharedMemory(create=True, size=nbytes)
+        self._buf = np.ndarray((MAX_BATCH, m.channels, m.loop_samples), np.float32, buffer=self._shm.buf)
+        ctx = mp.get_context("spawn")  # never fork a process that holds a PortAudio stream
+        self._conn, child = ctx.Pipe()
+        self._proc = ctx.Process(target=_child_main, args=(self.path, device, self._shm.name, child),
+                                 name="livegan-genproc", daemon=True)
+        self._proc.start()
+        kind, info = self._conn.recv()
+        if kind == "error":
+            self.close()
+            raise ModelFileError(self.path, f"generator process could not load it ({info})")
+        self.device = info
+        self.generate_seconds: list[float] = []
+
+    def generate(self, z: np.ndarray) -> np.ndarray:
+        """(B, D) -> (B, C, N) float32 copy. Generator thread; blocks on the pipe with the GIL released."""
+        z = np.ascontiguousarray(z, np.float32)
+        if z.shape[0] > MAX_BATCH:
+            raise ValueError(f"batch {z.shape[0]} > {MAX_BATCH}")
+        self._conn.send(z)
+        kind, b, dt = self._conn.recv()
+        self.generate_seconds.append(dt)
+        return self._buf[:b].copy()
+
+    def close(self) -> None:
+        try:
+            if self._proc.is_alive():
+                self._conn.send(None)
+                self._proc.join(timeout=5)
+        except (BrokenPipeError, OSError):
+            pass
+        if self._proc.is_alive():
+            self._proc.terminate()
+        del self._buf
+        self._shm.close()
+        self._shm.unlink()
