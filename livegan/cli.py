@@ -67,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--blocksize", type=int, default=256, help="frames per audio callback")
     s.add_argument("--latency", default="low", help="'low', 'high' or seconds")
     s.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
+    s.add_argument("--generator", choices=("thread", "process"), default="thread",
+                   help="generate loops on a thread, or in a child process (keeps torch off the audio process's GIL)")
 
     s = sub.add_parser("render", help="render a performance offline from MIDI automation", formatter_class=fmt)
     s.add_argument("--automation", required=True, metavar="PERF.mid", help="standard MIDI file of control events")

@@ -85,7 +85,12 @@ def cli_perform(args) -> int:
     rate = args.samplerate or int(sd.query_devices(dev)["default_samplerate"])
     channels = min(2, int(sd.query_devices(dev)["max_output_channels"]))
 
-    model = load_model(model_path, threads=1)  # CUDA when available; warmed up inside
+    if getattr(args, "generator", "thread") == "process":
+        from livegan.genproc import ProcessModel
+
+        model = ProcessModel(model_path)  # CUDA in the child when available
+    else:
+        model = load_model(model_path, threads=1)  # CUDA when available; warmed up inside
     meta = model.meta
     engine = Engine(meta, sample_rate=rate, channels=channels, quantize=quantize, crossfade_ms=crossfade, tempo=tempo)
     out = AudioOutput(engine, device=dev, samplerate=rate, blocksize=args.blocksize, latency=args.latency,
@@ -99,7 +104,8 @@ def cli_perform(args) -> int:
     snap = engine.controls.snapshot()
     engine.publish_loop(generate_loop(model, engine, snap), 0)  # the first loop plays from frame 0
     engine.record_gen_time(time.perf_counter() - t0)
-    gen = GeneratorThread(engine, model, block_frames=args.blocksize)
+    in_process = getattr(args, "generator", "thread") == "process"
+    gen = GeneratorThread(engine, model, block_frames=args.blocksize, rt_priority=40 if in_process else None)
     gen.sched.done_seq = snap[0]
 
     midi_in, seen = None, None
@@ -128,6 +134,10 @@ def cli_perform(args) -> int:
             recorder.start()
         gen.start()
         out.start()
+        if in_process:
+            from livegan.audio import raise_thread_priority
+
+            raise_thread_priority(40)  # main loop holds the GIL only briefly
         deadline = None if args.seconds is None else time.monotonic() + args.seconds
         while not stop.is_set():
             if deadline is not None and time.monotonic() >= deadline:
@@ -145,6 +155,8 @@ def cli_perform(args) -> int:
             out.close()
         finally:
             gen.stop()
+            if hasattr(model, "close"):
+                model.close()
             if midi_in is not None:
                 midi_in.close()
             if recorder:
