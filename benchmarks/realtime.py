@@ -11,6 +11,8 @@ p99, max), switches.
 Generation runs on this CPU (one torch thread) with a WaveGAN-shaped
 generator (the ``wavegan`` preset's layout, d=16, 16384 Hz x 32768, random
 weights: only its cost matters here), or ``--model FILE.ts``.
+``--fx`` runs the generic patch's effects chain (filter, drive, delay, reverb
+in pyo, FIFO mode) inside the callback, as ``livegan perform`` does.
 ``--gen thread`` (default) generates on a thread of the audio process;
 ``--gen process`` generates in a child process that writes loops into shared
 memory, so torch never holds the audio process's GIL.
@@ -138,7 +140,14 @@ def run_child(args) -> dict:
         model = ProcessModel(args.model, device="cpu")
     else:
         model = load_model(args.model, device="cpu", threads=1)
-    engine = Engine(model.meta, sample_rate=48000, channels=2, quantize="beat", crossfade_ms=20.0, tempo=120.0)
+    chain = None
+    if args.fx:
+        from livegan.fx import FxChain
+        from livegan.patch import default_patch_path, load_patch
+
+        chain = FxChain(load_patch(default_patch_path()).effects, 48000, 2, bpm=120.0, fifo=True)
+    engine = Engine(model.meta, sample_rate=48000, channels=2, quantize="beat", crossfade_ms=20.0, tempo=120.0,
+                    fx=chain)
     out = AudioOutput(engine, device="system", samplerate=48000, blocksize=args.blocksize, latency="low")
     dsp.warm_up(model.meta.channels, 2)
     for _ in range(3):
@@ -173,7 +182,7 @@ def run_child(args) -> dict:
         model.close()
     s = engine.stats()
     g = engine.gen_times()[1:]
-    res = {"blocksize": args.blocksize, "gen": args.gen, "seconds": args.seconds, "xruns": out.xruns,
+    res = {"blocksize": args.blocksize, "gen": args.gen, "fx": bool(args.fx), "seconds": args.seconds, "xruns": out.xruns,
            "xrun_at_callback": [int(i) for i in out.xrun_calls[:min(out.xruns, 64)]],
            "late_loops": s["late_loops"], "loops_generated": s["loops_generated"], "switches": s["switches"],
            "superseded": s["superseded"], "gen_ms_median": float(np.median(g) * 1e3),
@@ -194,6 +203,7 @@ def main():
     ap.add_argument("--gen", choices=("none", "thread", "process"), nargs="+", default=["none", "thread", "process"],
                     help="none: a null client (baseline xruns of this machine); thread / process: where generation runs")
     ap.add_argument("--model", default=None, help=".ts model (default: a WaveGAN-shaped random generator)")
+    ap.add_argument("--fx", action="store_true", help="run the generic patch's effects chain in the callback")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--blocksize", type=int, default=128, help=argparse.SUPPRESS)
     ap.add_argument("--json", default=None, help="also write all results here")
@@ -215,7 +225,8 @@ def main():
             try:
                 env = {**os.environ, "JACK_DEFAULT_SERVER": name, "JACK_NO_START_SERVER": "1"}
                 r = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", "--blocksize", str(bs),
-                                    "--gen", gen, "--seconds", str(args.seconds), "--model", model], env=env,
+                                    "--gen", gen, "--seconds", str(args.seconds), "--model", model]
+                                   + (["--fx"] if args.fx else []), env=env,
                                    capture_output=True, text=True, timeout=args.seconds + 300)
             finally:
                 stop_jack(jack)
@@ -230,7 +241,7 @@ def main():
                 print(f"block {bs:4d} ({bs / 48:.2f} ms), null client   : xruns {res['xruns']} in "
                       f"{res['callbacks']} callbacks (baseline: the machine, not livegan)", flush=True)
                 continue
-            print(f"block {bs:4d} ({bs / 48:.2f} ms), gen {gen:7s}: xruns {res['xruns']}, late loops "
+            print(f"block {bs:4d} ({bs / 48:.2f} ms), gen {gen:7s}{', fx' if args.fx else ''}: xruns {res['xruns']}, late loops "
                   f"{res['late_loops']}, loops {res['loops_generated']}, switches {res['switches']}, "
                   f"gen ms median {res['gen_ms_median']:.1f} p99 {res['gen_ms_p99']:.1f}, callback load median "
                   f"{res['callback_load_median']:.3f} p99 {res['callback_load_p99']:.3f} max "
