@@ -196,6 +196,34 @@ def run_child(args) -> dict:
     return res
 
 
+def cost():
+    """``Engine.process`` time per block without any audio server: one loop, and during a crossfade."""
+    import numpy as np
+
+    from livegan.engine import Engine
+    from livegan.model import validate_meta
+
+    meta = validate_meta(dict(format=1, name="t", sample_rate=16384, loop_samples=32768, channels=1, latent_dim=2,
+                              latent_dist="uniform", bpm=120.0, bars=1, beats_per_bar=4, directions=[], sigmas=[],
+                              training={}))
+    rng = np.random.default_rng(0)
+    for bs in (64, 128, 256):
+        for fading in (False, True):
+            e = Engine(meta, sample_rate=48000, channels=2, quantize="none", crossfade_ms=2000 if fading else 4)
+            out = np.zeros((bs, 2), np.float32)
+            e.publish_loop(rng.uniform(-.5, .5, (1, 32768)).astype(np.float32), 0)
+            for _ in range(200):
+                e.process(out)
+            e.publish_loop(rng.uniform(-.5, .5, (1, 32768)).astype(np.float32), -1, wait=lambda: e.process(out[:0]))
+            n = 300 if fading else 3000  # 300 x 256 frames stay inside the 2 s fade
+            t = time.perf_counter()
+            for _ in range(n):
+                e.process(out)
+            dt = (time.perf_counter() - t) / n
+            what = "during a crossfade (2 loops)" if fading else "one loop"
+            print(f"block {bs}: {what}: {dt * 1e6:.1f} us per process() = {dt / (bs / 48000):.3f} of the period")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=60.0)
@@ -207,7 +235,11 @@ def main():
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--blocksize", type=int, default=128, help=argparse.SUPPRESS)
     ap.add_argument("--json", default=None, help="also write all results here")
+    ap.add_argument("--cost", action="store_true", help="only time Engine.process per block (no JACK)")
     args = ap.parse_args()
+    if args.cost:
+        cost()
+        return 0
     if args.child:
         args.gen = args.gen[0]
         run_child(args)
