@@ -1,14 +1,25 @@
 """``livegan perform``: play a model live: generator thread, audio stream, recorder, MIDI knobs.
 
-With no MIDI input and no patch it still plays (CC n -> latent direction n
-once a controller is connected); ``--seconds`` stops it. Ctrl-C, SIGTERM or
+It plays through a patch (``--patch``, default the generic patch): MIDI from
+``--midi`` (index, name substring or ``virtual``; else the patch's port) goes
+to ``livegan.control.Controller`` (knobs -> directions with takeover, seed
+notes, snapshot pads, morph, buttons, effect knobs), the patch's effects chain
+is the engine's ``fx`` hook, and with ``clock = "midi"`` the MIDI clock's
+tempo drives the engine. In a terminal the rich panel shows the state and
+the computer keyboard plays (no controller needed); without a terminal (a
+script, ``--seconds``) a one-line status is printed every few seconds.
+``--record OUT.wav`` also writes every applied control event to ``OUT.mid``
+(the performance log, frame-exact) so ``livegan render --automation OUT.mid``
+re-renders the performance; it is saved on Ctrl-C and SIGTERM too.
+``--seconds`` stops it. Ctrl-C, SIGTERM or
 an error stop it cleanly: the stream stops, the recorder drains and closes
 (a SIGKILL leaves a WAV readable up to its last write), ``--stats-json`` is
 written.
 
 Threads: main (this module: setup, the wait loop, MIDI bridging, teardown),
 audio callback (``AudioOutput.callback``), generator (``GeneratorThread``),
-recorder (``Recorder``), MIDI (``livegan.midi.MidiInput``).
+recorder (``Recorder``), MIDI (``livegan.midi.MidiInput``). The main thread is
+also the control thread (``livegan.control.LiveControl``) and the UI thread.
 """
 from __future__ import annotations
 
@@ -54,7 +65,36 @@ def run_stats(engine, out, recorder, skip_calls: int = 0) -> dict:
     if out:
         d.update(out.load_stats(skip_calls))
         d["xrun_at_callback"] = [int(i) for i in out.xrun_calls[:min(out.xruns, 64)]]
+    from livegan import dsp
+
+    ev = engine.events()
+    d["switch_log"] = [[int(f), int(lid)] for f, k, _, lid in ev if k == dsp.EV_SWITCH]  # (frame, loop id)
+    d["late_log"] = [[int(f), int(lid)] for f, k, _, lid in ev if k == dsp.EV_LATE]
+    gen = getattr(engine.controls, "generated", None)
+    if gen is not None:  # loop id i was generated at frame loop_controls[i][0] from control seq [i][1]
+        d["loop_controls"] = [[int(f), int(q)] for f, q in list(gen)]
+    d["tempo_end"] = engine.transport.tempo
     return d
+
+
+def panel_stats(engine, out, recorder, patch, rate: int) -> dict:
+    """The panel's numbers (``livegan.ui.panel``). Main thread: lock-free reads of plain counters."""
+    from livegan import dsp
+    from livegan.ui import level_dbfs
+
+    s = engine.stats()
+    bar, beat = engine.transport.bar_beat()
+    sched = int(engine.ist[dsp.I_SCHED])
+    g = engine.gen_seconds[(engine.loops_generated - 1) % engine.gen_seconds.shape[0]] if engine.loops_generated else 0.0
+    calls = out.calls if out else 0
+    if recorder is None and engine.ring is not None:
+        engine.rst[1] = engine.rst[0]  # the meter ring has no writer thread: keep it drained
+    return dict(bar=bar, beat=beat, bpm=engine.transport.tempo, clock=patch.clock, playing=s["playing_loop"],
+                next=int(engine.bank.loop_id[sched]) if sched >= 0 else "-", gen_ms=1e3 * float(g),
+                load=float(out.loads[(calls - 1) % out.loads.shape[0]]) if calls else 0.0,
+                xruns=out.xruns if out else 0, late=s["late_loops"],
+                level_db=level_dbfs(engine.ring, engine.rst), recording=recorder is not None,
+                rec_s=(recorder.frames_written / rate) if recorder else 0.0)
 
 
 def cli_perform(args) -> int:
@@ -70,12 +110,10 @@ def cli_perform(args) -> int:
     if args.blocksize < 16 or args.blocksize > 8192:
         raise CLIError(f"--blocksize must be in [16, 8192], got {args.blocksize}")
     model_path = _model_path(args.model)
-    quantize, crossfade, tempo, patch = "bar", 40.0, None, None
-    if args.patch:
-        from livegan.patch import load_patch
+    from livegan.patch import default_patch_path, load_patch
 
-        patch = load_patch(args.patch)
-        quantize, crossfade, tempo = patch.quantize, patch.crossfade_ms, patch.tempo
+    patch = load_patch(args.patch or default_patch_path())
+    quantize, crossfade, tempo = patch.quantize, patch.crossfade_ms, patch.tempo
 
     # the stream's parameters first: a wrong device fails before the model loads
     import sounddevice as sd  # noqa: F401  (JACK must already run: PortAudio scans now)
@@ -92,14 +130,24 @@ def cli_perform(args) -> int:
     else:
         model = load_model(model_path, threads=1)  # CUDA when available; warmed up inside
     meta = model.meta
-    engine = Engine(meta, sample_rate=rate, channels=channels, quantize=quantize, crossfade_ms=crossfade, tempo=tempo)
+    from livegan.render import patch_controls
+
+    ec, chain, warnings = patch_controls(patch, meta, rate, channels)
+    for w in warnings:
+        print(f"livegan perform: warning: {w}", file=sys.stderr)
+    engine = Engine(meta, sample_rate=rate, channels=channels, quantize=quantize, crossfade_ms=crossfade, tempo=tempo,
+                    fx=chain, controls=ec, z_fn=ec.z_fn, record_ring_frames=0 if args.record else 8192)
+    ec.frame_fn = lambda: engine.transport.frame
     out = AudioOutput(engine, device=dev, samplerate=rate, blocksize=args.blocksize, latency=args.latency,
                       channels=channels)
     dsp.warm_up(meta.channels, channels)
-    recorder = None
+    recorder, perflog, perflog_path = None, None, None
     if args.record:
+        from livegan.perflog import PerfLog
+
         recorder = Recorder(args.record, rate, channels)
         engine.attach_ring(recorder.ring, recorder.rst)
+        perflog, perflog_path = PerfLog(rate), os.path.splitext(args.record)[0] + ".mid"
     t0 = time.perf_counter()
     snap = engine.controls.snapshot()
     engine.publish_loop(generate_loop(model, engine, snap), 0)  # the first loop plays from frame 0
@@ -108,12 +156,16 @@ def cli_perform(args) -> int:
     gen = GeneratorThread(engine, model, block_frames=args.blocksize, rt_priority=40 if in_process else None)
     gen.sched.done_seq = snap[0]
 
-    midi_in, seen = None, None
-    if args.midi:
-        from livegan.midi import MidiInput
+    midi_in = None
+    midi_spec = args.midi or patch.port or None
+    if midi_spec:
+        from livegan.midi import MidiHandler, MidiInput
 
-        midi_in = MidiInput(args.midi).start()
-        seen = np.zeros((16, 128), np.int64)
+        midi_in = MidiInput(midi_spec, handler=MidiHandler(channel=patch.channel)).start()
+    from livegan.control import LiveControl
+
+    live = LiveControl(ec, engine, midi_in=midi_in, perflog=perflog, clock_follow=patch.clock == "midi", fx=chain)
+    interactive = sys.stdin.isatty() and sys.stdout.isatty()
 
     stop = threading.Event()
 
@@ -123,7 +175,9 @@ def cli_perform(args) -> int:
     old_term = signal.signal(signal.SIGTERM, on_term)
     sys.setswitchinterval(0.0005)  # the callback needs the GIL within a fraction of a block
     print(f"livegan perform: {meta.name} on '{out.device_name}' at {rate} Hz, {args.blocksize}-frame blocks, "
-          f"{engine.transport.tempo:g} BPM, quantize {quantize}" + (f", recording {args.record}" if recorder else ""),
+          f"{engine.transport.tempo:g} BPM, quantize {quantize}, patch {patch.name}"
+          + (f", MIDI {midi_in.port_name}" if midi_in else ", computer keyboard" if interactive else "")
+          + (f", recording {args.record} + {os.path.basename(perflog_path)}" if recorder else ""),
           file=sys.stderr, flush=True)
     rc = 0
     gc.collect()
@@ -134,19 +188,35 @@ def cli_perform(args) -> int:
             recorder.start()
         gen.start()
         out.start()
-        if in_process:
+        if in_process and not interactive:  # (the panel's drawing is not brief: it stays at normal priority)
             from livegan.audio import raise_thread_priority
 
             raise_thread_priority(40)  # main loop holds the GIL only briefly
         deadline = None if args.seconds is None else time.monotonic() + args.seconds
-        while not stop.is_set():
-            if deadline is not None and time.monotonic() >= deadline:
-                break
+
+        def finished():
             if gen.error is not None:
                 raise CLIError(f"generator failed: {gen.error}")
-            if midi_in is not None:
-                _bridge_midi(midi_in, seen, engine, patch)
-            stop.wait(0.02)
+            return stop.is_set() or (deadline is not None and time.monotonic() >= deadline)
+
+        def panel_now():
+            return panel_stats(engine, out, recorder, patch, rate)
+
+        if interactive:
+            from livegan.ui import KeyboardControl, run_panel
+
+            kb = KeyboardControl(ec.c, log=live.log, midi_grid=True)
+            run_panel(panel_now, ec.c, kb, until=finished, tick=live.step)
+        else:
+            from livegan.ui import status_line
+
+            next_status = time.monotonic() + 2.0
+            while not finished():
+                live.step()
+                if time.monotonic() >= next_status:
+                    next_status += 2.0
+                    print("livegan perform: " + status_line(panel_now()), file=sys.stderr, flush=True)
+                stop.wait(0.005)
     except KeyboardInterrupt:
         rc = 130
     finally:
@@ -161,32 +231,17 @@ def cli_perform(args) -> int:
                 midi_in.close()
             if recorder:
                 recorder.close()
+            if perflog is not None:
+                n = perflog.save(perflog_path)
+                print(f"livegan perform: performance log {perflog_path}: {n} events", file=sys.stderr)
+            if chain is not None:
+                chain.close()
             gc.enable()
             stats = run_stats(engine, out, recorder, skip_calls=8)
             if args.stats_json:
                 with open(args.stats_json, "w") as f:
                     json.dump(stats, f, indent=2)
             print("livegan perform: " + ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
-                                                  for k, v in stats.items()), file=sys.stderr)
+                                                  for k, v in stats.items() if not isinstance(v, list)),
+                  file=sys.stderr)
     return rc
-
-
-def _bridge_midi(midi_in, seen, engine, patch) -> None:
-    """Moved CCs -> knobs, note-ons -> seeds. Main thread (until the control layer owns this)."""
-    from livegan.latent import cc_to_knob
-    from livegan.midi import NOTE_ON
-
-    h = midi_in.handler
-    for ch, cc, v01 in h.knobs.changed_since(seen):
-        v = int(round(v01 * 127))
-        if patch is not None:
-            k = patch.knob_for_cc(cc)
-            if k is not None and k.direction is not None:
-                lo, hi = k.range
-                engine.controls.ranges[k.direction] = (hi - lo) / 2.0
-                engine.controls.set_knob(k.direction, cc_to_knob(v))
-        else:
-            engine.controls.set_cc(cc, v)
-    for t, kind, ch, d1, d2 in h.events.pop_all():
-        if kind == NOTE_ON and d2 > 0:
-            engine.controls.note_on(d1)

@@ -1,0 +1,211 @@
+"""End to end: a controller in a second process plays ``livegan perform`` over JACK MIDI.
+
+The controller opens a JACK MIDI output, connects to livegan's virtual input
+(``--midi virtual``) and sends CC sweeps and seed notes in the middle of bars
+(1 s bars: the generic patch at 240 BPM). The performance records OUT.wav and
+its log OUT.mid. Then:
+
+- every loop switch lies on a bar boundary, none is late, and after each
+  control change the loop changes at the first boundary after it, to a loop
+  made from a control state that includes the change;
+- ``livegan render`` of OUT.mid (the same code path, offline) makes the same
+  loops from the same control states at the same switch frames, and the same
+  audio as the recording.
+
+Real-time parts get generous margins (events at least 0.3 bar from any
+boundary); exactness is asked only of what the render must reproduce.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import soundfile as sf
+
+from livegan import dsp
+from livegan.control import EngineControls, controller_for
+from livegan.model import load_model
+from livegan.patch import default_patch_path, load_patch, replace, save_patch
+from livegan.render import controls_apply, patch_controls, read_automation, render
+
+SR, BPM = 48000, 240.0
+BAR = int(SR * 60 / BPM * 4)  # 48000 frames: one 4-beat bar of the tiny model at 240 BPM
+SECONDS = 7.5
+
+CONTROLLER = r"""
+import sys, time
+import rtmidi
+client, target, t0, bar = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
+out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name=client)
+end = time.monotonic() + 10
+while True:
+    hits = [i for i, p in enumerate(out.get_ports()) if p.startswith(target + ":")]
+    if hits or time.monotonic() > end:
+        break
+    time.sleep(0.05)
+if not hits:
+    sys.exit("no livegan input port: " + repr(out.get_ports()))
+out.open_port(hits[0])
+
+def sweep(at, cc, a, b, dur):
+    n = abs(b - a) // 3 + 1
+    return [(at + dur * i / (n - 1), [0xB0, cc, int(round(a + (b - a) * i / (n - 1)))]) for i in range(n)]
+
+plan = (sweep(1.30, 20, 64, 127, 0.3)                      # knob 1: pick up at the middle, turn up
+        + [(2.40, [0x90, 37, 100]), (2.50, [0x80, 37, 0])]  # seed 1
+        + sweep(3.30, 21, 64, 1, 0.3)                       # knob 2 down
+        + [(4.30, [0xB0, 74, 127])] + sweep(4.35, 74, 127, 20, 0.25)  # filter only: no new loop
+        + [(5.40, [0x90, 38, 100]), (5.45, [0x80, 38, 0])] + sweep(5.45, 22, 64, 110, 0.2))
+for at, msg in sorted(plan, key=lambda x: x[0]):
+    delay = t0 + at * bar - time.monotonic()
+    if delay > 0:
+        time.sleep(delay)
+    out.send_message(msg)
+time.sleep(0.2)
+print(len(plan))
+"""
+
+
+def _patch(tmp_path):
+    path = tmp_path / "fast.toml"
+    save_patch(replace(load_patch(default_patch_path()), name="e2e", tempo=BPM, quantize="bar"), path)
+    return load_patch(path), path
+
+
+def _perform(tiny_model, tmp_path, patch_path, client):
+    """Run livegan perform; start the controller when perform says it is starting. Returns (rc, stderr, ctl)."""
+    env = {**os.environ, "LIVEGAN_MIDI_CLIENT": client, "JACK_NO_START_SERVER": "1"}
+    cmd = [sys.executable, "-m", "livegan", "perform", "--model", str(tiny_model), "--patch", str(patch_path),
+           "--midi", "virtual", "--record", str(tmp_path / "out.wav"), "--seconds", str(SECONDS),
+           "--stats-json", str(tmp_path / "stats.json")]
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=env)
+    lines, started = [], threading.Event()
+    anchor = {}
+
+    def read():
+        for line in p.stderr:
+            lines.append(line)
+            if "livegan perform: tiny-sines on" in line and not started.is_set():
+                anchor["t"] = time.monotonic()  # the stream starts within a few ms of this line
+                started.set()
+    threading.Thread(target=read, daemon=True).start()
+    assert started.wait(60), "".join(lines)
+    ctl = subprocess.run([sys.executable, "-c", CONTROLLER, f"{client}ctl", client, repr(anchor["t"]), "1.0"],
+                         capture_output=True, text=True, timeout=30, env=env)
+    rc = p.wait(timeout=60)
+    time.sleep(0.1)
+    return rc, "".join(lines), ctl
+
+
+def test_controller_process_plays_perform_and_render_reproduces_it(tiny_model, jack_server, tmp_path):
+    patch, patch_path = _patch(tmp_path)
+    client = f"lge2e{os.getpid()}"
+    rc, err, ctl = _perform(tiny_model, tmp_path, patch_path, client)
+    assert ctl.returncode == 0, ctl.stderr
+    assert rc == 0, err
+    stats = json.loads((tmp_path / "stats.json").read_text())
+    events = read_automation(str(tmp_path / "out.mid"), SR)
+    # notes all arrive; CCs are last-value-wins (a sweep may lose steps, never its final value)
+    assert [(m.type, m.note) for _, m in events if m.type.startswith("note")] == \
+        [("note_on", 37), ("note_off", 37), ("note_on", 38), ("note_off", 38)]
+    ccs = [(m.control, m.value) for _, m in events if m.type == "control_change"]
+    assert 20 <= len(ccs) <= int(ctl.stdout) - 4
+    for cc, last in ((20, 127), (21, 1), (74, 20), (22, 110)):
+        assert [v for c_, v in ccs if c_ == cc][-1] == last
+
+    # the control state each event made: replay the log through the same patch's Controller
+    model = load_model(tiny_model, device="cpu", threads=1)
+    c, _, _ = controller_for(patch, model.meta)
+    ec = EngineControls(c)
+    changes = []
+    for f, msg in events:
+        before = ec.seq
+        ec.message(msg)
+        if ec.seq != before:
+            changes.append((f, ec.seq))
+    assert len(changes) >= 10
+
+    switches = stats["switch_log"]  # [frame, loop id]
+    loop_seq = [q for _, q in stats["loop_controls"]]
+    assert stats["late_loops"] == 0 and stats["late_log"] == []
+    assert all(f % BAR == 0 for f, _ in switches), switches  # quantize = bar, exact frames
+    played = stats["frames_played"]
+    checked = 0
+    for f, v in changes:
+        b1 = (f // BAR + 1) * BAR
+        if b1 - f < 0.3 * BAR or b1 + BAR // 10 > played:
+            continue  # too close to its boundary to promise which one (or past the end)
+        at = [lid for sf_, lid in switches if sf_ == b1]
+        assert at, f"change at frame {f} (seq {v}): no switch at the next bar {b1}; switches {switches}"
+        prev = [lid for sf_, lid in switches if sf_ < b1][-1]
+        assert loop_seq[at[0]] >= v > loop_seq[prev], (f, v, b1, loop_seq[at[0]], loop_seq[prev])
+        checked += 1
+    assert checked >= 10
+    # a filter-only sweep makes no new loop: bar 4 -> 5 has no switch
+    assert not [1 for sf_, _ in switches if sf_ == 5 * BAR]
+
+    # the re-render: same loops from the same control states at the same frames, same audio
+    rec, rate = sf.read(str(tmp_path / "out.wav"), dtype="float32")
+    assert rate == SR and rec.shape[0] == stats["frames_recorded"] == played
+    ec2, fx, _ = patch_controls(patch, model.meta, SR, 2)
+    try:
+        engine, audio = render(model, events, rec.shape[0], sample_rate=SR, blocksize=256, quantize="bar",
+                               tempo=BPM, fx=fx, apply=controls_apply(ec2), engine_kw=dict(controls=ec2, z_fn=ec2.z_fn))
+    finally:
+        fx.close()
+    ev = engine.events()
+    r_switches = [[int(f), int(lid)] for f, k, _, lid in ev if k == dsp.EV_SWITCH]
+    r_seq = [q for _, q in ec2.generated]
+    assert [f for f, _ in r_switches] == [f for f, _ in switches]
+    assert [r_seq[lid] for _, lid in r_switches] == [loop_seq[lid] for _, lid in switches]
+    assert np.array_equal(audio, rec), np.abs(audio - rec).max()  # the recording, bit for bit
+
+
+SENDER = r"""
+import sys, time
+import rtmidi
+out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name=sys.argv[1])
+end = time.monotonic() + 10
+hits = []
+while not hits and time.monotonic() < end:
+    hits = [i for i, p in enumerate(out.get_ports()) if p.startswith(sys.argv[2] + ":")]
+    time.sleep(0.05)
+out.open_port(hits[0])
+time.sleep(0.3)
+for msg in ([0xB0, 20, 64], [0xB0, 20, 90], [0x90, 39, 100], [0x80, 39, 0]):
+    out.send_message(msg)
+    time.sleep(0.05)
+time.sleep(0.3)
+"""
+
+
+def test_sigterm_still_saves_the_performance_log(tiny_model, jack_server, tmp_path):
+    import signal
+
+    client = f"lgterm{os.getpid()}"
+    env = {**os.environ, "LIVEGAN_MIDI_CLIENT": client, "JACK_NO_START_SERVER": "1"}
+    p = subprocess.Popen([sys.executable, "-m", "livegan", "perform", "--model", str(tiny_model), "--midi", "virtual",
+                          "--record", str(tmp_path / "t.wav")], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        ctl = subprocess.run([sys.executable, "-c", SENDER, f"{client}ctl", client], capture_output=True, text=True,
+                             timeout=60, env=env)
+        assert ctl.returncode == 0, ctl.stderr
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 0, err
+    log = read_automation(str(tmp_path / "t.mid"), SR)
+    # (a CC that lands before the first control step is overwritten by the next: last value wins)
+    assert [m.value for _, m in log if m.type == "control_change"][-1] == 90, err
+    assert [m.type for _, m in log if m.type != "control_change"] == ["note_on", "note_off"], err
+    frames = [f for f, _ in log]
+    assert frames == sorted(frames) and 0 < frames[-1] <= sf.info(str(tmp_path / "t.wav")).frames
