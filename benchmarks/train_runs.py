@@ -4,6 +4,7 @@
   python benchmarks/train_runs.py paper            # the paper's experiment at full length
   python benchmarks/train_runs.py compare NAME S   # NAME in paper|wavegan|wavegan-noseam, S seconds
   python benchmarks/train_runs.py summary          # print the markdown tables from the runs
+  python benchmarks/train_runs.py rescore RUN      # recompute report + exported metrics of runs/bench/RUN
 
 Data: the paper experiment uses 4 bass loops from livegan.synth, seeds 0-3 (16384 Hz WAVs);
 the comparison uses 20 loops, seeds 100-119, alternating bass and drums.
@@ -114,6 +115,15 @@ if __name__ == "__main__":
     cmd = sys.argv[1] if len(sys.argv) > 1 else "summary"
     if cmd == "paper":
         run_paper()
+    elif cmd == "rescore":
+        from train.report import write_report
+
+        run = os.path.join(ROOT, sys.argv[2])
+        b = json.load(open(os.path.join(run, "bench.json")))
+        loops = np.load(os.path.join(run, "data.npz"))["loops"]
+        write_report(run, loops=loops)
+        b["exported"] = exported_metrics(run, loops, json.load(open(os.path.join(run, "preset.json")))["sample_rate"])
+        json.dump(b, open(os.path.join(run, "bench.json"), "w"), indent=1)
     elif cmd == "compare":
         run_compare(sys.argv[2], float(sys.argv[3]))
     else:

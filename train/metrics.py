@@ -7,9 +7,10 @@ resampled with soxr first. Features are log-mel frames of a circular STFT
 
 - ``fd``: Fréchet distance between Gaussians fitted to the log-mel frames of
   generated vs training loops (an FAD with log-mel in place of VGGish).
-- ``ndb_k``: NDB/k (Richardson & Weiss 2018): k-means bins of training frames;
-  fraction of bins whose share of generated frames differs (two-proportion
-  z-test, p < 0.05).
+- ``ndb_k``: NDB/k (Richardson & Weiss 2018): k = min(20, 2 x training loops)
+  k-means bins of training frames; fraction of bins whose share of generated
+  frames differs (two-proportion z-test, p < 0.05, with the numbers of loops
+  as sample sizes since frames of one loop are not independent).
 - ``nn_ratio``: mean distance generated -> nearest training loop, over mean
   distance training -> nearest other training loop (memorisation when << 1).
 - ``min_nn``: the smallest generated -> training distance (a copy is ~0).
@@ -115,14 +116,19 @@ def _assign(x: np.ndarray, c: np.ndarray) -> np.ndarray:
     return d.argmin(1)
 
 
-def ndb(train_frames: np.ndarray, gen_frames: np.ndarray, k: int = 20, seed: int = 0) -> float:
-    """NDB/k over k-means bins of the training frames (two-proportion z-test at p < 0.05)."""
+def ndb(train_frames: np.ndarray, gen_frames: np.ndarray, k: int = 20, seed: int = 0,
+        n_eff: tuple[int, int] | None = None) -> float:
+    """NDB/k over k-means bins of the training frames (two-proportion z-test at p < 0.05).
+
+    Frames of one loop are not independent: ``n_eff`` = (training loops, generated loops)
+    are the sample sizes the test uses (default: the frame counts).
+    """
     rng = np.random.default_rng(seed)
     sub = train_frames[rng.permutation(len(train_frames))[:4000]]
     c = kmeans(sub, k, seed)
     p_t = np.bincount(_assign(train_frames, c), minlength=k) / len(train_frames)
     p_g = np.bincount(_assign(gen_frames, c), minlength=k) / len(gen_frames)
-    n1, n2 = len(train_frames), len(gen_frames)
+    n1, n2 = n_eff or (len(train_frames), len(gen_frames))
     pooled = (p_t * n1 + p_g * n2) / (n1 + n2)
     se = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2)) + 1e-12
     return float(np.mean(np.abs(p_t - p_g) / se > 1.96))
@@ -156,7 +162,7 @@ def evaluate(train: np.ndarray, gen: np.ndarray, sr: int, gen_sr: int | None = N
     div_t = _dist(et, et)[iu_t].mean() if len(et) > 1 else np.nan
     return {
         "fd": frechet(frames_t, frames_g),
-        "ndb_k": ndb(frames_t, frames_g),
+        "ndb_k": ndb(frames_t, frames_g, k=min(20, 2 * len(et)), n_eff=(len(et), len(eg))),
         "nn_ratio": float(d_gt.min(1).mean() / np.mean(nn_tt)),
         "min_nn": float(d_gt.min()),
         "train_nn_min": float(np.min(nn_tt)),
