@@ -17,9 +17,11 @@ def _perform(*args):
 
 
 def _one_line(r):
+    """Exactly one error line (warnings, e.g. a patch knob the model lacks, may precede it); no traceback."""
     assert r.returncode == 2, r.stderr
-    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1, r.stderr
+    assert "Traceback" not in r.stderr, r.stderr
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip() and "warning:" not in ln]
+    assert len(lines) == 1 and lines[0].startswith("livegan perform: error: "), r.stderr
     return lines[0]
 
 
