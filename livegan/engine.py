@@ -24,7 +24,12 @@ Hooks for the control layer (MIDI, patches, effects, UI, MIDI clock):
 - ``engine.set_quantize(q)``, ``engine.set_crossfade_ms(ms)``: any thread,
   plain numbers read at the next switch.
 - ``engine.stats()``: a dict of plain numbers read without locks (counters
-  only grow); ``engine.transport`` gives tempo, frame, bar/beat for a panel.
+  only grow); ``engine.transport`` gives tempo, frame, bar/beat for a panel;
+  ``engine.events()`` is the event log (frame, kind, slot, loop id), kinds
+  ``dsp.EV_SWITCH/EV_LATE/EV_SUPERSEDED/EV_FADE_END/EV_TEMPO``.
+- Offline: ``livegan.render.render(model, [(frame, msg)], total_frames, ...,
+  apply=fn(engine, msg), engine_kw={...})`` drives this same ``process``
+  with sample-exact events and synchronous generation (deterministic).
 
 Threads: ``process`` runs on the audio callback (or the render loop) and
 allocates nothing: three numba kernels on preallocated arrays, plus ``fx``.
