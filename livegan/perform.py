@@ -133,8 +133,6 @@ def cli_perform(args) -> int:
     from livegan.render import patch_controls
 
     ec, chain, warnings = patch_controls(patch, meta, rate, channels)
-    for w in warnings:
-        print(f"livegan perform: warning: {w}", file=sys.stderr)
     engine = Engine(meta, sample_rate=rate, channels=channels, quantize=quantize, crossfade_ms=crossfade, tempo=tempo,
                     fx=chain, controls=ec, z_fn=ec.z_fn, record_ring_frames=0 if args.record else 8192)
     ec.frame_fn = lambda: engine.transport.frame
@@ -174,6 +172,8 @@ def cli_perform(args) -> int:
 
     old_term = signal.signal(signal.SIGTERM, on_term)
     sys.setswitchinterval(0.0005)  # the callback needs the GIL within a fraction of a block
+    for w in warnings:  # after the stream opened: a device error stays the only line
+        print(f"livegan perform: warning: {w}", file=sys.stderr)
     print(f"livegan perform: {meta.name} on '{out.device_name}' at {rate} Hz, {args.blocksize}-frame blocks, "
           f"{engine.transport.tempo:g} BPM, quantize {quantize}, patch {patch.name}"
           + (f", MIDI {midi_in.port_name}" if midi_in else ", computer keyboard" if interactive else "")

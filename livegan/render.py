@@ -65,7 +65,12 @@ def patch_controls(patch, meta, sample_rate: int, channels: int, fx: bool = True
     """
     from livegan.control import EngineControls, controller_for
 
-    controller, patch, warnings = controller_for(patch, meta, seed=seed)
+    n = int(meta.directions.shape[0])
+    dropped = [k for k in patch.knobs if k.direction is not None and k.direction >= n]
+    controller, patch, _ = controller_for(patch, meta, seed=seed)
+    warnings = [f"{patch.path}: the knobs on CC {', '.join(str(k.cc) for k in dropped)} move directions "
+                f"{', '.join(str(k.direction + 1) for k in dropped)} but the model has {n}; they are ignored"
+                ] if dropped else []
     chain = None
     if fx and patch.effects:
         from livegan.fx import FxChain
