@@ -40,9 +40,9 @@ SECONDS = 7.5
 CONTROLLER = r"""
 import sys, time
 import rtmidi
-client, target, t0, bar = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
+client, target, bar = sys.argv[1], sys.argv[2], float(sys.argv[3])
 out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name=client)
-end = time.monotonic() + 10
+end = time.monotonic() + 60
 while True:
     hits = [i for i, p in enumerate(out.get_ports()) if p.startswith(target + ":")]
     if hits or time.monotonic() > end:
@@ -51,6 +51,7 @@ while True:
 if not hits:
     sys.exit("no livegan input port: " + repr(out.get_ports()))
 out.open_port(hits[0])
+t0 = float(sys.stdin.readline())  # when perform started its stream (CLOCK_MONOTONIC, shared by processes)
 
 def sweep(at, cc, a, b, dur):
     n = abs(b - a) // 3 + 1
@@ -78,7 +79,8 @@ def _patch(tmp_path):
 
 
 def _perform(tiny_model, tmp_path, patch_path, client):
-    """Run livegan perform; start the controller when perform says it is starting. Returns (rc, stderr, ctl)."""
+    """Run livegan perform and the controller (started at once, so its start-up costs no timing); tell the
+    controller when perform says its stream starts. Returns (rc, stderr, controller stdout, controller rc)."""
     env = {**os.environ, "LIVEGAN_MIDI_CLIENT": client, "JACK_NO_START_SERVER": "1"}
     cmd = [sys.executable, "-m", "livegan", "perform", "--model", str(tiny_model), "--patch", str(patch_path),
            "--midi", "virtual", "--record", str(tmp_path / "out.wav"), "--seconds", str(SECONDS),
@@ -95,19 +97,27 @@ def _perform(tiny_model, tmp_path, patch_path, client):
                 anchor["t"] = time.monotonic()  # the stream starts within a few ms of this line
                 started.set()
     threading.Thread(target=read, daemon=True).start()
-    assert started.wait(60), "".join(lines)
-    ctl = subprocess.run([sys.executable, "-c", CONTROLLER, f"{client}ctl", client, repr(anchor["t"]), "1.0"],
-                         capture_output=True, text=True, timeout=30, env=env)
-    rc = p.wait(timeout=60)
+    ctl = subprocess.Popen([sys.executable, "-c", CONTROLLER, f"{client}ctl", client, "1.0"], stdin=subprocess.PIPE,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert started.wait(60), "".join(lines)
+        ctl.stdin.write(f"{anchor['t']!r}\n")
+        ctl.stdin.flush()
+        ctl_out, ctl_err = ctl.communicate(timeout=60)
+        rc = p.wait(timeout=60)
+    finally:
+        for q in (p, ctl):
+            if q.poll() is None:
+                q.kill()
     time.sleep(0.1)
-    return rc, "".join(lines), ctl
+    return rc, "".join(lines), ctl_out, ctl.returncode, ctl_err
 
 
 def test_controller_process_plays_perform_and_render_reproduces_it(tiny_model, jack_server, tmp_path):
     patch, patch_path = _patch(tmp_path)
     client = f"lge2e{os.getpid()}"
-    rc, err, ctl = _perform(tiny_model, tmp_path, patch_path, client)
-    assert ctl.returncode == 0, ctl.stderr
+    rc, err, ctl_out, ctl_rc, ctl_err = _perform(tiny_model, tmp_path, patch_path, client)
+    assert ctl_rc == 0, ctl_err
     assert rc == 0, err
     stats = json.loads((tmp_path / "stats.json").read_text())
     events = read_automation(str(tmp_path / "out.mid"), SR)
@@ -115,7 +125,7 @@ def test_controller_process_plays_perform_and_render_reproduces_it(tiny_model, j
     assert [(m.type, m.note) for _, m in events if m.type.startswith("note")] == \
         [("note_on", 37), ("note_off", 37), ("note_on", 38), ("note_off", 38)]
     ccs = [(m.control, m.value) for _, m in events if m.type == "control_change"]
-    assert 20 <= len(ccs) <= int(ctl.stdout) - 4
+    assert 20 <= len(ccs) <= int(ctl_out) - 4
     for cc, last in ((20, 127), (21, 1), (74, 20), (22, 110)):
         assert [v for c_, v in ccs if c_ == cc][-1] == last
 
@@ -129,6 +139,8 @@ def test_controller_process_plays_perform_and_render_reproduces_it(tiny_model, j
         ec.message(msg)
         if ec.seq != before:
             changes.append((f, ec.seq))
+        if msg.type == "control_change" and msg.control == 74:
+            assert ec.seq == before  # an effect knob makes no new loop
     assert len(changes) >= 10
 
     switches = stats["switch_log"]  # [frame, loop id]
@@ -147,8 +159,8 @@ def test_controller_process_plays_perform_and_render_reproduces_it(tiny_model, j
         assert loop_seq[at[0]] >= v > loop_seq[prev], (f, v, b1, loop_seq[at[0]], loop_seq[prev])
         checked += 1
     assert checked >= 10
-    # a filter-only sweep makes no new loop: bar 4 -> 5 has no switch
-    assert not [1 for sf_, _ in switches if sf_ == 5 * BAR]
+    seqs = [loop_seq[lid] for _, lid in switches]
+    assert all(a < b for a, b in zip(seqs, seqs[1:]))  # no switch without a change of controls since the last
 
     # the re-render: same loops from the same control states at the same frames, same audio
     rec, rate = sf.read(str(tmp_path / "out.wav"), dtype="float32")
