@@ -5,9 +5,11 @@ sigmas, pick-up / jump takeover, seed -> base z, morph between two snapshots,
 and the latent point ``z = base + sum_k offset_k * sigma_k * direction_k``.
 
 ``Controller`` holds the performer's state (base z, knob values, snapshots)
-and turns MIDI events into it. Thread: the control thread (the engine's
-generator thread, or the main thread in ``render``/``learn``); never the audio
-callback, which only reads the numbers it publishes.
+and turns MIDI events into it. ``EngineControls`` hands its latent point to
+the engine's generator and its effect knobs to the effects chain;
+``LiveControl`` is the control loop of ``livegan perform``. Thread: the
+control thread (the main thread of ``perform``, ``render`` and ``learn``);
+never the audio callback, which only reads the numbers it publishes.
 """
 from __future__ import annotations
 
