@@ -87,8 +87,6 @@ def panel_stats(engine, out, recorder, patch, rate: int) -> dict:
     sched = int(engine.ist[dsp.I_SCHED])
     g = engine.gen_seconds[(engine.loops_generated - 1) % engine.gen_seconds.shape[0]] if engine.loops_generated else 0.0
     calls = out.calls if out else 0
-    if recorder is None and engine.ring is not None:
-        engine.rst[1] = engine.rst[0]  # the meter ring has no writer thread: keep it drained
     return dict(bar=bar, beat=beat, bpm=engine.transport.tempo, clock=patch.clock, playing=s["playing_loop"],
                 next=int(engine.bank.loop_id[sched]) if sched >= 0 else "-", gen_ms=1e3 * float(g),
                 load=float(out.loads[(calls - 1) % out.loads.shape[0]]) if calls else 0.0,
@@ -202,17 +200,22 @@ def cli_perform(args) -> int:
         def panel_now():
             return panel_stats(engine, out, recorder, patch, rate)
 
+        def tick():
+            live.step()
+            if recorder is None and engine.ring is not None:
+                engine.rst[1] = engine.rst[0]  # the meter ring has no writer thread: keep it drained
+
         if interactive:
             from livegan.ui import KeyboardControl, run_panel
 
             kb = KeyboardControl(ec.c, log=live.log, midi_grid=True)
-            run_panel(panel_now, ec.c, kb, until=finished, tick=live.step)
+            run_panel(panel_now, ec.c, kb, until=finished, tick=tick)
         else:
             from livegan.ui import status_line
 
             next_status = time.monotonic() + 2.0
             while not finished():
-                live.step()
+                tick()
                 if time.monotonic() >= next_status:
                     next_status += 2.0
                     print("livegan perform: " + status_line(panel_now()), file=sys.stderr, flush=True)
