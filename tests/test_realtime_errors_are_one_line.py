@@ -42,13 +42,10 @@ def test_bad_model_file_names_the_file(tmp_path):
     assert str(bad) in line and "not a TorchScript model file" in line
 
 
-def test_missing_model_without_builtin_says_pass_model():
-    from livegan.model import default_model_path
-
-    if os.path.isfile(default_model_path()):
-        pytest.skip("a built-in model is installed: --model is optional now")
-    line = _one_line(_perform())
-    assert "--model" in line
+def test_missing_model_file_names_the_file(tmp_path):
+    missing = tmp_path / "nowhere.ts"
+    line = _one_line(_perform("--model", missing))
+    assert str(missing) in line and "no such file" in line
 
 
 def test_busy_device_gives_one_clear_message(jack_server, monkeypatch):
