@@ -64,11 +64,14 @@ def test_resume_continues_from_the_checkpoint(loop_folder, tmp_path):
             "--set", "model_dim=2", "--set", "report=false", "--set", "preview_every=0"]
     assert main(base + ["--steps", "2"]) == 0
     assert main(base + ["--steps", "3"]) == 2  # refuses to overwrite a run without --resume
-    assert main(base + ["--steps", "4", "--resume"]) == 0
+    # On resume the model settings stay the checkpoint's (model_dim=8 is ignored), while
+    # run-control settings such as threads come from the new command line.
+    assert main(base + ["--steps", "4", "--resume", "--set", "model_dim=8", "--set", "threads=1"]) == 0
     import torch
 
     ck = torch.load(run / "checkpoint.pt", weights_only=False)
     assert ck["step"] == 4 and len(ck["history"]["step"]) == 4
+    assert ck["preset"]["model_dim"] == 2 and ck["preset"]["threads"] == 1
 
 
 def test_bad_override_is_one_clear_cli_error(loop_folder, tmp_path, capsys):

@@ -224,6 +224,9 @@ def write_preview(s: TrainState, run_dir: str, keep: bool) -> None:
         waveform_grid_png(y[:16], s.p.sample_rate, os.path.join(folder, f"{tag}.png"), f"step {s.step}")
 
 
+RUN_CONTROL = ("steps", "max_seconds", "threads", "preview_every", "keep_every", "checkpoint_every", "report")
+
+
 def train(data_dir, p: Preset, run_dir, device: str = "auto", resume: bool = False, fit=None,
           quiet: bool = False) -> TrainState:
     """Prepare, train, preview, checkpoint, report. Returns the final state."""
@@ -247,7 +250,9 @@ def train(data_dir, p: Preset, run_dir, device: str = "auto", resume: bool = Fal
         if not os.path.isfile(os.path.join(run_dir, CKPT)):
             raise FileNotFoundError(f"{run_dir}: --resume given, but there is no {CKPT} to resume from")
         ck = load_checkpoint(run_dir)
-        p = dataclasses.replace(Preset(**ck["preset"]), steps=p.steps, max_seconds=p.max_seconds)
+        # The model, data and optimiser settings come from the checkpoint; how long
+        # and how this run goes on (RUN_CONTROL) comes from this command line.
+        p = dataclasses.replace(Preset(**ck["preset"]), **{k: getattr(p, k) for k in RUN_CONTROL})
     elif os.path.isfile(os.path.join(run_dir, CKPT)):
         raise FileExistsError(f"{run_dir} already holds a run ({CKPT}); pass --resume or another --out")
 
