@@ -251,6 +251,9 @@ class Controller:
 
 # ---------------------------------------------------------------- the engine side
 
+ADMIT_RING = 1024  # admission frames kept per batch number (the control thread drains far sooner)
+
+
 class EngineControls:
     """A ``Controller`` as the engine's control state, and its effect knobs on an ``FxChain``.
 
@@ -261,24 +264,49 @@ class EngineControls:
     control timeline that a re-render must reproduce). ``frame_fn`` gives the
     frame (set it to the engine transport's).
 
-    Threads: ``message``, ``cc``, ``note`` and ``sync`` run on the control
-    thread (the main thread live, the render loop offline). ``sync`` computes z
-    there and replaces the snapshot tuple whole before bumping ``seq``, so the
-    generator thread (``snapshot``) never sees a half-made state and needs no
-    lock. Effect parameters go to the chain's SigTo targets (float writes).
+    **Admission.** A control change takes effect at one frame that both the live
+    performance and its re-render agree on: the start of an audio block. The
+    control thread stages each change as one immutable *batch* (``sync``: the
+    z snapshot, the effect parameters, bypasses and tempo, replaced whole as a
+    single tuple); the engine calls ``admit(ist)`` at the start of every
+    ``process`` and, when a new batch is staged, applies it there (z to the
+    generator, SigTo targets to the chain, tempo to the transport) and writes
+    the block's first frame into ``admit_frame[batch % ADMIT_RING]``. The
+    control thread logs each batch's events at that frame, and ``livegan
+    render`` applies them at the same frame, so effect knobs, latent knobs and
+    tempo changes re-render sample-exactly. Unbound (no engine), ``sync``
+    admits at once.
+
+    Threads: ``message``, ``cc``, ``note``, ``stage_tempo`` and ``sync`` run
+    on the control thread (the main thread live, the render loop offline);
+    ``admit`` on the audio thread (it allocates nothing when no batch is
+    waiting); ``snapshot`` and ``z_fn`` on the generator thread. No locks: one
+    reference write publishes a batch, plain writes admit it.
     """
 
     def __init__(self, controller: Controller, fx=None):
         self.c = controller
         self.fx = fx
+        self.engine = None  # set by bind(): from then on the engine's blocks admit batches
         self.channel = None if controller.patch.channel is None else controller.patch.channel - 1
         self._snap = (controller.version, controller.z())
         self.seq = controller.version
-        self._fx_sent: dict = {}
-        self._bypass_sent: dict = {}
+        self.batch = 0  # batches staged (control thread)
+        self.admitted = 0  # batches admitted (audio thread)
+        self.admit_frame = np.zeros(ADMIT_RING, np.int64)
+        self._staged = (0, self._snap, {}, {}, None)  # (batch, snapshot, fx params, bypass, tempo)
+        self._tempo = None  # tempo asked for by stage_tempo (control thread)
+        self._fx_set: dict = {}  # what the chain was given (audio thread once bound)
+        self._bypass_set: dict = {}
+        self._tempo_set = None
         self.generated: list[tuple[int, int]] = []  # (frame, seq) per generated loop (generator thread)
         self.frame_fn = lambda: -1
-        self.sync()
+        self.sync(force=True)
+
+    def bind(self, engine) -> None:
+        """The engine that admits batches (called by ``Engine.__init__``). Main thread."""
+        self.engine = engine
+        self.frame_fn = lambda: engine.transport.frame
 
     def z_fn(self, meta, snapshot) -> np.ndarray:
         """Generator thread: the z of a snapshot made by ``sync``."""
@@ -286,7 +314,7 @@ class EngineControls:
         return snapshot[1]
 
     def snapshot(self):
-        """(seq, z (D,) float32). Generator thread."""
+        """(seq, z (D,) float32) as last admitted. Generator thread."""
         return self._snap
 
     def message(self, msg) -> str | None:
@@ -310,22 +338,62 @@ class EngineControls:
         self.sync()
         return what
 
-    def sync(self) -> None:
-        """Publish a changed z to the generator and changed effect settings to the chain."""
+    def stage_tempo(self, bpm: float) -> None:
+        """A tempo for the engine and the delay, admitted with the next batch. Control thread."""
+        if self.engine is not None:
+            self.engine._check_tempo(float(bpm))  # a bad tempo fails here, not on the audio thread
+        self._tempo = float(bpm)
+
+    def sync(self, force: bool = False) -> int:
+        """Stage the Controller's state as a new batch if it changed (or ``force``); returns the
+        batch number that holds the current state. Control thread."""
         c = self.c
-        if c.version != self.seq:
-            self._snap = (c.version, c.z())
-            self.seq = c.version
-        if self.fx is None:
-            return
-        for name, v in c.fx_params().items():
-            if self._fx_sent.get(name) != v:
-                self.fx.set_param(name, v)
-                self._fx_sent[name] = v
-        for t, b in c.bypass.items():
-            if self._bypass_sent.get(t) != b:
-                self.fx.set_bypass(t, b)
-                self._bypass_sent[t] = b
+        _, snap, fxp, byp, tempo = self._staged
+        if c.version != snap[0]:
+            snap = (c.version, c.z())
+        if self.fx is not None:
+            fxp, byp = c.fx_params(), dict(c.bypass)
+        st = self._staged
+        if force or snap is not st[1] or fxp != st[2] or byp != st[3] or self._tempo != st[4]:
+            self.batch += 1
+            self._staged = (self.batch, snap, fxp, byp, self._tempo)  # one reference write publishes it
+        if self.engine is None:
+            self._apply(self._staged, int(self.frame_fn()))
+        return self.batch
+
+    # -- audio thread
+    def admit(self, ist) -> None:
+        """Engine block start: apply a newly staged batch at this block's first frame."""
+        st = self._staged
+        if st[0] != self.admitted:
+            from livegan.dsp import I_FRAME
+
+            self._apply(st, ist[I_FRAME])
+
+    def _apply(self, st, frame) -> None:
+        b, snap, fxp, byp, tempo = st
+        if tempo is not None and tempo != self._tempo_set:
+            self._tempo_set = tempo
+            if self.engine is not None:
+                self.engine.set_tempo(tempo)  # read by this block's kernel: applies from this frame
+            if self.fx is not None:
+                self.fx.set_tempo(tempo)
+        if self.fx is not None:
+            for name, v in fxp.items():
+                if self._fx_set.get(name) != v:
+                    self.fx.set_param(name, v)
+                    self._fx_set[name] = v
+            for t, on in byp.items():
+                if self._bypass_set.get(t) != on:
+                    self.fx.set_bypass(t, on)
+                    self._bypass_set[t] = on
+        self._snap = snap
+        self.seq = snap[0]
+        a = self.admitted
+        while a < b:  # usually one batch per block
+            a += 1
+            self.admit_frame[a % ADMIT_RING] = frame
+        self.admitted = b
 
 
 def controller_for(patch: Patch, meta, seed: int = 0) -> tuple[Controller, Patch, list]:
@@ -339,14 +407,20 @@ def controller_for(patch: Patch, meta, seed: int = 0) -> tuple[Controller, Patch
 class LiveControl:
     """The control thread of ``livegan perform``: MIDI and keys -> ``EngineControls``, every
     applied event into the performance log at the engine frame it took effect, and (when the
-    patch says ``clock = "midi"``) the MIDI clock's tempo -> ``engine.set_tempo``.
+    patch says ``clock = "midi"``) the MIDI clock's tempo -> the engine and the delay.
 
     The MIDI thread only stores CCs (last value wins) and pushes notes and
-    transport into a ring; ``step`` takes them from there. An event is logged
-    with the frame the engine had reached when the Controller saw it, which is
-    the frame ``livegan render`` applies it at: the re-render sees the same
-    control timeline. Thread: control (the main thread of ``livegan perform``,
-    which also draws the panel); ``step`` every few milliseconds.
+    transport into a ring; ``step`` takes them from there, together with the
+    keys ``log`` was given since the last step, applies them to the Controller
+    and stages them as one batch (``EngineControls.sync``). The audio thread
+    admits the batch at the start of its next block; a later ``step`` writes
+    the batch's events into the performance log at that block's first frame,
+    which is the frame ``livegan render`` applies them at, so the re-render
+    sees the same control timeline, effect knobs and tempo included.
+    ``flush`` logs what was never admitted (the stream stopped) at the frame
+    the next block would have started. Thread: control (the main thread of
+    ``livegan perform``, which also draws the panel and reads the keys);
+    ``step`` every few milliseconds.
     """
 
     TEMPO_STEP = 0.05  # BPM: smaller clock-tempo wobbles are not passed on (nor logged)
@@ -361,43 +435,72 @@ class LiveControl:
         self.applied = 0
         self.transport = ""  # "start" / "stop" / "continue" from a MIDI clock source
         self.tempo = engine.transport.tempo  # the last tempo asked of the engine
+        self._keys: list = []  # raw MIDI of key presses since the last step (same thread)
+        self._pending: list = []  # (batch, [raw MIDI or ("tempo", bpm)]) waiting for admission
 
     def frame(self) -> int:
         return self.engine.transport.frame
 
     def log(self, msg) -> None:
-        """Raw MIDI bytes into the performance log at the current engine frame."""
-        if self.perflog is not None:
-            self.perflog.log(self.frame(), msg)
+        """A key press's raw MIDI bytes: logged with the next batch. Control thread."""
+        self._keys.append(list(msg))
+
+    def _drain_log(self) -> None:
+        """Batches the audio thread has admitted -> the performance log at their admission frame."""
+        ec = self.ec
+        while self._pending and ec.admitted >= self._pending[0][0]:
+            b, msgs = self._pending.pop(0)
+            self._write(int(ec.admit_frame[b % len(ec.admit_frame)]), msgs)
+
+    def _write(self, frame: int, msgs) -> None:
+        if self.perflog is None:
+            return
+        for m in msgs:
+            if m[0] == "tempo":
+                self.perflog.tempo(frame, m[1])
+            else:
+                self.perflog.log(frame, m)
+
+    def flush(self) -> None:
+        """At the end (stream stopped): log what was admitted, then the rest at the frame where
+        the next block would have admitted it. Control thread."""
+        self._drain_log()
+        for _, msgs in self._pending:
+            self._write(self.frame(), msgs)
+        self._pending.clear()
 
     def step(self) -> None:
         from livegan.midi import CONTINUE, NOTE_OFF, NOTE_ON, START, STOP
 
+        self._drain_log()
+        msgs, self._keys = self._keys, []
         if self.midi_in is not None:
             h = self.midi_in.handler
             if h.knobs.total != self._total:
                 self._total = h.knobs.total
                 for ch, cc, v01 in h.knobs.changed_since(self.seen):
                     v = int(round(v01 * 127))
-                    self.log([0xB0 | ch, cc, v])
-                    self.last = self.ec.cc(cc, v) or self.last
+                    msgs.append([0xB0 | ch, cc, v])
+                    self.last = self.ec.c.on_cc(cc, v / 127.0) and f"CC {cc} = {v}" or self.last
                     self.applied += 1
             for _, kind, ch, d1, d2 in h.events.pop_all():
                 if kind == NOTE_ON:
-                    self.log([0x90 | ch, d1, d2])
-                    self.last = self.ec.note(d1, d2) or self.last
+                    msgs.append([0x90 | ch, d1, d2])
+                    self.last = self.ec.c.on_note(d1, d2) or self.last
                     self.applied += 1
-                elif kind == NOTE_OFF:
-                    self.log([0x80 | ch, d1, d2])
                 elif kind in (START, STOP, CONTINUE):
-                    self.log([{START: 0xFA, STOP: 0xFC, CONTINUE: 0xFB}[kind]])
+                    msgs.append([{START: 0xFA, STOP: 0xFC, CONTINUE: 0xFB}[kind]])
                     self.transport = {START: "start", STOP: "stop", CONTINUE: "continue"}[kind]
+                elif kind == NOTE_OFF:  # no effect, kept in the log for a DAW's eyes
+                    msgs.append([0x80 | ch, d1, d2])
             if self.clock_follow:
-                self._follow_clock()
-        self.ec.sync()  # keys reach the Controller directly (same thread): publish what they changed
-        self.ec.c.actions.clear()  # button actions (record) have no live meaning yet
+                self._follow_clock(msgs)
+        b = self.ec.sync(force=bool(msgs))  # keys reached the Controller directly: publish them too
+        if msgs:
+            self._pending.append((b, msgs))
+        self.ec.c.actions.clear()  # button actions (record) are taken by the caller before this
 
-    def _follow_clock(self) -> None:
+    def _follow_clock(self, msgs) -> None:
         from livegan.clock import MAX_BPM, MIN_BPM
 
         clk = self.midi_in.clock
@@ -407,8 +510,5 @@ class LiveControl:
         bpm = round(min(MAX_BPM, max(MIN_BPM, bpm)), 3)  # the log keeps 3 decimals: render gets the same
         if abs(bpm - self.tempo) >= self.TEMPO_STEP:
             self.tempo = bpm
-            self.engine.set_tempo(bpm)
-            if self.fx is not None:
-                self.fx.set_tempo(bpm)
-            if self.perflog is not None:
-                self.perflog.tempo(self.frame(), bpm)
+            self.ec.stage_tempo(bpm)
+            msgs.append(("tempo", bpm))

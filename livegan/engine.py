@@ -18,6 +18,10 @@ Hooks for the control layer (MIDI, patches, effects, UI, MIDI clock):
   ``obj`` needs ``seq`` (an int that changes whenever a new loop is wanted)
   and ``snapshot()`` (whose first item is that seq); ``f(meta, snapshot)``
   returns the (latent_dim,) z. Both are used on the generator thread only.
+  If ``obj`` also has ``bind(engine)`` and ``admit(ist)`` (``EngineControls``),
+  ``admit`` runs at the start of every ``process``: control changes staged by
+  the control thread take effect at a block's first frame (see
+  ``livegan.control.EngineControls``).
 - ``engine.set_tempo(bpm)``: any thread (e.g. MIDI clock follower); applied
   at the start of the next block, phase-continuous (beat position kept, only
   the read rate changes: no click). Range 20..400 BPM.
@@ -75,6 +79,9 @@ class Engine:
         self.set_crossfade_ms(crossfade_ms)
         self.controls = controls if controls is not None else Controls(meta.directions.shape[0], ranges=ranges)
         self.z_fn = z_fn or z_for  # (meta, controls.snapshot()) -> (latent_dim,) z; generator thread
+        self._admit = getattr(self.controls, "admit", None)  # block-start admission of control batches
+        if hasattr(self.controls, "bind"):
+            self.controls.bind(self)
         self.log = np.zeros((log_size, 4), np.int64)
         self.lst = np.array([1.0, 10.0 ** (limiter_dbfs / 20.0),
                              np.exp(-1.0 / (limiter_release_ms * 1e-3 * self.sample_rate))])
@@ -134,6 +141,8 @@ class Engine:
         Never allocates, locks, logs or waits: the mix kernel, the optional
         ``fx.process(out)``, the limiter kernel, and a copy into the record ring.
         """
+        if self._admit is not None:
+            self._admit(self.ist)  # staged control changes take effect at this block's first frame
         b = self.bank
         dsp.engine_block(out, b.slots, b.state, b.loop_id, self.ist, self.fst, b.pub, dsp.TABLE, self.log)
         if self.fx is not None:

@@ -25,10 +25,13 @@ click, and every stage has a bypass that crossfades the stage's wet signal
 out over the same ramp; a bypassed stage passes its input to within float
 rounding (measured max 1e-6 on a 0.2-rms signal).
 
-Threads: ``process`` runs on the audio callback and allocates no arrays;
-``set_param``, ``set_bypass``, ``set_tempo`` run on the control thread (they
-set a SigTo target, a float write under the GIL). Never create a plain
-``pyo.Server()`` here: it opens an audio device.
+Threads: ``process`` runs on the audio callback and allocates no arrays.
+``set_param``, ``set_bypass``, ``set_tempo`` set SigTo targets; in ``livegan
+perform`` and ``livegan render`` they are called at the start of an engine
+block by ``EngineControls.admit`` (audio thread, between two
+``server.process()`` calls), so a knob change reaches the same pyo buffer
+live and in a re-render. Never create a plain ``pyo.Server()`` here: it opens
+an audio device.
 """
 from __future__ import annotations
 

@@ -234,6 +234,7 @@ def cli_perform(args) -> int:
                 midi_in.close()
             if recorder:
                 recorder.close()
+            live.flush()  # events the stopped stream never admitted: at the frame it stopped on
             if perflog is not None:
                 n = perflog.save(perflog_path)
                 print(f"livegan perform: performance log {perflog_path}: {n} events", file=sys.stderr)

@@ -128,12 +128,17 @@ def render(model, events, total_frames: int, sample_rate: int = 48000, channels:
     while ei < len(events) and events[ei][0] <= 0:
         apply(engine, events[ei][1])
         ei += 1
+    engine.process(buf[:0])  # admit them at frame 0
     gen_and_publish(0)  # the first loop starts on frame 0 (faded in)
     frame = 0
     while frame < total_frames:
+        applied = False
         while ei < len(events) and events[ei][0] <= frame:
             apply(engine, events[ei][1])
             ei += 1
+            applied = True
+        if applied:
+            engine.process(buf[:0])  # admit them at this frame, as the live callback's next block does
         g = sched.poll(frame)
         if g is not None:
             gen_and_publish(g)

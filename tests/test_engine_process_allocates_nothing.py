@@ -62,3 +62,37 @@ def test_process_allocates_nothing_in_steady_state():
     assert peak - base <= 2048, f"peak {peak - base} B above start during 10 000 calls"
     assert e.stats()["switches"] == switches0 + 1 and fx.calls > 10_000
     assert e.stats()["ring_drops"] > 0  # nobody drained during the measured span: counted, not silent
+
+
+def test_process_with_patch_controls_and_effects_allocates_nothing_between_changes():
+    """The block-start admission check (EngineControls) and the pyo chain add no allocation
+    while no control batch is waiting."""
+    from livegan.patch import default_patch_path, load_patch
+    from livegan.render import patch_controls
+
+    meta = validate_meta(dict(format=1, name="t", sample_rate=16384, loop_samples=32768, channels=1, latent_dim=4,
+                              latent_dist="uniform", bpm=120.0, bars=1, beats_per_bar=4,
+                              directions=np.eye(2, 4).tolist(), sigmas=[0.5, 0.5], training={}))
+    ec, fx, _ = patch_controls(load_patch(default_patch_path()), meta, 48000, 2)
+    assert fx is not None
+    try:
+        e = Engine(meta, sample_rate=48000, channels=2, fx=fx, controls=ec, z_fn=ec.z_fn)
+        e.publish_loop(np.random.default_rng(0).uniform(-0.5, 0.5, (1, 32768)).astype(np.float32), 0)
+        out = np.zeros((64, 2), np.float32)
+        ec.cc(74, 30)  # an effect knob: staged, admitted by the next block
+        for _ in range(200):
+            e.process(out)
+        assert ec.admitted == ec.batch
+        tracemalloc.start()
+        try:
+            base, _ = tracemalloc.get_traced_memory()
+            tracemalloc.reset_peak()
+            for _ in range(10_000):
+                e.process(out)
+            after_mem, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    finally:
+        fx.close()
+    print(f"with controls + effects: net {after_mem - base} B, peak {peak - base} B above start")
+    assert after_mem - base <= 256 and peak - base <= 2048  # as above: no growth beyond bookkeeping

@@ -60,23 +60,38 @@ def test_midi_reaches_controller_and_log_at_engine_frames(tmp_path):
     live.step()
     h.handle([0xB0, 20, 100], 0.002)
     live.step()
-    assert ec.c.value[20] == pytest.approx(100 / 127) and ec.seq > seq0
-    assert np.array_equal(ec.snapshot()[1], ec.c.z())
-    for _ in range(7):
+    assert ec.c.value[20] == pytest.approx(100 / 127)
+    # staged, not yet admitted: the generator still sees the old point, nothing is logged
+    assert ec.seq == seq0 and len(log) == 0
+    engine.process(out)  # the next block admits both steps' batches at its first frame, 2560
+    assert ec.seq > seq0 and np.array_equal(ec.snapshot()[1], ec.c.z())
+    for _ in range(6):
         engine.process(out)
     h.handle([0x90, 37, 90], 0.1)
     h.handle([0x80, 37, 0], 0.2)
     h.handle([0xFA], 0.3)
-    live.step()
+    live.step()  # logs the CCs (admitted at 2560), stages the note
     assert ec.c.seed == 1
+    engine.process(out)  # admitted at 4352
+    live.step()
     rows = log.rows()
-    assert rows[:, 0].tolist() == [2560, 2560, 4352, 4352, 4352]  # the frame each was applied at
+    assert rows[:, 0].tolist() == [2560, 2560, 4352, 4352, 4352]  # the frame each took effect at
     assert rows[:, 1].tolist() == [0xB0, 0xB0, 0x90, 0x80, 0xFA] and rows[:2, 3].tolist() == [64, 100]
     path = tmp_path / "p.mid"
     log.save(path)
     back = read_automation(str(path), 48000)
     assert [(f, m.type) for f, m in back] == [(2560, "control_change"), (2560, "control_change"),
                                               (4352, "note_on"), (4352, "note_off"), (4352, "start")]
+
+
+def test_events_the_stream_never_admitted_are_flushed_at_its_last_frame():
+    engine, ec, mi, log, live = _setup()
+    out = np.zeros((256, 2), np.float32)
+    engine.process(out)
+    mi.handler.handle([0x90, 37, 90], 0.0)
+    live.step()
+    live.flush()  # the stream stopped before another block
+    assert log.rows()[:, 0].tolist() == [256] and log.rows()[:, 1].tolist() == [0x90]
 
 
 def test_midi_clock_drives_engine_tempo_and_is_logged(tmp_path):
@@ -87,6 +102,7 @@ def test_midi_clock_drives_engine_tempo_and_is_logged(tmp_path):
         mi.handler.handle([0xF8], 1.0 + i * dt)
     live.step()
     engine.process(out)
+    live.step()
     assert engine.transport.tempo == pytest.approx(150.0, abs=0.01)
     tempos = [marker_bpm(m) for _, m in read_automation(_saved(log, tmp_path), 48000) if m.type == "marker"]
     assert tempos == [engine.transport.tempo]  # logged with the value the engine got (3 decimals)
@@ -109,6 +125,8 @@ def test_patch_channel_filters_messages():
     engine, ec, mi, log, live = _setup(channel=2)
     mi.handler.handle([0x90, 37, 90], 0.0)  # channel 1: not ours
     mi.handler.handle([0x91, 38, 90], 0.0)  # channel 2
+    live.step()
+    engine.process(np.zeros((64, 2), np.float32))
     live.step()
     assert ec.c.seed == 2 and log.rows()[:, 1].tolist() == [0x91]
 
