@@ -120,6 +120,8 @@ class AudioOutput:
         self.xruns = 0
         self.xrun_calls = np.full(64, -1, np.int64)  # callback index of the first 64 xruns
         self._perf = time.perf_counter
+        self._mono = time.monotonic
+        self.cb_ring = np.zeros((16, 2), np.float64)  # (monotonic time, engine frame) at each callback's start
         try:
             self.stream = sd.OutputStream(device=self.device, samplerate=self.samplerate, channels=self.channels,
                                           blocksize=self.blocksize, dtype="float32", latency=latency,
@@ -135,8 +137,11 @@ class AudioOutput:
             if self.xruns < 64:
                 self.xrun_calls[self.xruns] = self.calls
             self.xruns += 1
-        self.engine.process(outdata)
         n = self.calls
+        r = self.cb_ring[n & 15]
+        r[0] = self._mono()
+        r[1] = self.engine.ist[0]  # dsp.I_FRAME: the block's first frame
+        self.engine.process(outdata)
         self.loads[n % self.loads.shape[0]] = (self._perf() - t0) / self.period
         self.calls = n + 1
 
@@ -152,6 +157,12 @@ class AudioOutput:
             self.stream.stop()
         finally:
             self.stream.close()
+
+    @property
+    def output_latency(self) -> float:
+        """Seconds from a callback's start to its first frame at the output (PortAudio's figure)."""
+        lat = self.stream.latency
+        return float(lat[1] if isinstance(lat, tuple) else lat)
 
     def load_stats(self, skip: int = 0) -> dict:
         """Callback time as a fraction of the block period: median, p99, max (after ``skip`` calls)."""

@@ -294,11 +294,16 @@ class EngineControls:
         self.batch = 0  # batches staged (control thread)
         self.admitted = 0  # batches admitted (audio thread)
         self.admit_frame = np.zeros(ADMIT_RING, np.int64)
-        self._staged = (0, self._snap, {}, {}, None)  # (batch, snapshot, fx params, bypass, tempo)
+        # (batch, snapshot, fx params, bypass, tempo, locate (n, beat, frame), running)
+        self._staged = (0, self._snap, {}, {}, None, (0, 0.0, 0), True)
         self._tempo = None  # tempo asked for by stage_tempo (control thread)
+        self._loc = (0, 0.0, 0)  # locates asked for by stage_locate
+        self._run = True
         self._fx_set: dict = {}  # what the chain was given (audio thread once bound)
         self._bypass_set: dict = {}
         self._tempo_set = None
+        self._loc_set = 0
+        self._run_set = True
         self.generated: list[tuple[int, int]] = []  # (frame, seq) per generated loop (generator thread)
         self.frame_fn = lambda: -1
         self.sync(force=True)
@@ -344,19 +349,28 @@ class EngineControls:
             self.engine._check_tempo(float(bpm))  # a bad tempo fails here, not on the audio thread
         self._tempo = float(bpm)
 
+    def stage_locate(self, beat: float, frame: int) -> None:
+        """Beat ``beat`` at engine frame ``frame``: the grid moves there (ducked) with the next batch."""
+        self._loc = (self._loc[0] + 1, float(beat), int(frame))
+
+    def stage_running(self, running: bool) -> None:
+        """Stop or run the transport with the next batch (external clock stop / start)."""
+        self._run = bool(running)
+
     def sync(self, force: bool = False) -> int:
         """Stage the Controller's state as a new batch if it changed (or ``force``); returns the
         batch number that holds the current state. Control thread."""
         c = self.c
-        _, snap, fxp, byp, tempo = self._staged
+        snap, fxp, byp = self._staged[1:4]
         if c.version != snap[0]:
             snap = (c.version, c.z())
         if self.fx is not None:
             fxp, byp = c.fx_params(), dict(c.bypass)
         st = self._staged
-        if force or snap is not st[1] or fxp != st[2] or byp != st[3] or self._tempo != st[4]:
+        if (force or snap is not st[1] or fxp != st[2] or byp != st[3] or self._tempo != st[4]
+                or self._loc != st[5] or self._run != st[6]):
             self.batch += 1
-            self._staged = (self.batch, snap, fxp, byp, self._tempo)  # one reference write publishes it
+            self._staged = (self.batch, snap, fxp, byp, self._tempo, self._loc, self._run)  # one reference write
         if self.engine is None:
             self._apply(self._staged, int(self.frame_fn()))
         return self.batch
@@ -371,7 +385,14 @@ class EngineControls:
             self._apply(st, ist[I_FRAME])
 
     def _apply(self, st, frame) -> None:
-        b, snap, fxp, byp, tempo = st
+        b, snap, fxp, byp, tempo, loc, run = st
+        if self.engine is not None:
+            if loc[0] != self._loc_set:
+                self._loc_set = loc[0]
+                self.engine.locate(loc[1], loc[2])
+            if run != self._run_set:
+                self._run_set = run
+                self.engine.set_running(run)
         if tempo is not None and tempo != self._tempo_set:
             self._tempo_set = tempo
             if self.engine is not None:
@@ -423,10 +444,14 @@ class LiveControl:
     ``step`` every few milliseconds.
     """
 
-    TEMPO_STEP = 0.05  # BPM: smaller clock-tempo wobbles are not passed on (nor logged)
+    TEMPO_STEP = 0.05  # BPM: smaller clock-tempo wobbles are not passed on (nor logged) while free-running
+    PLL_TAU_S = 0.4  # a beat-phase error is worked off over about this long...
+    PLL_MAX = 0.02  # ...by a tempo nudge of at most 2 % (about a third of a semitone, only while catching up)
+    PLL_EVERY_S = 0.05  # at most this often (each nudge is a tempo marker in the performance log)
+    RESYNC_BEATS = 0.25  # a larger phase error re-locates the grid instead (ducked, click-free)
 
     def __init__(self, ec: EngineControls, engine, midi_in=None, perflog=None, clock_follow: bool = False,
-                 fx=None):
+                 fx=None, frame_clock=None, now=None):
         self.ec, self.engine, self.midi_in, self.perflog, self.fx = ec, engine, midi_in, perflog, fx
         self.clock_follow = clock_follow and midi_in is not None
         self.seen = np.zeros((16, 128), np.int64)
@@ -435,6 +460,12 @@ class LiveControl:
         self.applied = 0
         self.transport = ""  # "start" / "stop" / "continue" from a MIDI clock source
         self.tempo = engine.transport.tempo  # the last tempo asked of the engine
+        self.frame_clock = frame_clock  # livegan.midiclock.FrameClock: phase lock needs it
+        self.now = now or __import__("time").monotonic
+        self.need_locate = False  # a Start / Continue / resync waits for the clock's next position
+        self.running = True  # what we asked of the engine's transport
+        self.phase_err_beats = None  # last measured clock - engine beat position (for the panel)
+        self._next_pll = 0.0
         self._keys: list = []  # raw MIDI of key presses since the last step (same thread)
         self._pending: list = []  # (batch, [raw MIDI or ("tempo", bpm)]) waiting for admission
 
@@ -458,6 +489,10 @@ class LiveControl:
         for m in msgs:
             if m[0] == "tempo":
                 self.perflog.tempo(frame, m[1])
+            elif m[0] == "locate":
+                self.perflog.locate(frame, m[1], m[2])
+            elif m[0] == "run":
+                self.perflog.running(frame, m[1])
             else:
                 self.perflog.log(frame, m)
 
@@ -491,6 +526,8 @@ class LiveControl:
                 elif kind in (START, STOP, CONTINUE):
                     msgs.append([{START: 0xFA, STOP: 0xFC, CONTINUE: 0xFB}[kind]])
                     self.transport = {START: "start", STOP: "stop", CONTINUE: "continue"}[kind]
+                    if self.clock_follow:
+                        self._transport(kind == STOP, msgs)
                 elif kind == NOTE_OFF:  # no effect, kept in the log for a DAW's eyes
                     msgs.append([0x80 | ch, d1, d2])
             if self.clock_follow:
@@ -500,15 +537,63 @@ class LiveControl:
             self._pending.append((b, msgs))
         self.ec.c.actions.clear()  # button actions (record) are taken by the caller before this
 
+    def _transport(self, stop: bool, msgs) -> None:
+        """Start / Continue: lock to the clock's position at its next tick; Stop: the loops duck out
+        and the beat stands still."""
+        if stop:
+            self.need_locate = False
+            if self.running:
+                self.running = False
+                self.ec.stage_running(False)
+                msgs.append(("run", 0))
+        else:
+            self.need_locate = True
+
+    def _heard_time(self, frame: float) -> float:
+        fc = self.frame_clock
+        return fc.time_of(frame) if fc is not None and fc.offset is not None else self.now()
+
     def _follow_clock(self, msgs) -> None:
+        """Tempo from the clock; with its transport running (after Start / Continue), the beat grid
+        locked to its song position: a locate to get there, then a small tempo nudge (a phase-locked
+        loop) keeps the beat heard at the output within a few ms of the clock's."""
         from livegan.clock import MAX_BPM, MIN_BPM
 
         clk = self.midi_in.clock
         bpm = clk.tempo_bpm
         if bpm <= 0:
             return
-        bpm = round(min(MAX_BPM, max(MIN_BPM, bpm)), 3)  # the log keeps 3 decimals: render gets the same
-        if abs(bpm - self.tempo) >= self.TEMPO_STEP:
+        if self.frame_clock is not None:
+            self.frame_clock.update()
+        now = self.now()
+        target = bpm
+        locked = clk.running and self.running and not self.need_locate
+        if self.need_locate and clk.running and clk.position_ticks >= 0:
+            f = self.frame()  # this frame is at the output when the clock is at beats_at(its time)
+            beat = round(clk.beats_at(self._heard_time(f)), 6)  # the log keeps 6 decimals
+            self.ec.stage_locate(beat, f)
+            msgs.append(("locate", beat, f))
+            if not self.running:
+                self.running = True
+                self.ec.stage_running(True)
+                msgs.append(("run", 1))
+            self.need_locate = False
+            self._next_pll = now + 0.1  # let the duck and the jump pass before measuring again
+        elif locked and self.frame_clock is not None and self.frame_clock.offset is not None:
+            if now < self._next_pll:
+                return
+            self._next_pll = now + self.PLL_EVERY_S
+            fc = self.frame_clock
+            err = clk.beats_at(now) - self.engine.transport.beat_at(fc.frame_at(now))
+            self.phase_err_beats = err
+            if abs(err) > self.RESYNC_BEATS:
+                self.need_locate = True
+                return
+            nudge = 60.0 * err / self.PLL_TAU_S
+            target = bpm + min(self.PLL_MAX * bpm, max(-self.PLL_MAX * bpm, nudge))
+        bpm = round(min(MAX_BPM, max(MIN_BPM, target)), 3)  # the log keeps 3 decimals: render gets the same
+        step = 0.001 if locked else self.TEMPO_STEP
+        if abs(bpm - self.tempo) >= step:
             self.tempo = bpm
             self.ec.stage_tempo(bpm)
             msgs.append(("tempo", bpm))

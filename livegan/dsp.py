@@ -35,18 +35,20 @@ PAD = int(HALF_TAPS * MAX_STEP) + 2  # guard samples each side of a slot, circul
 
 # engine_block integer state (int64 array `ist`): indices
 I_FRAME, I_FRAME0, I_CUR, I_FADE, I_FADE_START, I_FADE_LEN, I_SCHED, I_SCHED_BEAT, \
-    I_SEEN, I_QUANT, I_LATE, I_SWITCHES, I_SUPERSEDED, I_LOG_N, I_N, I_LOOP_BEATS, I_PENDING_LATE = range(17)
-N_IST = 17
+    I_SEEN, I_QUANT, I_LATE, I_SWITCHES, I_SUPERSEDED, I_LOG_N, I_N, I_LOOP_BEATS, I_PENDING_LATE, \
+    I_RUN_REQ, I_LOC_REQ, I_LOC_SEEN, I_LOC_FRAME = range(21)
+N_IST = 21
 # float state (float64 `fst`)
-F_BEAT0, F_TEMPO, F_FPB, F_SPB, F_TEMPO_REQ, F_SR, F_FADE_R, F_SCHED_R = range(8)
-N_FST = 8
+F_BEAT0, F_TEMPO, F_FPB, F_SPB, F_TEMPO_REQ, F_SR, F_FADE_R, F_SCHED_R, F_LOC_BEAT, F_GAIN, F_DUCK_STEP = range(11)
+N_FST = 11
+DUCK_MS = 5.0  # a locate or a stop ramps the loops out (and back in) over this long
 # publish record (int64 `pub`), written by the generator thread under a seqlock
 P_SEQ, P_SLOT, P_BEAT, P_R_MILLI = range(4)
 N_PUB = 4
 # slot states (int64 `slot_state`)
 FREE, FILLING, READY, PENDING, PLAYING, FADING = range(6)
 # event log kinds (int64 rows of `log`: frame, kind, slot, loop id)
-EV_SWITCH, EV_LATE, EV_SUPERSEDED, EV_FADE_END, EV_TEMPO = range(5)
+EV_SWITCH, EV_LATE, EV_SUPERSEDED, EV_FADE_END, EV_TEMPO, EV_LOCATE = range(6)
 
 
 def make_table(half_taps: int = HALF_TAPS, res: int = TABLE_RES, beta: float = BETA,
@@ -121,6 +123,14 @@ def engine_block(out, slots, slot_state, slot_id, ist, fst, pub, table, log):
     equal-power law: a0 = cos, b0 = sin, both divided by sqrt(1 + 2 r a0 b0),
     so uncorrelated loops (r = 0) keep their power and identical ones (r = 1)
     keep their amplitude.
+
+    Transport follow (an external clock's start / stop / continue / song
+    position and phase corrections): a locate request (``I_LOC_REQ`` raised,
+    "beat ``F_LOC_BEAT`` at frame ``I_LOC_FRAME``") and a run request
+    (``I_RUN_REQ`` 0/1) ramp the loops' gain ``F_GAIN`` to 0 over DUCK_MS; at
+    gain 0 a locate re-anchors the beat grid (a loop waiting for a boundary is
+    moved to the next one on the new grid) and a stop freezes the beat; the
+    gain then ramps back to 1 when running. No click either way.
     """
     n = out.shape[0]
     out_ch = out.shape[1]
@@ -178,8 +188,36 @@ def engine_block(out, slots, slot_state, slot_id, ist, fst, pub, table, log):
                 sw = boundary_frame(ist[I_FRAME0], fst[F_BEAT0], fpb, float(g))
     frame0 = ist[I_FRAME0]
     beat0 = fst[F_BEAT0]
+    gain = fst[F_GAIN]
+    dstep = fst[F_DUCK_STEP]
     for i in range(n):
         f = frame + i
+        locating = ist[I_LOC_REQ] != ist[I_LOC_SEEN]
+        if ist[I_RUN_REQ] == 1 and not locating:
+            if gain < 1.0:
+                gain = min(1.0, gain + dstep)
+        elif gain > 0.0:
+            gain = max(0.0, gain - dstep)
+        if gain == 0.0:
+            if locating:  # re-anchor: beat F_LOC_BEAT was at frame I_LOC_FRAME
+                beat0 = fst[F_LOC_BEAT] + (f - ist[I_LOC_FRAME]) / fpb
+                frame0 = f
+                fst[F_BEAT0] = beat0
+                ist[I_FRAME0] = f
+                ist[I_LOC_SEEN] = ist[I_LOC_REQ]
+                _log(log, ist, f, EV_LOCATE, -1, int(math.floor(beat0 * 1000.0)))
+                if ist[I_SCHED] >= 0 and ist[I_SCHED_BEAT] >= 0 and ist[I_QUANT] > 0:
+                    g = _next_grid(beat0, ist[I_QUANT])
+                    ist[I_SCHED_BEAT] = g
+                    sw = boundary_frame(frame0, beat0, fpb, float(g))
+            elif ist[I_RUN_REQ] == 0 and frame0 != f:  # stopped: the beat stands still
+                if frame0 < f - 1:  # (the first silent frame: the beat it reached stays)
+                    beat0 = beat0 + (f - 1 - frame0) / fpb
+                frame0 = f
+                fst[F_BEAT0] = beat0
+                ist[I_FRAME0] = f
+                if sw >= 0 and ist[I_SCHED_BEAT] >= 0:
+                    sw = boundary_frame(frame0, beat0, fpb, float(ist[I_SCHED_BEAT]))
         if f == sw:
             if ist[I_FADE] >= 0:  # only when a fade outlasts the quantum: cut the oldest
                 slot_state[ist[I_FADE]] = FREE
@@ -219,6 +257,8 @@ def engine_block(out, slots, slot_state, slot_id, ist, fst, pub, table, log):
             ist[I_FADE] = -1
             _log(log, ist, f, EV_FADE_END, fade, slot_id[fade])
             fade = -1
+        ga *= gain
+        gb *= gain
         if n_ch == 1:
             y = 0.0
             if cur >= 0:
@@ -243,6 +283,7 @@ def engine_block(out, slots, slot_state, slot_id, ist, fst, pub, table, log):
                 out[i, 1] = y1
                 for c in range(2, out_ch):
                     out[i, c] = 0.0
+    fst[F_GAIN] = gain
     ist[I_FRAME] = frame + n
 
 
@@ -365,6 +406,9 @@ def warm_up(channels_model: int = 1, channels_out: int = 2) -> None:
     fst[F_SPB] = n / 4
     fst[F_SR] = 48000.0
     fst[F_TEMPO] = 120.0
+    fst[F_GAIN] = 1.0
+    fst[F_DUCK_STEP] = 0.01
+    ist[I_RUN_REQ] = 1
     pub = np.zeros(N_PUB, np.int64)
     pub[P_SEQ] = 2
     pub[P_SLOT] = 0

@@ -25,6 +25,9 @@ Hooks for the control layer (MIDI, patches, effects, UI, MIDI clock):
 - ``engine.set_tempo(bpm)``: any thread (e.g. MIDI clock follower); applied
   at the start of the next block, phase-continuous (beat position kept, only
   the read rate changes: no click). Range 20..400 BPM.
+- ``engine.locate(beat, frame)``, ``engine.set_running(on)``: follow an
+  external transport (MIDI clock start/stop/continue/song position, phase
+  corrections); click-free (a ``dsp.DUCK_MS`` duck around the jump).
 - ``engine.set_quantize(q)``, ``engine.set_crossfade_ms(ms)``: any thread,
   plain numbers read at the next switch.
 - ``engine.stats()``: a dict of plain numbers read without locks (counters
@@ -73,6 +76,9 @@ class Engine:
         self._check_tempo(bpm)
         fst[dsp.F_TEMPO] = fst[dsp.F_TEMPO_REQ] = bpm
         fst[dsp.F_FPB] = self.sample_rate * 60.0 / bpm
+        fst[dsp.F_GAIN] = 1.0
+        fst[dsp.F_DUCK_STEP] = 1.0 / max(1.0, dsp.DUCK_MS * 1e-3 * self.sample_rate)
+        ist[dsp.I_RUN_REQ] = 1
         self.transport = Transport(ist, fst, meta.beats_per_bar)
         self.crossfade_ms = 40.0
         self.set_quantize(quantize)
@@ -106,6 +112,23 @@ class Engine:
         bpm = float(bpm)
         self._check_tempo(bpm)
         self.fst[dsp.F_TEMPO_REQ] = bpm
+
+    def locate(self, beat: float, frame: int | None = None) -> None:
+        """Move the beat grid so that ``beat`` falls on ``frame`` (default: the next block's first
+        frame): the loops duck out over ``dsp.DUCK_MS``, the grid jumps, they come back in. Audio
+        thread (``EngineControls.admit``) or the render loop; the request is two plain writes, the
+        counter last."""
+        self.fst[dsp.F_LOC_BEAT] = float(beat)
+        self.ist[dsp.I_LOC_FRAME] = int(self.ist[dsp.I_FRAME] if frame is None else frame)
+        self.ist[dsp.I_LOC_REQ] += 1
+
+    def set_running(self, running: bool) -> None:
+        """Stop (duck out, the beat stands still) or run (duck back in). Any thread."""
+        self.ist[dsp.I_RUN_REQ] = 1 if running else 0
+
+    @property
+    def running(self) -> bool:
+        return bool(self.ist[dsp.I_RUN_REQ])
 
     def set_quantize(self, quantize: str) -> None:
         self.quantize = quantize

@@ -128,3 +128,42 @@ class ClockFollower:
     @property
     def ticks(self) -> int:
         return self._n
+
+
+class FrameClock:
+    """Which engine frame is at the output at a given moment: the audio side of clock following.
+
+    The audio callback notes (monotonic time, first frame) at its start in a
+    16-row ring (``AudioOutput.cb_ring``). A callback can start late, never
+    early, so the offset ``time - frame / rate`` is tracked as a running
+    minimum that may creep up 1 us per callback (a sound card's clock drifts
+    against the system's far slower than that). ``latency_s`` (PortAudio's
+    output latency) is added: ``time_of(frame)`` is when the frame is heard.
+
+    Thread: control (``update`` reads the ring the callback writes; a row
+    being written is at most one of the 16 and is skipped by reading only
+    rows older than the newest).
+    """
+
+    def __init__(self, ring: np.ndarray, calls_fn, sample_rate: int, latency_s: float = 0.0):
+        self.ring, self.calls_fn, self.sr, self.latency_s = ring, calls_fn, float(sample_rate), latency_s
+        self._seen = 0
+        self.offset = None  # seconds: time of frame 0 at the callback
+
+    def update(self) -> bool:
+        n = int(self.calls_fn()) - 1  # the newest row may be half written: stop before it
+        for k in range(max(self._seen, n - 15), n):
+            t, f = self.ring[k & 15]
+            off = float(t) - float(f) / self.sr
+            if self.offset is None or off < self.offset:
+                self.offset = off
+            else:
+                self.offset += 1e-6
+        self._seen = max(self._seen, n)
+        return self.offset is not None
+
+    def time_of(self, frame: float) -> float:
+        return self.offset + frame / self.sr + self.latency_s
+
+    def frame_at(self, t: float) -> float:
+        return (t - self.latency_s - self.offset) * self.sr

@@ -8,6 +8,8 @@ render``) gets each event's time in seconds, and ``round(seconds * rate)``
 gives back the frame it was played on, so a re-render reproduces the control
 timeline exactly. Tempo changes of the performance are markers
 (``livegan tempo 132.000``), not tempo-map changes, so they never move events;
+an external clock's effect on the beat grid is kept the same way (``livegan
+locate BEAT FRAME``, ``livegan run 0|1``);
 start / stop / continue (real-time bytes a MIDI file may not hold) are markers
 too, and ``read_perflog`` turns them back into messages.
 
@@ -59,6 +61,14 @@ class PerfLog:
         """A performance tempo change (a marker). Thread: any producer."""
         self.log(frame, [0x100, int(round(bpm * 1000)) >> 14, int(round(bpm * 1000)) & 0x3FFF])
 
+    def locate(self, frame: int, beat: float, at_frame: int) -> None:
+        """The beat grid moved: ``beat`` (6 decimals) at engine frame ``at_frame`` (a marker)."""
+        self.log(frame, [0x101, int(round(beat * 1e6)), int(at_frame)])
+
+    def running(self, frame: int, on) -> None:
+        """The transport stopped (0) or runs again (1) (a marker)."""
+        self.log(frame, [0x102, 1 if on else 0])
+
     def __len__(self):
         return self._n
 
@@ -86,6 +96,10 @@ class PerfLog:
             elif s == 0x100:
                 bpm = ((int(d1) << 14) | int(d2)) / 1000.0
                 m = mido.MetaMessage("marker", text=f"livegan tempo {bpm:.3f}")
+            elif s == 0x101:
+                m = mido.MetaMessage("marker", text=f"livegan locate {int(d1) / 1e6:.6f} {int(d2)}")
+            elif s == 0x102:
+                m = mido.MetaMessage("marker", text=f"livegan run {int(d1)}")
             else:
                 try:
                     m = mido.Message.from_bytes([int(s)] + [int(d1), int(d2)][: _data_len(int(s))])
@@ -120,13 +134,25 @@ def read_perflog(path, sample_rate: int) -> list:
     for msg in mido.MidiFile(path):
         t += msg.time
         if msg.is_meta:
-            if msg.type == "marker" and msg.text.startswith("livegan tempo "):
+            if msg.type == "marker" and msg.text.startswith(("livegan tempo ", "livegan locate ", "livegan run ")):
                 out.append((int(round(t * sample_rate)), msg))
             elif msg.type == "marker" and msg.text[8:] in _REALTIME_BACK:
                 out.append((int(round(t * sample_rate)), mido.Message.from_bytes([_REALTIME_BACK[msg.text[8:]]])))
             continue
         out.append((int(round(t * sample_rate)), msg))
     return out
+
+
+def marker_transport(msg):
+    """("locate", beat, frame) or ("run", bool) for a ``livegan locate`` / ``livegan run`` marker, else None."""
+    if getattr(msg, "type", None) != "marker":
+        return None
+    p = msg.text.split()
+    if len(p) == 4 and p[:2] == ["livegan", "locate"]:
+        return "locate", float(p[2]), int(p[3])
+    if len(p) == 3 and p[:2] == ["livegan", "run"]:
+        return "run", p[2] == "1"
+    return None
 
 
 def marker_bpm(msg) -> float | None:

@@ -160,7 +160,11 @@ def cli_perform(args) -> int:
         midi_in = MidiInput(midi_spec, handler=MidiHandler(channel=patch.channel)).start()
     from livegan.control import LiveControl
 
-    live = LiveControl(ec, engine, midi_in=midi_in, perflog=perflog, clock_follow=patch.clock == "midi", fx=chain)
+    from livegan.midiclock import FrameClock
+
+    frame_clock = FrameClock(out.cb_ring, lambda: out.calls, rate, latency_s=out.output_latency)
+    live = LiveControl(ec, engine, midi_in=midi_in, perflog=perflog, clock_follow=patch.clock == "midi", fx=chain,
+                       frame_clock=frame_clock)
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
 
     stop = threading.Event()

@@ -92,7 +92,7 @@ def render(model, events, total_frames: int, sample_rate: int = 48000, channels:
     ``model`` has ``.meta`` and ``.generate(z)``; ``events`` is [(frame, msg)].
     ``sink(block)`` receives each block (a view: copy it to keep it).
     """
-    from livegan.perflog import marker_bpm
+    from livegan.perflog import marker_bpm, marker_transport
 
     meta = model.meta
     engine = Engine(meta, sample_rate=sample_rate, channels=channels, quantize=quantize,
@@ -107,10 +107,15 @@ def render(model, events, total_frames: int, sample_rate: int = 48000, channels:
 
     def apply(e, m):
         bpm = marker_bpm(m)
+        tr = marker_transport(m)
         if bpm is not None:  # a performance's tempo change, at its frame
             e.set_tempo(bpm)
             if fx is not None and hasattr(fx, "set_tempo"):
                 fx.set_tempo(bpm)
+        elif tr is not None and tr[0] == "locate":  # an external clock moved the beat grid
+            e.locate(tr[1], tr[2])
+        elif tr is not None:
+            e.set_running(tr[1])
         elif m.type in ("control_change", "note_on", "note_off"):
             apply_msg(e, m)
     buf = np.zeros((max(1, blocksize), channels), np.float32)
