@@ -11,6 +11,13 @@ Two parts:
    follower's fitted time of each tick minus the true time (same monotonic
    clock in both processes).
 
+3. the whole chain (simulated time, real code: ``tests/clock_sim.py``):
+   MIDI -> ClockFollower -> LiveControl's phase-locked loop -> engine; the
+   error is the beat *heard at the output* (4 ms latency, callback jitter up
+   to 1.5 ms) minus the clock's beat at that moment, after Start at 90, 120
+   and 174 BPM (livegan free-running at 120 before it) and after a tempo
+   change 120 -> 132 BPM.
+
 Steady state = the second half of each tempo segment. Run:
     python benchmarks/clock_follow.py [--seconds 6] [--no-jack]
 """
@@ -125,6 +132,7 @@ def main():
     print(f"simulated (JACK 256/48000 cycle quantisation), tempi {TEMPI}, {a.seconds:g} s each, "
           f"tempo changes detected: {resets}")
     _print(rows)
+    engine_chain()
     if not a.no_jack:
         rows, info = jack_follow(a.seconds)
         print(f"JACK MIDI, sender in a second process: {info}")
@@ -177,6 +185,26 @@ def jack_follow(seconds):
                 sender_late_max_ms=round(float(np.max(np.array([s[0] for s in sent]) -
                                                       np.array([s[0] for s in data["scheduled"]]))) * 1e3, 3))
     return summarize(sent[:n], est[:n], tempo[:n]), info
+
+
+def engine_chain():
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
+    import clock_sim
+
+    print("engine chain (simulated, JACK-like MIDI delivery): beat heard at the output vs the clock")
+    print(f"  {'case':>16} {'tempo err max':>14} {'phase err mean':>15} {'max':>8} {'locked after':>13}")
+    cases = [(f"start at {b:g}", [(0.5, "start"), (0.5, ("bpm", b))], 0.5, 10.0) for b in (90.0, 120.0, 174.0)]
+    cases.append(("120 -> 132", [(0.5, "start"), (5.0, ("bpm", 132.0))], 5.0, 14.0))
+    for name, plan, t_ev, secs in cases:
+        rows = clock_sim.simulate(plan, secs, perflog=False)["rows"]
+        th, eb, cb, bpm, tempo = rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3], rows[:, 4]
+        err = np.abs(cb - eb) * 60.0 / bpm * 1e3
+        ok = np.isfinite(err) & (th > t_ev)
+        bad = np.nonzero(ok & (err >= 5.0))[0]
+        locked = (th[bad[-1]] - t_ev) if bad.size else 0.0
+        ss = th > secs - 4.0
+        print(f"  {name:>16} {np.abs(tempo[ss] - bpm[ss]).max():10.4f} BPM {err[ss].mean():12.3f} ms "
+              f"{err[ss].max():8.3f} {locked:10.2f} s")
 
 
 def _print(rows):

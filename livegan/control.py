@@ -448,7 +448,8 @@ class LiveControl:
     PLL_TAU_S = 0.4  # a beat-phase error is worked off over about this long...
     PLL_MAX = 0.02  # ...by a tempo nudge of at most 2 % (about a third of a semitone, only while catching up)
     PLL_EVERY_S = 0.05  # at most this often (each nudge is a tempo marker in the performance log)
-    RESYNC_BEATS = 0.25  # a larger phase error re-locates the grid instead (ducked, click-free)
+    RESYNC_S = 0.015  # a larger phase error re-locates the grid instead (ducked, click-free)...
+    RESYNC_EVERY_S = 1.0  # ...at most this often (right after a Start the clock's tempo is still settling)
 
     def __init__(self, ec: EngineControls, engine, midi_in=None, perflog=None, clock_follow: bool = False,
                  fx=None, frame_clock=None, now=None):
@@ -466,6 +467,8 @@ class LiveControl:
         self.running = True  # what we asked of the engine's transport
         self.phase_err_beats = None  # last measured clock - engine beat position (for the panel)
         self._next_pll = 0.0
+        self._last_locate = -1e9
+        self.on_action = None  # callable(action) for button actions such as "record"
         self._keys: list = []  # raw MIDI of key presses since the last step (same thread)
         self._pending: list = []  # (batch, [raw MIDI or ("tempo", bpm)]) waiting for admission
 
@@ -535,7 +538,10 @@ class LiveControl:
         b = self.ec.sync(force=bool(msgs))  # keys reached the Controller directly: publish them too
         if msgs:
             self._pending.append((b, msgs))
-        self.ec.c.actions.clear()  # button actions (record) are taken by the caller before this
+        for a in self.ec.c.actions:  # button actions (record): the caller's
+            if self.on_action is not None:
+                self.on_action(a)
+        self.ec.c.actions.clear()
 
     def _transport(self, stop: bool, msgs) -> None:
         """Start / Continue: lock to the clock's position at its next tick; Stop: the loops duck out
@@ -578,6 +584,7 @@ class LiveControl:
                 self.ec.stage_running(True)
                 msgs.append(("run", 1))
             self.need_locate = False
+            self._last_locate = now
             self._next_pll = now + 0.1  # let the duck and the jump pass before measuring again
         elif locked and self.frame_clock is not None and self.frame_clock.offset is not None:
             if now < self._next_pll:
@@ -586,7 +593,7 @@ class LiveControl:
             fc = self.frame_clock
             err = clk.beats_at(now) - self.engine.transport.beat_at(fc.frame_at(now))
             self.phase_err_beats = err
-            if abs(err) > self.RESYNC_BEATS:
+            if abs(err) * 60.0 / bpm > self.RESYNC_S and now - self._last_locate > self.RESYNC_EVERY_S:
                 self.need_locate = True
                 return
             nudge = 60.0 * err / self.PLL_TAU_S

@@ -95,6 +95,9 @@ class Engine:
         self.rst = np.zeros(3, np.int64)
         if record_ring_frames:
             self.ring = np.zeros((int(record_ring_frames), self.channels), np.float32)
+        self._rec = None if self.ring is None else (self.ring, self.rst)  # what the callback writes into
+        self._rec_seen = self._rec
+        self.rec_start_frame = 0  # first frame written into the current ring
         self.loops_generated = 0
         self.gen_seconds = np.zeros(65536, np.float64)  # ring of generation times (generator thread)
 
@@ -146,8 +149,16 @@ class Engine:
         self.ist[dsp.I_FADE_LEN] = max(1, frames)
 
     def attach_ring(self, ring: np.ndarray, rst: np.ndarray) -> None:
-        """Let the recorder own the ring arrays; the callback copies each block into them. Main thread."""
+        """Let the recorder own the ring arrays; the callback copies each block into them. Main thread,
+        before or while the stream runs: the pair is swapped as one reference, so a take starts (and
+        the previous ring gets its last frame) exactly at a block boundary; ``ring_attached()`` says
+        when the callback has taken it and ``rec_start_frame`` from which frame."""
         self.ring, self.rst = ring, rst
+        self._rec = (ring, rst)
+
+    def ring_attached(self) -> bool:
+        """True once the callback writes into the ring last attached (any thread)."""
+        return self._rec_seen is self._rec
 
     def control(self, msg, frame: int | None = None) -> None:
         """Apply one MIDI message (mido-like). MIDI thread or render loop. ``frame`` is informational."""
@@ -166,13 +177,17 @@ class Engine:
         """
         if self._admit is not None:
             self._admit(self.ist)  # staged control changes take effect at this block's first frame
+        rec = self._rec
+        if rec is not self._rec_seen:  # a new ring (a new take) starts with this block
+            self.rec_start_frame = int(self.ist[dsp.I_FRAME])
+            self._rec_seen = rec
         b = self.bank
         dsp.engine_block(out, b.slots, b.state, b.loop_id, self.ist, self.fst, b.pub, dsp.TABLE, self.log)
         if self.fx is not None:
             self.fx.process(out)
         dsp.limiter(out, self.lst)
-        if self.ring is not None:
-            dsp.ring_write(self.ring, self.rst, out)
+        if rec is not None:
+            dsp.ring_write(rec[0], rec[1], out)
 
     # ---- generator thread --------------------------------------------------------
     def publish_loop(self, loop: np.ndarray, target_beat: int, wait=None) -> int:

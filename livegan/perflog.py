@@ -77,8 +77,10 @@ class PerfLog:
             a = np.concatenate(self._chunks)[: self._n].copy()
         return a[np.argsort(a[:, 0], kind="stable")]
 
-    def save(self, path) -> int:
-        """Write the file; returns the number of events. Thread: main."""
+    def save(self, path, take_start: int = 0) -> int:
+        """Write the file; returns the number of events. ``take_start`` > 0 (a later take of the
+        performance, whose WAV starts there) adds a ``livegan take FRAME`` marker at that frame:
+        ``livegan render`` renders from frame 0 and keeps the audio from it on. Thread: main."""
         import mido
 
         tempo, tpb = timing_for(self.sample_rate)
@@ -89,7 +91,11 @@ class PerfLog:
         tr.append(mido.MetaMessage("set_tempo", tempo=tempo, time=0))
         tr.append(mido.MetaMessage("track_name", name="livegan performance", time=0))
         now = 0
-        for frame, s, d1, d2 in self.rows():
+        rows = self.rows()
+        if take_start > 0:
+            rows = np.concatenate([rows, [[take_start, 0x103, 0, 0]]])
+            rows = rows[np.argsort(rows[:, 0], kind="stable")]
+        for frame, s, d1, d2 in rows:
             tick = int(round(frame / frames_per_tick))
             if s in _REALTIME:  # a standard MIDI file may not hold real-time bytes: markers instead
                 m = mido.MetaMessage("marker", text=f"livegan {_REALTIME[s]}")
@@ -100,6 +106,8 @@ class PerfLog:
                 m = mido.MetaMessage("marker", text=f"livegan locate {int(d1) / 1e6:.6f} {int(d2)}")
             elif s == 0x102:
                 m = mido.MetaMessage("marker", text=f"livegan run {int(d1)}")
+            elif s == 0x103:
+                m = mido.MetaMessage("marker", text=f"livegan take {int(frame)}")
             else:
                 try:
                     m = mido.Message.from_bytes([int(s)] + [int(d1), int(d2)][: _data_len(int(s))])
@@ -134,7 +142,8 @@ def read_perflog(path, sample_rate: int) -> list:
     for msg in mido.MidiFile(path):
         t += msg.time
         if msg.is_meta:
-            if msg.type == "marker" and msg.text.startswith(("livegan tempo ", "livegan locate ", "livegan run ")):
+            if msg.type == "marker" and msg.text.startswith(("livegan tempo ", "livegan locate ", "livegan run ",
+                                                              "livegan take ")):
                 out.append((int(round(t * sample_rate)), msg))
             elif msg.type == "marker" and msg.text[8:] in _REALTIME_BACK:
                 out.append((int(round(t * sample_rate)), mido.Message.from_bytes([_REALTIME_BACK[msg.text[8:]]])))

@@ -51,7 +51,100 @@ def _model_path(arg):
     return p
 
 
-def run_stats(engine, out, recorder, skip_calls: int = 0) -> dict:
+def take_path(first: str | None, n: int) -> str:
+    """Where take n (1-based) goes: OUT.wav, OUT-2.wav, ... after --record OUT.wav; else a time-stamped
+    livegan-YYYYmmdd-HHMMSS.wav in the current folder (never an existing file)."""
+    if first and n == 1:
+        return first
+    if first:
+        root, ext = os.path.splitext(first)
+        p = f"{root}-{n}{ext}"
+    else:
+        p = time.strftime("livegan-%Y%m%d-%H%M%S.wav")
+    root, ext = os.path.splitext(p)
+    k = 2
+    while os.path.exists(p):
+        p = f"{root}-{k}{ext}"
+        k += 1
+    return p
+
+
+class Takes:
+    """Recording toggled live (space on the keyboard, a ``record`` button): each take is a WAV
+    with its performance log beside it (``TAKE.mid``: every control event since the performance
+    began, and a ``livegan take FRAME`` marker where a later take's audio starts, so ``livegan
+    render --automation TAKE.mid`` re-renders exactly that take).
+
+    A take starts and ends on a block boundary: its recorder's ring is swapped in as one
+    reference (``Engine.attach_ring``); between takes the engine writes into a small meter ring
+    (the panel's level) that ``drain_meter`` empties. Thread: main (the control thread).
+    """
+
+    def __init__(self, engine, rate: int, channels: int, perflog, first: str | None, say):
+        self.engine, self.rate, self.channels, self.perflog, self.first, self.say = \
+            engine, rate, channels, perflog, first, say
+        self.meter = (engine.ring, engine.rst) if engine.ring is not None else \
+            (np.zeros((8192, channels), np.float32), np.zeros(3, np.int64))
+        self.rec = None  # the Recorder of the take in progress
+        self.n = 0
+        self.frames = 0  # recorded by finished takes
+        self.drops = 0
+        self.start_frame = 0
+
+    @property
+    def active(self) -> bool:
+        return self.rec is not None
+
+    def start(self, running: bool = True) -> None:
+        from livegan.recorder import Recorder
+
+        self.n += 1
+        path = take_path(self.first, self.n)
+        rec = Recorder(path, self.rate, self.channels).start()
+        self.engine.attach_ring(rec.ring, rec.rst)
+        self.rec = rec
+        self.start_frame = self.engine.transport.frame if running else 0
+        if running:
+            self._wait_attached()
+            self.start_frame = self.engine.rec_start_frame
+            self.say(f"recording take {self.n}: {path}")
+
+    def _wait_attached(self) -> None:
+        end = time.monotonic() + 1.0
+        while not self.engine.ring_attached() and time.monotonic() < end:
+            time.sleep(0.001)
+
+    def stop(self) -> None:
+        rec = self.rec
+        if rec is None:
+            return
+        self.engine.attach_ring(*self.meter)
+        self._wait_attached()  # the callback writes no more into the take's ring
+        self.rec = None
+        rec.close()
+        self.frames += rec.frames_written
+        self.drops += rec.dropped
+        mid = os.path.splitext(rec.path)[0] + ".mid"
+        n = self.perflog.save(mid, take_start=self.start_frame) if self.perflog is not None else 0
+        self.say(f"take {self.n}: {rec.path} ({rec.frames_written / self.rate:.1f} s), performance log {mid}: "
+                 f"{n} events")
+
+    def toggle(self) -> None:
+        self.stop() if self.rec is not None else self.start()
+
+    def drain_meter(self) -> None:
+        if self.rec is None:
+            rst = self.meter[1]
+            rst[1] = rst[0]
+
+    def recorded_frames(self) -> int:
+        return self.frames + (self.rec.frames_written if self.rec else 0)
+
+    def dropped(self) -> int:
+        return self.drops + (self.rec.dropped if self.rec else 0)
+
+
+def run_stats(engine, out, takes, skip_calls: int = 0) -> dict:
     """The numbers ``--stats-json`` writes. Main thread (plain reads of counters)."""
     s = engine.stats()
     g = engine.gen_times()
@@ -59,8 +152,8 @@ def run_stats(engine, out, recorder, skip_calls: int = 0) -> dict:
          "loop_switches": s["switches"],
          "gen_ms_median": float(np.median(g) * 1e3) if g.size else None,
          "gen_ms_p99": float(np.percentile(g, 99) * 1e3) if g.size else None,
-         "frames_played": s["frame"], "frames_recorded": recorder.frames_written if recorder else 0,
-         "ring_drops": recorder.dropped if recorder else 0, "callbacks": out.calls if out else 0,
+         "frames_played": s["frame"], "frames_recorded": takes.recorded_frames() if takes else 0,
+         "ring_drops": takes.dropped() if takes else 0, "callbacks": out.calls if out else 0,
          "blocksize": out.blocksize if out else None, "samplerate": engine.sample_rate, "device": out.device_name if out else None}
     if out:
         d.update(out.load_stats(skip_calls))
@@ -77,7 +170,7 @@ def run_stats(engine, out, recorder, skip_calls: int = 0) -> dict:
     return d
 
 
-def panel_stats(engine, out, recorder, patch, rate: int) -> dict:
+def panel_stats(engine, out, takes, patch, rate: int) -> dict:
     """The panel's numbers (``livegan.ui.panel``). Main thread: lock-free reads of plain counters."""
     from livegan import dsp
     from livegan.ui import level_dbfs
@@ -91,8 +184,8 @@ def panel_stats(engine, out, recorder, patch, rate: int) -> dict:
                 next=int(engine.bank.loop_id[sched]) if sched >= 0 else "-", gen_ms=1e3 * float(g),
                 load=float(out.loads[(calls - 1) % out.loads.shape[0]]) if calls else 0.0,
                 xruns=out.xruns if out else 0, late=s["late_loops"],
-                level_db=level_dbfs(engine.ring, engine.rst), recording=recorder is not None,
-                rec_s=(recorder.frames_written / rate) if recorder else 0.0)
+                level_db=level_dbfs(engine.ring, engine.rst), recording=takes.active,
+                rec_s=(takes.rec.frames_written / rate) if takes.active else 0.0)
 
 
 def cli_perform(args) -> int:
@@ -100,7 +193,6 @@ def cli_perform(args) -> int:
     from livegan.audio import AudioOutput
     from livegan.engine import Engine
     from livegan.model import load_model
-    from livegan.recorder import Recorder
     from livegan.scheduler import GeneratorThread, generate_loop
 
     if args.seconds is not None and args.seconds <= 0:
@@ -132,18 +224,21 @@ def cli_perform(args) -> int:
 
     ec, chain, warnings = patch_controls(patch, meta, rate, channels)
     engine = Engine(meta, sample_rate=rate, channels=channels, quantize=quantize, crossfade_ms=crossfade, tempo=tempo,
-                    fx=chain, controls=ec, z_fn=ec.z_fn, record_ring_frames=0 if args.record else 8192)
+                    fx=chain, controls=ec, z_fn=ec.z_fn, record_ring_frames=8192)  # the meter's ring
     ec.frame_fn = lambda: engine.transport.frame
     out = AudioOutput(engine, device=dev, samplerate=rate, blocksize=args.blocksize, latency=args.latency,
                       channels=channels)
     dsp.warm_up(meta.channels, channels)
-    recorder, perflog, perflog_path = None, None, None
-    if args.record:
-        from livegan.perflog import PerfLog
+    from livegan.perflog import PerfLog
 
-        recorder = Recorder(args.record, rate, channels)
-        engine.attach_ring(recorder.ring, recorder.rst)
-        perflog, perflog_path = PerfLog(rate), os.path.splitext(args.record)[0] + ".mid"
+    interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    perflog = PerfLog(rate)  # always: a take started later needs every event since frame 0
+    def say(msg):  # the panel shows what the key did; without it, stderr says it
+        if not interactive:
+            print(f"livegan perform: {msg}", file=sys.stderr, flush=True)
+    takes = Takes(engine, rate, channels, perflog, args.record, say)
+    if args.record:
+        takes.start(running=False)  # take 1 from frame 0 (a bad path fails here, before any sound)
     t0 = time.perf_counter()
     snap = engine.controls.snapshot()
     engine.publish_loop(generate_loop(model, engine, snap), 0)  # the first loop plays from frame 0
@@ -158,6 +253,10 @@ def cli_perform(args) -> int:
         from livegan.midi import MidiHandler, MidiInput
 
         midi_in = MidiInput(midi_spec, handler=MidiHandler(channel=patch.channel)).start()
+        import rtmidi
+
+        if midi_in.api == rtmidi.API_UNIX_JACK:  # JACK MIDI arrives with the next cycle: half a period late on average
+            midi_in.clock.latency_s = 0.5 * args.blocksize / rate
     from livegan.control import LiveControl
 
     from livegan.midiclock import FrameClock
@@ -165,7 +264,7 @@ def cli_perform(args) -> int:
     frame_clock = FrameClock(out.cb_ring, lambda: out.calls, rate, latency_s=out.output_latency)
     live = LiveControl(ec, engine, midi_in=midi_in, perflog=perflog, clock_follow=patch.clock == "midi", fx=chain,
                        frame_clock=frame_clock)
-    interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    live.on_action = lambda a: takes.toggle() if a == "record" else None
 
     stop = threading.Event()
 
@@ -179,15 +278,14 @@ def cli_perform(args) -> int:
     print(f"livegan perform: {meta.name} on '{out.device_name}' at {rate} Hz, {args.blocksize}-frame blocks, "
           f"{engine.transport.tempo:g} BPM, quantize {quantize}, patch {patch.name}"
           + (f", MIDI {midi_in.port_name}" if midi_in else ", computer keyboard" if interactive else "")
-          + (f", recording {args.record} + {os.path.basename(perflog_path)}" if recorder else ""),
+          + (f", recording {args.record} + {os.path.splitext(os.path.basename(args.record))[0]}.mid"
+             if args.record else ", space or a record button starts a take"),
           file=sys.stderr, flush=True)
     rc = 0
     gc.collect()
     gc.freeze()  # no collector pass walks the model and engine during the performance
     gc.disable()  # and none starts inside the callback; refcounting still frees everything acyclic
     try:
-        if recorder:
-            recorder.start()
         gen.start()
         out.start()
         if in_process and not interactive:  # (the panel's drawing is not brief: it stays at normal priority)
@@ -202,17 +300,16 @@ def cli_perform(args) -> int:
             return stop.is_set() or (deadline is not None and time.monotonic() >= deadline)
 
         def panel_now():
-            return panel_stats(engine, out, recorder, patch, rate)
+            return panel_stats(engine, out, takes, patch, rate)
 
         def tick():
             live.step()
-            if recorder is None and engine.ring is not None:
-                engine.rst[1] = engine.rst[0]  # the meter ring has no writer thread: keep it drained
+            takes.drain_meter()  # the meter ring has no writer thread: keep it drained
 
         if interactive:
             from livegan.ui import KeyboardControl, run_panel
 
-            kb = KeyboardControl(ec.c, log=live.log, midi_grid=True)
+            kb = KeyboardControl(ec.c, log=live.log, midi_grid=True, on_record=lambda on: takes.toggle())
             run_panel(panel_now, ec.c, kb, until=finished, tick=tick)
         else:
             from livegan.ui import status_line
@@ -236,16 +333,12 @@ def cli_perform(args) -> int:
                 model.close()
             if midi_in is not None:
                 midi_in.close()
-            if recorder:
-                recorder.close()
             live.flush()  # events the stopped stream never admitted: at the frame it stopped on
-            if perflog is not None:
-                n = perflog.save(perflog_path)
-                print(f"livegan perform: performance log {perflog_path}: {n} events", file=sys.stderr)
+            takes.stop()  # the take in progress: WAV closed, its performance log saved
             if chain is not None:
                 chain.close()
             gc.enable()
-            stats = run_stats(engine, out, recorder, skip_calls=8)
+            stats = run_stats(engine, out, takes, skip_calls=8)
             if args.stats_json:
                 with open(args.stats_json, "w") as f:
                     json.dump(stats, f, indent=2)

@@ -57,6 +57,14 @@ def read_automation(path, sample_rate: int) -> list:
     return [(f, m) for f, m in events if m.type in keep]
 
 
+def take_start(events) -> int:
+    """The frame a take's recording starts at (a ``livegan take FRAME`` marker), else 0."""
+    for _, m in events:
+        if getattr(m, "type", None) == "marker" and m.text.startswith("livegan take "):
+            return int(m.text.split()[-1])
+    return 0
+
+
 def patch_controls(patch, meta, sample_rate: int, channels: int, fx: bool = True, seed: int = 0):
     """(EngineControls, FxChain or None, warnings) for playing ``meta`` through ``patch``.
 
@@ -187,12 +195,20 @@ def cli_render(args) -> int:
     for w in warnings:
         print(f"livegan render: warning: {w}", file=sys.stderr)
     total = int(round(args.seconds * args.samplerate))
+    skip = take_start(events)  # a later take of a performance: render from frame 0, keep from the take on
     try:
         with sf.SoundFile(args.output, "w", samplerate=args.samplerate, channels=2,
                           subtype="FLOAT" if ext == ".wav" else "PCM_24") as f:
-            engine, _ = render(model, events, total, sample_rate=args.samplerate, channels=2,
+            done = [0]
+
+            def sink(block):
+                a = done[0]
+                done[0] += block.shape[0]
+                if done[0] > skip:
+                    f.write(block[max(0, skip - a):])
+            engine, _ = render(model, events, skip + total, sample_rate=args.samplerate, channels=2,
                                blocksize=args.blocksize, quantize=patch.quantize, crossfade_ms=patch.crossfade_ms,
-                               tempo=patch.tempo, fx=chain, sink=f.write, apply=controls_apply(ec),
+                               tempo=patch.tempo, fx=chain, sink=sink, apply=controls_apply(ec),
                                engine_kw=dict(controls=ec, z_fn=ec.z_fn))
     finally:
         if chain is not None:
