@@ -18,6 +18,14 @@ Two parts:
    and 174 BPM (livegan free-running at 120 before it) and after a tempo
    change 120 -> 132 BPM.
 
+4. the whole chain in real time on JACK: the same sender; livegan's engine plays
+   on the JACK server through sounddevice and follows it (``LiveControl``, as
+   ``livegan perform`` with a ``clock = "midi"`` patch). Every 5 ms the
+   control loop notes the engine's beat at the frame heard then (callback
+   times + PortAudio's output latency, the mapping the phase-locked loop
+   itself uses) and the clock's true beat at that moment (from the sender's
+   printed send times). The follower's view is not used for the truth.
+
 Steady state = the second half of each tempo segment. Run:
     python benchmarks/clock_follow.py [--seconds 6] [--no-jack]
 """
@@ -137,6 +145,12 @@ def main():
         rows, info = jack_follow(a.seconds)
         print(f"JACK MIDI, sender in a second process: {info}")
         _print(rows)
+        rows, info = jack_engine(a.seconds)
+        print(f"engine on JACK following the sender in real time: {info}")
+        print(f"  {'BPM':>6} {'tempo err max':>14} {'phase err mean':>15} {'max':>8} {'bias':>8}")
+        for r in rows:
+            print(f"  {r['bpm']:6.1f} {r['tempo_err_max']:10.4f} BPM {r['phase_err_mean_ms']:12.3f} ms "
+                  f"{r['phase_err_max_ms']:8.3f} {r['phase_bias_ms']:8.3f}")
 
 
 def jack_follow(seconds):
@@ -205,6 +219,97 @@ def engine_chain():
         ss = th > secs - 4.0
         print(f"  {name:>16} {np.abs(tempo[ss] - bpm[ss]).max():10.4f} BPM {err[ss].mean():12.3f} ms "
               f"{err[ss].max():8.3f} {locked:10.2f} s")
+
+
+def _sender_port(name_prefix):
+    import rtmidi
+
+    probe = rtmidi.MidiIn(rtmidi.API_UNIX_JACK)
+    name = None
+    for _ in range(50):
+        name = next((p for p in probe.get_ports() if p.startswith(name_prefix)), None)
+        if name:
+            break
+        time.sleep(0.1)
+    probe.delete()
+    return name
+
+
+def jack_engine(seconds):
+    """The engine on the JACK server following the sender (Start, then the tempo schedule)."""
+    import rtmidi
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
+    import clock_sim
+    from livegan import dsp
+    from livegan.audio import AudioOutput
+    from livegan.control import EngineControls, LiveControl, controller_for
+    from livegan.engine import Engine
+    from livegan.midi import MidiHandler, MidiInput
+    from livegan.midiclock import FrameClock
+    from livegan.patch import default_patch_path, load_patch, replace
+
+    period = jack_period_s()
+    meta = clock_sim.tiny_meta()
+    c, _, _ = controller_for(replace(load_patch(default_patch_path()), clock="midi"), meta)
+    ec = EngineControls(c)
+    engine = Engine(meta, sample_rate=48000, channels=2, controls=ec, z_fn=ec.z_fn)
+    engine.publish_loop(clock_sim.sine_loop(), 0)
+    dsp.warm_up(1, 2)
+    out = AudioOutput(engine, blocksize=256, samplerate=48000, channels=2)
+    fc = FrameClock(out.cb_ring, lambda: out.calls, 48000, latency_s=out.output_latency)
+    child = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--sender", "--seconds", str(seconds)],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    mi = None
+    samples = []
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        mi = MidiInput(_sender_port(SENDER_PORT), handler=MidiHandler(), api=rtmidi.API_UNIX_JACK,
+                       client_name="lg-clockengine").start()
+        mi.clock.latency_s = period / 2
+        live = LiveControl(ec, engine, midi_in=mi, clock_follow=True, frame_clock=fc)
+        sys.setswitchinterval(0.0005)
+        out.start()
+        time.sleep(0.5)
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        end = time.monotonic() + 0.6 + seconds * len(TEMPI)
+        while time.monotonic() < end:
+            live.step()
+            now = time.monotonic()
+            if fc.offset is not None:
+                samples.append((now, engine.transport.beat_at(fc.frame_at(now)), engine.transport.tempo))
+            time.sleep(0.005)
+        data = json.loads(child.stdout.readline())
+    finally:
+        out.close()
+        if mi is not None:
+            mi.close()
+        child.kill()
+        child.wait()
+    sent = np.array([s_[0] for s_ in data["sent"]])
+    bpms = np.array([s_[1] for s_ in data["sent"]])
+    smp = np.array(samples)
+    t, eb, tempo = smp[:, 0], smp[:, 1], smp[:, 2]
+    k = np.searchsorted(sent, t, side="right") - 1  # the last tick sent at or before t
+    ok = (k >= 0) & (k < len(sent) - 1)
+    t, eb, tempo, k = t[ok], eb[ok], tempo[ok], k[ok]
+    cb = (k + (t - sent[k]) / (sent[k + 1] - sent[k])) / PPQN  # the clock's beat (tick 0 = beat 0 after Start)
+    bpm = bpms[k]
+    err_ms = (eb - cb) * 60.0 / bpm * 1e3
+    rows = []
+    edges = [0] + [i for i in range(1, len(bpms)) if bpms[i] != bpms[i - 1]] + [len(bpms)]
+    for a, b in zip(edges[:-1], edges[1:]):
+        m = (k >= (a + b) // 2) & (k < b - 1)
+        if not m.any():
+            continue
+        e = err_ms[m]
+        rows.append(dict(bpm=float(bpms[a]), tempo_err_max=float(np.abs(tempo[m] - bpms[a]).max()),
+                         phase_err_mean_ms=float(np.abs(e).mean()), phase_err_max_ms=float(np.abs(e).max()),
+                         phase_bias_ms=float(e.mean())))
+    info = dict(xruns=out.xruns, callbacks=out.calls, output_latency_ms=round(out.output_latency * 1e3, 3),
+                locates=int(sum(1 for _, kk, _, _ in engine.events() if kk == dsp.EV_LOCATE)),
+                samples=int(ok.sum()))
+    return rows, info
 
 
 def _print(rows):
