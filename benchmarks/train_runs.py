@@ -2,7 +2,8 @@
 ``flock /tmp/livegan-heavy.lock`` (the CPU is shared). Outputs go to runs/bench/.
 
   python benchmarks/train_runs.py paper            # the paper's experiment at full length
-  python benchmarks/train_runs.py compare NAME S   # NAME in paper|wavegan|wavegan-noseam, S seconds
+  python benchmarks/train_runs.py compare NAME S [KEY=VALUE ...]   # NAME in paper|wavegan|wavegan-noseam,
+                                                   # S seconds; extra overrides go to a run named cmp_NAME_S
   python benchmarks/train_runs.py summary          # print the markdown tables from the runs
   python benchmarks/train_runs.py rescore RUN      # recompute report + exported metrics of runs/bench/RUN
 
@@ -67,14 +68,14 @@ def run_paper() -> None:
     print(f"paper: {s.step} steps, training {s.seconds:.1f} s, whole command {wall:.1f} s")
 
 
-def run_compare(name: str, seconds: float) -> None:
+def run_compare(name: str, seconds: float, extra=()) -> None:
     from train.presets import apply_overrides, get_preset
     from train.trainer import train
 
     folder = data("mix20", 20, 100, ("bass", "drums"))
     preset, over = COMPARE[name]
-    p = apply_overrides(get_preset(preset), over + [f"max_seconds={seconds}"])
-    run = os.path.join(ROOT, f"cmp_{name}")
+    p = apply_overrides(get_preset(preset), over + [f"max_seconds={seconds}"] + list(extra))
+    run = os.path.join(ROOT, f"cmp_{name}" + (f"_{seconds:g}" if extra else ""))
     s = train(folder, p, run, device="cpu")
     loops = np.load(os.path.join(run, "data.npz"))["loops"]
     ex = exported_metrics(run, loops, p.sample_rate)
@@ -125,6 +126,6 @@ if __name__ == "__main__":
         b["exported"] = exported_metrics(run, loops, json.load(open(os.path.join(run, "preset.json")))["sample_rate"])
         json.dump(b, open(os.path.join(run, "bench.json"), "w"), indent=1)
     elif cmd == "compare":
-        run_compare(sys.argv[2], float(sys.argv[3]))
+        run_compare(sys.argv[2], float(sys.argv[3]), sys.argv[4:])
     else:
         summary()
