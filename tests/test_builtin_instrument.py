@@ -53,11 +53,17 @@ def test_demo_switches_add_no_click(demo_render):
 
 
 def test_click_measure_catches_a_discontinuity(demo_render):
-    """Negative control: splice the audio at a switch without a crossfade; the measure must flag it."""
+    """Negative control: splice the audio at a switch without a crossfade; the measure must flag it.
+
+    The spliced-in piece comes from the loudest part of the track and enters mid-waveform with
+    its sign flipped (loops that start and end quietly would otherwise hide the cut)."""
     audio, events, tempos, xf = demo_render
     r = analyse_switches(audio, events, tempos, xf)
     s = r["switch_frames"][3]
+    win = 240
+    rms = np.sqrt(np.convolve((audio ** 2).mean(1), np.ones(win) / win, mode="valid"))
+    loud = int(np.argmax(rms[:len(rms) - 4800]))
     spliced = audio.copy()
-    spliced[s:s + 4800] = audio[s + 1234:s + 1234 + 4800] * -1.0  # a jump in phase and sign at s
+    spliced[s:s + 4800] = audio[loud:loud + 4800] * -1.0  # a jump in level, phase and sign at s
     r2 = analyse_switches(spliced, events, tempos, xf)
     assert r2["click_db_max"] > r["track_db_p99"] + 6.0, (r2["click_db_max"], r["track_db_p99"])
