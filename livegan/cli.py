@@ -75,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--samplerate", type=int, default=None, help="output sample rate (default: device's)")
     s.add_argument("--blocksize", type=int, default=256, help="frames per audio callback")
     s.add_argument("--latency", default="low", help="'low', 'high' or seconds")
-    s.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
+    s.add_argument("--seconds", type=float, default=None, help="stop after this many seconds of audio played")
     s.add_argument("--generator", choices=("thread", "process"), default="thread",
                    help="generate loops on a thread, or in a child process (keeps torch off the audio process's GIL)")
 

@@ -292,12 +292,16 @@ def cli_perform(args) -> int:
             from livegan.audio import raise_thread_priority
 
             raise_thread_priority(40)  # main loop holds the GIL only briefly
-        deadline = None if args.seconds is None else time.monotonic() + args.seconds
+        # --seconds counts frames played (a stream that starts late still plays them all); the
+        # wall-clock limit 5 s later only guards against a stream that stopped calling back
+        end_frame = None if args.seconds is None else int(round(args.seconds * rate))
+        deadline = None if args.seconds is None else time.monotonic() + args.seconds + 5.0
 
         def finished():
             if gen.error is not None:
                 raise CLIError(f"generator failed: {gen.error}")
-            return stop.is_set() or (deadline is not None and time.monotonic() >= deadline)
+            return stop.is_set() or (end_frame is not None and (engine.transport.frame >= end_frame
+                                                                or time.monotonic() >= deadline))
 
         def panel_now():
             return panel_stats(engine, out, takes, patch, rate)
