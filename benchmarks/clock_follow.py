@@ -173,15 +173,7 @@ def jack_follow(seconds):
             est.append(clock.time_of_tick(clock.ticks - 1))
             tempo.append(clock.tempo_bpm)
         clock.tick = tick
-        probe = rtmidi.MidiIn(rtmidi.API_UNIX_JACK)
-        name = None
-        for _ in range(50):
-            name = next((p for p in probe.get_ports() if p.startswith(SENDER_PORT)), None)
-            if name:
-                break
-            time.sleep(0.1)
-        probe.delete()
-        mi = MidiInput(name, handler=MidiHandler(clock=clock), api=rtmidi.API_UNIX_JACK,
+        mi = MidiInput(_sender_port(SENDER_PORT), handler=MidiHandler(clock=clock), api=rtmidi.API_UNIX_JACK,
                        client_name="lg-clockbench").start()
         time.sleep(0.3)
         child.stdin.write("go\n")
@@ -201,9 +193,16 @@ def jack_follow(seconds):
     return summarize(sent[:n], est[:n], tempo[:n]), info
 
 
-def engine_chain():
+def _clock_sim():
+    """tests/clock_sim.py: the simulated chain, shared with the tests."""
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
     import clock_sim
+
+    return clock_sim
+
+
+def engine_chain():
+    clock_sim = _clock_sim()
 
     print("engine chain (simulated, JACK-like MIDI delivery): beat heard at the output vs the clock")
     print(f"  {'case':>16} {'tempo err max':>14} {'phase err mean':>15} {'max':>8} {'locked after':>13}")
@@ -238,8 +237,7 @@ def _sender_port(name_prefix):
 def jack_engine(seconds):
     """The engine on the JACK server following the sender (Start, then the tempo schedule)."""
     import rtmidi
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
-    import clock_sim
+
     from livegan import dsp
     from livegan.audio import AudioOutput
     from livegan.control import EngineControls, LiveControl, controller_for
@@ -248,6 +246,7 @@ def jack_engine(seconds):
     from livegan.midiclock import FrameClock
     from livegan.patch import default_patch_path, load_patch, replace
 
+    clock_sim = _clock_sim()
     period = jack_period_s()
     meta = clock_sim.tiny_meta()
     c, _, _ = controller_for(replace(load_patch(default_patch_path()), clock="midi"), meta)

@@ -361,12 +361,12 @@ class EngineControls:
         """Stage the Controller's state as a new batch if it changed (or ``force``); returns the
         batch number that holds the current state. Control thread."""
         c = self.c
-        snap, fxp, byp = self._staged[1:4]
+        st = self._staged
+        snap, fxp, byp = st[1:4]
         if c.version != snap[0]:
             snap = (c.version, c.z())
         if self.fx is not None:
             fxp, byp = c.fx_params(), dict(c.bypass)
-        st = self._staged
         if (force or snap is not st[1] or fxp != st[2] or byp != st[3] or self._tempo != st[4]
                 or self._loc != st[5] or self._run != st[6]):
             self.batch += 1
@@ -452,8 +452,8 @@ class LiveControl:
     RESYNC_EVERY_S = 1.0  # ...at most this often (right after a Start the clock's tempo is still settling)
 
     def __init__(self, ec: EngineControls, engine, midi_in=None, perflog=None, clock_follow: bool = False,
-                 fx=None, frame_clock=None, now=None):
-        self.ec, self.engine, self.midi_in, self.perflog, self.fx = ec, engine, midi_in, perflog, fx
+                 frame_clock=None, now=None):
+        self.ec, self.engine, self.midi_in, self.perflog = ec, engine, midi_in, perflog
         self.clock_follow = clock_follow and midi_in is not None
         self.seen = np.zeros((16, 128), np.int64)
         self._total = -1
@@ -465,7 +465,6 @@ class LiveControl:
         self.now = now or __import__("time").monotonic
         self.need_locate = False  # a Start / Continue / resync waits for the clock's next position
         self.running = True  # what we asked of the engine's transport
-        self.phase_err_beats = None  # last measured clock - engine beat position (for the panel)
         self._next_pll = 0.0
         self._last_locate = -1e9
         self.on_action = None  # callable(action) for button actions such as "record"
@@ -592,7 +591,6 @@ class LiveControl:
             self._next_pll = now + self.PLL_EVERY_S
             fc = self.frame_clock
             err = clk.beats_at(now) - self.engine.transport.beat_at(fc.frame_at(now))
-            self.phase_err_beats = err
             if abs(err) * 60.0 / bpm > self.RESYNC_S and now - self._last_locate > self.RESYNC_EVERY_S:
                 self.need_locate = True
                 return

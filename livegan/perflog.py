@@ -164,6 +164,13 @@ def marker_transport(msg):
     return None
 
 
+def marker_take(msg) -> int | None:
+    """The frame of a ``livegan take FRAME`` marker (where a take's audio starts), else None."""
+    if getattr(msg, "type", None) == "marker" and msg.text.startswith("livegan take "):
+        return int(msg.text.split()[-1])
+    return None
+
+
 def marker_bpm(msg) -> float | None:
     """The tempo of a ``livegan tempo`` marker, else None."""
     if getattr(msg, "type", None) == "marker" and msg.text.startswith("livegan tempo "):

@@ -83,8 +83,7 @@ class Takes:
     def __init__(self, engine, rate: int, channels: int, perflog, first: str | None, say):
         self.engine, self.rate, self.channels, self.perflog, self.first, self.say = \
             engine, rate, channels, perflog, first, say
-        self.meter = (engine.ring, engine.rst) if engine.ring is not None else \
-            (np.zeros((8192, channels), np.float32), np.zeros(3, np.int64))
+        self.meter = (engine.ring, engine.rst)  # the engine's own ring (perform makes one for the meter)
         self.rec = None  # the Recorder of the take in progress
         self.n = 0
         self.frames = 0  # recorded by finished takes
@@ -103,7 +102,7 @@ class Takes:
         rec = Recorder(path, self.rate, self.channels).start()
         self.engine.attach_ring(rec.ring, rec.rst)
         self.rec = rec
-        self.start_frame = self.engine.transport.frame if running else 0
+        self.start_frame = 0  # before the stream starts: from frame 0
         if running:
             self._wait_attached()
             self.start_frame = self.engine.rec_start_frame
@@ -262,7 +261,7 @@ def cli_perform(args) -> int:
     from livegan.midiclock import FrameClock
 
     frame_clock = FrameClock(out.cb_ring, lambda: out.calls, rate, latency_s=out.output_latency)
-    live = LiveControl(ec, engine, midi_in=midi_in, perflog=perflog, clock_follow=patch.clock == "midi", fx=chain,
+    live = LiveControl(ec, engine, midi_in=midi_in, perflog=perflog, clock_follow=patch.clock == "midi",
                        frame_clock=frame_clock)
     live.on_action = lambda a: takes.toggle() if a == "record" else None
 

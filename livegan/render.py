@@ -59,10 +59,9 @@ def read_automation(path, sample_rate: int) -> list:
 
 def take_start(events) -> int:
     """The frame a take's recording starts at (a ``livegan take FRAME`` marker), else 0."""
-    for _, m in events:
-        if getattr(m, "type", None) == "marker" and m.text.startswith("livegan take "):
-            return int(m.text.split()[-1])
-    return 0
+    from livegan.perflog import marker_take
+
+    return next((f for f in (marker_take(m) for _, m in events) if f is not None), 0)
 
 
 def patch_controls(patch, meta, sample_rate: int, channels: int, fx: bool = True, seed: int = 0):
