@@ -3,7 +3,10 @@
 Each effect alone and the full chain (filter, drive, delay, reverb), mono and
 stereo, 48 kHz, all stages active and a bypassed full chain. Prints median,
 99th percentile and the share of the 2.667 ms a 128-frame block lasts.
-    python benchmarks/fx_cost.py [--blocks 5000]
+``--flush-caches`` reads a 16 MB array before every timed block, as the other
+threads and processes of a performance do between two callbacks: the chain's
+state then comes from memory, not the caches (the cost the callback sees).
+    python benchmarks/fx_cost.py [--blocks 5000] [--flush-caches]
 """
 from __future__ import annotations
 
@@ -23,7 +26,10 @@ from livegan.patch import FX_PARAMS, Effect  # noqa: E402
 SR, BLOCK = 48000, 128
 
 
-def measure(types, channels, blocks, bypass=False):
+FLUSH = np.ones(16 * 1024 * 1024 // 8)  # 16 MB, more than this VM's share of the last-level cache
+
+
+def measure(types, channels, blocks, bypass=False, flush=False):
     effects = [Effect(type=t, bypass=bypass, params={p: d for p, (_, _, d, _) in FX_PARAMS[t].items()})
                for t in types]
     fx = FxChain(effects, SR, channels)
@@ -34,6 +40,8 @@ def measure(types, channels, blocks, bypass=False):
     ts = np.empty(blocks)
     for i in range(blocks):
         b[:] = x
+        if flush:
+            FLUSH.sum()
         t = time.perf_counter()
         fx.process(b)
         ts[i] = time.perf_counter() - t
@@ -44,14 +52,16 @@ def measure(types, channels, blocks, bypass=False):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--blocks", type=int, default=5000)
+    ap.add_argument("--flush-caches", action="store_true", help="evict the caches before every timed block")
     a = ap.parse_args()
     budget = BLOCK / SR * 1e6
-    print(f"pyo manual server, {SR} Hz, {BLOCK}-frame blocks ({budget:.0f} us each), {a.blocks} timed blocks")
+    print(f"pyo manual server, {SR} Hz, {BLOCK}-frame blocks ({budget:.0f} us each), {a.blocks} timed blocks"
+          + (", caches flushed before each" if a.flush_caches else ""))
     print(f"  {'chain':<30} {'ch':>2} {'median us':>10} {'p99 us':>8} {'% of block':>10}")
     rows = [([t], c, False) for c in (1, 2) for t in FX_PARAMS]
     rows += [(list(FX_PARAMS), c, False) for c in (1, 2)] + [(list(FX_PARAMS), 2, True)]
     for types, ch, byp in rows:
-        med, p99 = measure(types, ch, a.blocks, byp)
+        med, p99 = measure(types, ch, a.blocks, byp, a.flush_caches)
         name = "+".join(types) + (" (bypassed)" if byp else "")
         print(f"  {name:<30} {ch:>2} {med:10.1f} {p99:8.1f} {100 * med / budget:9.2f}%")
 
