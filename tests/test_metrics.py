@@ -52,3 +52,23 @@ def test_diversity_is_low_for_a_collapsed_generator():
     collapsed = np.repeat(train[:1], 6, axis=0) + 1e-3 * np.random.default_rng(2).standard_normal(train.shape)
     assert metrics.evaluate(train, collapsed, SR)["diversity"] < 0.2
     assert abs(metrics.evaluate(train, train, SR)["diversity"] - 1.0) < 1e-6
+
+
+def test_a_common_reference_charges_a_low_rate_preset_for_the_band_it_cannot_play(tmp_path):
+    """Scored against its own 2048 Hz copy of the data, that copy looks perfect; against the
+    common reference (the same files at the analysis rate) it pays for what it lacks above 1 kHz."""
+    from livegan.synth import write_loop_folder
+    from train.data import prepare
+    from train.presets import Preset
+
+    write_loop_folder(tmp_path, 6, sr=16384, kinds=("drums",), seed0=0)
+    ref = metrics.reference(tmp_path)
+    assert ref.shape == (6, 1, 2 * metrics.ANALYSIS_SR)
+    low = prepare(tmp_path, Preset(sample_rate=2048, loop_samples=4096), quiet=True)  # the paper's copy
+    full = prepare(tmp_path, Preset(sample_rate=16384, loop_samples=32768), quiet=True)  # wavegan's copy
+    own = metrics.evaluate(low, low, 2048)
+    common_low = metrics.evaluate(ref, low, metrics.ANALYSIS_SR, 2048)
+    common_full = metrics.evaluate(ref, full, metrics.ANALYSIS_SR, 16384)
+    assert abs(own["fd"]) < 1e-3 * common_low["fd"]
+    assert common_full["fd"] < 0.05 * common_low["fd"]  # full band: the reference itself, nearly
+    assert common_full["coverage"] == 1.0

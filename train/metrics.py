@@ -23,6 +23,12 @@ resampled with soxr first. Features are log-mel frames of a circular STFT
 - ``diversity``: mean pairwise distance between generated loops over that
   between training loops (1 = as varied as the data).
 Loop distances are RMS differences of log-mel spectrograms (dB-like units).
+
+Comparing presets that work at different rates: score every preset's loops
+against one ``reference(folder)`` (the source files prepared at the analysis
+rate), not against each preset's own prepared copy. A 2048 Hz preset's copy
+has nothing above 1024 Hz, so its loops would only be asked to match the
+bottom of the spectrum, and what it cannot play would cost it nothing.
 """
 from __future__ import annotations
 
@@ -173,6 +179,18 @@ def evaluate(train: np.ndarray, gen: np.ndarray, sr: int, gen_sr: int | None = N
         "n_train": int(len(et)),
         "n_gen": int(len(eg)),
     }
+
+
+def reference(folder, seconds: float = 2.0, channels: int = 1) -> np.ndarray:
+    """The loops of ``folder`` prepared (stretch-fitted) at ANALYSIS_SR: (N, C, seconds * ANALYSIS_SR).
+
+    One reference for every preset, whatever rate it trains at (see the module docstring).
+    """
+    from train.data import prepare
+    from train.presets import Preset
+
+    n = int(round(seconds * ANALYSIS_SR))
+    return prepare(folder, Preset(sample_rate=ANALYSIS_SR, loop_samples=n, channels=channels), quiet=True)
 
 
 def nearest_generated(train: np.ndarray, gen: np.ndarray, sr: int) -> np.ndarray:
