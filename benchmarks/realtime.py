@@ -127,7 +127,7 @@ def run_child(args) -> dict:
 
     import numpy as np
 
-    sys.setswitchinterval(0.0005)
+    sys.setswitchinterval(args.switch_interval)
     from livegan import dsp
     from livegan.audio import AudioOutput
     from livegan.engine import Engine
@@ -163,12 +163,15 @@ def run_child(args) -> dict:
     gc.collect()
     gc.freeze()  # everything built so far is permanent: no collector pass walks it during the run
     gc.disable()  # no collection can start inside the callback (refcounting still frees)
-    gen.start()
+    if args.gen != "off":
+        gen.start()
     out.start()
     rt_main = raise_thread_priority(40) if args.gen == "process" else False
     rng = np.random.default_rng(1)
     last_beat = 0
     t_end = time.monotonic() + args.seconds
+    if args.still_main:  # diagnostic: the main thread only sleeps (it never takes the GIL during the run)
+        time.sleep(args.seconds)
     while time.monotonic() < t_end:  # main thread: a performer moving a knob on every beat
         b = int(engine.transport.beat_at(engine.transport.frame))
         if b != last_beat:
@@ -176,12 +179,14 @@ def run_child(args) -> dict:
             engine.controls.set_knob(int(rng.integers(0, 8)), float(rng.uniform(-1, 1)))
         time.sleep(0.005)
     out.close()
-    gen.stop()
-    gen.join(timeout=5)
+    if args.gen != "off":
+        gen.stop()
+        gen.join(timeout=5)
     if hasattr(model, "close"):
         model.close()
     s = engine.stats()
     g = engine.gen_times()[1:]
+    g = g if len(g) else np.full(1, np.nan)  # --gen off: nothing generated during the run
     res = {"blocksize": args.blocksize, "gen": args.gen, "fx": bool(args.fx), "seconds": args.seconds, "xruns": out.xruns,
            "xrun_at_callback": [int(i) for i in out.xrun_calls[:min(out.xruns, 64)]],
            "late_loops": s["late_loops"], "loops_generated": s["loops_generated"], "switches": s["switches"],
@@ -228,10 +233,16 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--blocks", type=int, nargs="+", default=[128, 64])
-    ap.add_argument("--gen", choices=("none", "thread", "process"), nargs="+", default=["none", "thread", "process"],
-                    help="none: a null client (baseline xruns of this machine); thread / process: where generation runs")
+    ap.add_argument("--gen", choices=("none", "off", "thread", "process"), nargs="+",
+                    default=["none", "thread", "process"],
+                    help="none: a null client (baseline xruns of this machine); off: the engine playing one loop, "
+                         "knobs moving, no generation; thread / process: where generation runs")
+    ap.add_argument("--switch-interval", type=float, default=0.0005,
+                    help="sys.setswitchinterval in the engine's process (seconds; perform uses 0.0005)")
     ap.add_argument("--model", default=None, help=".ts model (default: a WaveGAN-shaped random generator)")
     ap.add_argument("--fx", action="store_true", help="run the generic patch's effects chain in the callback")
+    ap.add_argument("--still-main", action="store_true",
+                    help="diagnostic: the main thread sleeps through the run instead of moving a knob every beat")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--blocksize", type=int, default=128, help=argparse.SUPPRESS)
     ap.add_argument("--json", default=None, help="also write all results here")
@@ -257,7 +268,9 @@ def main():
             try:
                 env = {**os.environ, "JACK_DEFAULT_SERVER": name, "JACK_NO_START_SERVER": "1"}
                 r = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", "--blocksize", str(bs),
-                                    "--gen", gen, "--seconds", str(args.seconds), "--model", model]
+                                    "--gen", gen, "--seconds", str(args.seconds), "--model", model,
+                                    "--switch-interval", str(args.switch_interval)]
+                                   + (["--still-main"] if args.still_main else [])
                                    + (["--fx"] if args.fx else []), env=env,
                                    capture_output=True, text=True, timeout=args.seconds + 300)
             finally:
