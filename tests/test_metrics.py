@@ -72,3 +72,15 @@ def test_a_common_reference_charges_a_low_rate_preset_for_the_band_it_cannot_pla
     assert abs(own["fd"]) < 1e-3 * common_low["fd"]
     assert common_full["fd"] < 0.05 * common_low["fd"]  # full band: the reference itself, nearly
     assert common_full["coverage"] == 1.0
+
+
+def test_copy_xcorr_catches_rolled_copies_under_hiss_that_the_log_mel_distance_misses():
+    train = _bass(range(4))
+    rng = np.random.default_rng(0)
+    copies = np.roll(np.concatenate([train] * 3), 1234, axis=-1)  # rolled: the loop started elsewhere
+    copies = copies + rng.standard_normal(copies.shape) * 0.01  # hiss at -40 dBFS in the gaps
+    m = metrics.evaluate(train, copies, SR)
+    assert m["copy_xcorr"] > 0.99
+    assert m["min_nn"] > 0.25 * m["train_nn_min"]  # the log-mel distance alone would call these new loops
+    fresh = metrics.evaluate(train, _bass(range(10, 30)), SR)  # other loops of the same synthesiser
+    assert fresh["copy_xcorr"] < 0.6

@@ -20,6 +20,10 @@ resampled with soxr first. Features are log-mel frames of a circular STFT
   loop's own rate, averaged over loops (about 1 for a loop as smooth at the
   wrap as inside; a click makes it large). ``seam_train`` is the same for the
   training loops.
+- ``copy_xcorr``: the largest normalised circular cross-correlation between any generated
+  and any training loop, over all lags (at the analysis rate). A copy scores ~1 even when
+  rolled or under a noise floor, which the log-mel distances above do not see (their floor
+  is ~100 dB down, so hiss in a copy's gaps moves it far away).
 - ``diversity``: mean pairwise distance between generated loops over that
   between training loops (1 = as varied as the data).
 Loop distances are RMS differences of log-mel spectrograms (dB-like units).
@@ -155,9 +159,26 @@ def seam_score(loops: np.ndarray) -> np.ndarray:
     return np.abs(x[:, 0] - x[:, -1]) / inside
 
 
+def copy_xcorr(train_a: np.ndarray, gen_a: np.ndarray) -> np.ndarray:
+    """(N, L) and (M, L) mono at one rate -> (M,) max over training loops and circular lags of the
+    normalised cross-correlation (1 = a copy, possibly rolled; ~0 = unrelated)."""
+    def unit(x):
+        x = x - x.mean(1, keepdims=True)
+        return x / (np.linalg.norm(x, axis=1, keepdims=True) + 1e-12)
+
+    ft = np.fft.rfft(unit(train_a), axis=1)  # (N, F)
+    fg = np.fft.rfft(unit(gen_a), axis=1)  # (M, F)
+    best = np.zeros(len(fg))
+    for i in range(len(ft)):  # one training loop at a time: (M, L) in memory, not (M, N, L)
+        c = np.fft.irfft(fg * np.conj(ft[i])[None], n=train_a.shape[1], axis=1)  # (M, L) over lags
+        best = np.maximum(best, c.max(1))
+    return best
+
+
 def evaluate(train: np.ndarray, gen: np.ndarray, sr: int, gen_sr: int | None = None) -> dict:
     """All metrics; ``train`` (N, C, L) at ``sr``, ``gen`` (M, C, L') at ``gen_sr`` (default sr)."""
-    ft, fg = features(train, sr), features(gen, gen_sr or sr)  # (N, T, M), (M', T, M)
+    ta, ga = to_analysis(train, sr), to_analysis(gen, gen_sr or sr)  # (N, L'), (M', L')
+    ft, fg = logmel(ta), logmel(ga)  # (N, T, M), (M', T, M)
     frames_t, frames_g = ft.reshape(-1, N_MELS), fg.reshape(-1, N_MELS)
     et, eg = ft.reshape(len(ft), -1), fg.reshape(len(fg), -1)  # one vector per loop
     d_gt = _dist(eg, et)  # (M, N)
@@ -173,6 +194,7 @@ def evaluate(train: np.ndarray, gen: np.ndarray, sr: int, gen_sr: int | None = N
         "min_nn": float(d_gt.min()),
         "train_nn_min": float(np.min(nn_tt)),
         "coverage": float(len(set(d_gt.argmin(1).tolist())) / len(et)),
+        "copy_xcorr": float(copy_xcorr(ta, ga).max()),
         "seam": float(seam_score(gen).mean()),
         "seam_train": float(seam_score(train).mean()),
         "diversity": float(d_gg[iu_g].mean() / div_t) if len(eg) > 1 else float("nan"),
