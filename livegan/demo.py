@@ -111,6 +111,7 @@ def play_file(path: str) -> bool:
     import sounddevice as sd
 
     data, sr = sf.read(path, dtype="float32", always_2d=True)
+    print(f"playing {path} on output device {dev} ... (Ctrl-C stops)", flush=True)
     try:
         sd.play(data, sr, device=dev)
         sd.wait()
@@ -129,7 +130,6 @@ def cli_demo(args) -> int:
     render_demo(args.output)
     if args.no_play:
         return 0
-    print(f"playing {args.output} ... (Ctrl-C stops)")
     if not play_file(args.output):
         print(f"no audio output device found: the demo is in {args.output}; play it with any audio player. "
               "(`livegan devices` lists outputs; see the README's troubleshooting for JACK.)")

@@ -67,3 +67,18 @@ def test_click_measure_catches_a_discontinuity(demo_render):
     spliced[s:s + 4800] = audio[loud:loud + 4800] * -1.0  # a jump in level, phase and sign at s
     r2 = analyse_switches(spliced, events, tempos, xf)
     assert r2["click_db_max"] > r["track_db_p99"] + 6.0, (r2["click_db_max"], r["track_db_p99"])
+
+
+def test_demo_without_an_output_device_says_where_the_file_is_and_does_not_claim_to_play(tmp_path, monkeypatch,
+                                                                                        capsys):
+    import livegan.demo as demo
+
+    out = tmp_path / "demo.wav"
+    sf.write(str(out), np.zeros((4800, 2), np.float32), SR)
+    monkeypatch.setattr(demo, "render_demo", lambda path: None)  # the render is tested above
+    monkeypatch.setattr(demo, "_output_device", lambda: None)  # a machine with no audio output
+    args = type("Args", (), {"output": str(out), "no_play": False})()
+    assert demo.cli_demo(args) == 0
+    said = capsys.readouterr().out
+    assert "no audio output device found" in said and str(out) in said
+    assert "playing" not in said
