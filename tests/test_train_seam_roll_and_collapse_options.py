@@ -1,12 +1,13 @@
-"""Seam-aware training rolls real and fake by the same amount before D; the anti-collapse options act."""
+"""Seam-aware training rolls real and fake by the same amount before D; the anti-collapse options act;
+DiffAugment transforms what D sees of real and fake alike."""
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from train.models import Discriminator
-from train.presets import apply_overrides, wavegan
-from train.trainer import Batches, TrainState, make_state, train_step
+from train.models import Discriminator, MinibatchDiscrimination
+from train.presets import apply_overrides, paper, wavegan
+from train.trainer import Batches, TrainState, diff_augment, make_state, train_step
 
 L = 1024
 
@@ -96,3 +97,58 @@ def test_joint_batch_shows_d_real_and_fake_in_one_batch_rolled_alike():
     assert d_step.shape[0] == g_step.shape[0] == 4  # 2 real + 2 fake, one batch-norm batch
     pos = d_step[:, 0].argmax(1)
     assert len(set(pos.tolist())) == 1
+
+
+def _offset(pos: torch.Tensor) -> torch.Tensor:
+    """Impulse positions on the circle -> signed offsets from sample 0."""
+    return torch.where(pos > L // 2, pos - L, pos)
+
+
+def test_diffaugment_translates_each_real_and_fake_loop_by_its_own_bounded_amount():
+    s = _state(seam_roll=False)
+    s.p = apply_overrides(s.p, ["translate=0.125"])
+    offsets = {"real": [], "fake": []}
+    for _ in range(20):
+        s.d.seen.clear()
+        train_step(s, _real_impulses())
+        real, fake, g_fake = s.d.seen  # D step: real, fake; G step: fake
+        offsets["real"] += _offset(real[:, 0].argmax(1)).tolist()
+        offsets["fake"] += _offset(fake[:, 0].argmax(1)).tolist() + _offset(g_fake[:, 0].argmax(1)).tolist()
+    for name, off in offsets.items():
+        assert max(abs(o) for o in off) <= L // 8, name
+        assert len(set(off)) > 10, name  # drawn per loop and per step, fakes included (also in G's step)
+
+
+def test_diffaugment_cutout_silences_one_stretch_and_passes_gradients():
+    p = apply_overrides(paper(), ["cutout=0.25", "translate=0.125"])
+    x = torch.ones(6, 1, 4096, requires_grad=True)
+    y = diff_augment(p, x, torch.Generator().manual_seed(0))
+    zeros = (y == 0).sum(2).squeeze(1)
+    assert torch.all(zeros == 1024)  # exactly a quarter of each loop
+    y.sum().backward()
+    # differentiable: G learns through it; the cut stretch passes no gradient, the rest passes it whole
+    assert torch.all(x.grad.sum(2) == 3072) and torch.all((x.grad == 0) | (x.grad == 1))
+    off = apply_overrides(paper(), [])
+    g = torch.Generator().manual_seed(0)
+    assert diff_augment(off, x, g) is x and torch.equal(g.get_state(), torch.Generator().manual_seed(0).get_state())
+
+
+def test_minibatch_discrimination_scores_a_collapsed_batch_apart_from_a_varied_one():
+    mb = MinibatchDiscrimination(64, 8, 5)
+    torch.manual_seed(0)
+    one = torch.randn(1, 64)
+    collapsed = mb(one.expand(4, 64))  # (4, 8): each loop is close to the other three
+    varied = mb(torch.randn(4, 64))
+    assert torch.allclose(collapsed, torch.full_like(collapsed, 3.0))
+    assert varied.max() < 0.5
+
+
+def test_paper_preset_with_minibatch_discrimination_and_diffaugment_trains():
+    p = apply_overrides(paper(), ["minibatch_disc=16", "translate=0.125", "cutout=0.5", "n_val=2"])
+    loops = np.random.default_rng(0).uniform(-0.5, 0.5, (4, 1, 4096)).astype(np.float32)
+    s = make_state(p, torch.device("cpu"))
+    before = [t.detach().clone() for t in s.d_plain.mbdisc.parameters()]
+    for _ in range(2):
+        out = train_step(s, Batches(loops, 4, torch.Generator().manual_seed(0)))
+    assert np.isfinite(out["loss_d"]) and np.isfinite(out["loss_g"])
+    assert not torch.equal(before[0], s.d_plain.mbdisc.t)  # D learns the minibatch kernels

@@ -73,6 +73,26 @@ def phase_shuffle(x: torch.Tensor, n: int) -> torch.Tensor:
     return torch.gather(padded, 2, idx.expand(b, c, length))
 
 
+class MinibatchDiscrimination(nn.Module):
+    """Salimans et al. 2016, section 3.2: features (B, A) -> (B, n_kernels) closeness to the rest of the batch.
+
+    Each loop's features are projected to ``n_kernels`` vectors of ``dim`` numbers; kernel b's output
+    for loop i is sum over the other loops j of exp(-||M_ib - M_jb||_1). A batch of near-identical
+    loops (a collapsed G) scores high on every kernel, a batch of distinct loops low, so D can tell a
+    collapsed fake batch from a real one and G is pushed to spread out.
+    """
+
+    def __init__(self, in_features: int, n_kernels: int, dim: int):
+        super().__init__()
+        self.t = nn.Parameter(torch.randn(in_features, n_kernels * dim) / in_features ** 0.5)
+        self.n, self.dim = n_kernels, dim
+
+    def forward(self, f: torch.Tensor) -> torch.Tensor:
+        m = (f @ self.t).view(f.shape[0], self.n, self.dim)  # (B, n, dim)
+        l1 = (m.unsqueeze(0) - m.unsqueeze(1)).abs().sum(3)  # (B, B, n)
+        return torch.exp(-l1).sum(1) - 1.0  # (B, n): exp(0) = 1 of each loop with itself taken off
+
+
 class Discriminator(nn.Module):
     """loop (B, channels, loop_samples) -> one logit / critic score per loop (B,)."""
 
@@ -92,7 +112,9 @@ class Discriminator(nn.Module):
             block.append(act())
             self.blocks.append(nn.Sequential(*block))
         l_last = p.loop_samples // p.stride ** p.n_layers
-        self.out = nn.Linear((chans[-1] + int(self.mbstd)) * l_last, 1)
+        flat = (chans[-1] + int(self.mbstd)) * l_last
+        self.mbdisc = MinibatchDiscrimination(flat, p.minibatch_disc, p.minibatch_disc_dim) if p.minibatch_disc else None
+        self.out = nn.Linear(flat + p.minibatch_disc, 1)
 
     def forward(self, x: torch.Tensor, return_features: bool = False):
         for i, block in enumerate(self.blocks):
@@ -103,7 +125,10 @@ class Discriminator(nn.Module):
         if self.mbstd:
             s = x.std(dim=0, unbiased=False).mean()  # scalar: how different the batch's loops are
             x = torch.cat([x, s.expand(x.shape[0], 1, x.shape[2])], dim=1)  # (B, 16d + 1, L0)
-        logit = self.out(x.flatten(1)).squeeze(1)  # (B,)
+        x = x.flatten(1)  # (B, flat)
+        if self.mbdisc is not None:
+            x = torch.cat([x, self.mbdisc(x)], dim=1)  # (B, flat + n_kernels)
+        logit = self.out(x).squeeze(1)  # (B,)
         if return_features:
             return logit, feats.mean(dim=2)  # (B,), (B, 16d)
         return logit

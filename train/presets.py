@@ -32,6 +32,8 @@ class Preset:
     phase_shuffle: int = 2  # WaveGAN phase shuffle: max shift in samples after each D layer (0 = off)
     joint_batch: bool = False  # D sees real and fake in one batch (one set of batch-norm statistics)
     minibatch_std: bool = False  # append a minibatch-stddev feature before D's last layer (anti mode collapse)
+    minibatch_disc: int = 0  # Salimans et al. 2016 minibatch discrimination: number of kernels (0 = off)
+    minibatch_disc_dim: int = 5  # dimensions per minibatch-discrimination kernel
     feature_matching: float = 0.0  # weight of the feature-matching term in G's loss (0 = off)
     # --- objective and optimiser ---
     loss: str = "wgan-gp"  # "bce" (sigmoid + binary cross-entropy) or "wgan-gp"
@@ -46,6 +48,9 @@ class Preset:
     shift_augment: bool = True  # roll each real loop by a random whole number of `shift_quantum` steps
     shift_quantum: int = 4  # shifts are multiples of one beat / shift_quantum (4 = a 16th note)
     seam_roll: bool = True  # roll real and fake by the same random amount before D (seam visible to D)
+    # --- DiffAugment (Zhao et al. 2020): the same random transforms on real and fake before D ---
+    translate: float = 0.0  # roll each loop by its own random amount up to this fraction of a loop (0 = off)
+    cutout: float = 0.0  # silence one random stretch of this fraction of each loop (0 = off)
     # --- schedule ---
     steps: int = 20000  # G updates in total
     max_seconds: float = 0.0  # stop after this much training wall time (0 = no limit)

@@ -65,6 +65,31 @@ def shift_augment(p: Preset, x: torch.Tensor, gen: torch.Generator) -> torch.Ten
     return torch.stack([torch.roll(x[i], int(round(int(k[i]) * q)), dims=-1) for i in range(x.shape[0])])
 
 
+def diff_augment(p: Preset, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """DiffAugment for loops, differentiable, drawn per loop: (B, C, L) -> (B, C, L).
+
+    Applied to real and fake alike each time D sees them (Zhao et al. 2020), so D cannot memorise a
+    handful of training loops sample for sample, and G is not taught the transforms (they happen
+    to its output too). ``translate``: circular roll by up to +-translate * L samples; ``cutout``:
+    one stretch of cutout * L samples set to silence.
+    """
+    if p.translate <= 0 and p.cutout <= 0:
+        return x
+    b, c, length = x.shape
+    t = torch.arange(length).view(1, length)  # (1, L)
+    if p.translate > 0:
+        m = int(p.translate * length)
+        k = torch.randint(-m, m + 1, (b, 1), generator=gen)  # (B, 1)
+        idx = ((t - k) % length).to(x.device)  # (B, L)
+        x = torch.gather(x, 2, idx.unsqueeze(1).expand(b, c, length))
+    if p.cutout > 0:
+        w = int(p.cutout * length)
+        start = torch.randint(0, length, (b, 1), generator=gen)  # (B, 1)
+        keep = ((t - start) % length >= w).to(x.device, x.dtype)  # (B, L): 0 on the cut stretch
+        x = x * keep.unsqueeze(1)
+    return x
+
+
 def _roll(x: torch.Tensor, shift: int) -> torch.Tensor:
     return torch.roll(x, shift, dims=-1) if shift else x
 
@@ -82,6 +107,7 @@ def train_step(s: TrainState, batches) -> dict:
             fake = s.g(z)  # (B, C, L)
         shift = int(torch.randint(0, p.loop_samples, (1,), generator=gen)) if p.seam_roll else 0
         real, fake = _roll(real, shift), _roll(fake, shift)  # same roll: a click at the wrap shows
+        real, fake = diff_augment(p, real, gen), diff_augment(p, fake, gen)
         if p.loss == "bce" and p.joint_batch:  # batch norm cannot tell real from fake by batch statistics
             logit = s.d(torch.cat([real, fake]))  # (2B,)
             loss_d = losses.bce_d(logit[:real.shape[0]], logit[real.shape[0]:])
@@ -97,14 +123,14 @@ def train_step(s: TrainState, batches) -> dict:
     z = sample_z(p, p.batch_size, gen).to(s.device)
     fake = s.g(z)
     shift = int(torch.randint(0, p.loop_samples, (1,), generator=gen)) if p.seam_roll else 0
-    fake = _roll(fake, shift)
+    fake = diff_augment(p, _roll(fake, shift), gen)
     if p.feature_matching > 0:
-        real = batches().to(s.device)
+        real = diff_augment(p, batches().to(s.device), gen)
         score, f_fake = s.d(fake, return_features=True)
         with torch.no_grad():
             _, f_real = s.d_plain(_roll(real, shift), return_features=True)
     elif p.joint_batch:
-        real = batches().to(s.device)
+        real = diff_augment(p, batches().to(s.device), gen)
         score = s.d(torch.cat([_roll(real, shift), fake]))[real.shape[0]:]  # (B,) scores of the fakes
     else:
         score = s.d(fake)
