@@ -2,6 +2,8 @@
 ``flock /tmp/livegan-heavy.lock`` (the CPU is shared). Outputs go to runs/bench/.
 
   python benchmarks/train_runs.py paper            # the paper's experiment at full length
+  python benchmarks/train_runs.py paper RUN KEY=VALUE ...   # the same with overrides, in runs/bench/RUN
+                                                   # (e.g. paper_diffaug translate=0.125 cutout=0.5)
   python benchmarks/train_runs.py compare NAME S [KEY=VALUE ...]   # NAME in paper|wavegan|wavegan-noseam,
                                                    # S seconds; extra overrides go to a run named cmp_NAME_S
   python benchmarks/train_runs.py summary          # print the markdown tables from the runs
@@ -63,20 +65,20 @@ def exported_metrics(run: str, loops: np.ndarray, sr: int, reference_folder: str
     return out
 
 
-def run_paper() -> None:
-    from train.presets import paper
+def run_paper(name: str = "paper_full", over=()) -> None:
+    from train.presets import apply_overrides, paper
     from train.trainer import train
 
     folder = data("paper4", 4, 0, ("bass",))
-    run = os.path.join(ROOT, "paper_full")
+    run = os.path.join(ROOT, name)
     t0 = time.perf_counter()
-    s = train(folder, paper(), run, device="cpu")
+    s = train(folder, apply_overrides(paper(), list(over)), run, device="cpu")
     wall = time.perf_counter() - t0
     loops = np.load(os.path.join(run, "data.npz"))["loops"]
     ex = exported_metrics(run, loops, 2048)
     with open(os.path.join(run, "bench.json"), "w") as f:
         json.dump({"wall_s": wall, "train_s": s.seconds, "steps": s.step, "exported": ex}, f, indent=1)
-    print(f"paper: {s.step} steps, training {s.seconds:.1f} s, whole command {wall:.1f} s")
+    print(f"{name}: {s.step} steps, training {s.seconds:.1f} s, whole command {wall:.1f} s")
 
 
 def run_compare(name: str, seconds: float, extra=()) -> None:
@@ -129,7 +131,7 @@ if __name__ == "__main__":
     torch.set_num_threads(2)
     cmd = sys.argv[1] if len(sys.argv) > 1 else "summary"
     if cmd == "paper":
-        run_paper()
+        run_paper(*(sys.argv[2:3] or ["paper_full"]), sys.argv[3:])
     elif cmd == "rescore":
         from train.report import write_report
 

@@ -22,11 +22,16 @@ resampled with soxr first. Features are log-mel frames of a circular STFT
   training loops.
 - ``copy_xcorr``: the largest normalised circular cross-correlation between any generated
   and any training loop, over all lags (at the analysis rate). A copy scores ~1 even when
-  rolled or under a noise floor, which the log-mel distances above do not see (their floor
-  is ~100 dB down, so hiss in a copy's gaps moves it far away).
+  rolled or under hiss, which moves a copy away in the log-mel distances above.
 - ``diversity``: mean pairwise distance between generated loops over that
   between training loops (1 = as varied as the data).
-Loop distances are RMS differences of log-mel spectrograms (dB-like units).
+Loop distances are RMS differences of log-mel spectrograms (natural-log power units).
+
+The log has a floor ``FLOOR_DB`` = -80 dB re a full-scale sine (VGGish, behind FAD, puts its
+log-mel offset at about the same level): what is quieter counts as silence. The first floor
+was a fixed 1e-6 in power, ~100 dB down, and the distances were then ruled by how silent the
+gaps between notes are: exact copies of the training loops under -40 dBFS hiss covered 1 of 4
+loops and sat far from them. With the floor at -80 dB they cover 4 of 4 (tests/test_metrics.py).
 
 Comparing presets that work at different rates: score every preset's loops
 against one ``reference(folder)`` (the source files prepared at the analysis
@@ -42,6 +47,7 @@ ANALYSIS_SR = 8000  # Hz: every loop is resampled here before spectral features
 N_FFT = 512  # 64 ms
 HOP = 128  # 16 ms
 N_MELS = 64
+FLOOR_DB = -80.0  # dB re a full-scale sine: quieter mel energy counts as silence
 
 
 def _mel_filters(sr: int, n_fft: int, n_mels: int, fmin: float = 20.0) -> np.ndarray:
@@ -58,6 +64,13 @@ def _mel_filters(sr: int, n_fft: int, n_mels: int, fmin: float = 20.0) -> np.nda
 
 
 _FB = _mel_filters(ANALYSIS_SR, N_FFT, N_MELS)
+_WIN = np.hanning(N_FFT)
+
+
+def floor_power(floor_db: float | None = None) -> float:
+    """Mel power ``floor_db`` (default ``FLOOR_DB``) below a full-scale sine's (peak bin: (sum(window) / 2)^2)."""
+    db = FLOOR_DB if floor_db is None else floor_db
+    return float((_WIN.sum() / 2.0) ** 2 * 10.0 ** (db / 10.0))
 
 
 def to_analysis(loops: np.ndarray, sr: int) -> np.ndarray:
@@ -80,11 +93,10 @@ def logmel(x: np.ndarray) -> np.ndarray:
     """(N, L) at ANALYSIS_SR -> (N, T, N_MELS) log-mel of a circular STFT, T = L // HOP."""
     n, length = x.shape
     t = length // HOP
-    win = np.hanning(N_FFT)
     idx = (np.arange(t)[:, None] * HOP + np.arange(N_FFT)[None, :]) % length  # (T, N_FFT), wraps
-    frames = x[:, idx] * win  # (N, T, N_FFT)
+    frames = x[:, idx] * _WIN  # (N, T, N_FFT)
     power = np.abs(np.fft.rfft(frames, axis=-1)) ** 2  # (N, T, F)
-    return np.log(power @ _FB.T + 1e-6)  # (N, T, M)
+    return np.log(power @ _FB.T + floor_power())  # (N, T, M)
 
 
 def features(loops: np.ndarray, sr: int) -> np.ndarray:
