@@ -45,7 +45,12 @@ class Generator(nn.Module):
         chans = widths[::-1] + [p.channels]  # e.g. [16d, 8d, 4d, 2d, d, C]
         for i in range(p.n_layers):
             last = i == p.n_layers - 1
-            layers.append(nn.ConvTranspose1d(chans[i], chans[i + 1], p.kernel, p.stride, pad, out_pad))
+            if p.upsample == "transposed":
+                layers.append(nn.ConvTranspose1d(chans[i], chans[i + 1], p.kernel, p.stride, pad, out_pad))
+            else:  # resize, then a same-length conv: no checkerboard of uneven kernel overlap (Odena et al. 2016)
+                kw = {"align_corners": False} if p.upsample == "linear" else {}
+                layers.append(nn.Upsample(scale_factor=float(p.stride), mode=p.upsample, **kw))
+                layers.append(nn.Conv1d(chans[i], chans[i + 1], p.kernel, 1, p.kernel // 2))
             if not last:
                 if p.batchnorm:
                     layers.append(nn.BatchNorm1d(chans[i + 1]))

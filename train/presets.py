@@ -28,6 +28,7 @@ class Preset:
     kernel: int = 25  # conv kernel size
     stride: int = 4  # conv stride (upsampling factor per G layer)
     n_layers: int = 5  # conv layers in G and in D
+    upsample: str = "transposed"  # G's upsampling: "transposed" convs (paper, WaveGAN) or "nearest" / "linear" + conv
     batchnorm: bool = False  # batch norm in G and D (DCGAN) or none (WaveGAN)
     phase_shuffle: int = 2  # WaveGAN phase shuffle: max shift in samples after each D layer (0 = off)
     joint_batch: bool = False  # D sees real and fake in one batch (one set of batch-norm statistics)
@@ -169,5 +170,9 @@ def check(p: Preset) -> None:
         raise ValueError(f"fit must be 'stretch' or 'slice', got {p.fit!r}")
     if p.channels not in (1, 2):
         raise ValueError(f"channels must be 1 or 2, got {p.channels}")
+    if p.upsample not in ("transposed", "nearest", "linear"):
+        raise ValueError(f"upsample must be 'transposed', 'nearest' or 'linear', got {p.upsample!r}")
+    if p.upsample != "transposed" and p.kernel % 2 == 0:
+        raise ValueError(f"upsample={p.upsample!r} needs an odd kernel (same-length convs), got {p.kernel}")
     if p.latent_dist not in ("uniform", "normal"):
         raise ValueError(f"latent_dist must be 'uniform' or 'normal', got {p.latent_dist!r}")
