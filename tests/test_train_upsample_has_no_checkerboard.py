@@ -46,3 +46,21 @@ def test_resize_conv_needs_an_odd_kernel():
         check(apply_overrides(paper(), ["upsample=linear", "kernel=4"]))
     with pytest.raises(ValueError, match="upsample must be"):
         check(apply_overrides(paper(), ["upsample=bicubic"]))
+
+
+@pytest.mark.parametrize("upsample", ["nearest", "linear"])
+def test_resize_conv_generator_is_circular_so_its_loops_have_no_seam_of_their_own(upsample):
+    """Rolling the generator's first feature map by one step rolls the loop by stride**layers samples:
+    no sample is an edge, so nothing marks the wrap (transposed / zero-padded convs fail this)."""
+    p = apply_overrides(paper(), [f"upsample={upsample}"])
+    g = Generator(p).eval()
+    h = g.head(torch.rand(2, p.latent_dim) * 2 - 1)  # (2, top, 128)
+    with torch.no_grad():
+        y, y_rolled = g.body(h), g.body(torch.roll(h, 1, dims=-1))
+    step = p.stride ** p.n_layers
+    assert torch.allclose(torch.roll(y, step, dims=-1), y_rolled, atol=1e-5)
+    if upsample == "linear":
+        gt = Generator(apply_overrides(paper(), ["upsample=transposed"])).eval()
+        with torch.no_grad():
+            a, b = gt.body(h), gt.body(torch.roll(h, 1, dims=-1))
+        assert not torch.allclose(torch.roll(a, step, dims=-1), b, atol=1e-5)

@@ -28,6 +28,23 @@ def _widths(p: Preset) -> list[int]:
     return [p.model_dim * 2 ** i for i in range(p.n_layers)]
 
 
+class CircularUpsample(nn.Module):
+    """(B, C, L) -> (B, C, L * scale), nearest or linear, wrapping at the ends: a loop has no edges,
+    so its first sample is interpolated with its last (and the convs after it pad circularly)."""
+
+    def __init__(self, scale: int, mode: str):
+        super().__init__()
+        self.scale, self.mode = scale, mode
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.pad(x, (1, 1), mode="circular")  # one sample of each neighbour
+        if self.mode == "linear":
+            y = F.interpolate(x, scale_factor=float(self.scale), mode="linear", align_corners=False)
+        else:
+            y = F.interpolate(x, scale_factor=float(self.scale), mode="nearest")
+        return y[:, :, self.scale:-self.scale]
+
+
 class Generator(nn.Module):
     """z (B, latent_dim) -> loop (B, channels, loop_samples) in (-1, 1)."""
 
@@ -48,9 +65,8 @@ class Generator(nn.Module):
             if p.upsample == "transposed":
                 layers.append(nn.ConvTranspose1d(chans[i], chans[i + 1], p.kernel, p.stride, pad, out_pad))
             else:  # resize, then a same-length conv: no checkerboard of uneven kernel overlap (Odena et al. 2016)
-                kw = {"align_corners": False} if p.upsample == "linear" else {}
-                layers.append(nn.Upsample(scale_factor=float(p.stride), mode=p.upsample, **kw))
-                layers.append(nn.Conv1d(chans[i], chans[i + 1], p.kernel, 1, p.kernel // 2))
+                layers.append(CircularUpsample(p.stride, p.upsample))
+                layers.append(nn.Conv1d(chans[i], chans[i + 1], p.kernel, 1, p.kernel // 2, padding_mode="circular"))
             if not last:
                 if p.batchnorm:
                     layers.append(nn.BatchNorm1d(chans[i + 1]))

@@ -95,6 +95,22 @@ def paper() -> Preset:
                   keep_every=50, checkpoint_every=5000, cpu_onednn=False)
 
 
+def paper_plus() -> Preset:
+    """The paper's DCGAN (same rates, sizes, loss and Adam) with counter-measures for a handful of loops.
+
+    On the paper's 4 loops the faithful preset collapses to one loop of hiss. Added here:
+    - DiffAugment (Zhao et al. 2020): each loop D sees, real or fake, rolled by its own random
+      amount up to 1/8 loop and one 1/2-loop stretch silenced, so D cannot memorise 4 loops;
+    - minibatch discrimination (Salimans et al. 2016, the counter-measure the paper names),
+      16 kernels of 5: D sees how alike the loops of a batch are;
+    - G upsamples by linear resize + circular same-length conv instead of transposed convs,
+      whose checkerboard put ~30 dB too much into the top octave, so no dark loop could be made.
+    Costs about 1.6x the paper preset's time per step on CPU.
+    """
+    return dataclasses.replace(paper(), name="paper-plus", translate=0.125, cutout=0.5, minibatch_disc=16,
+                               upsample="linear")
+
+
 def wavegan() -> Preset:
     """WaveGAN (Donahue et al. 2019) sized for a 2-core CPU.
 
@@ -111,7 +127,7 @@ def wavegan() -> Preset:
     return Preset(name="wavegan")
 
 
-PRESETS = {"paper": paper, "wavegan": wavegan}
+PRESETS = {"paper": paper, "paper-plus": paper_plus, "wavegan": wavegan}
 
 
 def get_preset(name: str) -> Preset:
