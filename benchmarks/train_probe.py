@@ -1,26 +1,50 @@
 """Short probe of a preset variant on the paper's 4 loops: train N steps, score the 100 fixed z.
 
-  python benchmarks/train_probe.py OUT_DIR steps=2000 minibatch_std=true   # any --set style overrides
+  python benchmarks/train_probe.py OUT_DIR steps=10000 translate=0.125 cutout=0.5   # --set style overrides
+  python benchmarks/train_probe.py OUT_DIR steps=5000 --data FOLDER ...              # another loop folder
 
+Starts from the `paper` preset (name a field to change it; e.g. the paper-plus fields). Prints the
+metrics of the final fixed z, and for a preview every 1000 steps how many of the 100 fixed z are
+nearest to each training loop (coverage over time: a GAN can hop from loop to loop).
 Needs runs/bench/paper4 (written by `benchmarks/train_runs.py paper`). One torch thread.
 """
+import glob
 import sys
 import time
 
 import numpy as np
+import soundfile as sf
 import torch
 
 from train import metrics
 from train.presets import apply_overrides, paper
 from train.trainer import render, train
 
+
+def nearest_counts(loops: np.ndarray, gen: np.ndarray, sr: int) -> list[int]:
+    et = metrics.features(loops, sr).reshape(len(loops), -1)
+    eg = metrics.features(gen, sr).reshape(len(gen), -1)
+    return np.bincount(metrics._dist(eg, et).argmin(1), minlength=len(loops)).tolist()
+
+
 if __name__ == "__main__":
     torch.set_num_threads(1)
-    over = sys.argv[2:]
-    p = apply_overrides(paper(), over + ["report=false", "preview_every=0", "threads=1"])
+    args = sys.argv[2:]
+    data = "runs/bench/paper4"
+    if "--data" in args:
+        i = args.index("--data")
+        data = args[i + 1]
+        args = args[:i] + args[i + 2:]
+    p = apply_overrides(paper(), args + ["report=false", "preview_every=1000", "keep_every=1", "threads=1",
+                                         "checkpoint_every=1000000"])
     t = time.time()
-    s = train("runs/bench/paper4", p, sys.argv[1], device="cpu", quiet=True)
+    s = train(data, p, sys.argv[1], device="cpu", quiet=True)
     loops = np.load(sys.argv[1] + "/data.npz")["loops"]
     gen = render(s.g_plain, s.z_val, torch.device("cpu"))
     m = metrics.evaluate(loops, gen, p.sample_rate)
-    print(over, f"{time.time() - t:.0f}s", {k: round(v, 3) for k, v in m.items() if isinstance(v, float)})
+    print(args, f"{time.time() - t:.0f}s", {k: round(v, 3) for k, v in m.items() if isinstance(v, float)})
+    for f in sorted(glob.glob(sys.argv[1] + "/previews/step*.wav")):
+        y, _ = sf.read(f, dtype="float32")
+        grid = y.reshape(len(y), -1).reshape(-1, p.loop_samples, p.channels).transpose(0, 2, 1)  # (n_val, C, L)
+        counts = nearest_counts(loops, grid, p.sample_rate)
+        print(f"  step {int(f[-10:-4]):6d}: nearest-loop counts {counts}")
