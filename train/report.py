@@ -114,8 +114,8 @@ def write_report(run_dir: str, loops: np.ndarray | None = None, quiet: bool = Fa
     gen = render(g, ck["z_val"], torch.device("cpu"))  # (n_val, C, L)
     m = metrics.evaluate(loops, gen, p.sample_rate)
     m.update(step=int(ck["step"]), seconds=float(ck["seconds"]), preset=p.name)
-    ft = metrics.features(loops, p.sample_rate).reshape(len(loops), -1)
-    fg = metrics.features(gen, p.sample_rate).reshape(len(gen), -1)
+    ft = metrics.loop_vectors(loops, p.sample_rate)
+    fg = metrics.loop_vectors(gen, p.sample_rate)
     idx = metrics._dist(ft, fg).argmin(1)  # nearest generated loop of each training loop
     fig_dir = os.path.join(run_dir, "report")
     os.makedirs(fig_dir, exist_ok=True)

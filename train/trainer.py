@@ -62,7 +62,14 @@ def shift_augment(p: Preset, x: torch.Tensor, gen: torch.Generator) -> torch.Ten
     positions = p.bars * p.beats_per_bar * p.shift_quantum
     q = p.loop_samples / positions
     k = torch.randint(0, positions, (x.shape[0],), generator=gen)
-    return torch.stack([torch.roll(x[i], int(round(int(k[i]) * q)), dims=-1) for i in range(x.shape[0])])
+    return roll_each(x, torch.round(k * q).long())
+
+
+def roll_each(x: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:
+    """Roll loop i of (B, C, L) circularly by shifts[i] samples (as torch.roll would); differentiable."""
+    b, c, length = x.shape
+    idx = (torch.arange(length).view(1, length) - shifts.view(b, 1)) % length  # (B, L)
+    return torch.gather(x, 2, idx.to(x.device).unsqueeze(1).expand(b, c, length))
 
 
 def diff_augment(p: Preset, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
@@ -75,17 +82,14 @@ def diff_augment(p: Preset, x: torch.Tensor, gen: torch.Generator) -> torch.Tens
     """
     if p.translate <= 0 and p.cutout <= 0:
         return x
-    b, c, length = x.shape
-    t = torch.arange(length).view(1, length)  # (1, L)
+    b, _, length = x.shape
     if p.translate > 0:
         m = int(p.translate * length)
-        k = torch.randint(-m, m + 1, (b, 1), generator=gen)  # (B, 1)
-        idx = ((t - k) % length).to(x.device)  # (B, L)
-        x = torch.gather(x, 2, idx.unsqueeze(1).expand(b, c, length))
+        x = roll_each(x, torch.randint(-m, m + 1, (b,), generator=gen))
     if p.cutout > 0:
         w = int(p.cutout * length)
         start = torch.randint(0, length, (b, 1), generator=gen)  # (B, 1)
-        keep = ((t - start) % length >= w).to(x.device, x.dtype)  # (B, L): 0 on the cut stretch
+        keep = ((torch.arange(length).view(1, length) - start) % length >= w).to(x.device, x.dtype)  # (B, L)
         x = x * keep.unsqueeze(1)
     return x
 
