@@ -9,6 +9,7 @@ nearest to each training loop (coverage over time: a GAN can hop from loop to lo
 Needs runs/bench/paper4 (written by `benchmarks/train_runs.py paper`). One torch thread.
 """
 import glob
+import os
 import sys
 import time
 
@@ -21,10 +22,20 @@ from train.presets import apply_overrides, paper
 from train.trainer import render, train
 
 
-def nearest_counts(loops: np.ndarray, gen: np.ndarray, sr: int) -> list[int]:
-    et = metrics.features(loops, sr).reshape(len(loops), -1)
-    eg = metrics.features(gen, sr).reshape(len(gen), -1)
-    return np.bincount(metrics._dist(eg, et).argmin(1), minlength=len(loops)).tolist()
+
+def print_preview_counts(run: str, loops: np.ndarray, p) -> None:
+    """For each kept preview WAV of ``run``: how many of its loops are nearest to each training loop."""
+    train_vectors = metrics.loop_vectors(loops, p.sample_rate)
+    grid = None
+    for f in sorted(glob.glob(os.path.join(run, "previews", "step*.wav"))):
+        y, _ = sf.read(f, dtype="float32", always_2d=True)  # (n_val * L, C): the loops one after another
+        grid = y.reshape(-1, p.loop_samples, p.channels).transpose(0, 2, 1)  # (n_val, C, L)
+        print(f"  step {int(f[-10:-4]):6d}: nearest-loop counts {metrics.nearest_counts(train_vectors, grid, p.sample_rate)}")
+    print(f"  band energy (dB) in {metrics.BANDS_HZ} Hz:")
+    for i in range(len(loops)):
+        print(f"    training loop {i}: {metrics.band_energy_db(loops[i:i + 1], p.sample_rate)}")
+    if grid is not None:
+        print(f"    last preview, mean of its loops: {metrics.band_energy_db(grid, p.sample_rate)}")
 
 
 if __name__ == "__main__":
@@ -43,8 +54,6 @@ if __name__ == "__main__":
     gen = render(s.g_plain, s.z_val, torch.device("cpu"))
     m = metrics.evaluate(loops, gen, p.sample_rate)
     print(args, f"{time.time() - t:.0f}s", {k: round(v, 3) for k, v in m.items() if isinstance(v, float)})
-    for f in sorted(glob.glob(sys.argv[1] + "/previews/step*.wav")):
-        y, _ = sf.read(f, dtype="float32")
-        grid = y.reshape(len(y), -1).reshape(-1, p.loop_samples, p.channels).transpose(0, 2, 1)  # (n_val, C, L)
-        counts = nearest_counts(loops, grid, p.sample_rate)
-        print(f"  step {int(f[-10:-4]):6d}: nearest-loop counts {counts}")
+    print(f"  band energy (dB) in {metrics.BANDS_HZ} Hz: training {metrics.band_energy_db(loops, p.sample_rate)}, "
+          f"generated {metrics.band_energy_db(gen, p.sample_rate)}")
+    print_preview_counts(sys.argv[1], loops, p)

@@ -8,6 +8,7 @@
                                                    # S seconds; extra overrides go to a run named cmp_NAME_S
   python benchmarks/train_runs.py summary          # print the markdown tables from the runs
   python benchmarks/train_runs.py rescore RUN      # recompute report + exported metrics of runs/bench/RUN
+  python benchmarks/train_runs.py previews RUN     # nearest-loop counts of every kept preview of runs/bench/RUN
 
 Exported metrics are computed twice: against the run's own prepared loops ("own": each
 preset's copy of the data at its own rate) and, for the comparison runs, against one
@@ -143,6 +144,13 @@ if __name__ == "__main__":
         b["exported"] = exported_metrics(run, loops, json.load(open(os.path.join(run, "preset.json")))["sample_rate"],
                                          ref)
         json.dump(b, open(os.path.join(run, "bench.json"), "w"), indent=1)
+    elif cmd == "previews":
+        from train.presets import Preset
+        from train_probe import print_preview_counts
+
+        run = os.path.join(ROOT, sys.argv[2])
+        p = Preset(**json.load(open(os.path.join(run, "preset.json"))))
+        print_preview_counts(run, np.load(os.path.join(run, "data.npz"))["loops"], p)
     elif cmd == "compare":
         run_compare(sys.argv[2], float(sys.argv[3]), sys.argv[4:])
     else:
