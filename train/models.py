@@ -29,20 +29,24 @@ def _widths(p: Preset) -> list[int]:
 
 
 class CircularUpsample(nn.Module):
-    """(B, C, L) -> (B, C, L * scale), nearest or linear, wrapping at the ends: a loop has no edges,
-    so its first sample is interpolated with its last (and the convs after it pad circularly)."""
+    """(B, C, L) -> (B, C, L * scale + 2 * extra), nearest or linear, wrapping at the ends: a loop has
+    no edges, so its first sample is interpolated with its last. ``extra`` more wrapped samples on
+    each side are what the same-length conv after it needs (kernel // 2): one circular pad for both,
+    not one per op (the pads were ~10 % of a paper-plus step)."""
 
-    def __init__(self, scale: int, mode: str):
+    def __init__(self, scale: int, mode: str, extra: int = 0):
         super().__init__()
-        self.scale, self.mode = scale, mode
+        self.scale, self.mode, self.extra = scale, mode, extra
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.pad(x, (1, 1), mode="circular")  # one sample of each neighbour
+        n = 1 + (self.extra + self.scale - 1) // self.scale  # input samples of each neighbour needed
+        x = torch.cat([x[:, :, -n:], x, x[:, :, :n]], dim=2)  # (B, C, L + 2n); needs L >= n
         if self.mode == "linear":
             y = F.interpolate(x, scale_factor=float(self.scale), mode="linear", align_corners=False)
         else:
             y = F.interpolate(x, scale_factor=float(self.scale), mode="nearest")
-        return y[:, :, self.scale:-self.scale]
+        cut = self.scale * n - self.extra
+        return y[:, :, cut:y.shape[2] - cut]
 
 
 class Generator(nn.Module):
@@ -65,8 +69,8 @@ class Generator(nn.Module):
             if p.upsample == "transposed":
                 layers.append(nn.ConvTranspose1d(chans[i], chans[i + 1], p.kernel, p.stride, pad, out_pad))
             else:  # resize, then a same-length conv: no checkerboard of uneven kernel overlap (Odena et al. 2016)
-                layers.append(CircularUpsample(p.stride, p.upsample))
-                layers.append(nn.Conv1d(chans[i], chans[i + 1], p.kernel, 1, p.kernel // 2, padding_mode="circular"))
+                layers.append(CircularUpsample(p.stride, p.upsample, extra=p.kernel // 2))  # wrapped margin for the conv
+                layers.append(nn.Conv1d(chans[i], chans[i + 1], p.kernel, 1, 0))
             if not last:
                 if p.batchnorm:
                     layers.append(nn.BatchNorm1d(chans[i + 1]))
@@ -134,7 +138,9 @@ class Discriminator(nn.Module):
             self.blocks.append(nn.Sequential(*block))
         l_last = p.loop_samples // p.stride ** p.n_layers
         flat = (chans[-1] + int(self.mbstd)) * l_last
-        self.mbdisc = MinibatchDiscrimination(flat, p.minibatch_disc, p.minibatch_disc_dim) if p.minibatch_disc else None
+        self.pool = p.minibatch_disc_pool
+        md_in = (chans[-1] + int(self.mbstd)) * (l_last // self.pool)
+        self.mbdisc = MinibatchDiscrimination(md_in, p.minibatch_disc, p.minibatch_disc_dim) if p.minibatch_disc else None
         self.out = nn.Linear(flat + p.minibatch_disc, 1)
 
     def forward(self, x: torch.Tensor, return_features: bool = False):
@@ -146,9 +152,11 @@ class Discriminator(nn.Module):
         if self.mbstd:
             s = x.std(dim=0, unbiased=False).mean()  # scalar: how different the batch's loops are
             x = torch.cat([x, s.expand(x.shape[0], 1, x.shape[2])], dim=1)  # (B, 16d + 1, L0)
-        x = x.flatten(1)  # (B, flat)
         if self.mbdisc is not None:
-            x = torch.cat([x, self.mbdisc(x)], dim=1)  # (B, flat + n_kernels)
+            f = F.avg_pool1d(x, self.pool) if self.pool > 1 else x  # (B, C, L0 / pool): a smaller T to learn
+            x = torch.cat([x.flatten(1), self.mbdisc(f.flatten(1))], dim=1)  # (B, flat + n_kernels)
+        else:
+            x = x.flatten(1)  # (B, flat)
         logit = self.out(x).squeeze(1)  # (B,)
         if return_features:
             return logit, feats.mean(dim=2)  # (B,), (B, 16d)
