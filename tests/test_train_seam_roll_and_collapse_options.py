@@ -3,10 +3,11 @@ DiffAugment transforms what D sees of real and fake alike."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from train.models import Discriminator, MinibatchDiscrimination
-from train.presets import apply_overrides, paper, wavegan
+from train.presets import apply_overrides, check, paper, wavegan
 from train.trainer import Batches, TrainState, diff_augment, make_state, train_step
 
 L = 1024
@@ -152,3 +153,21 @@ def test_paper_preset_with_minibatch_discrimination_and_diffaugment_trains():
         out = train_step(s, Batches(loops, 4, torch.Generator().manual_seed(0)))
     assert np.isfinite(out["loss_d"]) and np.isfinite(out["loss_g"])
     assert not torch.equal(before[0], s.d_plain.mbdisc.t)  # D learns the minibatch kernels
+
+
+def test_one_sided_label_smoothing_keeps_d_from_certainty_on_real_loops():
+    """With real_label 0.9, D's loss on a real loop is lowest at sigmoid(logit) = 0.9, not at an
+    infinite logit; fakes keep their 0 target."""
+    from train import losses
+
+    logit = torch.tensor([np.log(9.0), 8.0], requires_grad=True)  # sigmoid 0.9, ~0.9997
+    losses.bce_d(logit, torch.full((2,), -30.0), real_label=0.9).backward()
+    assert abs(logit.grad[0]) < 1e-6 and logit.grad[1] > 0.04  # pushed back down from certainty
+    plain = torch.tensor([8.0], requires_grad=True)
+    losses.bce_d(plain, torch.full((1,), -30.0)).backward()
+    assert plain.grad[0] < 0  # without smoothing D still pushes real logits up
+    fake = torch.tensor([-8.0], requires_grad=True)
+    losses.bce_d(torch.full((1,), np.log(9.0)), fake, real_label=0.9).backward()
+    assert 0 < fake.grad[0] < 1e-3  # one-sided: the fake target stays 0
+    with pytest.raises(ValueError, match="real_label"):
+        check(apply_overrides(paper(), ["real_label=0.4"]))

@@ -8,9 +8,13 @@ import torch
 import torch.nn.functional as F
 
 
-def bce_d(real_logit: torch.Tensor, fake_logit: torch.Tensor) -> torch.Tensor:
-    """-log D(x) - log(1 - D(G(z))): sigmoid + BCE, computed from logits for stability."""
-    return (F.binary_cross_entropy_with_logits(real_logit, torch.ones_like(real_logit))
+def bce_d(real_logit: torch.Tensor, fake_logit: torch.Tensor, real_label: float = 1.0) -> torch.Tensor:
+    """-log D(x) - log(1 - D(G(z))): sigmoid + BCE, computed from logits for stability.
+
+    ``real_label`` < 1 is one-sided label smoothing (Salimans et al. 2016, section 3.4): D's loss is
+    lowest where it says real loops are real with that probability, not with certainty, so its
+    logits cannot run off to infinity and leave G without a gradient."""
+    return (F.binary_cross_entropy_with_logits(real_logit, torch.full_like(real_logit, real_label))
             + F.binary_cross_entropy_with_logits(fake_logit, torch.zeros_like(fake_logit)))
 
 

@@ -39,6 +39,7 @@ class Preset:
     minibatch_disc_pool: int = 1  # average D's last features over this many positions before minibatch disc
     # --- objective and optimiser ---
     loss: str = "wgan-gp"  # "bce" (sigmoid + binary cross-entropy) or "wgan-gp"
+    real_label: float = 1.0  # BCE target for real loops (0.9 = one-sided label smoothing, Salimans et al. 2016)
     gp_weight: float = 10.0  # gradient-penalty weight (wgan-gp)
     n_critic: int = 5  # D updates per G update
     reuse_fake: bool = False  # G's step reuses the last D step's fake batch (PyTorch DCGAN example): one G pass less
@@ -106,12 +107,14 @@ def paper_plus() -> Preset:
     - minibatch discrimination (Salimans et al. 2016, the counter-measure the paper names),
       16 kernels of 5 on D's last features: D sees how alike the loops of a batch are;
     - G upsamples by linear resize + circular same-length conv instead of transposed convs,
-      whose checkerboard put ~30 dB too much into the top octave, so no dark loop could be made.
+      whose checkerboard put ~30 dB too much into the top octave, so no dark loop could be made;
+    - one-sided label smoothing (real target 0.9, same paper): without it D's loss sat at 0 and
+      G moved every z to one loop at a time (full-length runs: 4/4 once, 1/4 once; with it 4/4).
     Costs about 1.3x the paper preset's time per step on CPU. The cheaper ``reuse_fake=true`` and
     ``minibatch_disc_pool=8`` together lost the 4/4 (G hopped from loop to loop again).
     """
     return dataclasses.replace(paper(), name="paper-plus", translate=0.125, cutout=0.5, minibatch_disc=16,
-                               upsample="linear")
+                               upsample="linear", real_label=0.9)
 
 
 def wavegan() -> Preset:
@@ -196,5 +199,7 @@ def check(p: Preset) -> None:
     if p.minibatch_disc_pool < 1 or (p.loop_samples // total) % p.minibatch_disc_pool:
         raise ValueError(f"minibatch_disc_pool={p.minibatch_disc_pool} must divide D's last length "
                          f"{p.loop_samples // total}")
+    if not 0.5 < p.real_label <= 1.0:
+        raise ValueError(f"real_label must be in (0.5, 1], got {p.real_label}")
     if p.latent_dist not in ("uniform", "normal"):
         raise ValueError(f"latent_dist must be 'uniform' or 'normal', got {p.latent_dist!r}")

@@ -135,9 +135,9 @@ def train_step(s: TrainState, batches) -> dict:
         real, fake = diff_augment(p, real, gen), diff_augment(p, fake, gen)
         if p.loss == "bce" and p.joint_batch:  # batch norm cannot tell real from fake by batch statistics
             logit = s.d(torch.cat([real, fake]))  # (2B,)
-            loss_d = losses.bce_d(logit[:real.shape[0]], logit[real.shape[0]:])
+            loss_d = losses.bce_d(logit[:real.shape[0]], logit[real.shape[0]:], p.real_label)
         elif p.loss == "bce":
-            loss_d = losses.bce_d(s.d(real), s.d(fake))
+            loss_d = losses.bce_d(s.d(real), s.d(fake), p.real_label)
         else:
             loss_d = losses.wgan_d(s.d(real), s.d(fake))
             loss_d = loss_d + p.gp_weight * losses.gradient_penalty(s.d, real, fake)
