@@ -3,7 +3,8 @@
 
   python benchmarks/train_runs.py paper            # the paper's experiment at full length
   python benchmarks/train_runs.py paper RUN KEY=VALUE ...   # the same with overrides, in runs/bench/RUN
-                                                   # (e.g. paper_diffaug translate=0.125 cutout=0.5)
+                                                   # (e.g. paper_diffaug translate=0.125 cutout=0.5;
+                                                   # preset=paper-plus starts from that preset)
   python benchmarks/train_runs.py compare NAME S [KEY=VALUE ...]   # NAME in paper|wavegan|wavegan-noseam,
                                                    # S seconds; extra overrides go to a run named cmp_NAME_S
   python benchmarks/train_runs.py summary          # print the markdown tables from the runs
@@ -67,13 +68,16 @@ def exported_metrics(run: str, loops: np.ndarray, sr: int, reference_folder: str
 
 
 def run_paper(name: str = "paper_full", over=()) -> None:
-    from train.presets import apply_overrides, paper
+    """The paper's 4 loops at full length; ``preset=NAME`` among the overrides picks another preset."""
+    from train.presets import apply_overrides, get_preset
     from train.trainer import train
 
     folder = data("paper4", 4, 0, ("bass",))
     run = os.path.join(ROOT, name)
+    base = [o.split("=", 1)[1] for o in over if o.startswith("preset=")]
+    over = [o for o in over if not o.startswith("preset=")]
     t0 = time.perf_counter()
-    s = train(folder, apply_overrides(paper(), list(over)), run, device="cpu")
+    s = train(folder, apply_overrides(get_preset(base[-1] if base else "paper"), over), run, device="cpu")
     wall = time.perf_counter() - t0
     loops = np.load(os.path.join(run, "data.npz"))["loops"]
     ex = exported_metrics(run, loops, 2048)

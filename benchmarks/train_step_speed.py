@@ -1,9 +1,11 @@
 """Steps per second of `train_step` for preset variants on the paper's 4 loops, measured in alternating
 rounds so the variants share the machine's slow and fast minutes.
 
-  python benchmarks/train_step_speed.py                       # faithful / DiffAugment / + minibatch disc / paper-plus
+  python benchmarks/train_step_speed.py                       # faithful ... paper-plus, and the cheaper options
   python benchmarks/train_step_speed.py --onednn              # the same with oneDNN convolutions on
   python benchmarks/train_step_speed.py --threads 1 --steps 300 --rounds 4
+  python benchmarks/train_step_speed.py --set batch           # paper-plus at batch 1 / 4 / 16: what a step costs
+  python benchmarks/train_step_speed.py --set compile         # paper and paper-plus with and without torch.compile
 
 Needs runs/bench/paper4 (written by `benchmarks/train_runs.py paper`).
 """
@@ -17,11 +19,22 @@ from train.data import prepare
 from train.presets import apply_overrides, paper, paper_plus
 from train.trainer import Batches, make_state, train_step
 
-VARIANTS = {
-    "paper (faithful)": (paper, []),
-    "+ DiffAugment": (paper, ["translate=0.125", "cutout=0.5"]),
-    "+ DiffAugment + minibatch disc 16": (paper, ["translate=0.125", "cutout=0.5", "minibatch_disc=16"]),
-    "paper-plus": (paper_plus, []),
+SETS = {  # name -> {variant: (preset, overrides, torch.compile?)}
+    "presets": {
+        "paper (faithful)": (paper, [], False),
+        "+ DiffAugment": (paper, ["translate=0.125", "cutout=0.5"], False),
+        "+ DiffAugment + minibatch disc 16": (paper, ["translate=0.125", "cutout=0.5", "minibatch_disc=16"], False),
+        "+ linear resize G (+ label smoothing) = paper-plus": (paper_plus, [], False),
+        "paper-plus + reuse_fake": (paper_plus, ["reuse_fake=true"], False),
+        "paper-plus + reuse_fake + md pool 8": (paper_plus, ["reuse_fake=true", "minibatch_disc_pool=8"], False),
+    },
+    "batch": {f"paper-plus, batch {b}": (paper_plus, [f"batch_size={b}"], False) for b in (1, 4, 16)},
+    "compile": {
+        "paper": (paper, [], False),
+        "paper, torch.compile": (paper, [], True),
+        "paper-plus": (paper_plus, [], False),
+        "paper-plus, torch.compile": (paper_plus, [], True),
+    },
 }
 
 if __name__ == "__main__":
@@ -29,15 +42,25 @@ if __name__ == "__main__":
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--steps", type=int, default=300, help="steps per variant per round")
     ap.add_argument("--rounds", type=int, default=4)
+    ap.add_argument("--set", default="presets", choices=SETS, help="which variants")
     ap.add_argument("--onednn", action="store_true", help="oneDNN convolutions on (the paper presets turn it off)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.backends.mkldnn.enabled = args.onednn
     torch.set_flush_denormal(True)
     loops = prepare("runs/bench/paper4", paper(), quiet=True)
-    states = {name: make_state(apply_overrides(make(), over), torch.device("cpu"))
-              for name, (make, over) in VARIANTS.items()}
-    rates = {name: [] for name in VARIANTS}
+    variants = SETS[args.set]
+    states = {}
+    for name, (make, over, compiled) in variants.items():
+        s = states[name] = make_state(apply_overrides(make(), over), torch.device("cpu"))
+        if compiled:
+            s.g, s.d = torch.compile(s.g), torch.compile(s.d)
+        t = time.perf_counter()
+        for _ in range(20):  # warm-up (and the compile)
+            train_step(s, Batches(loops, s.p.batch_size, s.gen))
+        if compiled:
+            print(f"  {name}: compile + 20 steps {time.perf_counter() - t:.1f} s")
+    rates = {name: [] for name in variants}
     for _ in range(args.rounds):
         for name, s in states.items():
             batches = Batches(loops, s.p.batch_size, s.gen)
@@ -48,4 +71,4 @@ if __name__ == "__main__":
     print(f"steps/s, {args.threads} thread(s), oneDNN {'on' if args.onednn else 'off'}, "
           f"{args.rounds} rounds of {args.steps} steps:")
     for name, r in rates.items():
-        print(f"  {name:36s} median {np.median(r):5.1f}   rounds {' '.join(f'{x:.1f}' for x in r)}")
+        print(f"  {name:38s} median {np.median(r):5.1f}   rounds {' '.join(f'{x:.1f}' for x in r)}")
