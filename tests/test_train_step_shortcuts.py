@@ -1,4 +1,4 @@
-"""The training step's shortcuts (what lets `paper-plus` keep the paper's time) change nothing they
+"""The training step's shortcuts (cheaper steps for the small paper presets) change nothing they
 should not: D gets no gradient from G's step and G the same one; `reuse_fake` runs G once per step
 on the batch D just saw; pooled minibatch discrimination learns a smaller tensor; the resize
 upsampler's wrapped margin is the wrapped loop."""
@@ -15,6 +15,8 @@ import train.trainer as trainer
 from train.models import CircularUpsample
 from train.presets import apply_overrides, check, paper, paper_plus, wavegan
 from train.trainer import Batches, TrainState, make_state, train_step
+
+from test_train_seam_roll_and_collapse_options import _RecordingD  # records what D sees
 
 LOOPS = np.random.default_rng(0).uniform(-0.5, 0.5, (4, 1, 4096)).astype(np.float32)
 
@@ -57,18 +59,7 @@ class _ZG(torch.nn.Module):
 
     def forward(self, z):
         self.calls += 1
-        return z[:, :1, None].expand(-1, 1, self.length) * self.w
-
-
-class _RecordingD(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.w = torch.nn.Parameter(torch.ones(1))
-        self.seen = []
-
-    def forward(self, x, return_features=False):
-        self.seen.append(x.detach().clone())
-        return (x.flatten(1) * self.w).mean(1)
+        return z[:, :1, None].expand(-1, 1, self.length) * self.w / self.length  # D's sum over it: z[0] * w
 
 
 @pytest.mark.parametrize("n_critic", [1, 3])
