@@ -22,7 +22,6 @@ from train.presets import apply_overrides, paper
 from train.trainer import render, train
 
 
-
 def print_preview_counts(run: str, loops: np.ndarray, p) -> None:
     """For each kept preview WAV of ``run``: how many of its loops are nearest to each training loop."""
     train_vectors = metrics.loop_vectors(loops, p.sample_rate)

@@ -232,11 +232,6 @@ def loop_vectors(loops: np.ndarray, sr: int) -> np.ndarray:
     return features(loops, sr).reshape(len(loops), -1)
 
 
-def nearest_generated(train: np.ndarray, gen: np.ndarray, sr: int) -> np.ndarray:
-    """For each training loop, the index of the nearest generated loop. (N,)"""
-    return _dist(loop_vectors(train, sr), loop_vectors(gen, sr)).argmin(1)
-
-
 def nearest_counts(train_vectors: np.ndarray, gen: np.ndarray, sr: int) -> list[int]:
     """How many generated loops have each training loop as their nearest (coverage = share of nonzero counts).
     ``train_vectors`` from ``loop_vectors`` (computed once when scoring many sets of generated loops)."""

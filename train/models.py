@@ -32,7 +32,7 @@ class CircularUpsample(nn.Module):
     """(B, C, L) -> (B, C, L * scale + 2 * extra), nearest or linear, wrapping at the ends: a loop has
     no edges, so its first sample is interpolated with its last. ``extra`` more wrapped samples on
     each side are what the same-length conv after it needs (kernel // 2): one circular pad for both,
-    not one per op (the pads were ~10 % of a paper-plus step)."""
+    not one per op."""
 
     def __init__(self, scale: int, mode: str, extra: int = 0):
         super().__init__()

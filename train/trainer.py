@@ -70,7 +70,7 @@ def roll_each(x: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:
     """Roll loop i of (B, C, L) circularly by shifts[i] samples (as torch.roll would); differentiable."""
     b, c, length = x.shape
     idx = torch.arange(length).view(1, length) - (shifts % length).view(b, 1)  # (B, L) in (-L, L)
-    idx = torch.where(idx < 0, idx + length, idx)  # a remainder over B x L int64s was ~4 % of a step
+    idx = torch.where(idx < 0, idx + length, idx)  # cheaper than a remainder over B x L int64s
     return torch.gather(x, 2, idx.to(x.device).unsqueeze(1).expand(b, c, length))
 
 
@@ -99,8 +99,8 @@ def diff_augment(p: Preset, x: torch.Tensor, gen: torch.Generator) -> torch.Tens
 
 @contextmanager
 def frozen(m: torch.nn.Module):
-    """D's parameters need no gradient while G learns through D: skip computing them (exact; the
-    D step clears D's gradients before its own backward anyway)."""
+    """No gradient for ``m``'s parameters inside the block (G learns through D: D's gradients would be
+    computed for nothing; exact, since the D step clears them before its own backward anyway)."""
     params = [q for q in m.parameters() if q.requires_grad]
     for q in params:
         q.requires_grad_(False)
