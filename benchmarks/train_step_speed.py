@@ -4,6 +4,7 @@ rounds so the variants share the machine's slow and fast minutes.
   python benchmarks/train_step_speed.py                       # faithful ... paper-plus, and the cheaper options
   python benchmarks/train_step_speed.py --onednn              # the same with oneDNN convolutions on
   python benchmarks/train_step_speed.py --threads 1 --steps 300 --rounds 4
+  python benchmarks/train_step_speed.py --set pack            # PacGAN instead of minibatch discrimination
   python benchmarks/train_step_speed.py --set batch           # paper-plus at batch 1 / 4 / 16: what a step costs
   python benchmarks/train_step_speed.py --set compile         # paper and paper-plus with and without torch.compile
 
@@ -27,6 +28,12 @@ SETS = {  # name -> {variant: (preset, overrides, torch.compile?)}
         "+ linear resize G (+ label smoothing) = paper-plus": (paper_plus, [], False),
         "paper-plus + reuse_fake": (paper_plus, ["reuse_fake=true"], False),
         "paper-plus + reuse_fake + md pool 8": (paper_plus, ["reuse_fake=true", "minibatch_disc_pool=8"], False),
+    },
+    "pack": {  # PacGAN in place of minibatch discrimination, and nearest in place of linear resize
+        "paper (faithful)": (paper, [], False),
+        "paper-plus": (paper_plus, [], False),
+        "paper-plus, pack 2, no minibatch disc": (paper_plus, ["pack=2", "minibatch_disc=0"], False),
+        "the same, nearest resize": (paper_plus, ["pack=2", "minibatch_disc=0", "upsample=nearest"], False),
     },
     "batch": {f"paper-plus, batch {b}": (paper_plus, [f"batch_size={b}"], False) for b in (1, 4, 16)},
     "compile": {

@@ -32,12 +32,14 @@ def wgan_g(fake_score: torch.Tensor) -> torch.Tensor:
 
 
 def gradient_penalty(d, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-    """E[(||grad D(x_hat)||_2 - 1)^2] on random interpolates of real and fake. (B, C, L) each."""
+    """E[(||grad D(x_hat)||_2 - 1)^2] on random interpolates of real and fake. (B, C, L) each.
+
+    With a packing D (B / k scores for B loops) the norm is taken per score, over its k loops."""
     eps = torch.rand(real.shape[0], 1, 1, device=real.device)  # (B, 1, 1)
     x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
-    score = d(x_hat)  # (B,)
+    score = d(x_hat)  # (B / k,)
     (grad,) = torch.autograd.grad(score.sum(), x_hat, create_graph=True)  # (B, C, L)
-    return ((grad.flatten(1).norm(dim=1) - 1.0) ** 2).mean()
+    return ((grad.reshape(score.shape[0], -1).norm(dim=1) - 1.0) ** 2).mean()
 
 
 def feature_matching(real_feats: torch.Tensor, fake_feats: torch.Tensor) -> torch.Tensor:

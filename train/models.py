@@ -119,7 +119,9 @@ class MinibatchDiscrimination(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """loop (B, channels, loop_samples) -> one logit / critic score per loop (B,)."""
+    """loop (B, channels, loop_samples) -> one logit / critic score per loop (B,), or per pack of
+    ``pack`` consecutive loops (B / pack,): PacGAN, Lin et al. 2018. A pack of real loops holds
+    different loops; a collapsed G's pack holds the same loop twice, which D sees at once."""
 
     def __init__(self, p: Preset):
         super().__init__()
@@ -127,8 +129,9 @@ class Discriminator(nn.Module):
         pad, _ = _pads(p.kernel, p.stride)
         self.shuffle = p.phase_shuffle
         self.mbstd = p.minibatch_std
+        self.pack = p.pack
         act = (lambda: nn.ReLU()) if p.arch == "dcgan" else (lambda: nn.LeakyReLU(0.2))
-        chans = [p.channels] + widths  # [C, d, 2d, ..., 16d]
+        chans = [p.channels * p.pack] + widths  # [C * pack, d, 2d, ..., 16d]
         self.blocks = nn.ModuleList()
         for i in range(p.n_layers):
             block = [nn.Conv1d(chans[i], chans[i + 1], p.kernel, p.stride, pad)]
@@ -144,6 +147,8 @@ class Discriminator(nn.Module):
         self.out = nn.Linear(flat + p.minibatch_disc, 1)
 
     def forward(self, x: torch.Tensor, return_features: bool = False):
+        if self.pack > 1:
+            x = x.reshape(x.shape[0] // self.pack, self.pack * x.shape[1], x.shape[2])  # (B / pack, pack * C, L)
         for i, block in enumerate(self.blocks):
             x = block(x)  # (B, C_i, L / stride**(i+1))
             if i < len(self.blocks) - 1:

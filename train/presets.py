@@ -37,6 +37,7 @@ class Preset:
     minibatch_disc_dim: int = 5  # dimensions per minibatch-discrimination kernel
     feature_matching: float = 0.0  # weight of the feature-matching term in G's loss (0 = off)
     minibatch_disc_pool: int = 1  # average D's last features over this many positions before minibatch disc
+    pack: int = 1  # PacGAN (Lin et al. 2018): D judges this many loops at once, stacked as channels (1 = off)
     # --- objective and optimiser ---
     loss: str = "wgan-gp"  # "bce" (sigmoid + binary cross-entropy) or "wgan-gp"
     real_label: float = 1.0  # BCE target for real loops (0.9 = one-sided label smoothing, Salimans et al. 2016)
@@ -200,6 +201,8 @@ def check(p: Preset) -> None:
     if p.minibatch_disc_pool < 1 or (p.loop_samples // total) % p.minibatch_disc_pool:
         raise ValueError(f"minibatch_disc_pool={p.minibatch_disc_pool} must divide D's last length "
                          f"{p.loop_samples // total}")
+    if p.pack < 1 or p.batch_size % p.pack:
+        raise ValueError(f"pack={p.pack} must be >= 1 and divide batch_size={p.batch_size}")
     if not 0.5 < p.real_label <= 1.0:
         raise ValueError(f"real_label must be in (0.5, 1], got {p.real_label}")
     if p.latent_dist not in ("uniform", "normal"):

@@ -134,8 +134,9 @@ def train_step(s: TrainState, batches) -> dict:
         real, fake = _roll(real, shift), _roll(fake, shift)  # same roll: a click at the wrap shows
         real, fake = diff_augment(p, real, gen), diff_augment(p, fake, gen)
         if p.loss == "bce" and p.joint_batch:  # batch norm cannot tell real from fake by batch statistics
-            logit = s.d(torch.cat([real, fake]))  # (2B,)
-            loss_d = losses.bce_d(logit[:real.shape[0]], logit[real.shape[0]:], p.real_label)
+            logit = s.d(torch.cat([real, fake]))  # (2B / pack,): no pack mixes real and fake
+            n = real.shape[0] // p.pack
+            loss_d = losses.bce_d(logit[:n], logit[n:], p.real_label)
         elif p.loss == "bce":
             loss_d = losses.bce_d(s.d(real), s.d(fake), p.real_label)
         else:
@@ -159,7 +160,7 @@ def train_step(s: TrainState, batches) -> dict:
                 _, f_real = d(_roll(real, shift), return_features=True)
         elif p.joint_batch:
             real = diff_augment(p, batches().to(s.device), gen)
-            score = d(torch.cat([_roll(real, shift), fake]))[real.shape[0]:]  # (B,) scores of the fakes
+            score = d(torch.cat([_roll(real, shift), fake]))[real.shape[0] // p.pack:]  # (B / pack,) the fakes' scores
         else:
             score = d(fake)
     loss_g = losses.bce_g(score) if p.loss == "bce" else losses.wgan_g(score)
