@@ -1,10 +1,10 @@
 """Steps per second of `train_step` for preset variants on the paper's 4 loops, measured in alternating
 rounds so the variants share the machine's slow and fast minutes.
 
-  python benchmarks/train_step_speed.py                       # faithful ... paper-plus, and the cheaper options
+  python benchmarks/train_step_speed.py                       # faithful ... paper-plus, and the options
   python benchmarks/train_step_speed.py --onednn              # the same with oneDNN convolutions on
   python benchmarks/train_step_speed.py --threads 1 --steps 300 --rounds 4
-  python benchmarks/train_step_speed.py --set pack            # PacGAN instead of minibatch discrimination
+  python benchmarks/train_step_speed.py --set pack            # paper-plus with minibatch disc, nearest, wider
   python benchmarks/train_step_speed.py --set batch           # paper-plus at batch 1 / 4 / 16: what a step costs
   python benchmarks/train_step_speed.py --set compile         # paper and paper-plus with and without torch.compile
 
@@ -20,22 +20,25 @@ from train.data import prepare
 from train.presets import apply_overrides, paper, paper_plus
 from train.trainer import Batches, make_state, train_step
 
+MD16 = ["pack=1", "minibatch_disc=16"]  # the fifth session's paper-plus: minibatch discrimination, no pairs
 SETS = {  # name -> {variant: (preset, overrides, torch.compile?)}
     "presets": {
         "paper (faithful)": (paper, [], False),
         "+ DiffAugment": (paper, ["translate=0.125", "cutout=0.5"], False),
-        "+ DiffAugment + minibatch disc 16": (paper, ["translate=0.125", "cutout=0.5", "minibatch_disc=16"], False),
+        "+ DiffAugment + pack 2": (paper, ["translate=0.125", "cutout=0.5", "pack=2"], False),
         "+ linear resize G (+ label smoothing) = paper-plus": (paper_plus, [], False),
+        "paper-plus, minibatch disc 16 for pack": (paper_plus, MD16, False),
         "paper-plus + reuse_fake": (paper_plus, ["reuse_fake=true"], False),
-        "paper-plus + reuse_fake + md pool 8": (paper_plus, ["reuse_fake=true", "minibatch_disc_pool=8"], False),
     },
-    "pack": {  # PacGAN in place of minibatch discrimination, and nearest in place of linear resize
+    "pack": {  # PacGAN in place of minibatch discrimination, nearest in place of linear resize, a wider net
         "paper (faithful)": (paper, [], False),
-        "paper-plus": (paper_plus, [], False),
-        "paper-plus, pack 2, no minibatch disc": (paper_plus, ["pack=2", "minibatch_disc=0"], False),
-        "the same, nearest resize": (paper_plus, ["pack=2", "minibatch_disc=0", "upsample=nearest"], False),
+        "paper-plus, minibatch disc 16 for pack": (paper_plus, MD16, False),
+        "paper-plus (pack 2)": (paper_plus, [], False),
+        "paper-plus, nearest resize": (paper_plus, ["upsample=nearest"], False),
+        "paper-plus, model_dim 4": (paper_plus, ["model_dim=4"], False),
     },
-    "batch": {f"paper-plus, batch {b}": (paper_plus, [f"batch_size={b}"], False) for b in (1, 4, 16)},
+    "batch": {f"paper-plus (minibatch disc 16), batch {b}": (paper_plus, MD16 + [f"batch_size={b}"], False)
+              for b in (1, 4, 16)},
     "compile": {
         "paper": (paper, [], False),
         "paper, torch.compile": (paper, [], True),

@@ -14,7 +14,7 @@ from train.presets import PRESETS
 # shrink each preset so 2 steps take seconds; the structure (arch, loss, rates, roll) is kept
 TINY = {
     "paper": ["model_dim=2", "preview_every=1", "keep_every=1", "checkpoint_every=1"],
-    "paper-plus": ["model_dim=2", "minibatch_disc=4", "preview_every=1", "keep_every=1", "checkpoint_every=1"],
+    "paper-plus": ["model_dim=2", "preview_every=1", "keep_every=1", "checkpoint_every=1"],
     "wavegan": ["model_dim=2", "batch_size=2", "n_critic=1", "sample_rate=2048", "loop_samples=4096", "n_val=8",
                 "preview_every=1", "keep_every=1", "checkpoint_every=1"],
 }

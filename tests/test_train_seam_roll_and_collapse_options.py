@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from train.models import Discriminator, MinibatchDiscrimination
-from train.presets import apply_overrides, check, paper, wavegan
+from train.presets import apply_overrides, check, paper, paper_plus, wavegan
 from train.trainer import Batches, TrainState, diff_augment, make_state, train_step
 
 L = 1024
@@ -241,8 +241,8 @@ def test_gradient_penalty_takes_the_norm_over_each_pack():
     assert losses.gradient_penalty(critic, real, fake).item() == pytest.approx(0.0, abs=1e-10)
 
 
-def test_paper_plus_with_pacgan_trains_and_d_takes_pairs():
-    p = apply_overrides(paper(), ["pack=2", "translate=0.125", "cutout=0.5", "upsample=linear", "n_val=2"])
+def test_paper_plus_trains_and_its_d_takes_pairs():
+    p = apply_overrides(paper_plus(), ["n_val=2"])
     loops = np.random.default_rng(0).uniform(-0.5, 0.5, (4, 1, 4096)).astype(np.float32)
     s = make_state(p, torch.device("cpu"))
     assert s.d_plain.blocks[0][0].in_channels == 2
