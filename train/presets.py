@@ -110,11 +110,12 @@ def paper_plus() -> Preset:
     - G upsamples by linear resize + circular same-length conv instead of transposed convs,
       whose checkerboard put ~30 dB too much into the top octave, so no dark loop could be made;
     - one-sided label smoothing (Salimans et al. 2016, real target 0.9): keeps D's loss off 0.
-    Full-length runs on the paper's 4 loops, seeds 0-2 (benchmarks/results/train.md): coverage
-    4/4, 3/4, 4/4 on 100 exported loops and 4/4, 4/4, 3/4 on the report's fixed z: 4/4 is likely,
-    not certain. Minibatch discrimination (the counter-measure the paper names, ``minibatch_disc=16``)
-    in place of the pairs: 4/4 and 3/4 exported, 4/4 and 2/4 fixed z, and 0.85x the step rate.
-    Steps at about 0.8-0.95x the paper preset's rate on CPU.
+    Full-length runs on the paper's 4 loops, seeds 0-4 (benchmarks/results/train.md): coverage
+    4/4 on 100 exported loops in 2 of 5, on the report's fixed z in 3 of 5, 3/4 otherwise; G
+    spreads over 2-3 loops and the darkest is reached by few z. 4/4 is not certain. Minibatch
+    discrimination (the counter-measure the paper names, ``minibatch_disc=16``) in place of the
+    pairs, seeds 0-1: 4/4 and 3/4 exported, 4/4 and 2/4 fixed z, FD 160 and 514 (pairs: 98-306), at
+    a slower step. Steps at about the paper preset's rate on CPU (D sees half as many inputs).
     """
     return dataclasses.replace(paper(), name="paper-plus", translate=0.125, cutout=0.5, pack=2,
                                upsample="linear", real_label=0.9)
