@@ -110,9 +110,9 @@ def paper_plus() -> Preset:
     - G upsamples by linear resize + circular same-length conv instead of transposed convs,
       whose checkerboard put ~30 dB too much into the top octave, so no dark loop could be made;
     - one-sided label smoothing (Salimans et al. 2016, real target 0.9): keeps D's loss off 0.
-    Full-length runs on the paper's 4 loops, seeds 0-4 (benchmarks/results/train.md): coverage
-    4/4 on 100 exported loops in 2 of 5, on the report's fixed z in 3 of 5, 3/4 otherwise; G
-    spreads over 2-3 loops and the darkest is reached by few z. 4/4 is not certain. Minibatch
+    Full-length runs on the paper's 4 loops, seeds 0-5 (benchmarks/results/train.md): coverage
+    4/4 on 100 exported loops in 2 of 6, on the report's fixed z in 3 of 6 (one run fell back to
+    one loop at the end); the darkest loop is reached by few z. 4/4 is not certain. Minibatch
     discrimination (the counter-measure the paper names, ``minibatch_disc=16``) in place of the
     pairs, seeds 0-1: 4/4 and 3/4 exported, 4/4 and 2/4 fixed z, FD 160 and 514 (pairs: 98-306), at
     a slower step. Steps at about the paper preset's rate on CPU (D sees half as many inputs).
