@@ -48,19 +48,21 @@ def data(name: str, n: int, seed0: int, kinds) -> str:
     return folder
 
 
-def exported_metrics(run: str, loops: np.ndarray, sr: int, reference_folder: str | None = None) -> dict:
-    """Export the run, generate 100 loops from the .ts file, score them against the training loops
-    (and, with ``reference_folder``, under "common" against that folder's common reference)."""
+def exported_metrics(run: str, loops: np.ndarray, sr: int, reference_folder: str | None = None,
+                     which: str = "best") -> dict:
+    """Export the run (``which`` snapshot), generate 100 loops from the .ts file, score them against the
+    training loops (and, with ``reference_folder``, under "common" against that folder's common reference)."""
     from livegan.model import load_model, sample_latent
     from train import metrics
     from train.export import export_run
 
-    ts = run + ".ts"
-    rep = export_run(run, ts, quiet=True)
+    ts = run + (".ts" if which == "best" else f"_{which}.ts")
+    rep = export_run(run, ts, quiet=True, which=which)
     m = load_model(ts, device="cpu", threads=2)
     gen = m.generate(sample_latent(m.meta, np.random.default_rng(1234), 100))
     out = metrics.evaluate(loops, gen, sr, m.meta.sample_rate)
     out["ms_per_loop"] = rep["seconds_per_loop"] * 1e3
+    out["snapshot"], out["snapshot_step"] = m.meta.training["snapshot"], m.meta.training["snapshot_step"]
     if reference_folder:
         ref = metrics.reference(reference_folder, m.meta.loop_samples / m.meta.sample_rate)
         out["common"] = metrics.evaluate(ref, gen, metrics.ANALYSIS_SR, m.meta.sample_rate)
@@ -81,8 +83,11 @@ def run_paper(name: str = "paper_full", over=()) -> None:
     wall = time.perf_counter() - t0
     loops = np.load(os.path.join(run, "data.npz"))["loops"]
     ex = exported_metrics(run, loops, 2048)
+    out = {"wall_s": wall, "train_s": s.seconds, "steps": s.step, "exported": ex}
+    if s.best is not None and s.best["step"] != s.step:  # the last step's generator too, for comparison
+        out["exported_last"] = exported_metrics(run, loops, 2048, which="last")
     with open(os.path.join(run, "bench.json"), "w") as f:
-        json.dump({"wall_s": wall, "train_s": s.seconds, "steps": s.step, "exported": ex}, f, indent=1)
+        json.dump(out, f, indent=1)
     print(f"{name}: {s.step} steps, training {s.seconds:.1f} s, whole command {wall:.1f} s")
 
 

@@ -14,7 +14,7 @@ from train.presets import PRESETS
 # shrink each preset so 2 steps take seconds; the structure (arch, loss, rates, roll) is kept
 TINY = {
     "paper": ["model_dim=2", "preview_every=1", "keep_every=1", "checkpoint_every=1"],
-    "paper-plus": ["model_dim=2", "preview_every=1", "keep_every=1", "checkpoint_every=1"],
+    "paper-plus": ["model_dim=2", "preview_every=1", "keep_every=1", "checkpoint_every=1", "select_every=1"],
     "wavegan": ["model_dim=2", "batch_size=2", "n_critic=1", "sample_rate=2048", "loop_samples=4096", "n_val=8",
                 "preview_every=1", "keep_every=1", "checkpoint_every=1"],
 }
@@ -44,6 +44,7 @@ def test_preset_trains_two_steps_and_exports_a_valid_model(preset, loop_folder, 
     assert (run / "report.html").is_file()
     for fig in ("losses.png", "pca.png", "nearest.png"):
         assert (run / "report" / fig).is_file()
+    assert (run / "report" / "selection.png").is_file() == (preset == "paper-plus")  # only it selects
     m = json.loads((run / "metrics.json").read_text())
     assert m["step"] == 2 and m["n_train"] == 5 and np.isfinite(m["fd"])
 

@@ -71,12 +71,15 @@ def save_loop_model(module: torch.nn.Module, path, meta: dict, seed: int = 0, qu
     return report
 
 
-def export_run(run_dir, path, n_directions: int = 16, quiet: bool = False) -> dict:
-    """Export a run folder's generator with GANSpace directions; returns save_loop_model's report."""
+def export_run(run_dir, path, n_directions: int = 16, quiet: bool = False, which: str = "best") -> dict:
+    """Export a run folder's generator with GANSpace directions; returns save_loop_model's report.
+
+    ``which``: "best" (default) is the lowest-FD generator the run kept (``select_every``), or the last
+    where it kept none; "last" is the generator at the last step."""
     from train.directions import ganspace
     from train.models import ExportedGenerator, Generator
     from train.presets import Preset
-    from train.trainer import CKPT, load_checkpoint
+    from train.trainer import CKPT, load_checkpoint, snapshot
 
     run_dir = os.fspath(run_dir)
     if not os.path.isfile(os.path.join(run_dir, CKPT)):
@@ -84,7 +87,8 @@ def export_run(run_dir, path, n_directions: int = 16, quiet: bool = False) -> di
     ck = load_checkpoint(run_dir)
     p = Preset(**ck["preset"])
     g = Generator(p)
-    g.load_state_dict(ck["g"])
+    weights, snap = snapshot(ck, which)
+    g.load_state_dict(weights)
     g.eval()
     dirs, sigmas = ganspace(g, p.latent_dim, p.latent_dist, k=n_directions)
     summary = {}
@@ -97,8 +101,12 @@ def export_run(run_dir, path, n_directions: int = 16, quiet: bool = False) -> di
                 latent_dist=p.latent_dist, bpm=p.bars * p.beats_per_bar * 60.0 * p.sample_rate / p.loop_samples,
                 bars=p.bars, beats_per_bar=p.beats_per_bar, directions=dirs.tolist(), sigmas=sigmas.tolist(),
                 training={"preset": p.name, "steps": int(ck["step"]), "seconds": round(float(ck["seconds"]), 1),
+                          "snapshot": snap["snapshot"], "snapshot_step": snap["step"], "snapshot_fd": snap["fd"],
                           "loops": summary.get("loops"), "date": datetime.date.today().isoformat(),
                           "directions": "GANSpace: PCA of the dense layer's activations, regressed to z"})
+    if not quiet:
+        fd = f", FD {snap['fd']:.1f}" if snap["fd"] is not None else ""
+        print(f"generator: {snap['snapshot']} snapshot (step {snap['step']} of {int(ck['step'])}{fd})")
     return save_loop_model(ExportedGenerator(g), path, meta, quiet=quiet)
 
 
@@ -106,7 +114,7 @@ def cli_export(args) -> int:
     from livegan.cli import CLIError
 
     try:
-        export_run(args.run_dir, args.output)
-    except FileNotFoundError as e:
+        export_run(args.run_dir, args.output, which=args.snapshot)
+    except (FileNotFoundError, ValueError) as e:
         raise CLIError(str(e)) from None
     return 0

@@ -61,6 +61,8 @@ class Preset:
     max_seconds: float = 0.0  # stop after this much training wall time (0 = no limit)
     preview_every: int = 500  # render the fixed validation z every this many steps
     keep_every: int = 10  # keep every this-many-th preview as numbered files (others overwrite latest)
+    select_every: int = 0  # score the fixed z's loops (Fréchet distance to the training loops) every this many
+    #                        steps and keep the lowest-scoring generator for export (0 = off: export the last)
     checkpoint_every: int = 1000  # save the checkpoint every this many steps
     n_val: int = 100  # fixed validation z drawn at start
     seed: int = 0  # seeds z, data order and init
@@ -96,7 +98,7 @@ def paper() -> Preset:
                   latent_dist="uniform", model_dim=2, kernel=5, stride=2, n_layers=5, batchnorm=True,
                   phase_shuffle=0, loss="bce", n_critic=1, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
                   batch_size=4, shift_augment=False, seam_roll=False, steps=50000, preview_every=100,
-                  keep_every=50, checkpoint_every=5000, cpu_onednn=False)
+                  keep_every=50, checkpoint_every=5000, cpu_onednn=False, threads=1)
 
 
 def paper_plus() -> Preset:
@@ -118,7 +120,7 @@ def paper_plus() -> Preset:
     a slower step. Steps at about the paper preset's rate on CPU (D sees half as many inputs).
     """
     return dataclasses.replace(paper(), name="paper-plus", translate=0.125, cutout=0.5, pack=2,
-                               upsample="linear", real_label=0.9)
+                               upsample="linear", real_label=0.9, reuse_fake=True, select_every=1000)
 
 
 def wavegan() -> Preset:
@@ -196,6 +198,8 @@ def check(p: Preset) -> None:
         raise ValueError(f"fit must be 'stretch' or 'slice', got {p.fit!r}")
     if p.channels not in (1, 2):
         raise ValueError(f"channels must be 1 or 2, got {p.channels}")
+    if p.select_every < 0:
+        raise ValueError(f"select_every must be >= 0 (0 = off), got {p.select_every}")
     if p.upsample not in ("transposed", "nearest", "linear"):
         raise ValueError(f"upsample must be 'transposed', 'nearest' or 'linear', got {p.upsample!r}")
     if p.upsample != "transposed" and p.kernel % 2 == 0:

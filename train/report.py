@@ -60,6 +60,24 @@ def loss_png(history: dict, path: str) -> None:
     plt.close(fig)
 
 
+def selection_png(history: dict, best_step: int | None, path: str) -> None:
+    """Fréchet distance of the fixed z's loops over training (``select_every``), the kept snapshot marked."""
+    plt = _plt()
+    steps, fd = np.asarray(history["select_step"]), np.asarray(history["select_fd"], float)
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    ax.plot(steps, fd, lw=0.8, marker=".", label="fixed z vs training loops")
+    if best_step is not None and best_step in history["select_step"]:
+        i = history["select_step"].index(best_step)
+        ax.plot([best_step], [fd[i]], "r*", ms=12, label=f"kept for export: step {best_step}")
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("Fréchet distance (log-mel)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
 def pca_png(train_f: np.ndarray, gen_f: np.ndarray, path: str) -> None:
     from train.metrics import pca_2d
 
@@ -102,24 +120,34 @@ def write_report(run_dir: str, loops: np.ndarray | None = None, quiet: bool = Fa
     from train.data import CACHE
     from train.models import Generator
     from train.presets import Preset
-    from train.trainer import load_checkpoint, render
+    from train.trainer import load_checkpoint, render, snapshot
 
     ck = load_checkpoint(run_dir)
     p = Preset(**ck["preset"])
     g = Generator(p)
-    g.load_state_dict(ck["g"])
     if loops is None:
         with np.load(os.path.join(run_dir, CACHE)) as z:
             loops = z["loops"]
+    weights, snap = snapshot(ck, "best")  # what `livegan export` writes by default
+    g.load_state_dict(weights)
     gen = render(g, ck["z_val"], torch.device("cpu"))  # (n_val, C, L)
     m = metrics.evaluate(loops, gen, p.sample_rate)
-    m.update(step=int(ck["step"]), seconds=float(ck["seconds"]), preset=p.name)
+    m.update(step=int(ck["step"]), seconds=float(ck["seconds"]), preset=p.name, snapshot=snap["snapshot"],
+             snapshot_step=snap["step"])
+    last = None
+    if snap["snapshot"] == "best" and snap["step"] != int(ck["step"]):
+        g.load_state_dict(ck["g"])
+        last = metrics.evaluate(loops, render(g, ck["z_val"], torch.device("cpu")), p.sample_rate)
     ft = metrics.loop_vectors(loops, p.sample_rate)
     fg = metrics.loop_vectors(gen, p.sample_rate)
     idx = metrics._dist(ft, fg).argmin(1)  # nearest generated loop of each training loop
     fig_dir = os.path.join(run_dir, "report")
     os.makedirs(fig_dir, exist_ok=True)
     loss_png(ck["history"], os.path.join(fig_dir, "losses.png"))
+    selected = bool(ck["history"].get("select_step"))
+    if selected:
+        selection_png(ck["history"], snap["step"] if snap["snapshot"] == "best" else None,
+                      os.path.join(fig_dir, "selection.png"))
     pca_png(ft, fg, os.path.join(fig_dir, "pca.png"))
     nearest_png(loops, gen, idx, p.sample_rate, os.path.join(fig_dir, "nearest.png"))
     waveform_grid_png(gen[:16], p.sample_rate, os.path.join(fig_dir, "generated.png"), "generated (first 16 of the fixed z)")
@@ -131,14 +159,27 @@ def write_report(run_dir: str, loops: np.ndarray | None = None, quiet: bool = Fa
         rows.append(f"<tr><td>{i}</td><td><audio controls src='report/{a}'></audio></td><td>{j}</td>"
                     f"<td><audio controls src='report/{b}'></audio></td><td>{metrics._dist(ft[i:i+1], fg[j:j+1])[0, 0]:.3f}</td></tr>")
     with open(os.path.join(run_dir, "metrics.json"), "w") as f:
-        json.dump(m, f, indent=1)
-    mrows = "".join(f"<tr><td>{html.escape(k)}</td><td>{v:.4g}</td></tr>" if isinstance(v, float)
-                    else f"<tr><td>{html.escape(k)}</td><td>{html.escape(str(v))}</td></tr>" for k, v in m.items())
+        json.dump(m if last is None else {**m, "last": last}, f, indent=1)
+
+    def cell(v):
+        return f"<td>{v:.4g}</td>" if isinstance(v, float) else f"<td>{html.escape(str(v))}</td>"
+
+    head = ("<tr><th>metric</th><th>exported snapshot (step {})</th><th>last step</th></tr>".format(snap["step"])
+            if last is not None else "")
+    mrows = head + "".join(f"<tr><td>{html.escape(k)}</td>{cell(v)}" + (cell(last[k]) if last is not None and k in last
+                                                                        else ("<td></td>" if last is not None else ""))
+                           + "</tr>" for k, v in m.items())
+    what = (f"The generator shown and exported is the {snap['snapshot']} snapshot (step {snap['step']} of "
+            f"{m['step']}): the one whose fixed z scored the lowest Fréchet distance." if snap["snapshot"] == "best"
+            else "The generator shown and exported is the one at the last step.")
+    sel = ("<h2>Snapshot selection</h2><p>Fréchet distance of the fixed z's loops to the training loops, every "
+           f"{p.select_every} steps.</p><img src=\"report/selection.png\">" if selected else "")
     page = f"""<!doctype html><meta charset="utf-8"><title>livegan run: {html.escape(p.name)}</title>
 <h1>{html.escape(p.name)}: {m['step']} steps, {m['seconds']:.0f} s, {len(loops)} training loops</h1>
-<h2>Metrics</h2><p>Spectral metrics at {metrics.ANALYSIS_SR} Hz (see train/metrics.py).</p>
+<h2>Metrics</h2><p>Spectral metrics at {metrics.ANALYSIS_SR} Hz (see train/metrics.py). {html.escape(what)}</p>
 <table border=1 cellpadding=3>{mrows}</table>
 <h2>Losses</h2><img src="report/losses.png">
+{sel}
 <h2>PCA: training and {len(gen)} generated loops</h2><img src="report/pca.png">
 <h2>Nearest generated loop of each training loop</h2><img src="report/nearest.png">
 <table border=1 cellpadding=3><tr><th>training</th><th></th><th>nearest generated</th><th></th><th>distance</th></tr>
