@@ -23,13 +23,19 @@ from train.trainer import render, train
 
 
 def print_preview_counts(run: str, loops: np.ndarray, p) -> None:
-    """For each kept preview WAV of ``run``: how many of its loops are nearest to each training loop."""
+    """For each kept preview WAV of ``run``: how many of its loops are nearest to each training loop, and
+    their Fréchet distance to the training loops (what ``select_every`` scores); the lowest is marked."""
     train_vectors = metrics.loop_vectors(loops, p.sample_rate)
-    grid = None
+    train_frames = metrics.features(loops, p.sample_rate).reshape(-1, metrics.N_MELS)
+    grid, rows = None, []
     for f in sorted(glob.glob(os.path.join(run, "previews", "step*.wav"))):
         y, _ = sf.read(f, dtype="float32", always_2d=True)  # (n_val * L, C): the loops one after another
         grid = y.reshape(-1, p.loop_samples, p.channels).transpose(0, 2, 1)  # (n_val, C, L)
-        print(f"  step {int(f[-10:-4]):6d}: nearest-loop counts {metrics.nearest_counts(train_vectors, grid, p.sample_rate)}")
+        fd = metrics.frechet(train_frames, metrics.features(grid, p.sample_rate).reshape(-1, metrics.N_MELS))
+        rows.append((int(f[-10:-4]), metrics.nearest_counts(train_vectors, grid, p.sample_rate), fd))
+    low = min(rows, key=lambda r: r[2])[0] if rows else None
+    for step, counts, fd in rows:
+        print(f"  step {step:6d}: nearest-loop counts {counts}  FD {fd:7.1f}{'  <- lowest FD' if step == low else ''}")
     print(f"  band energy (dB) in {metrics.BANDS_HZ} Hz:")
     for i in range(len(loops)):
         print(f"    training loop {i}: {metrics.band_energy_db(loops[i:i + 1], p.sample_rate)}")

@@ -7,6 +7,8 @@ rounds so the variants share the machine's slow and fast minutes.
   python benchmarks/train_step_speed.py --set pack            # paper-plus with minibatch disc, nearest, wider
   python benchmarks/train_step_speed.py --set batch           # paper-plus at batch 1 / 4 / 16: what a step costs
   python benchmarks/train_step_speed.py --set compile         # paper and paper-plus with and without torch.compile
+  python benchmarks/train_step_speed.py --set previews --steps 1500 --rounds 2
+      # whole `train()` runs of paper-plus: previews + selection on the worker thread / in line / none
 
 Needs runs/bench/paper4 (written by `benchmarks/train_runs.py paper`).
 """
@@ -26,9 +28,9 @@ SETS = {  # name -> {variant: (preset, overrides, torch.compile?)}
         "paper (faithful)": (paper, [], False),
         "+ DiffAugment": (paper, ["translate=0.125", "cutout=0.5"], False),
         "+ DiffAugment + pack 2": (paper, ["translate=0.125", "cutout=0.5", "pack=2"], False),
-        "+ linear resize G (+ label smoothing) = paper-plus": (paper_plus, [], False),
+        "+ linear resize G (+ label smoothing)": (paper_plus, ["reuse_fake=false"], False),
+        "+ reuse the D step's fake = paper-plus": (paper_plus, [], False),
         "paper-plus, minibatch disc 16 for pack": (paper_plus, MD16, False),
-        "paper-plus + reuse_fake": (paper_plus, ["reuse_fake=true"], False),
     },
     "pack": {  # PacGAN in place of minibatch discrimination, nearest in place of linear resize, a wider net
         "paper (faithful)": (paper, [], False),
@@ -47,17 +49,62 @@ SETS = {  # name -> {variant: (preset, overrides, torch.compile?)}
     },
 }
 
+PREVIEWS = {  # name -> (preview worker thread?, overrides)
+    "worker thread, 1 torch thread (as shipped)": (True, []),
+    "in line, 1 torch thread": (False, []),
+    "in line, 2 torch threads": (False, ["threads=2"]),
+    "worker thread, 2 torch threads (not shipped)": (True, ["threads=2"]),
+    "no previews, no selection": (True, ["preview_every=0", "select_every=0"]),
+}
+
+
+def previews(steps: int, rounds: int) -> None:
+    """Steps/s of whole ``train()`` runs (previews every 100 steps, selection every 1000 scaled to the run)."""
+    import shutil
+    import tempfile
+
+    from train import trainer
+
+    real = trainer.Previewer
+
+    def forced(worker: bool):  # train() itself keeps previews in line beside more than one torch thread
+        class Forced(real):
+            def __init__(self, *a, **k):
+                super().__init__(*a, **{**k, "background": worker})
+        return Forced
+
+    rates = {name: [] for name in PREVIEWS}
+    for _ in range(rounds):
+        for name, (worker, over) in PREVIEWS.items():
+            p = apply_overrides(paper_plus(), [f"steps={steps}", "report=false", f"select_every={steps // 5}"] + over)
+            trainer.Previewer = forced(worker)
+            tmp = tempfile.mkdtemp()
+            try:
+                t = time.perf_counter()
+                trainer.train("runs/bench/paper4", p, tmp, device="cpu", quiet=True)
+                rates[name].append(steps / (time.perf_counter() - t))
+            finally:
+                trainer.Previewer = real
+                shutil.rmtree(tmp)
+    print(f"whole train() runs of paper-plus, {steps} steps, {rounds} rounds, steps/s:")
+    for name, r in rates.items():
+        print(f"  {name:45s} median {np.median(r):5.1f}   rounds {' '.join(f'{x:.1f}' for x in r)}")
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (the paper presets train at 1)")
     ap.add_argument("--steps", type=int, default=300, help="steps per variant per round")
     ap.add_argument("--rounds", type=int, default=4)
-    ap.add_argument("--set", default="presets", choices=SETS, help="which variants")
+    ap.add_argument("--set", default="presets", choices=[*SETS, "previews"], help="which variants")
     ap.add_argument("--onednn", action="store_true", help="oneDNN convolutions on (the paper presets turn it off)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.backends.mkldnn.enabled = args.onednn
     torch.set_flush_denormal(True)
+    if args.set == "previews":
+        previews(args.steps, args.rounds)
+        raise SystemExit(0)
     loops = prepare("runs/bench/paper4", paper(), quiet=True)
     variants = SETS[args.set]
     states = {}
