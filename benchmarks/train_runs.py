@@ -10,6 +10,8 @@
   python benchmarks/train_runs.py summary          # print the markdown tables from the runs
   python benchmarks/train_runs.py rescore RUN      # recompute report + exported metrics of runs/bench/RUN
   python benchmarks/train_runs.py previews RUN     # nearest-loop counts of every kept preview of runs/bench/RUN
+  python benchmarks/train_runs.py table RUN ...    # one markdown row per paper-style run: the exported
+                                                   # snapshot against the last step, and the selection history
 
 Exported metrics are computed twice: against the run's own prepared loops ("own": each
 preset's copy of the data at its own rate) and, for the comparison runs, against one
@@ -43,8 +45,15 @@ def data(name: str, n: int, seed0: int, kinds) -> str:
     from livegan.synth import write_loop_folder
 
     folder = os.path.join(ROOT, name)
-    if not os.path.isdir(folder):
-        write_loop_folder(folder, n, sr=16384, kinds=kinds, seed0=seed0)
+    if not os.path.isdir(folder):  # written aside and renamed: a run started beside this one never sees half of it
+        part = f"{folder}.part{os.getpid()}"
+        write_loop_folder(part, n, sr=16384, kinds=kinds, seed0=seed0)
+        try:
+            os.rename(part, folder)
+        except OSError:  # another run renamed its copy first: the same files
+            import shutil
+
+            shutil.rmtree(part)
     return folder
 
 
@@ -106,6 +115,34 @@ def run_compare(name: str, seconds: float, extra=()) -> None:
         json.dump({"train_s": s.seconds, "steps": s.step, "exported": ex}, f, indent=1)
 
 
+def table(runs) -> None:
+    """Markdown rows for runs of ``run_paper``: the exported (best) snapshot's metrics on 100 loops of
+    seed 1234 (in brackets: the report's 100 fixed z), the last step's for comparison, and how many of the
+    selection points covered every training loop on the fixed z."""
+    import torch
+
+    print("| run | training s (steps/s) | kept step | FD | NDB/k | NN ratio | min NN | copy_xcorr | coverage "
+          "| diversity | seam (training) | last step: FD, coverage | fixed z all covered at |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for run in runs:
+        folder = os.path.join(ROOT, run)
+        b = json.load(open(os.path.join(folder, "bench.json")))
+        m = json.load(open(os.path.join(folder, "metrics.json")))  # the report: fixed z
+        h = torch.load(os.path.join(folder, "checkpoint.pt"), weights_only=False)["history"]
+        e, n = b["exported"], b["exported"]["n_train"]
+        full = sum(all(c > 0 for c in counts) for counts in h.get("select_counts", []))
+        last = b.get("exported_last", e)
+
+        def cov(x):
+            return f"{round(x * n)}/{n}"
+
+        print(f"| {run} | {b['train_s']:.1f} ({b['steps'] / b['train_s']:.1f}) | {e['snapshot_step']} "
+              f"| {e['fd']:.0f} ({m['fd']:.0f}) | {e['ndb_k']:.3g} | {e['nn_ratio']:.2f} | {e['min_nn']:.2f} "
+              f"| {e['copy_xcorr']:.2f} | {cov(e['coverage'])} ({cov(m['coverage'])}) | {e['diversity']:.2f} "
+              f"| {e['seam']:.2f} ({e['seam_train']:.2f}) | {last['fd']:.0f}, {cov(last['coverage'])} "
+              f"| {full} of {len(h.get('select_counts', []))} |")
+
+
 def summary() -> None:
     def load(run):
         path = os.path.join(ROOT, run, "bench.json")
@@ -160,6 +197,8 @@ if __name__ == "__main__":
         run = os.path.join(ROOT, sys.argv[2])
         p = Preset(**json.load(open(os.path.join(run, "preset.json"))))
         print_preview_counts(run, np.load(os.path.join(run, "data.npz"))["loops"], p)
+    elif cmd == "table":
+        table(sys.argv[2:])
     elif cmd == "compare":
         run_compare(sys.argv[2], float(sys.argv[3]), sys.argv[4:])
     else:
