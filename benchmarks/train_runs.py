@@ -10,6 +10,8 @@
   python benchmarks/train_runs.py summary          # print the markdown tables from the runs
   python benchmarks/train_runs.py rescore RUN      # recompute report + exported metrics of runs/bench/RUN
   python benchmarks/train_runs.py previews RUN     # nearest-loop counts of every kept preview of runs/bench/RUN
+  python benchmarks/train_runs.py margins RUN ...  # how near the kept snapshot's fixed-z loops are to their
+                                                   # nearest and second-nearest training loop
   python benchmarks/train_runs.py table RUN ...    # one markdown row per paper-style run: the exported
                                                    # snapshot against the last step, and the selection history
 
@@ -143,6 +145,32 @@ def table(runs) -> None:
               f"| {full} of {len(h.get('select_counts', []))} |")
 
 
+def margins(runs) -> None:
+    """Log-mel distance of each fixed-z loop of the kept snapshot to its nearest and second-nearest
+    training loop, against the training loops' own distances: a nearest loop that is barely nearer
+    than the next one makes the coverage count a coin toss."""
+    import torch
+
+    from train import metrics
+    from train.models import Generator
+    from train.presets import Preset
+    from train.trainer import render, snapshot
+
+    for run in runs:
+        folder = os.path.join(ROOT, run)
+        ck = torch.load(os.path.join(folder, "checkpoint.pt"), weights_only=False)
+        p = Preset(**ck["preset"])
+        loops = np.load(os.path.join(folder, "data.npz"))["loops"]
+        g = Generator(p)
+        g.load_state_dict(snapshot(ck, "best")[0])
+        tv = metrics.loop_vectors(loops, p.sample_rate)
+        d = np.sort(metrics._dist(metrics.loop_vectors(render(g, ck["z_val"], "cpu"), p.sample_rate), tv), 1)
+        tt = metrics._dist(tv, tv)[np.triu_indices(len(tv), 1)]
+        print(f"{run}: fixed z -> training loops, median nearest {np.median(d[:, 0]):.2f}, second "
+              f"{np.median(d[:, 1]):.2f}, median gap {np.median(d[:, 1] - d[:, 0]):.2f}; training pairs "
+              f"{' '.join(f'{x:.2f}' for x in np.sort(tt))}")
+
+
 def summary() -> None:
     def load(run):
         path = os.path.join(ROOT, run, "bench.json")
@@ -197,6 +225,8 @@ if __name__ == "__main__":
         run = os.path.join(ROOT, sys.argv[2])
         p = Preset(**json.load(open(os.path.join(run, "preset.json"))))
         print_preview_counts(run, np.load(os.path.join(run, "data.npz"))["loops"], p)
+    elif cmd == "margins":
+        margins(sys.argv[2:])
     elif cmd == "table":
         table(sys.argv[2:])
     elif cmd == "compare":
