@@ -65,8 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("run_dir", help="run folder written by `livegan train`")
     s.add_argument("-o", "--output", required=True, help="output .ts file")
     s.add_argument("--snapshot", choices=("best", "last"), default="best",
-                   help="'best': the generator with the lowest Frechet distance the run kept (presets with "
-                        "select_every, e.g. paper-plus), else the last; 'last': the one at the last step")
+                   help="'best': the generator the run kept (presets with select_every, e.g. paper-plus: most "
+                        "training loops reached by the fixed z, then lowest Frechet distance), else the last; "
+                        "'last': the one at the last step")
 
     s = sub.add_parser("perform", help="play a model live with MIDI knobs", formatter_class=fmt)
     s.add_argument("--model", default=None, help=".ts model file (default: the built-in model)")

@@ -1,7 +1,8 @@
 """Snapshot selection (``select_every``) and previews on the background thread.
 
 The run scores the fixed z's loops against the training loops every ``select_every`` steps and keeps
-the lowest-scoring generator; `livegan export` writes that one unless ``--snapshot last``.
+the best generator (most training loops reached, then lowest Fréchet distance); `livegan export` writes
+that one unless ``--snapshot last``.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from livegan.synth import write_loop_folder
 from train import metrics
 from train.models import Generator
 from train.presets import Preset
-from train.trainer import render, snapshot
+from train.trainer import REACH_MIN_Z, reached, render, select_key, snapshot
 
 TINY = ["model_dim=2", "keep_every=2", "checkpoint_every=3", "report=false"]
 
@@ -52,13 +53,27 @@ def test_previews_and_selection_never_change_training(loop_folder, tmp_path):
     assert (tmp_path / "busy" / "previews" / "step000006.wav").is_file()
 
 
-def test_the_kept_generator_is_the_lowest_scored_and_its_score_is_its_own(loop_folder, tmp_path):
+def test_a_snapshot_that_reaches_more_loops_beats_a_lower_fd():
+    n = 100
+    assert reached([18, 1, 77, 4], n) == 3 and reached([3, 6, 88, 3], n) == 4
+    assert select_key([3, 6, 88, 3], 131.0, n) < select_key([18, 1, 77, 4], 105.0, n)
+    assert select_key([23, 44, 4, 29], 121.0, n) < select_key([8, 38, 35, 19], 128.0, n)  # same reach: FD
+    # too few fixed z per training loop to count reach (64 loops, 100 z): FD alone decides
+    many = [2] * 40 + [0] * 24
+    assert reached(many, n) is None
+    assert select_key([100] + [0] * 63, 50.0, n) < select_key(many, 60.0, n)
+    assert REACH_MIN_Z * 33 <= n < REACH_MIN_Z * 34 and reached([3] * 33, n) == 33 and reached([3] * 34, n) is None
+
+
+def test_the_kept_generator_is_the_best_scored_and_its_score_is_its_own(loop_folder, tmp_path):
     run = tmp_path / "run"
     ck = _train(loop_folder, run, 8, ["preview_every=1", "select_every=2"])
     h, best = ck["history"], ck["best"]
     assert h["select_step"] == [2, 4, 6, 8]
-    i = int(np.argmin(h["select_fd"]))
-    assert best["step"] == h["select_step"][i] and best["fd"] == min(h["select_fd"])
+    keys = [select_key(c, fd, 100) for c, fd in zip(h["select_counts"], h["select_fd"])]
+    i = min(range(len(keys)), key=keys.__getitem__)
+    assert best["step"] == h["select_step"][i] and best["fd"] == h["select_fd"][i]
+    assert best["counts"] == h["select_counts"][i]
     assert all(sum(c) == 100 and len(c) == 3 for c in h["select_counts"])
     # the weights kept are the ones that were scored (a copy, not G moving on while it was rendered)
     p = Preset(**ck["preset"])
@@ -76,7 +91,9 @@ def test_resume_keeps_the_best_and_goes_on_scoring(loop_folder, tmp_path):
     ck = _train(loop_folder, run, 5, ["preview_every=0", "select_every=1"], resume=True)
     assert ck["history"]["select_step"] == [1, 2, 3, 4, 5]
     assert ck["history"]["select_fd"][:3] == first["history"]["select_fd"]
-    assert ck["best"]["fd"] == min(ck["history"]["select_fd"])
+    h = ck["history"]
+    assert ck["best"]["step"] == min(zip(h["select_counts"], h["select_fd"], h["select_step"]),
+                                     key=lambda r: select_key(r[0], r[1], 100))[2]
 
 
 def test_the_last_step_is_scored_even_off_the_grid(loop_folder, tmp_path):
@@ -141,3 +158,14 @@ def test_negative_select_every_is_refused(loop_folder, tmp_path):
     rc = main(["train", str(loop_folder), "--out", str(tmp_path / "r"), "--preset", "paper-plus",
                "--set", "select_every=-1"])
     assert rc == 2
+
+
+def test_a_checkpoint_kept_before_best_held_its_counts_resumes_by_the_same_rule(loop_folder, tmp_path):
+    run = tmp_path / "run"
+    ck = _train(loop_folder, run, 3, ["preview_every=0", "select_every=1"])
+    del ck["best"]["counts"]  # as the first checkpoints with selection wrote it
+    torch.save(ck, run / "checkpoint.pt")
+    ck = _train(loop_folder, run, 6, ["preview_every=0", "select_every=1"], resume=True)
+    h = ck["history"]
+    assert ck["best"]["step"] == min(zip(h["select_counts"], h["select_fd"], h["select_step"]),
+                                     key=lambda r: select_key(r[0], r[1], 100))[2]

@@ -74,7 +74,8 @@ def save_loop_model(module: torch.nn.Module, path, meta: dict, seed: int = 0, qu
 def export_run(run_dir, path, n_directions: int = 16, quiet: bool = False, which: str = "best") -> dict:
     """Export a run folder's generator with GANSpace directions; returns save_loop_model's report.
 
-    ``which``: "best" (default) is the lowest-FD generator the run kept (``select_every``), or the last
+    ``which``: "best" (default) is the generator the run kept (``select_every``: most training loops reached
+    by the fixed z, then lowest FD), or the last
     where it kept none; "last" is the generator at the last step."""
     from train.directions import ganspace
     from train.models import ExportedGenerator, Generator

@@ -61,8 +61,8 @@ class Preset:
     max_seconds: float = 0.0  # stop after this much training wall time (0 = no limit)
     preview_every: int = 500  # render the fixed validation z every this many steps
     keep_every: int = 10  # keep every this-many-th preview as numbered files (others overwrite latest)
-    select_every: int = 0  # score the fixed z's loops (Fréchet distance to the training loops) every this many
-    #                        steps and keep the lowest-scoring generator for export (0 = off: export the last)
+    select_every: int = 0  # score the fixed z's loops against the training loops every this many steps and keep
+    #                        the best generator for export: most loops reached, then lowest FD (0 = off: the last)
     checkpoint_every: int = 1000  # save the checkpoint every this many steps
     n_val: int = 100  # fixed validation z drawn at start
     seed: int = 0  # seeds z, data order and init

@@ -60,12 +60,17 @@ def loss_png(history: dict, path: str) -> None:
     plt.close(fig)
 
 
-def selection_png(history: dict, best_step: int | None, path: str) -> None:
-    """Fréchet distance of the fixed z's loops over training (``select_every``), the kept snapshot marked."""
+def selection_png(history: dict, best_step: int | None, path: str, full: list | None = None) -> None:
+    """Fréchet distance of the fixed z's loops over training (``select_every``), the kept snapshot marked;
+    ``full`` (one bool per scored step): which snapshots reach every training loop, drawn filled."""
     plt = _plt()
     steps, fd = np.asarray(history["select_step"]), np.asarray(history["select_fd"], float)
     fig, ax = plt.subplots(figsize=(8, 3.2))
-    ax.plot(steps, fd, lw=0.8, marker=".", label="fixed z vs training loops")
+    ax.plot(steps, fd, lw=0.8, marker="." if full is None else None, label="fixed z vs training loops")
+    if full is not None:
+        f = np.asarray(full, bool)
+        ax.plot(steps[f], fd[f], "o", color="C0", ms=4, label="reaches every training loop")
+        ax.plot(steps[~f], fd[~f], "o", mfc="none", color="C0", ms=4, label="misses one or more")
     if best_step is not None and best_step in history["select_step"]:
         i = history["select_step"].index(best_step)
         ax.plot([best_step], [fd[i]], "r*", ms=12, label=f"kept for export: step {best_step}")
@@ -120,7 +125,7 @@ def write_report(run_dir: str, loops: np.ndarray | None = None, quiet: bool = Fa
     from train.data import CACHE
     from train.models import Generator
     from train.presets import Preset
-    from train.trainer import load_checkpoint, render, snapshot
+    from train.trainer import REACH_MIN_Z, load_checkpoint, reached, render, snapshot
 
     ck = load_checkpoint(run_dir)
     p = Preset(**ck["preset"])
@@ -145,9 +150,11 @@ def write_report(run_dir: str, loops: np.ndarray | None = None, quiet: bool = Fa
     os.makedirs(fig_dir, exist_ok=True)
     loss_png(ck["history"], os.path.join(fig_dir, "losses.png"))
     selected = bool(ck["history"].get("select_step"))
+    by_reach = reached([0] * len(loops), len(ck["z_val"])) is not None
     if selected:
+        full = [reached(c, len(ck["z_val"])) == len(loops) for c in ck["history"]["select_counts"]]
         selection_png(ck["history"], snap["step"] if snap["snapshot"] == "best" else None,
-                      os.path.join(fig_dir, "selection.png"))
+                      os.path.join(fig_dir, "selection.png"), full if by_reach else None)
     pca_png(ft, fg, os.path.join(fig_dir, "pca.png"))
     nearest_png(loops, gen, idx, p.sample_rate, os.path.join(fig_dir, "nearest.png"))
     waveform_grid_png(gen[:16], p.sample_rate, os.path.join(fig_dir, "generated.png"), "generated (first 16 of the fixed z)")
@@ -169,11 +176,16 @@ def write_report(run_dir: str, loops: np.ndarray | None = None, quiet: bool = Fa
     mrows = head + "".join(f"<tr><td>{html.escape(k)}</td>{cell(v)}" + (cell(last[k]) if last is not None and k in last
                                                                         else ("<td></td>" if last is not None else ""))
                            + "</tr>" for k, v in m.items())
+    rule = (f"of the snapshots whose fixed z reach the most training loops (each by at least {REACH_MIN_Z} of them), "
+            "the one with the lowest Fréchet distance" if by_reach else "the one whose fixed z scored the lowest "
+            "Fréchet distance (too few fixed z per training loop to count loops reached)")
     what = (f"The generator shown and exported is the {snap['snapshot']} snapshot (step {snap['step']} of "
-            f"{m['step']}): the one whose fixed z scored the lowest Fréchet distance." if snap["snapshot"] == "best"
+            f"{m['step']}): {rule}." if snap["snapshot"] == "best"
             else "The generator shown and exported is the one at the last step.")
     sel = ("<h2>Snapshot selection</h2><p>Fréchet distance of the fixed z's loops to the training loops, every "
-           f"{p.select_every} steps.</p><img src=\"report/selection.png\">" if selected else "")
+           f"{p.select_every} steps" + (f"; filled dots: snapshots whose fixed z reach every training loop (each by "
+                                        f"at least {REACH_MIN_Z})" if by_reach else "") +
+           ".</p><img src=\"report/selection.png\">" if selected else "")
     page = f"""<!doctype html><meta charset="utf-8"><title>livegan run: {html.escape(p.name)}</title>
 <h1>{html.escape(p.name)}: {m['step']} steps, {m['seconds']:.0f} s, {len(loops)} training loops</h1>
 <h2>Metrics</h2><p>Spectral metrics at {metrics.ANALYSIS_SR} Hz (see train/metrics.py). {html.escape(what)}</p>
