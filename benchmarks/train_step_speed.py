@@ -22,21 +22,23 @@ from train.data import prepare
 from train.presets import apply_overrides, paper, paper_plus
 from train.trainer import Batches, make_state, train_step
 
-MD16 = ["pack=1", "minibatch_disc=16"]  # the fifth session's paper-plus: minibatch discrimination, no pairs
+MD16 = ["pack=1", "minibatch_disc=16", "model_dim=2"]  # the fifth session's paper-plus: minibatch disc, no pairs
+MD2 = ["model_dim=2"]  # paper-plus before the seventh session's wider net
 SETS = {  # name -> {variant: (preset, overrides, torch.compile?)}
     "presets": {
         "paper (faithful)": (paper, [], False),
         "+ DiffAugment": (paper, ["translate=0.125", "cutout=0.5"], False),
         "+ DiffAugment + pack 2": (paper, ["translate=0.125", "cutout=0.5", "pack=2"], False),
-        "+ linear resize G (+ label smoothing)": (paper_plus, ["reuse_fake=false"], False),
-        "+ reuse the D step's fake = paper-plus": (paper_plus, [], False),
+        "+ linear resize G (+ label smoothing)": (paper_plus, MD2 + ["reuse_fake=false"], False),
+        "+ reuse the D step's fake": (paper_plus, MD2, False),
+        "+ model_dim 3 = paper-plus": (paper_plus, ["model_dim=3"], False),
         "paper-plus, minibatch disc 16 for pack": (paper_plus, MD16, False),
     },
     "pack": {  # PacGAN in place of minibatch discrimination, nearest in place of linear resize, a wider net
         "paper (faithful)": (paper, [], False),
         "paper-plus, minibatch disc 16 for pack": (paper_plus, MD16, False),
-        "paper-plus (pack 2)": (paper_plus, [], False),
-        "paper-plus, nearest resize": (paper_plus, ["upsample=nearest"], False),
+        "paper-plus (pack 2)": (paper_plus, MD2, False),
+        "paper-plus, nearest resize": (paper_plus, MD2 + ["upsample=nearest"], False),
         "paper-plus, model_dim 4": (paper_plus, ["model_dim=4"], False),
     },
     "batch": {f"paper-plus (minibatch disc 16), batch {b}": (paper_plus, MD16 + [f"batch_size={b}"], False)
