@@ -125,7 +125,7 @@ def write_report(run_dir: str, loops: np.ndarray | None = None, quiet: bool = Fa
     from train.data import CACHE
     from train.models import Generator
     from train.presets import Preset
-    from train.trainer import REACH_MIN_Z, load_checkpoint, reached, render, snapshot
+    from train.trainer import REACH_MIN_Z, load_checkpoint, reach_counts, reached, render, snapshot
 
     ck = load_checkpoint(run_dir)
     p = Preset(**ck["preset"])
@@ -150,11 +150,12 @@ def write_report(run_dir: str, loops: np.ndarray | None = None, quiet: bool = Fa
     os.makedirs(fig_dir, exist_ok=True)
     loss_png(ck["history"], os.path.join(fig_dir, "losses.png"))
     selected = bool(ck["history"].get("select_step"))
-    by_reach = reached([0] * len(loops), len(ck["z_val"])) is not None
+    by_reach = reach_counts(len(loops), len(ck["z_val"]))
     if selected:
-        full = [reached(c, len(ck["z_val"])) == len(loops) for c in ck["history"]["select_counts"]]
+        full = ([reached(c, len(ck["z_val"])) == len(loops) for c in ck["history"]["select_counts"]]
+                if by_reach else None)
         selection_png(ck["history"], snap["step"] if snap["snapshot"] == "best" else None,
-                      os.path.join(fig_dir, "selection.png"), full if by_reach else None)
+                      os.path.join(fig_dir, "selection.png"), full)
     pca_png(ft, fg, os.path.join(fig_dir, "pca.png"))
     nearest_png(loops, gen, idx, p.sample_rate, os.path.join(fig_dir, "nearest.png"))
     waveform_grid_png(gen[:16], p.sample_rate, os.path.join(fig_dir, "generated.png"), "generated (first 16 of the fixed z)")

@@ -315,10 +315,15 @@ def write_preview(y: np.ndarray, p: Preset, step: int, run_dir: str, keep: bool)
 REACH_MIN_Z = 3  # fixed z a training loop needs to count as reached (a fresh draw of as many misses it ~e^-3 = 5 %)
 
 
+def reach_counts(n_loops: int, n_val: int) -> bool:
+    """Whether ``n_val`` fixed z are enough to count how many of ``n_loops`` training loops they reach."""
+    return n_val >= REACH_MIN_Z * n_loops
+
+
 def reached(counts, n_val: int) -> int | None:
     """How many training loops at least ``REACH_MIN_Z`` of the ``n_val`` fixed z have as their nearest, from the
-    per-loop counts; None where there are too few fixed z per training loop to tell (n_val < 3 x loops)."""
-    if n_val < REACH_MIN_Z * len(counts):
+    per-loop counts; None where there are too few fixed z per training loop to tell (``reach_counts``)."""
+    if not reach_counts(len(counts), n_val):
         return None
     return sum(c >= REACH_MIN_Z for c in counts)
 
@@ -339,11 +344,12 @@ class Previewer:
     At every ``preview_every`` step the fixed z are rendered (WAV grid, and a PNG for kept ones); at every
     ``select_every`` step their loops are also scored against the training loops (``select_key``: how many
     training loops they reach, then the Fréchet distance of log-mel frames, ``train.metrics``) and the
-    best-scored generator so far is kept in ``s.best`` (what ``livegan export`` writes by default). The work runs on one background thread on a
-    copy of G's weights, so it never changes training: the paper preset's small step is bound to one
-    core by per-op overhead (two torch threads step no faster than one), and rendering 100 loops 500
-    times took ~7 % of its run on the training thread. At most one job is in flight; its results are
-    applied on the training thread (``collect``), so ``s`` is only ever written there.
+    best-scored generator so far is kept in ``s.best`` (what ``livegan export`` writes by default). The
+    work runs on one background thread on a copy of G's weights, so it never changes training: the paper
+    preset's small step is bound to one core by per-op overhead (two torch threads step no faster than
+    one), and rendering 100 loops 500 times took ~7 % of its run on the training thread. At most one job
+    is in flight; its results are applied on the training thread (``collect``), so ``s`` is only ever
+    written there.
     """
 
     def __init__(self, s: TrainState, run_dir: str, loops: np.ndarray, background: bool = True):
