@@ -160,12 +160,28 @@ def test_negative_select_every_is_refused(loop_folder, tmp_path):
     assert rc == 2
 
 
-def test_a_checkpoint_kept_before_best_held_its_counts_resumes_by_the_same_rule(loop_folder, tmp_path):
-    run = tmp_path / "run"
-    ck = _train(loop_folder, run, 3, ["preview_every=0", "select_every=1"])
-    del ck["best"]["counts"]  # as the first checkpoints with selection wrote it
-    torch.save(ck, run / "checkpoint.pt")
-    ck = _train(loop_folder, run, 6, ["preview_every=0", "select_every=1"], resume=True)
-    h = ck["history"]
-    assert ck["best"]["step"] == min(zip(h["select_counts"], h["select_fd"], h["select_step"]),
-                                     key=lambda r: select_key(r[0], r[1], 100))[2]
+def _previewer(tmp_path):
+    from train.presets import apply_overrides, paper_plus
+    from train.trainer import Previewer, make_state
+
+    p = apply_overrides(paper_plus(), ["model_dim=2", "preview_every=0", "select_every=1"])
+    s = make_state(p, torch.device("cpu"))
+    loops = np.random.default_rng(0).uniform(-0.5, 0.5, (3, 1, p.loop_samples)).astype(np.float32)
+    return s, Previewer(s, tmp_path, loops, background=False)
+
+
+def test_the_run_keeps_by_the_rule_not_by_fd_alone(tmp_path):
+    s, pv = _previewer(tmp_path)
+    pv._apply({"step": 1, "fd": 100.0, "counts": [30, 30, 40], "g": {}})
+    pv._apply({"step": 2, "fd": 50.0, "counts": [1, 0, 99], "g": {}})  # lower FD, reaches one loop
+    assert s.best["step"] == 1
+    pv._apply({"step": 3, "fd": 80.0, "counts": [20, 40, 40], "g": {}})  # same reach, lower FD
+    assert s.best["step"] == 3 and s.best["counts"] == [20, 40, 40]
+
+
+def test_a_checkpoint_kept_before_best_held_its_counts_is_judged_by_its_history(tmp_path):
+    s, pv = _previewer(tmp_path)
+    pv._apply({"step": 1, "fd": 100.0, "counts": [30, 30, 40], "g": {}})
+    del s.best["counts"]  # as the first checkpoints with selection wrote it; the history still has them
+    pv._apply({"step": 2, "fd": 50.0, "counts": [1, 0, 99], "g": {}})
+    assert s.best["step"] == 1
