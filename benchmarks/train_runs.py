@@ -12,6 +12,9 @@
   python benchmarks/train_runs.py previews RUN     # nearest-loop counts of every kept preview of runs/bench/RUN
   python benchmarks/train_runs.py margins RUN ...  # how near the kept snapshot's fixed-z loops are to their
                                                    # nearest and second-nearest training loop
+  python benchmarks/train_runs.py counts RUN ...   # nearest-loop counts of the fixed z at every 10 000th
+                                                   # scored step and at the kept one
+  python benchmarks/train_runs.py same RUN RUN     # whether two runs trained the same (losses, scores)
   python benchmarks/train_runs.py table RUN ...    # one markdown row per paper-style run: the exported
                                                    # snapshot against the last step, and the selection history
 
@@ -171,6 +174,32 @@ def margins(runs) -> None:
               f"{' '.join(f'{x:.2f}' for x in np.sort(tt))}")
 
 
+def _history(run: str) -> tuple[dict, dict | None]:
+    import torch
+
+    ck = torch.load(os.path.join(ROOT, run, "checkpoint.pt"), weights_only=False)
+    return ck["history"], ck.get("best")
+
+
+def counts(runs, every: int = 10000) -> None:
+    """Nearest-training-loop counts of the fixed z, as the selection scored them."""
+    for run in runs:
+        h, best = _history(run)
+        at = {s: c for s, c in zip(h["select_step"], h["select_counts"])}
+        row = ", ".join(f"{s // 1000}k {at[s]}" for s in h["select_step"] if s % every == 0)
+        kept = f"kept {best['step'] // 1000}k {at[best['step']]}" if best else "kept none"
+        n_full = sum(all(c > 0 for c in cs) for cs in h["select_counts"])
+        n_kinds = len({tuple(c) for c in h["select_counts"]})
+        print(f"{run}: {row}; {kept}; all loops reached at {n_full} of {len(h['select_counts'])}; "
+              f"{n_kinds} different count vectors")
+
+
+def same(a: str, b: str) -> None:
+    ha, hb = _history(a)[0], _history(b)[0]
+    keys = ("loss_d", "loss_g", "select_fd", "select_counts")
+    print(f"{a} vs {b}: " + ", ".join(f"{k} {'identical' if ha[k] == hb[k] else 'differ'}" for k in keys))
+
+
 def summary() -> None:
     def load(run):
         path = os.path.join(ROOT, run, "bench.json")
@@ -225,6 +254,10 @@ if __name__ == "__main__":
         run = os.path.join(ROOT, sys.argv[2])
         p = Preset(**json.load(open(os.path.join(run, "preset.json"))))
         print_preview_counts(run, np.load(os.path.join(run, "data.npz"))["loops"], p)
+    elif cmd == "counts":
+        counts(sys.argv[2:])
+    elif cmd == "same":
+        same(sys.argv[2], sys.argv[3])
     elif cmd == "margins":
         margins(sys.argv[2:])
     elif cmd == "table":
