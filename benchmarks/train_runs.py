@@ -133,7 +133,7 @@ def table(runs) -> None:
         folder = os.path.join(ROOT, run)
         b = json.load(open(os.path.join(folder, "bench.json")))
         m = json.load(open(os.path.join(folder, "metrics.json")))  # the report: fixed z
-        h = torch.load(os.path.join(folder, "checkpoint.pt"), weights_only=False)["history"]
+        h = torch.load(os.path.join(folder, "checkpoint.pt"), weights_only=True)["history"]
         e, n = b["exported"], b["exported"]["n_train"]
         full = sum(all(c > 0 for c in counts) for counts in h.get("select_counts", []))
         last = b.get("exported_last", e)
@@ -161,7 +161,7 @@ def margins(runs) -> None:
 
     for run in runs:
         folder = os.path.join(ROOT, run)
-        ck = torch.load(os.path.join(folder, "checkpoint.pt"), weights_only=False)
+        ck = torch.load(os.path.join(folder, "checkpoint.pt"), weights_only=True)
         p = Preset(**ck["preset"])
         loops = np.load(os.path.join(folder, "data.npz"))["loops"]
         g = Generator(p)
@@ -177,7 +177,7 @@ def margins(runs) -> None:
 def _history(run: str) -> tuple[dict, dict | None]:
     import torch
 
-    ck = torch.load(os.path.join(ROOT, run, "checkpoint.pt"), weights_only=False)
+    ck = torch.load(os.path.join(ROOT, run, "checkpoint.pt"), weights_only=True)
     return ck["history"], ck.get("best")
 
 

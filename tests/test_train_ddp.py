@@ -23,6 +23,6 @@ def test_two_cpu_processes_train_a_few_steps_with_ddp(tmp_path):
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=180, env=env, cwd=tmp_path)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
     assert "2 proc" in r.stderr  # the progress bar of rank 0 says it ran with 2 processes
-    ck = torch.load(run / "checkpoint.pt", weights_only=False)
+    ck = torch.load(run / "checkpoint.pt", weights_only=True)
     assert ck["step"] == 3
     assert all(torch.isfinite(v).all() for v in ck["g"].values())

@@ -71,7 +71,7 @@ def test_resume_continues_from_the_checkpoint(loop_folder, tmp_path):
     assert main(base + ["--steps", "4", "--resume", "--set", "model_dim=8", "--set", "threads=1"]) == 0
     import torch
 
-    ck = torch.load(run / "checkpoint.pt", weights_only=False)
+    ck = torch.load(run / "checkpoint.pt", weights_only=True)
     assert ck["step"] == 4 and len(ck["history"]["step"]) == 4
     assert ck["preset"]["model_dim"] == 2 and ck["preset"]["threads"] == 1
 

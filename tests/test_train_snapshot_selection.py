@@ -36,7 +36,7 @@ def _train(folder, run, steps, extra=(), resume=False):
     for kv in [*TINY, *extra]:
         args += ["--set", kv]
     assert main(args + (["--resume"] if resume else [])) == 0
-    return torch.load(run / "checkpoint.pt", weights_only=False)
+    return torch.load(run / "checkpoint.pt", weights_only=True)
 
 
 def test_previews_and_selection_never_change_training(loop_folder, tmp_path):

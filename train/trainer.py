@@ -12,6 +12,7 @@ import copy
 import dataclasses
 import json
 import os
+import re
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -242,18 +243,78 @@ def _adam(params, p: Preset) -> torch.optim.Adam:
         return torch.optim.Adam(params, foreach=True, **kw)
 
 
+class CheckpointError(ValueError):
+    """A checkpoint file that is not one ``save_checkpoint`` wrote; the message names the file."""
+
+
+def _plain(x, where: str = "checkpoint"):
+    """``x`` as tensors and plain Python values only, so that ``torch.load(weights_only=True)``
+    reads it back: a checkpoint is data, and loading it must never run code (never unpickle objects)."""
+    if x is None or isinstance(x, (bool, int, float, str, torch.Tensor)):
+        return x
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, np.ndarray):
+        return torch.from_numpy(np.ascontiguousarray(x))
+    if isinstance(x, dict):
+        return {k: _plain(v, f"{where}[{k!r}]") for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return type(x)(_plain(v, where) for v in x)
+    raise TypeError(f"{where} holds a {type(x).__name__}: checkpoints store only tensors and plain values")
+
+
 def save_checkpoint(s: TrainState, run_dir: str) -> str:
     path = os.path.join(run_dir, CKPT)
-    torch.save({"preset": dataclasses.asdict(s.p), "g": s.g_plain.state_dict(), "d": s.d_plain.state_dict(),
-                "opt_g": s.opt_g.state_dict(), "opt_d": s.opt_d.state_dict(), "z_val": s.z_val,
-                "step": s.step, "seconds": s.seconds, "history": s.history, "best": s.best,
-                "gen": s.gen.get_state()}, path + ".part")
+    torch.save(_plain({"preset": dataclasses.asdict(s.p), "g": s.g_plain.state_dict(), "d": s.d_plain.state_dict(),
+                       "opt_g": s.opt_g.state_dict(), "opt_d": s.opt_d.state_dict(), "z_val": s.z_val,
+                       "step": s.step, "seconds": s.seconds, "history": s.history, "best": s.best,
+                       "gen": s.gen.get_state()}), path + ".part")
     os.replace(path + ".part", path)  # a crash mid-save leaves the previous checkpoint
     return path
 
 
 def load_checkpoint(run_dir: str, map_location="cpu") -> dict:
-    return torch.load(os.path.join(run_dir, CKPT), map_location=map_location, weights_only=False)
+    """The run's checkpoint as a dict, read as data only (``weights_only=True``: tensors and plain
+    values, no code). A file that is truncated, not a checkpoint, or holds Python objects raises
+    CheckpointError with one line naming it, and nothing in it runs."""
+    path = os.path.join(run_dir, CKPT)
+    try:
+        ck = torch.load(path, map_location=map_location, weights_only=True)
+    except OSError as e:
+        raise CheckpointError(f"{path}: cannot read it ({e.strerror or e})") from None
+    except Exception as e:  # torch raises UnpicklingError, RuntimeError, EOFError... with many-line texts
+        if "Weights only load failed" in str(e):  # what torch says when the pickle names any code
+            code = re.search(r"GLOBAL (\S+)", str(e))
+            what = f" ({code.group(1)})" if code else ""
+            raise CheckpointError(f"{path}: holds a Python object{what}, which a livegan checkpoint never does; "
+                                  "refused without loading it") from None
+        raise CheckpointError(f"{path}: not a readable livegan checkpoint (truncated, or not written by "
+                              "`livegan train`)") from None
+    _check_checkpoint(ck, path)
+    return ck
+
+
+_CKPT_FIELDS = {"preset": dict, "g": dict, "d": dict, "opt_g": dict, "opt_d": dict, "z_val": torch.Tensor,
+                "step": int, "seconds": (int, float), "history": dict, "gen": torch.Tensor}
+
+
+def _check_checkpoint(ck, path: str) -> None:
+    """Every field resume and export read has the type save_checkpoint wrote, and the preset's
+    fields are Preset's (a data-only file can still be the wrong data)."""
+    if not isinstance(ck, dict):
+        raise CheckpointError(f"{path}: not a livegan checkpoint (holds a {type(ck).__name__}, not a dict)")
+    for k, t in _CKPT_FIELDS.items():
+        if not isinstance(ck.get(k), t):
+            raise CheckpointError(f"{path}: not a livegan checkpoint (field '{k}' is missing or has the wrong type)")
+    if not isinstance(ck.get("best"), (dict, type(None))):
+        raise CheckpointError(f"{path}: not a livegan checkpoint (field 'best' has the wrong type)")
+    fields = {f.name: f for f in dataclasses.fields(Preset)}
+    for k, v in ck["preset"].items():
+        if k not in fields:
+            raise CheckpointError(f"{path}: its preset has a field '{k}' this livegan does not know")
+        want = type(getattr(Preset(), k))
+        if not (isinstance(v, want) or (want is float and isinstance(v, int) and not isinstance(v, bool))):
+            raise CheckpointError(f"{path}: its preset field '{k}' has the wrong type ({type(v).__name__})")
 
 
 SNAPSHOTS = ("best", "last")
