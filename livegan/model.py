@@ -18,6 +18,7 @@ import json
 import math
 import os
 import time
+import unicodedata
 import warnings
 import zipfile
 from dataclasses import dataclass, field
@@ -79,6 +80,24 @@ def _is_num(v) -> bool:
     return (isinstance(v, (int, float)) and not isinstance(v, bool)) and math.isfinite(v)
 
 
+def printable(text: str) -> str:
+    """``text`` without control and format characters (terminal escape sequences, bidi overrides);
+    line breaks and tabs become spaces. Metadata goes through this once, here, so that every printer
+    (info, the perform banner, the panel, render) gets text that cannot drive the terminal."""
+    return "".join(" " if c in "\t\n\r" else c for c in text
+                   if c in "\t\n\r" or unicodedata.category(c) not in ("Cc", "Cf"))
+
+
+def _printable_tree(v):
+    if isinstance(v, str):
+        return printable(v)
+    if isinstance(v, dict):
+        return {printable(str(k)): _printable_tree(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_printable_tree(x) for x in v]
+    return v
+
+
 def validate_meta(raw, path="<metadata>") -> ModelMeta:
     """Check every field of a ``livegan.json`` dict; raise ModelFileError naming the field."""
     def bad(fieldname, problem):
@@ -95,7 +114,7 @@ def validate_meta(raw, path="<metadata>") -> ModelMeta:
         bad("format", f"must be an integer, got {raw['format']!r}")
     if raw["format"] != FORMAT_VERSION:
         bad("format", f"is {raw['format']}, this livegan reads format {FORMAT_VERSION}")
-    if not isinstance(raw["name"], str) or not raw["name"].strip():
+    if not isinstance(raw["name"], str) or not printable(raw["name"]).strip():
         bad("name", f"must be a non-empty string, got {raw['name']!r}")
     for k, lo, hi in (("sample_rate", 1000, 384000), ("loop_samples", 64, 1 << 24),
                       ("channels", 1, 2), ("latent_dim", 1, 4096), ("bars", 1, 64),
@@ -133,11 +152,11 @@ def validate_meta(raw, path="<metadata>") -> ModelMeta:
         bad("sigmas", "must be finite and > 0")
     if not isinstance(raw["training"], dict):
         bad("training", "must be a JSON object")
-    return ModelMeta(format=raw["format"], name=raw["name"], sample_rate=raw["sample_rate"],
+    return ModelMeta(format=raw["format"], name=printable(raw["name"]), sample_rate=raw["sample_rate"],
                      loop_samples=raw["loop_samples"], channels=raw["channels"],
                      latent_dim=raw["latent_dim"], latent_dist=raw["latent_dist"],
                      bpm=float(raw["bpm"]), bars=raw["bars"], beats_per_bar=raw["beats_per_bar"],
-                     directions=directions, sigmas=sigmas, training=raw["training"])
+                     directions=directions, sigmas=sigmas, training=_printable_tree(raw["training"]))
 
 
 def read_meta(path) -> ModelMeta:
@@ -163,6 +182,19 @@ def read_meta(path) -> ModelMeta:
     except json.JSONDecodeError as e:
         raise ModelFileError(path, f"{META_NAME} is not valid JSON ({e})") from None
     return validate_meta(raw, path)
+
+
+def check_code(path: str) -> None:
+    """Refuse, before torch.jit.load, a file whose TorchScript uses an op off the allow-list
+    (``livegan.model_code``): a model file is code, and its ops could read, write or print."""
+    from livegan.model_code import ModelCodeError, check_model_code
+
+    try:
+        check_model_code(path)
+    except ModelCodeError as e:
+        raise ModelFileError(path, str(e)) from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as e:
+        raise ModelFileError(path, f"cannot read its code ({e})") from None
 
 
 def sample_latent(meta: ModelMeta, rng: np.random.Generator, n: int = 1) -> np.ndarray:
@@ -199,6 +231,7 @@ class LoopModel:
         if threads is not None:
             torch.set_num_threads(max(1, int(threads)))
         self.device = pick_device(device)
+        check_code(self.path)
         extra = {META_NAME: ""}
         try:
             self.module = torch.jit.load(self.path, map_location=self.device, _extra_files=extra)
