@@ -26,6 +26,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 from livegan.cli import CLIError
+from livegan.model import printable
 
 TAKEOVER = ("jump", "pickup")
 QUANTIZE = ("none", "beat", "bar", "2bars", "4bars", "8bars")
@@ -204,7 +205,7 @@ def _parse_knob(v: _V, raw, key, n_fx_types) -> Knob:
     if not isinstance(name, str):
         v.bad(f"{key}.name", f"must be a string, got {name!r}")
     return Knob(cc=cc, direction=direction, effect=effect, range=(float(rng[0]), float(rng[1])),
-                takeover=takeover, name=name)
+                takeover=takeover, name=printable(name))  # shown on the panel: no control characters
 
 
 def _parse_effect(v: _V, raw, key) -> Effect:
@@ -240,7 +241,7 @@ def parse_patch(raw: dict, path="<patch>") -> Patch:
     name = raw.get("name", os.path.splitext(os.path.basename(str(path)))[0])
     if not isinstance(name, str) or not name.strip():
         v.bad("name", f"must be a non-empty string, got {name!r}")
-    p.name = name
+    p.name = printable(name)  # printed by perform and render: no control characters
 
     midi = raw.get("midi", {})
     v.keys(midi, "midi", {"port", "channel", "takeover"})

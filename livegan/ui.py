@@ -121,6 +121,16 @@ def _bar(v: float, width: int = 16) -> str:
     return "█" * n + "·" * (width - n)
 
 
+def _text(v) -> str:
+    """User or model text (patch names, loop ids, messages) as literal panel text: no control
+    characters, and rich markup in it escaped, so a knob named "[/oops]" shows as that."""
+    from rich.markup import escape
+
+    from livegan.model import printable
+
+    return escape(printable(str(v)))
+
+
 def panel(stats: dict, controller=None, keyboard=None):
     """A rich renderable of the performance state. ``stats`` keys (all optional): bar, beat,
     bpm, playing, next, gen_ms, load, xruns, late, level_db, rec_s, clock ('internal'/'midi')."""
@@ -130,8 +140,8 @@ def panel(stats: dict, controller=None, keyboard=None):
     head = Table.grid(padding=(0, 3))
     s = stats
     head.add_row(f"[b]{s.get('bar', 0) + 1}:{s.get('beat', 0) + 1}[/b]",
-                 f"{s.get('bpm', 0.0):6.2f} BPM ({s.get('clock', 'internal')})",
-                 f"loop {s.get('playing', '-')} -> {s.get('next', '-')}",
+                 f"{s.get('bpm', 0.0):6.2f} BPM ({_text(s.get('clock', 'internal'))})",
+                 f"loop {_text(s.get('playing', '-'))} -> {_text(s.get('next', '-'))}",
                  f"gen {s.get('gen_ms', 0.0):.0f} ms")
     lvl = s.get("level_db", -math.inf)
     head.add_row(f"load {100 * s.get('load', 0.0):4.0f}%", f"xruns {s.get('xruns', 0)}  late {s.get('late', 0)}",
@@ -147,7 +157,7 @@ def panel(stats: dict, controller=None, keyboard=None):
             sel = ">" if keyboard is not None and keyboard.selected == i else " "
             tgt = "" if controller.engaged[k.cc] or math.isnan(phys) else f"knob at {phys:.2f}: pick up at {v:.2f}"
             name = k.name or (f"dir {k.direction + 1}" if k.direction is not None else k.effect)
-            knobs.add_row(sel, name, str(k.cc), f"{v:.2f}", _bar(v), tgt)
+            knobs.add_row(sel, _text(name), str(k.cc), f"{v:.2f}", _bar(v), tgt)
     foot = ""
     if controller is not None:
         foot = f"seed {controller.seed}   snapshots " + "".join(
@@ -155,7 +165,7 @@ def panel(stats: dict, controller=None, keyboard=None):
         if controller.save_held:
             foot += "   [yellow]SAVE[/yellow]"
     if keyboard is not None and keyboard.last:
-        foot += f"   {keyboard.last}"
+        foot += f"   {_text(keyboard.last)}"
     grid = Table.grid()
     grid.add_row(head)
     grid.add_row(knobs)
