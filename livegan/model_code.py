@@ -26,7 +26,10 @@ from __future__ import annotations
 
 import ast
 import functools
+import io
 import pickletools
+import re
+import tokenize
 import zipfile
 
 # aten ops (``torch.X`` / ``ops.aten.X`` / tensor methods): those the project's generators export with
@@ -88,6 +91,14 @@ torch.ByteStorage torch.BoolStorage torch.ComplexFloatStorage torch.device
 """.split())
 
 
+# Class names torch's code importer special-cases into a C++ class attribute (import_source.cpp)
+_SPECIAL_CLASSES = {"__torch__.torch.nn.quantized.modules.linear.LinearPackedParams",
+                    "__torch__.torch.nn.quantized.modules.linear.Linear"}
+
+
+_ROOTS = ("torch", "ops", "__torch__", "CONSTANTS")  # names whose attributes are ops, classes, constants
+
+
 class ModelCodeError(Exception):
     """The archive's code uses something off the allow-list; the message names it."""
 
@@ -120,6 +131,8 @@ class _Checker(ast.NodeVisitor):
     def visit_Name(self, node: ast.Name):
         if node.id in RESERVED and node.id not in NAMES:
             self.refuse(f"uses '{node.id}'")
+        if node.id in _ROOTS:  # only as the head of a checked chain: an alias would escape the check
+            self.refuse(f"uses '{node.id}' as a value")
 
     def visit_Call(self, node: ast.Call):
         if isinstance(node.func, ast.Name) and node.func.id in ("getattr", "hasattr"):
@@ -136,7 +149,7 @@ class _Checker(ast.NodeVisitor):
 
     def visit_Attribute(self, node: ast.Attribute):
         parts, root = _dotted(node)
-        if isinstance(root, ast.Name) and root.id in ("torch", "ops", "__torch__", "CONSTANTS"):
+        if isinstance(root, ast.Name) and root.id in _ROOTS:
             self._global(parts)
             return
         for attr in parts[1:] if isinstance(root, ast.Name) else parts:
@@ -197,6 +210,40 @@ def _pickle_globals(data: bytes) -> list[str]:
     return names
 
 
+_PLAIN_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
+
+
+def _check_lexically_plain(text: str) -> None:
+    """The code uses only what the serializer writes and both Python's and TorchScript's lexers
+    read alike: no comments, no control characters but newlines, no line continuations, and
+    strings only as one-line double-quoted literals. Otherwise the two parsers could disagree
+    on what is code, and the check would judge text TorchScript never runs."""
+    bad = next((c for c in text if (c < " " and c != "\n") or c == "\x7f"), None)
+    if bad is not None:
+        raise ModelCodeError(f"has the control character {bad!r} in its code")
+    outside = list(text)
+    lines = text.split("\n")
+    offsets = [0]
+    for ln in lines:
+        offsets.append(offsets[-1] + len(ln) + 1)
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+            if tok.type in (tokenize.COMMENT, tokenize.ERRORTOKEN):
+                raise ModelCodeError(f"has a {tokenize.tok_name[tok.type].lower()} in its code")
+            if tok.type == tokenize.STRING:
+                if not _PLAIN_STRING.fullmatch(tok.string):
+                    raise ModelCodeError(f"has a string literal TorchScript does not write: {tok.string[:40]}")
+                a = offsets[tok.start[0] - 1] + tok.start[1]
+                outside[a:a + len(tok.string)] = " " * len(tok.string)
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        raise ModelCodeError("has code that cannot be checked") from None
+    code = "".join(outside)
+    if "\\" in code:
+        raise ModelCodeError("has a backslash outside a string in its code")
+    if not code.isascii():  # Python folds non-ASCII names (NFKC), TorchScript does not
+        raise ModelCodeError("has a non-ASCII character outside a string in its code")
+
+
 def check_model_code(path: str) -> None:
     """Raise ModelCodeError naming the first thing off the allow-list in the archive at ``path``;
     zipfile.BadZipFile / OSError if it cannot be read as a zip. Reads, never runs or unpickles."""
@@ -213,11 +260,19 @@ def check_model_code(path: str) -> None:
             rel = info.filename.split("/", 1)[-1]
             if rel.startswith("code/") and rel.endswith(".py"):
                 try:
-                    tree = ast.parse(zf.read(info).decode("utf-8"), filename=rel)
+                    text = zf.read(info).decode("utf-8")
+                    tree = ast.parse(text, filename=rel)
                 except (SyntaxError, ValueError, UnicodeDecodeError):
                     raise ModelCodeError(f"has code that cannot be checked ({rel})") from None
+                try:
+                    _check_lexically_plain(text)
+                except ModelCodeError as e:
+                    raise ModelCodeError(f"{e} ({rel}); refused") from None
                 _definitions(tree, rel[len("code/"):-len(".py")].replace("/", "."), defined, members)
                 trees.append((rel, tree))
+        special = {re.sub(r"\.___torch_mangle_\d+", "", d) for d in defined} & _SPECIAL_CLASSES
+        if special:  # the importer gives these classes a C++ (torch.classes) attribute type by name
+            raise ModelCodeError(f"defines {special.pop()}, which TorchScript loads as a C++ class; refused")
         checker = _Checker(defined, members)
         for rel, tree in trees:
             try:
@@ -226,7 +281,7 @@ def check_model_code(path: str) -> None:
                 raise ModelCodeError(f"{e} in {rel}; refused (livegan loads only models whose code uses "
                                      "an allow-list of math ops)") from None
         for info in infos:
-            if info.filename.endswith(".pkl"):  # data.pkl, constants.pkl (not the .debug_pkl source maps)
+            if info.filename.endswith((".pkl", ".debug_pkl")):  # data, constants, source maps
                 try:
                     found = _pickle_globals(zf.read(info))
                 except Exception:

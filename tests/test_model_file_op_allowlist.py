@@ -118,6 +118,15 @@ INJECTED = {  # a statement put first in forward(), and what the refusal must na
     "unknown-op": ("_9 = torch.cholesky(z)", "torch.cholesky"),
     "undefined-class": ("_9 = __torch__.elsewhere.Thing", "__torch__.elsewhere.Thing"),
     "import": ("import os", "imports"),
+    "ops-alias": ("_9 = ops", "'ops' as a value"),
+    "ops-getattr": ('_9 = getattr(ops, "forward")', "'ops' as a value"),
+    # text the two lexers (Python's, checked here, and TorchScript's) could read differently
+    "comment": ("# a comment", "comment"),
+    "single-quoted": ("_9 = 'a'", "string literal"),
+    "triple-quoted": ('_9 = """a"""', "string literal"),
+    "carriage-return": ("_9 = 1\r", "control character"),
+    "continuation": ("_9 = 1 + \\\n      2", "backslash"),
+    "non-ascii-name": ("_9 = \uff50rint", "non-ASCII"),
 }
 
 
