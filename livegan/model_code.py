@@ -37,7 +37,7 @@ import zipfile
 # fixtures), plus pure tensor math a generator could reasonably use. No op here touches files,
 # processes, the network, the terminal or threads.
 ATEN = frozenset("""
-__and__ __contains__ __getitem__ __is__ __isnot__ __not__ __or__ __xor__ __derive_index __range_length
+__and__ _convolution __contains__ __getitem__ __is__ __isnot__ __not__ __or__ __xor__ __derive_index __range_length
 _upsample_bicubic2d_aa _upsample_bilinear2d_aa _upsample_lanczos2d_aa _upsample_nearest_exact1d
 _upsample_nearest_exact2d _upsample_nearest_exact3d
 abs acos acosh adaptive_avg_pool1d adaptive_avg_pool2d adaptive_avg_pool3d adaptive_max_pool1d add add_
@@ -290,4 +290,4 @@ def check_model_code(path: str) -> None:
                     if g in PICKLE_GLOBALS or (g.startswith("__torch__.") and not g.startswith("__torch__.torch.classes")
                                                and g in defined):
                         continue
-                    raise ModelCodeError(f"builds the object {g} when loaded; refused")
+                    raise ModelCodeError(f"builds the object {g!r} when loaded; refused")

@@ -82,6 +82,16 @@ def test_every_preset_and_generator_option_exports_code_that_passes(preset, upsa
     check_model_code(str(path))
 
 
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_traced_generators_pass_too(preset, tmp_path):
+    """train.export traces a module that does not script: traced code uses lower-level ops."""
+    p = dataclasses.replace(PRESETS[preset](), model_dim=2)
+    path = tmp_path / "g.ts"
+    traced = torch.jit.trace(ExportedGenerator(Generator(p).eval()), torch.zeros(2, p.latent_dim), check_trace=False)
+    torch.jit.save(traced, str(path))
+    check_model_code(str(path))
+
+
 def _tiny_archive(tmp_path) -> bytes:
     path = tmp_path / "tiny.ts"
     torch.jit.save(torch.jit.script(make_tiny_generator()), str(path), _extra_files={META_NAME: _meta()})
