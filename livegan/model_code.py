@@ -137,9 +137,10 @@ class _Checker(ast.NodeVisitor):
     def visit_Call(self, node: ast.Call):
         if isinstance(node.func, ast.Name) and node.func.id in ("getattr", "hasattr"):
             # getattr(x, "name") reaches what x.name does: the same rule, on a literal name only
-            if len(node.args) != 2 or not isinstance(node.args[1], ast.Constant) or not isinstance(node.args[1].value, str):
+            name = node.args[1] if len(node.args) == 2 else None
+            if not (isinstance(name, ast.Constant) and isinstance(name.value, str)):
                 self.refuse(f"uses {node.func.id} with a computed name")
-            self._member(node.args[1].value)
+            self._member(name.value)
         self.generic_visit(node)
 
     def visit_Import(self, node):
@@ -244,6 +245,42 @@ def _check_lexically_plain(text: str) -> None:
         raise ModelCodeError("has a non-ASCII character outside a string in its code")
 
 
+def _parse_code(zf: zipfile.ZipFile, infos) -> tuple[list, set[str], set[str]]:
+    """Parse every ``code/**/*.py`` entry: ([(path, ast)], qualified names defined, class members)."""
+    trees, defined, members = [], set(), set()
+    for info in infos:
+        rel = info.filename.split("/", 1)[-1]
+        if not (rel.startswith("code/") and rel.endswith(".py")):
+            continue
+        try:
+            text = zf.read(info).decode("utf-8")
+            tree = ast.parse(text, filename=rel)
+        except (SyntaxError, ValueError, UnicodeDecodeError, RecursionError, MemoryError):
+            raise ModelCodeError(f"has code that cannot be checked ({rel}); refused") from None
+        try:
+            _check_lexically_plain(text)
+        except ModelCodeError as e:
+            raise ModelCodeError(f"{e} ({rel}); refused") from None
+        _definitions(tree, rel[len("code/"):-len(".py")].replace("/", "."), defined, members)
+        trees.append((rel, tree))
+    return trees, defined, members
+
+
+def _check_pickles(zf: zipfile.ZipFile, infos, defined: set[str]) -> None:
+    """data.pkl, constants.pkl and the source maps build only tensors and the archive's own classes."""
+    for info in infos:
+        if not info.filename.endswith((".pkl", ".debug_pkl")):
+            continue
+        try:
+            found = _pickle_globals(zf.read(info))
+        except Exception:
+            raise ModelCodeError(f"has an unreadable {info.filename.split('/', 1)[-1]}") from None
+        for g in found:
+            own = g in defined and not g.startswith("__torch__.torch.classes")
+            if g not in PICKLE_GLOBALS and not own:
+                raise ModelCodeError(f"builds the object {g!r} when loaded; refused")
+
+
 def check_model_code(path: str) -> None:
     """Raise ModelCodeError naming the first thing off the allow-list in the archive at ``path``;
     zipfile.BadZipFile / OSError if it cannot be read as a zip. Reads, never runs or unpickles."""
@@ -252,24 +289,9 @@ def check_model_code(path: str) -> None:
         names = [i.filename for i in infos]
         if len(set(names)) != len(names):
             raise ModelCodeError("has two archive entries with the same name")
-        tops = {n.split("/", 1)[0] for n in names}
-        if len(tops) != 1:
+        if len({n.split("/", 1)[0] for n in names}) != 1:
             raise ModelCodeError("is not one TorchScript archive (several top-level folders)")
-        trees, defined, members = [], set(), set()
-        for info in infos:
-            rel = info.filename.split("/", 1)[-1]
-            if rel.startswith("code/") and rel.endswith(".py"):
-                try:
-                    text = zf.read(info).decode("utf-8")
-                    tree = ast.parse(text, filename=rel)
-                except (SyntaxError, ValueError, UnicodeDecodeError):
-                    raise ModelCodeError(f"has code that cannot be checked ({rel})") from None
-                try:
-                    _check_lexically_plain(text)
-                except ModelCodeError as e:
-                    raise ModelCodeError(f"{e} ({rel}); refused") from None
-                _definitions(tree, rel[len("code/"):-len(".py")].replace("/", "."), defined, members)
-                trees.append((rel, tree))
+        trees, defined, members = _parse_code(zf, infos)
         special = {re.sub(r"\.___torch_mangle_\d+", "", d) for d in defined} & _SPECIAL_CLASSES
         if special:  # the importer gives these classes a C++ (torch.classes) attribute type by name
             raise ModelCodeError(f"defines {special.pop()}, which TorchScript loads as a C++ class; refused")
@@ -277,17 +299,9 @@ def check_model_code(path: str) -> None:
         for rel, tree in trees:
             try:
                 checker.visit(tree)
+            except RecursionError:
+                raise ModelCodeError(f"has code nested too deeply to check ({rel}); refused") from None
             except ModelCodeError as e:
                 raise ModelCodeError(f"{e} in {rel}; refused (livegan loads only models whose code uses "
                                      "an allow-list of math ops)") from None
-        for info in infos:
-            if info.filename.endswith((".pkl", ".debug_pkl")):  # data, constants, source maps
-                try:
-                    found = _pickle_globals(zf.read(info))
-                except Exception:
-                    raise ModelCodeError(f"has an unreadable {info.filename.split('/', 1)[-1]}") from None
-                for g in found:
-                    if g in PICKLE_GLOBALS or (g.startswith("__torch__.") and not g.startswith("__torch__.torch.classes")
-                                               and g in defined):
-                        continue
-                    raise ModelCodeError(f"builds the object {g!r} when loaded; refused")
+        _check_pickles(zf, infos, defined)

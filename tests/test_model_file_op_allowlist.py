@@ -128,6 +128,9 @@ INJECTED = {  # a statement put first in forward(), and what the refusal must na
     "unknown-op": ("_9 = torch.cholesky(z)", "torch.cholesky"),
     "undefined-class": ("_9 = __torch__.elsewhere.Thing", "__torch__.elsewhere.Thing"),
     "import": ("import os", "imports"),
+    "getattr-computed": ('_9 = getattr(z, "fr" + "om_file")', "computed name"),
+    "deep-nesting": ("_9 = " + "-" * 900 + "1", "nested too deeply"),
+    "deeper-nesting": ("_9 = " + "-" * 100000 + "1", "cannot be checked"),
     "ops-alias": ("_9 = ops", "'ops' as a value"),
     "ops-getattr": ('_9 = getattr(ops, "forward")', "'ops' as a value"),
     # text the two lexers (Python's, checked here, and TorchScript's) could read differently
