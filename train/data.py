@@ -215,13 +215,13 @@ def prepare(data_dir, p: Preset, run_dir=None, fit: str | None = None, quiet: bo
         loops.extend(got)
     if not quiet and results:
         print_table(results, data_dir)
-    for r in results:
-        if r.reason.startswith("unreadable") and not quiet:
-            print(f"warning: skipped {shown(r.path)}: {r.reason}", file=sys.stderr)
-    if not loops:
+    if not loops:  # one line: the reasons of the first files, no warning before it
         why = "; ".join(f"{shown(os.path.basename(r.path))}: {r.reason}" for r in results[:5])
         raise NoUsableAudio(f"{shown(data_dir)}: no usable audio file ({len(results)} audio file(s) found"
                             + (f": {why}" if why else f" with extensions {', '.join(AUDIO_EXTS)}") + ")")
+    for r in results:
+        if r.reason.startswith("unreadable") and not quiet:
+            print(f"warning: skipped {shown(r.path)}: {r.reason}", file=sys.stderr)
     arr = np.stack(loops)  # (N, C, L)
     if cache:
         os.makedirs(run_dir, exist_ok=True)
