@@ -192,8 +192,8 @@ def apply_overrides(p: Preset, pairs: list[str]) -> Preset:
     return dataclasses.replace(p, **changes)
 
 
-# Field -> (lowest, highest, what it means): integers and finite numbers must lie in [lowest, highest]
-# (None: no bound); OPEN_LOW fields must be above their lowest. Bounds of the audio fields are those a
+# Field -> (lowest, highest): numbers must be finite and lie in [lowest, highest] (None: no bound), or
+# above lowest for OPEN_LOW fields, below highest for OPEN_HIGH ones. The audio fields' bounds are those a
 # model file may hold (livegan.model.validate_meta), so an accepted preset always exports.
 RANGES = {
     "sample_rate": (1000, 384000), "loop_samples": (64, 1 << 24), "channels": (1, 2), "bpm": (10, 1000),

@@ -219,7 +219,7 @@ def check_networks(p: Preset) -> None:
     """Raise ValueError if G and D cannot be built from ``p`` or G's loops are not (C, loop_samples):
     both are built at model_dim 1 (the layout is the same at any width) and run once on a CPU batch."""
     try:
-        with torch.random.fork_rng():  # the run's seeds stay as they were
+        with torch.random.fork_rng(devices=[]):  # the run's seeds stay as they were
             g, d = build(dataclasses.replace(p, model_dim=1))
             y = g(torch.zeros(2 * p.pack, p.latent_dim))  # (2 * pack, C, L)
             d(y)
