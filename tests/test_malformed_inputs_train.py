@@ -1,6 +1,7 @@
 """Malformed input to `livegan train` and `livegan export`: exit code 2, exactly one line on stderr that
 names the bad thing (option, preset field, folder), no traceback; and a data folder holding a dangling
-link and a file name that is not UTF-8 beside good loops still trains, its table saying what was skipped."""
+link, a FIFO, a broken file and a file name that is not UTF-8 beside good loops still trains, its table
+saying what was skipped and why."""
 from __future__ import annotations
 
 import json
@@ -140,14 +141,16 @@ def test_folder_with_a_dangling_link_and_a_non_utf8_name_still_trains(loops, tmp
     x, sr = sf.read(str(loops / sorted(os.listdir(loops))[0]))
     sf.write(os.path.join(os.fsencode(data), b"caf\xe9.wav"), x, sr)  # Latin-1 name: not UTF-8
     (data / "broken.wav").write_bytes(b"RIFF\x10\x00\x00\x00WAVEnot audio")
+    os.mkfifo(data / "pipe.wav")  # reading it would block for ever
     run = tmp_path / "run"
     assert main(["train", str(data), "--out", str(run), *TINY]) == 0
     out = capsys.readouterr()
     assert json.loads((run / "train_time.json").read_text())["steps"] == 2
     table = out.out
-    assert "3 file(s) used, 2 skipped" in table, table
+    assert "3 file(s) used, 3 skipped" in table, table
     assert "dangling link" in table.split("deleted.wav")[1].splitlines()[0]
     assert "unreadable" in table.split("broken.wav")[1].splitlines()[0]
+    assert "not a regular file" in table.split("pipe.wav")[1].splitlines()[0]
     assert "used" in table.split("caf\\xe9.wav")[1].splitlines()[0]  # read, shown escaped
     warnings = [line for line in out.err.splitlines() if line.startswith("warning: skipped")]
-    assert len(warnings) == 2 and "deleted.wav" in warnings[0] + warnings[1]
+    assert len(warnings) == 3 and "deleted.wav" in "".join(warnings)
