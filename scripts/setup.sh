@@ -39,6 +39,15 @@ fi
 
 [ -x .venv/bin/python ] || $PY -m venv .venv
 VPY=.venv/bin/python
+# The lock holds the versions resolved for one Python (numpy wheels, for one, follow Python releases);
+# another Python gets the newest versions pyproject.toml allows, and says so.
+locked_py=$(sed -n 's/^# locked-for-python //p' "$LOCK")
+venv_py=$($VPY -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+if [ "$locked_py" != "$venv_py" ]; then
+  echo "setup: requirements/ is locked for Python $locked_py, this is $venv_py: installing unpinned versions" \
+       "(bash scripts/lock.sh re-locks)" >&2
+  LOCK=/dev/null TORCH_LOCK=()
+fi
 $VPY -m pip install -q -c "$LOCK" --upgrade pip >/dev/null 2>&1 || true
 if ! $VPY -c "import torch" 2>/dev/null; then
   echo "setup: installing $TORCH_SPEC"
