@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install livegan into ./.venv on a Debian machine: system libraries, a virtual
-# environment, PyTorch (the CPU-friendly pin when none is present) and the package.
+# environment, PyTorch (the CPU-friendly pin when none is present) and the package,
+# every dependency at the version locked in requirements/ (re-lock: bash scripts/lock.sh).
 #   bash scripts/setup.sh           # performer + trainer
 #   bash scripts/setup.sh --tests   # also what the test suite needs (JACK server, jack_capture, tmux)
 set -euo pipefail
@@ -10,6 +11,10 @@ want_tests=0
 [ "${1:-}" = "--tests" ] && want_tests=1
 PY=${PYTHON:-python3}
 TORCH_SPEC=${LIVEGAN_TORCH_SPEC:-torch==2.13.0}
+LOCK=requirements/constraints.txt
+# torch's own dependencies are locked for the default pin only: another build brings its own
+TORCH_LOCK=()
+[ -z "${LIVEGAN_TORCH_SPEC:-}" ] && TORCH_LOCK=(-c requirements/torch-constraints.txt)
 
 pkgs=(libportaudio2 libsndfile1)
 [ "$want_tests" = 1 ] && pkgs+=(jackd2 jack-capture tmux)
@@ -34,15 +39,24 @@ fi
 
 [ -x .venv/bin/python ] || $PY -m venv .venv
 VPY=.venv/bin/python
-$VPY -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+# The lock holds the versions resolved for one Python (numpy wheels, for one, follow Python releases);
+# another Python gets the newest versions pyproject.toml allows, and says so.
+locked_py=$(sed -n 's/^# locked-for-python //p' "$LOCK")
+venv_py=$($VPY -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+if [ "$locked_py" != "$venv_py" ]; then
+  echo "setup: requirements/ is locked for Python $locked_py, this is $venv_py: installing unpinned versions" \
+       "(bash scripts/lock.sh re-locks)" >&2
+  LOCK=/dev/null TORCH_LOCK=()
+fi
+$VPY -m pip install -q -c "$LOCK" --upgrade pip >/dev/null 2>&1 || true
 if ! $VPY -c "import torch" 2>/dev/null; then
   echo "setup: installing $TORCH_SPEC"
-  $VPY -m pip install -q "$TORCH_SPEC" 2>&1 | grep -v "^WARNING: Location" || true
+  $VPY -m pip install -q "${TORCH_LOCK[@]}" "$TORCH_SPEC" 2>&1 | grep -v "^WARNING: Location" || true
 fi
 extras="train"
 [ "$want_tests" = 1 ] && extras="train,test"
 echo "setup: installing livegan[$extras]"
-$VPY -m pip install -q -e ".[$extras]" 2>&1 | grep -v "^WARNING: Location" || true
+$VPY -m pip install -q -c "$LOCK" -e ".[$extras]" 2>&1 | grep -v "^WARNING: Location" || true
 $VPY -c "import livegan, torch, numba, sounddevice, soundfile, mido, rtmidi" \
   || { echo "setup: the install is incomplete (see above)" >&2; exit 1; }
 echo "setup: done. Activate with: . .venv/bin/activate"

@@ -6,6 +6,7 @@ networks from the checkpoint alone (``Preset(**ckpt["preset"])``).
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field, fields
 
 
@@ -191,31 +192,86 @@ def apply_overrides(p: Preset, pairs: list[str]) -> Preset:
     return dataclasses.replace(p, **changes)
 
 
+# Field -> (lowest, highest): numbers must be finite and lie in [lowest, highest] (None: no bound), or
+# above lowest for OPEN_LOW fields, below highest for OPEN_HIGH ones. The audio fields' bounds are those a
+# model file may hold (livegan.model.validate_meta), so an accepted preset always exports.
+RANGES = {
+    "sample_rate": (1000, 384000), "loop_samples": (64, 1 << 24), "channels": (1, 2), "bpm": (10, 1000),
+    "bars": (1, 64), "beats_per_bar": (1, 32), "latent_dim": (1, 4096), "model_dim": (1, 4096),
+    "kernel": (1, 4096), "stride": (2, 64), "n_layers": (1, 16), "phase_shuffle": (0, None),
+    "minibatch_disc": (0, None), "minibatch_disc_dim": (1, None), "minibatch_disc_pool": (1, None),
+    "pack": (1, None), "feature_matching": (0, None), "real_label": (0.5, 1.0), "gp_weight": (0, None),
+    "n_critic": (1, None), "lr": (0, None), "beta1": (0, 1), "beta2": (0, 1), "eps": (0, None),
+    "batch_size": (1, None), "shift_quantum": (1, None), "translate": (0, 1), "cutout": (0, 1),
+    "steps": (1, None), "max_seconds": (0, None), "preview_every": (0, None), "keep_every": (0, None),
+    "select_every": (0, None), "checkpoint_every": (0, None), "n_val": (1, None), "seed": (0, 2 ** 32 - 1),
+    "threads": (1, 4096),
+}
+OPEN_LOW = {"real_label", "lr", "eps"}
+OPEN_HIGH = {"beta1", "beta2", "translate", "cutout"}
+CHOICES = {"fit": ("stretch", "slice"), "arch": ("dcgan", "wavegan"), "latent_dist": ("uniform", "normal"),
+           "upsample": ("transposed", "nearest", "linear"), "loss": ("bce", "wgan-gp")}
+
+
+def _type_error(f: dataclasses.Field, v) -> str | None:
+    t = f.type if isinstance(f.type, str) else f.type.__name__
+    ok = {"bool": isinstance(v, bool), "int": isinstance(v, int) and not isinstance(v, bool),
+          "float": isinstance(v, (int, float)) and not isinstance(v, bool), "str": isinstance(v, str)}[t]
+    return None if ok else f"{f.name} must be {'an' if t == 'int' else 'a'} {t}, got {v!r}"
+
+
+def _range_error(name: str, v) -> str | None:
+    lo, hi = RANGES[name]
+    if isinstance(v, float) and not math.isfinite(v):
+        return f"{name} must be a finite number, got {v}"
+    low_ok = v > lo if name in OPEN_LOW else v >= lo
+    high_ok = hi is None or (v < hi if name in OPEN_HIGH else v <= hi)
+    if low_ok and high_ok:
+        return None
+    left = "(" if name in OPEN_LOW else "["
+    right = "]" if hi is None or name not in OPEN_HIGH else ")"
+    return f"{name} must be in {left}{lo}, {'inf)' if hi is None else f'{hi}{right}'}, got {v}"
+
+
 def check(p: Preset) -> None:
-    """Raise ValueError if the preset cannot build a network of the right length."""
+    """Raise ValueError naming the field if the preset cannot train and export: each field's type,
+    range and choices, then the rules between fields (loop length, rate and tempo; batch and pack)."""
+    for f in fields(Preset):
+        v = getattr(p, f.name)
+        why = _type_error(f, v)
+        if why is None and f.name in RANGES:
+            why = _range_error(f.name, v)
+        if why is None and f.name in CHOICES and v not in CHOICES[f.name]:
+            why = f"{f.name} must be {' or '.join(repr(c) for c in CHOICES[f.name])}, got {v!r}"
+        if why:
+            raise ValueError(why)
+    if not p.name.strip() or not p.name.isprintable() or len(p.name) > 64:
+        raise ValueError(f"name must be 1-64 printable characters, got {p.name!r}")
+    tempo = p.bars * p.beats_per_bar * 60.0 * p.sample_rate / p.loop_samples  # what export writes as bpm
+    if not RANGES["bpm"][0] <= tempo <= RANGES["bpm"][1]:
+        raise ValueError(f"loop_samples={p.loop_samples} at sample_rate={p.sample_rate} is {p.seconds:.4g} s: "
+                         f"{p.bars} bar(s) of {p.beats_per_bar} beats at {tempo:.4g} BPM, outside the "
+                         f"{RANGES['bpm'][0]}-{RANGES['bpm'][1]} BPM a model file may hold")
+    if p.shift_augment and p.bars * p.beats_per_bar * p.shift_quantum > p.loop_samples:
+        raise ValueError(f"shift_quantum={p.shift_quantum}: {p.bars * p.beats_per_bar * p.shift_quantum} shift "
+                         f"positions do not fit in loop_samples={p.loop_samples}")
+    if (p.minibatch_std or p.minibatch_disc) and p.batch_size // p.pack < 2:
+        raise ValueError(f"batch_size={p.batch_size}: minibatch_std / minibatch_disc compare the loops of a batch, "
+                         f"so D needs at least 2 per batch (batch_size / pack >= 2)")
     total = p.stride ** p.n_layers
     if p.loop_samples % total:
         raise ValueError(f"loop_samples={p.loop_samples} is not divisible by stride**n_layers={total}")
-    if p.arch not in ("dcgan", "wavegan"):
-        raise ValueError(f"arch must be 'dcgan' or 'wavegan', got {p.arch!r}")
-    if p.loss not in ("bce", "wgan-gp"):
-        raise ValueError(f"loss must be 'bce' or 'wgan-gp', got {p.loss!r}")
-    if p.fit not in ("stretch", "slice"):
-        raise ValueError(f"fit must be 'stretch' or 'slice', got {p.fit!r}")
-    if p.channels not in (1, 2):
-        raise ValueError(f"channels must be 1 or 2, got {p.channels}")
-    if p.select_every < 0:
-        raise ValueError(f"select_every must be >= 0 (0 = off), got {p.select_every}")
-    if p.upsample not in ("transposed", "nearest", "linear"):
-        raise ValueError(f"upsample must be 'transposed', 'nearest' or 'linear', got {p.upsample!r}")
+    if p.kernel < p.stride - 1:
+        raise ValueError(f"kernel={p.kernel} must be at least stride - 1 = {p.stride - 1} (the convs' padding "
+                         f"(kernel - stride + 1) // 2 cannot be negative)")
+    shortest = p.loop_samples // p.stride ** max(1, p.n_layers - 1)  # D's shortest phase-shuffled length
+    if p.phase_shuffle and p.n_layers > 1 and p.phase_shuffle >= shortest:
+        raise ValueError(f"phase_shuffle={p.phase_shuffle} must be below {shortest}, the length of D's "
+                         f"shortest shuffled layer")
     if p.upsample != "transposed" and p.kernel % 2 == 0:
         raise ValueError(f"upsample={p.upsample!r} needs an odd kernel (same-length convs), got {p.kernel}")
-    if p.minibatch_disc_pool < 1 or (p.loop_samples // total) % p.minibatch_disc_pool:
+    if (p.loop_samples // total) % p.minibatch_disc_pool:
         raise ValueError(f"minibatch_disc_pool={p.minibatch_disc_pool} must divide D's last length "
                          f"{p.loop_samples // total}")
-    if p.pack < 1 or p.batch_size % p.pack:
-        raise ValueError(f"pack={p.pack} must be >= 1 and divide batch_size={p.batch_size}")
-    if not 0.5 < p.real_label <= 1.0:
-        raise ValueError(f"real_label must be in (0.5, 1], got {p.real_label}")
-    if p.latent_dist not in ("uniform", "normal"):
-        raise ValueError(f"latent_dist must be 'uniform' or 'normal', got {p.latent_dist!r}")
+    if p.batch_size % p.pack:
+        raise ValueError(f"pack={p.pack} must divide batch_size={p.batch_size}")

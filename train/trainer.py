@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import gc
 import json
 import os
 import re
@@ -213,6 +214,22 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
     if name not in ("cpu", "mps"):
         raise ValueError(f"unknown device {name!r}: use cuda, mps, cpu or auto")
     return torch.device(name)
+
+
+def check_networks(p: Preset) -> None:
+    """Raise ValueError if G and D cannot be built from ``p`` or G's loops are not (C, loop_samples):
+    both are built at model_dim 1 (the layout is the same at any width) and run once on a CPU batch."""
+    try:
+        with torch.random.fork_rng(devices=[]):  # the run's seeds stay as they were
+            g, d = build(dataclasses.replace(p, model_dim=1))
+            y = g(torch.zeros(2 * p.pack, p.latent_dim))  # (2 * pack, C, L)
+            d(y)
+    except (RuntimeError, ValueError, IndexError) as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise ValueError(f"preset {p.name!r}: these settings build no working networks ({first})") from None
+    if tuple(y.shape[1:]) != (p.channels, p.loop_samples):
+        raise ValueError(f"preset {p.name!r}: G makes loops of shape {tuple(y.shape[1:])}, "
+                         f"not (channels, loop_samples) = ({p.channels}, {p.loop_samples})")
 
 
 def make_state(p: Preset, device: torch.device, rank: int = 0, world: int = 1) -> TrainState:
@@ -505,6 +522,7 @@ def train(data_dir, p: Preset, run_dir, device: str = "auto", resume: bool = Fal
     from train.data import prepare
 
     check(p)
+    check_networks(p)
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
@@ -525,6 +543,7 @@ def train(data_dir, p: Preset, run_dir, device: str = "auto", resume: bool = Fal
         # The model, data and optimiser settings come from the checkpoint; how long
         # and how this run goes on (RUN_CONTROL) comes from this command line.
         p = dataclasses.replace(Preset(**ck["preset"]), **{k: getattr(p, k) for k in RUN_CONTROL})
+        check(p)
     elif os.path.isfile(os.path.join(run_dir, CKPT)):
         raise FileExistsError(f"{run_dir} already holds a run ({CKPT}); pass --resume or another --out")
 
@@ -593,9 +612,21 @@ def train(data_dir, p: Preset, run_dir, device: str = "auto", resume: bool = Fal
 
             write_report(run_dir, loops=loops, quiet=quiet)
     if world > 1:
-        dist.barrier()
-        dist.destroy_process_group()
+        close_ddp(s)
     return s
+
+
+def close_ddp(s: TrainState) -> None:
+    """Tear the process group down on this rank (main thread, after its last collective).
+
+    The DDP wrappers sit in reference cycles, so without a collection their reducers keep the gloo process
+    group and its work alive into the interpreter's finalisation, where freeing them can abort a rank
+    ("terminate called without an active exception"). They are dropped and collected here, then all ranks
+    meet once more and destroy the group."""
+    s.g, s.d = s.g_plain, s.d_plain
+    gc.collect()
+    dist.barrier()
+    dist.destroy_process_group()
 
 
 def cli_train(args) -> int:
@@ -612,6 +643,6 @@ def cli_train(args) -> int:
         p = apply_overrides(p, overrides)
         check(p)
         train(args.data_dir, p, args.out, device=args.device, resume=args.resume)
-    except (KeyError, ValueError, NoUsableAudio, FileNotFoundError, FileExistsError) as e:
+    except (KeyError, ValueError, NoUsableAudio, OSError) as e:
         raise CLIError(str(e).strip("'\"")) from None
     return 0
