@@ -156,6 +156,10 @@ def panel(stats: dict, controller=None, keyboard=None):
             foot += "   [yellow]SAVE[/yellow]"
     if keyboard is not None and keyboard.last:
         foot += f"   {keyboard.last}"
+    if s.get("warning"):  # a take's write error: on screen until the next one
+        from rich.markup import escape
+
+        foot += f"\n[red]{escape(s['warning'])}[/red]"
     grid = Table.grid()
     grid.add_row(head)
     grid.add_row(knobs)
