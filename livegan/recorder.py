@@ -59,12 +59,15 @@ def open_for_recording(path, sample_rate: int, channels: int) -> sf.SoundFile:
     return f
 
 
-def _write(f: sf.SoundFile, block: np.ndarray) -> None:
-    """``f.write`` that names the OS error (soundfile only asserts on a short write)."""
-    n = sf._snd.sf_writef_float(f._file, sf._ffi.cast("float *", block.ctypes.data), block.shape[0])
-    if n != block.shape[0]:
-        msg = sf._ffi.string(sf._snd.sf_strerror(f._file)).decode("utf-8", "replace")
-        raise OSError(f"{n} of {block.shape[0]} frames written: {msg}")
+def _write(f: sf.SoundFile, block: np.ndarray) -> int:
+    """Write a float32 block; returns the frames written (fewer: an OS error, see ``_write_error``)."""
+    return sf._snd.sf_writef_float(f._file, sf._ffi.cast("float *", block.ctypes.data), block.shape[0])
+
+
+def _write_error(f: sf.SoundFile, n: int, want: int) -> OSError:
+    """The short write as an error naming its cause (soundfile itself only asserts)."""
+    msg = sf._ffi.string(sf._snd.sf_strerror(f._file)).decode("utf-8", "replace")
+    return OSError(f"{n} of {want} frames written: {msg}")
 
 
 def _encode_flac(wav: str, flac: str, block: int = 1 << 16) -> None:
@@ -107,10 +110,12 @@ class Recorder:
         while r < w:
             a = r % cap
             b = min(cap, a + (w - r))
-            _write(self.file, self.ring[a:b])
-            r += b - a
+            done = _write(self.file, self.ring[a:b])
+            r += done
             self.rst[1] = r  # hand the space back only after it is written
-            self.frames_written += b - a
+            self.frames_written += done
+            if done != b - a:
+                raise _write_error(self.file, done, b - a)
         return n
 
     def _run(self):
