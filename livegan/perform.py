@@ -10,7 +10,9 @@ the computer keyboard plays (no controller needed); without a terminal (a
 script, ``--seconds``) a one-line status is printed every few seconds.
 ``--record OUT.wav`` also writes every applied control event to ``OUT.mid``
 (the performance log, frame-exact) so ``livegan render --automation OUT.mid``
-re-renders the performance; it is saved on Ctrl-C and SIGTERM too.
+re-renders the performance; it is saved on Ctrl-C and SIGTERM too, and while
+the take records its events are appended to ``OUT.journal`` (``livegan.journal``)
+so a SIGKILL loses none. A take never replaces a file (``take_path``).
 ``--seconds`` stops it. Ctrl-C, SIGTERM or
 an error stop it cleanly: the stream stops, the recorder drains and closes
 (a SIGKILL leaves a WAV readable up to its last write), ``--stats-json`` is

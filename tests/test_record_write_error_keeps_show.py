@@ -47,3 +47,16 @@ def test_write_error_is_shown_at_once_the_show_goes_on_and_the_teardown_finishes
     assert kept == s["frames_recorded"] and 2.0 * SR < kept <= LIMIT // 8
     data, _ = sf.read(str(wav), dtype="float32")
     assert data.shape[0] == kept
+
+
+def test_the_panel_shows_a_take_write_warning_as_written():
+    from rich.console import Console
+
+    from livegan.ui import panel
+
+    console = Console(width=200, record=True, file=open(os.devnull, "w"))
+    msg = "take 1: writing /x/[red]take.wav failed (File too large)"
+    console.print(panel({"warning": msg}))
+    assert msg in console.export_text()
+    console.print(panel({}))
+    assert console.export_text().count("File too large") == 0  # (export_text clears): none without one
