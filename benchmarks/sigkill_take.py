@@ -38,7 +38,8 @@ def main(argv=None) -> int:
         model = os.path.join(d, "tiny.ts")
         save_loop_model(make_tiny_generator(), model, tiny_meta(), quiet=True)
         lost = []
-        print(f"{'run':>3} {'played s':>9} {'in WAV':>9} {'lost frames':>12} {'lost ms':>8}  re-render from the journal")
+        print(f"{'run':>3} {'played s':>9} {'in WAV':>9} {'lost frames':>12} {'lost ms':>8}  "
+              "re-render from the journal")
         for i in range(args.runs):
             run = os.path.join(d, f"run{i}")
             os.makedirs(run)

@@ -90,8 +90,7 @@ def read_journal_rows(path) -> tuple[int, int, np.ndarray]:
     except OSError as e:
         raise CLIError(f"journal {path}: cannot be read ({e.strerror or e})") from None
     lines = data.split(b"\n")
-    torn = lines.pop()  # text after the last newline: a line the crash cut short (or b"")
-    del torn
+    lines.pop()  # what follows the last newline: a line the crash cut short (or nothing)
     if not lines:
         raise _bad(path, 1, f"not a livegan journal (it does not start with '{MAGIC}')")
     head = lines[0].decode("ascii", "replace").split()

@@ -34,7 +34,6 @@ import soundfile as sf
 from livegan.cli import CLIError
 
 SFC_UPDATE_HEADER_NOW = 0x1060  # libsndfile sndfile.h
-SFC_SET_UPDATE_HEADER_AUTO = 0x1061
 SFC_RF64_AUTO_DOWNGRADE = 0x1210
 
 

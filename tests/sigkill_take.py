@@ -6,8 +6,8 @@ server, with a controller process turning knobs over JACK MIDI, and SIGKILLs it 
 seconds after the first frames reach the WAV. While it plays, the WAV's header is read every few
 ms: each drain of the recorder shows up as (time seen, frames); the frames played when the kill
 came are the last drain's frames plus the time since it at the output rate, and ``lost`` is that
-minus the frames the WAV holds after the kill (an estimate within a few ms: the poll's interval). ``controller`` is the controller's output
-("sent" once it sent the whole plan).
+minus the frames the WAV holds after the kill (an estimate within a few ms: the poll's interval).
+``controller`` is the controller's output ("sent" once it sent the whole plan).
 """
 from __future__ import annotations
 
