@@ -84,7 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="generate loops on a thread, or in a child process (keeps torch off the audio process's GIL)")
 
     s = sub.add_parser("render", help="render a performance offline from MIDI automation", formatter_class=fmt)
-    s.add_argument("--automation", required=True, metavar="PERF.mid", help="standard MIDI file of control events")
+    s.add_argument("--automation", required=True, metavar="PERF.mid",
+                   help="standard MIDI file of control events (or an unfinished take's TAKE.journal)")
     s.add_argument("--seconds", type=float, required=True, help="length of the render")
     s.add_argument("-o", "--output", required=True, help="output WAV or FLAC")
     s.add_argument("--model", default=None, help=".ts model file (default: the built-in model)")

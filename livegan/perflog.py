@@ -72,6 +72,14 @@ class PerfLog:
     def __len__(self):
         return self._n
 
+    def rows_since(self, i: int) -> np.ndarray:
+        """Rows ``i`` to the last, in the order they were logged (the journal's appends). Any thread."""
+        with self._lock:
+            n = self._n
+            parts = [self._chunks[c][max(0, i - c * CHUNK):min(CHUNK, n - c * CHUNK)]
+                     for c in range(i // CHUNK, (n - 1) // CHUNK + 1)] if n > i else []
+            return np.concatenate(parts) if parts else np.zeros((0, 4), np.int64)
+
     def rows(self) -> np.ndarray:
         with self._lock:
             a = np.concatenate(self._chunks)[: self._n].copy()

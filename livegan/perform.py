@@ -10,7 +10,9 @@ the computer keyboard plays (no controller needed); without a terminal (a
 script, ``--seconds``) a one-line status is printed every few seconds.
 ``--record OUT.wav`` also writes every applied control event to ``OUT.mid``
 (the performance log, frame-exact) so ``livegan render --automation OUT.mid``
-re-renders the performance; it is saved on Ctrl-C and SIGTERM too.
+re-renders the performance; it is saved on Ctrl-C and SIGTERM too, and while
+the take records its events are appended to ``OUT.journal`` (``livegan.journal``)
+so a SIGKILL loses none. A take never replaces a file (``take_path``).
 ``--seconds`` stops it. Ctrl-C, SIGTERM or
 an error stop it cleanly: the stream stops, the recorder drains and closes
 (a SIGKILL leaves a WAV readable up to its last write), ``--stats-json`` is
@@ -51,19 +53,28 @@ def _model_path(arg):
     return p
 
 
+def take_files(path: str) -> list:
+    """Every file a take at ``path`` writes: the audio (and a FLAC take's WAV while it records), the
+    performance log ``.mid`` and its journal."""
+    from livegan.recorder import recording_path
+
+    root = os.path.splitext(path)[0]
+    return sorted({path, recording_path(path), root + ".mid", root + ".journal"})
+
+
 def take_path(first: str | None, n: int) -> str:
     """Where take n (1-based) goes: OUT.wav, OUT-2.wav, ... after --record OUT.wav; else a time-stamped
-    livegan-YYYYmmdd-HHMMSS.wav in the current folder (never an existing file)."""
-    if first and n == 1:
-        return first
+    livegan-YYYYmmdd-HHMMSS.wav in the current folder. Never a name whose audio, ``.mid`` or journal
+    exists: the next free number instead (a second ``--record OUT.wav`` gives OUT-2.wav)."""
     if first:
         root, ext = os.path.splitext(first)
-        p = f"{root}-{n}{ext}"
+        p = first if n == 1 else f"{root}-{n}{ext}"
+        k = max(2, n)
     else:
         p = time.strftime("livegan-%Y%m%d-%H%M%S.wav")
-    root, ext = os.path.splitext(p)
-    k = 2
-    while os.path.exists(p):
+        root, ext = os.path.splitext(p)
+        k = 2
+    while any(os.path.lexists(f) for f in take_files(p)):
         p = f"{root}-{k}{ext}"
         k += 1
     return p
@@ -80,33 +91,78 @@ class Takes:
     (the panel's level) that ``drain_meter`` empties. Thread: main (the control thread).
     """
 
+    JOURNAL_EVERY_S = 0.05  # the performance log reaches the disk this often while a take records
+
     def __init__(self, engine, rate: int, channels: int, perflog, first: str | None, say):
         self.engine, self.rate, self.channels, self.perflog, self.first, self.say = \
             engine, rate, channels, perflog, first, say
         self.meter = (engine.ring, engine.rst)  # the engine's own ring (perform makes one for the meter)
         self.rec = None  # the Recorder of the take in progress
+        self.journal = None  # its performance log's journal (livegan.journal)
         self.n = 0
         self.frames = 0  # recorded by finished takes
         self.drops = 0
         self.start_frame = 0
+        self.warning = ""  # the last write problem, for the panel
+        self.errors = []  # what could not be written, for the end of the performance
+        self._warned = False
+        self._next_flush = 0.0
 
     @property
     def active(self) -> bool:
         return self.rec is not None
 
+    def warn(self, msg: str) -> None:
+        """A write problem: on the panel at once (and on stderr without one); the show goes on."""
+        self.warning = msg
+        self.say(f"warning: {msg}")
+
     def start(self, running: bool = True) -> None:
+        """A new take under the next free name. Before the stream starts (``running`` False) a bad
+        path raises CLIError; during the show it is a warning and no take."""
+        from livegan.journal import Journal, journal_path
         from livegan.recorder import Recorder
 
         self.n += 1
         path = take_path(self.first, self.n)
-        rec = Recorder(path, self.rate, self.channels).start()
+        try:
+            rec = Recorder(path, self.rate, self.channels).start()
+        except CLIError as e:
+            if not running:
+                raise
+            self.warn(str(e))
+            return
         self.engine.attach_ring(rec.ring, rec.rst)
-        self.rec = rec
+        self.rec, self._warned = rec, False
         self.start_frame = 0  # before the stream starts: from frame 0
         if running:
             self._wait_attached()
             self.start_frame = self.engine.rec_start_frame
             self.say(f"recording take {self.n}: {path}")
+        if self.perflog is not None:
+            try:
+                self.journal = Journal(journal_path(path), self.perflog, self.start_frame)
+            except OSError as e:
+                self.warn(f"journal {journal_path(path)}: cannot be written ({e.strerror or e}); the take's "
+                          f".mid is written only at its end")
+
+    def poll(self) -> None:
+        """Show a write error at once; append new events to the journal. Main thread, every tick."""
+        rec = self.rec
+        if rec is None:
+            return
+        if rec.error is not None and not self._warned:
+            self._warned = True
+            self.warn(f"take {self.n}: writing {rec.wav_path} failed ({rec.error}); the show goes on, "
+                      f"the take's audio ends there")
+        j = self.journal
+        now = time.monotonic()
+        if j is not None and now >= self._next_flush:
+            self._next_flush = now + self.JOURNAL_EVERY_S
+            if j.error is None:
+                j.flush()
+                if j.error is not None:
+                    self.warn(f"journal {j.path}: writing failed ({j.error}); the events are kept for the .mid")
 
     def _wait_attached(self) -> None:
         end = time.monotonic() + 1.0
@@ -114,17 +170,38 @@ class Takes:
             time.sleep(0.001)
 
     def stop(self) -> None:
+        """End the take: WAV closed, ``.mid`` written, journal removed. A write error is kept in
+        ``errors`` (and said) and the rest still happens."""
         rec = self.rec
         if rec is None:
             return
         self.engine.attach_ring(*self.meter)
         self._wait_attached()  # the callback writes no more into the take's ring
         self.rec = None
-        rec.close()
+        try:
+            rec.close()
+        except CLIError as e:
+            self.errors.append(str(e))
+            if not self._warned:
+                self.warn(str(e))
         self.frames += rec.frames_written
         self.drops += rec.dropped
         mid = os.path.splitext(rec.path)[0] + ".mid"
-        n = self.perflog.save(mid, take_start=self.start_frame) if self.perflog is not None else 0
+        n = 0
+        j, self.journal = self.journal, None
+        if self.perflog is not None:
+            try:
+                n = _save_atomically(self.perflog, mid, self.start_frame)
+            except OSError as e:
+                kept = f"; its events are in {j.path}" if j is not None and j.error is None else ""
+                self.errors.append(f"performance log {mid}: cannot be written ({e.strerror or e}){kept}")
+                self.warn(self.errors[-1])
+                mid = None
+        if j is not None:
+            try:
+                j.close(remove=mid is not None)
+            except OSError:
+                pass
         self.say(f"take {self.n}: {rec.path} ({rec.frames_written / self.rate:.1f} s), performance log {mid}: "
                  f"{n} events")
 
@@ -141,6 +218,19 @@ class Takes:
 
     def dropped(self) -> int:
         return self.drops + (self.rec.dropped if self.rec else 0)
+
+
+def _save_atomically(perflog, mid: str, take_start: int) -> int:
+    """``PerfLog.save`` through ``MID.part``: a failed write leaves no partial ``.mid``."""
+    part = mid + ".part"
+    try:
+        n = perflog.save(part, take_start=take_start)
+        os.replace(part, mid)
+    except BaseException:
+        if os.path.exists(part):
+            os.remove(part)
+        raise
+    return n
 
 
 def run_stats(engine, out, takes, skip_calls: int = 0) -> dict:
@@ -184,7 +274,7 @@ def panel_stats(engine, out, takes, patch, rate: int) -> dict:
                 load=float(out.loads[(calls - 1) % out.loads.shape[0]]) if calls else 0.0,
                 xruns=out.xruns if out else 0, late=s["late_loops"],
                 level_db=level_dbfs(engine.ring, engine.rst), recording=takes.active,
-                rec_s=(takes.rec.frames_written / rate) if takes.active else 0.0)
+                rec_s=(takes.rec.frames_written / rate) if takes.active else 0.0, warning=takes.warning)
 
 
 def cli_perform(args) -> int:
@@ -237,7 +327,15 @@ def cli_perform(args) -> int:
             print(f"livegan perform: {msg}", file=sys.stderr, flush=True)
     takes = Takes(engine, rate, channels, perflog, args.record, say)
     if args.record:
+        from livegan.journal import unfinished_takes
+
+        for j in unfinished_takes(os.path.dirname(args.record))[:3]:
+            print(f"livegan perform: found an unfinished take's performance log {j} (a crash?): re-render the "
+                  f"take with livegan render --automation {j} --seconds S -o OUT.wav", file=sys.stderr)
         takes.start(running=False)  # take 1 from frame 0 (a bad path fails here, before any sound)
+        if takes.rec.path != args.record:
+            print(f"livegan perform: {args.record} (or its .mid) exists: recording to {takes.rec.path} instead",
+                  file=sys.stderr)
     t0 = time.perf_counter()
     snap = engine.controls.snapshot()
     engine.publish_loop(generate_loop(model, engine, snap), 0)  # the first loop plays from frame 0
@@ -277,7 +375,7 @@ def cli_perform(args) -> int:
     print(f"livegan perform: {meta.name} on '{out.device_name}' at {rate} Hz, {args.blocksize}-frame blocks, "
           f"{engine.transport.tempo:g} BPM, quantize {quantize}, patch {patch.name}"
           + (f", MIDI {midi_in.port_name}" if midi_in else ", computer keyboard" if interactive else "")
-          + (f", recording {args.record} + {os.path.splitext(os.path.basename(args.record))[0]}.mid"
+          + (f", recording {takes.rec.path} + {os.path.splitext(os.path.basename(takes.rec.path))[0]}.mid"
              if args.record else ", space or a record button starts a take"),
           file=sys.stderr, flush=True)
     rc = 0
@@ -308,6 +406,7 @@ def cli_perform(args) -> int:
         def tick():
             live.step()
             takes.drain_meter()  # the meter ring has no writer thread: keep it drained
+            takes.poll()  # a write error on screen at once; the journal to disk
 
         if interactive:
             from livegan.ui import KeyboardControl, run_panel
@@ -343,9 +442,14 @@ def cli_perform(args) -> int:
             gc.enable()
             stats = run_stats(engine, out, takes, skip_calls=8)
             if args.stats_json:
-                with open(args.stats_json, "w") as f:
-                    json.dump(stats, f, indent=2)
+                try:
+                    with open(args.stats_json, "w") as f:
+                        json.dump(stats, f, indent=2)
+                except OSError as e:
+                    takes.errors.append(f"--stats-json {args.stats_json}: cannot be written ({e.strerror or e})")
             print("livegan perform: " + ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
                                                   for k, v in stats.items() if not isinstance(v, list)),
                   file=sys.stderr)
+    if takes.errors:  # after everything else was written: the first problem is the error line
+        raise CLIError(takes.errors[0])
     return rc

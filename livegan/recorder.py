@@ -1,4 +1,4 @@
-"""Recorder: callback -> preallocated ring -> writer thread -> soundfile (WAV or FLAC by extension).
+"""Recorder: callback -> preallocated ring -> writer thread -> a WAV file whose header is always valid.
 
 The callback copies each output block into the ring (``dsp.ring_write``,
 inside ``Engine.process``); frames that do not fit are counted in
@@ -8,16 +8,25 @@ the file every ``poll_s``.
 An interrupted performance still leaves a readable file:
 - Ctrl-C, SIGTERM or an exception reach ``close()`` (perform calls it in a
   ``finally``), which drains the ring and finalises the header;
-- SIGKILL or a power cut skip ``close()``: for WAV the header is rewritten by
-  libsndfile after every write (``SFC_SET_UPDATE_HEADER_AUTO``), so the file
-  on disk is always a valid WAV holding everything written so far (at most
-  ``poll_s`` plus what sat in the ring). FLAC is finalised only by ``close()``.
+- SIGKILL or a power cut skip ``close()``: the writer thread rewrites the
+  header once after each drain (``SFC_UPDATE_HEADER_NOW``: a seek and about
+  80 bytes), so the file on disk is always a valid WAV holding everything
+  written so far (at most ``poll_s`` plus what sat in the ring).
+Live takes are RF64 with libsndfile's auto-downgrade: a plain RIFF/WAVE
+header (with a JUNK chunk held for the 64-bit sizes) while the file is under
+4 GB, an RF64 header past it, so hours of recording never wrap the 32-bit
+sizes. A FLAC take is recorded to ``TAKE.flac.wav`` the same way (a FLAC
+file's header is written only at its close: after SIGKILL it is unreadable)
+and encoded to ``TAKE.flac`` at ``close()``, which then removes the WAV.
+
+A write error (a full disk) stops the writer, not the show: ``error`` is set
+at once for the caller to show, the callback keeps counting what no longer
+fits in the ring as drops, and ``close()`` keeps what reached the disk.
 """
 from __future__ import annotations
 
 import os
 import threading
-import time
 
 import numpy as np
 import soundfile as sf
@@ -25,28 +34,60 @@ import soundfile as sf
 from livegan.cli import CLIError
 
 SFC_UPDATE_HEADER_NOW = 0x1060  # libsndfile sndfile.h
-SFC_SET_UPDATE_HEADER_AUTO = 0x1061
+SFC_RF64_AUTO_DOWNGRADE = 0x1210
+
+
+def recording_path(path) -> str:
+    """The file the audio goes to while recording: ``path`` for a WAV, ``path + '.wav'`` for a FLAC."""
+    path = str(path)
+    return path + ".wav" if os.path.splitext(path)[1].lower() == ".flac" else path
 
 
 def open_for_recording(path, sample_rate: int, channels: int) -> sf.SoundFile:
-    """Open ``path`` for writing (WAV float32, or FLAC 24-bit), header kept current. Main thread."""
+    """Open ``recording_path(path)`` for writing: float32 WAV (RF64 past 4 GB). Main thread."""
     ext = os.path.splitext(str(path))[1].lower()
     if ext not in (".wav", ".flac"):
         raise CLIError(f"record file {path}: use a .wav or .flac file name")
-    subtype = "FLOAT" if ext == ".wav" else "PCM_24"
     try:
-        f = sf.SoundFile(str(path), "w", samplerate=int(sample_rate), channels=int(channels), subtype=subtype)
+        f = sf.SoundFile(recording_path(path), "w", samplerate=int(sample_rate), channels=int(channels),
+                         subtype="FLOAT", format="RF64")
     except (sf.LibsndfileError, OSError, RuntimeError) as e:
         raise CLIError(f"record file {path}: cannot be written ({e})") from None
-    if ext == ".wav":
-        sf._snd.sf_command(f._file, SFC_SET_UPDATE_HEADER_AUTO, sf._ffi.NULL, 1)
-        sf._snd.sf_command(f._file, SFC_UPDATE_HEADER_NOW, sf._ffi.NULL, 0)
+    sf._snd.sf_command(f._file, SFC_RF64_AUTO_DOWNGRADE, sf._ffi.NULL, 1)  # RIFF/WAVE below 4 GB
+    sf._snd.sf_command(f._file, SFC_UPDATE_HEADER_NOW, sf._ffi.NULL, 0)
     return f
+
+
+def _write(f: sf.SoundFile, block: np.ndarray) -> int:
+    """Write a float32 block; returns the frames written (fewer: an OS error, see ``_write_error``)."""
+    return sf._snd.sf_writef_float(f._file, sf._ffi.cast("float *", block.ctypes.data), block.shape[0])
+
+
+def _write_error(f: sf.SoundFile, n: int, want: int) -> OSError:
+    """The short write as an error naming its cause (soundfile itself only asserts)."""
+    msg = sf._ffi.string(sf._snd.sf_strerror(f._file)).decode("utf-8", "replace")
+    return OSError(f"{n} of {want} frames written: {msg}")
+
+
+def _encode_flac(wav: str, flac: str, block: int = 1 << 16) -> None:
+    """WAV -> FLAC (24-bit) in blocks, through ``flac.part`` renamed at the end. Main thread."""
+    part = flac + ".part"
+    try:
+        with sf.SoundFile(wav) as src, sf.SoundFile(part, "w", samplerate=src.samplerate, channels=src.channels,
+                                                     subtype="PCM_24", format="FLAC") as dst:
+            for b in src.blocks(block, dtype="float32"):
+                dst.write(b)
+        os.replace(part, flac)
+    except BaseException:
+        if os.path.exists(part):
+            os.remove(part)
+        raise
 
 
 class Recorder:
     def __init__(self, path, sample_rate: int, channels: int, ring_seconds: float = 4.0, poll_s: float = 0.05):
-        self.path = str(path)
+        self.path = str(path)  # what the take is called when closed (WAV or FLAC)
+        self.wav_path = recording_path(path)  # where the audio goes while recording
         self.file = open_for_recording(path, sample_rate, channels)
         self.ring = np.zeros((int(ring_seconds * sample_rate), channels), np.float32)
         self.rst = np.zeros(3, np.int64)  # write count (callback), read count (writer), dropped frames
@@ -54,7 +95,7 @@ class Recorder:
         self.poll_s = poll_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="livegan-recorder", daemon=True)
-        self.error = None
+        self.error = None  # the first write error (the writer stops at it)
 
     def start(self) -> "Recorder":
         self._thread.start()
@@ -68,23 +109,25 @@ class Recorder:
         while r < w:
             a = r % cap
             b = min(cap, a + (w - r))
-            self.file.write(self.ring[a:b])
-            r += b - a
+            done = _write(self.file, self.ring[a:b])
+            r += done
             self.rst[1] = r  # hand the space back only after it is written
-            self.frames_written += b - a
+            self.frames_written += done
+            if done != b - a:
+                raise _write_error(self.file, done, b - a)
         return n
 
     def _run(self):
-        """Recorder thread: drain every poll_s; the header is current after each write."""
+        """Recorder thread: drain every poll_s, then rewrite the header once (valid after a SIGKILL)."""
         from livegan.audio import raise_thread_priority
 
         raise_thread_priority(30)  # it takes the GIL briefly; ordinary load must not park it holding it
         try:
             while not self._stop.is_set():
                 if self._drain():
-                    self.file.flush()
+                    sf._snd.sf_command(self.file._file, SFC_UPDATE_HEADER_NOW, sf._ffi.NULL, 0)
                 self._stop.wait(self.poll_s)
-        except Exception as e:  # disk full etc.: surfaced by close(); the callback keeps counting drops
+        except Exception as e:  # disk full etc.: the caller shows it; the callback keeps counting drops
             self.error = e
 
     @property
@@ -92,14 +135,28 @@ class Recorder:
         return int(self.rst[2])
 
     def close(self) -> None:
-        """Stop the writer, write what is left, finalise the file. Main thread, after the stream stops."""
+        """Stop the writer, write what is left, finalise the file (a FLAC take: encode it and remove
+        its WAV). Main thread, after the stream stops. Raises CLIError after a write error, once the
+        file holds all that could be written."""
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=10)
         try:
             if self.error is None:
                 self._drain()
+        except Exception as e:
+            self.error = e
         finally:
-            self.file.close()
+            try:
+                self.file.close()
+            except Exception as e:  # the header's last rewrite failed: the periodic one stands
+                self.error = self.error or e
         if self.error is not None:
-            raise CLIError(f"record file {self.path}: writing failed ({self.error})")
+            raise CLIError(f"record file {self.wav_path}: writing failed ({self.error})")
+        if self.wav_path != self.path:
+            try:
+                _encode_flac(self.wav_path, self.path)
+            except (OSError, RuntimeError, sf.LibsndfileError) as e:
+                raise CLIError(f"record file {self.path}: encoding failed ({e}); the take is in {self.wav_path}") \
+                    from None
+            os.remove(self.wav_path)

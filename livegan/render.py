@@ -188,7 +188,9 @@ def cli_render(args) -> int:
     from livegan.patch import default_patch_path, load_patch
 
     patch = load_patch(args.patch or default_patch_path())
-    events = read_automation(args.automation, args.samplerate)
+    from livegan.journal import automation_events
+
+    events = automation_events(args.automation, args.samplerate)  # a .mid, or an unfinished take's journal
     model = load_model(model_path, threads=1)
     ec, chain, warnings = patch_controls(patch, model.meta, args.samplerate, 2, fx=not getattr(args, "no_fx", False))
     for w in warnings:

@@ -166,6 +166,8 @@ def panel(stats: dict, controller=None, keyboard=None):
             foot += "   [yellow]SAVE[/yellow]"
     if keyboard is not None and keyboard.last:
         foot += f"   {_text(keyboard.last)}"
+    if s.get("warning"):  # a take's write error: on screen until the next one
+        foot += f"\n[red]{_text(s['warning'])}[/red]"
     grid = Table.grid()
     grid.add_row(head)
     grid.add_row(knobs)

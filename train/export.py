@@ -8,6 +8,7 @@ after saving, that the output shape is exact, and time one loop.
 from __future__ import annotations
 
 import datetime
+import io
 import json
 import os
 import time
@@ -23,6 +24,24 @@ def _to_script(module: torch.nn.Module, example_z: torch.Tensor):
         return torch.jit.script(module)
     except Exception:  # modules with Python-only code paths still trace fine for a fixed graph
         return torch.jit.trace(module, example_z, check_trace=False)
+
+
+def _write_atomically(scripted, path: str, meta: dict) -> None:
+    """The model file through ``PATH.part`` renamed at the end: a failed write (a full disk) is one
+    ModelFileError and leaves no file. Serialised in memory first: torch's file writer aborts the
+    process when a write fails."""
+    buf = io.BytesIO()
+    torch.jit.save(scripted, buf, _extra_files={META_NAME: json.dumps(meta)})
+    tmp = path + ".part"
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        with open(tmp, "wb") as f:
+            f.write(buf.getbuffer())
+        os.replace(tmp, path)  # never leave a half-written model under the final name
+    except OSError as e:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise ModelFileError(path, f"cannot be written ({e.strerror or e})") from None
 
 
 def save_loop_model(module: torch.nn.Module, path, meta: dict, seed: int = 0, quiet: bool = False) -> dict:
@@ -50,10 +69,7 @@ def save_loop_model(module: torch.nn.Module, path, meta: dict, seed: int = 0, qu
         raise ModelFileError(path, f"generator returns shape {before.shape}, metadata says {want}")
 
     scripted = _to_script(module, z)
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = path + ".part"
-    torch.jit.save(scripted, tmp, _extra_files={META_NAME: json.dumps(meta)})
-    os.replace(tmp, path)  # never leave a half-written model under the final name
+    _write_atomically(scripted, path, meta)
 
     loaded = LoopModel(path, device="cpu", threads=None)  # validates metadata, shape, NaN, range
     if loaded.meta.to_json_dict() != checked.to_json_dict():
