@@ -76,7 +76,10 @@ def _is_int(v) -> bool:
 
 
 def _is_num(v) -> bool:
-    return (isinstance(v, (int, float)) and not isinstance(v, bool)) and math.isfinite(v)
+    try:  # JSON integers may be of any size; one too large for a float is no number we can use
+        return (isinstance(v, (int, float)) and not isinstance(v, bool)) and math.isfinite(v)
+    except OverflowError:
+        return False
 
 
 def validate_meta(raw, path="<metadata>") -> ModelMeta:
