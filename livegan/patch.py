@@ -362,6 +362,8 @@ def load_patch(path) -> Patch:
         raise PatchError(path, "(syntax)", f"not valid TOML: {e}") from None
     except RecursionError:
         raise PatchError(path, "(syntax)", "arrays or tables nested too deeply") from None
+    except ValueError as e:  # an integer of 4300+ digits: Python refuses to convert it
+        raise PatchError(path, "(syntax)", f"not a usable TOML value ({str(e)[:80]})") from None
     return parse_patch(raw, path)
 
 
