@@ -43,11 +43,12 @@ SAMPLERATE_RANGE = (8000, 384000)  # the lowest common audio rate .. the highest
 RENDER_MAX_SECONDS = 86400.0  # one day: a render past it is a typo (1e9), not a performance
 
 
-def check_writable(path, what: str) -> None:
+def check_writable(path, what: str, new_file: bool = False) -> None:
     """Raise CLIError (one line naming ``what`` and ``path``) unless ``path`` can be written: not a
     folder, in a folder that exists and takes new files. Probes by creating (and removing) a
-    temporary file, and by opening an existing file for append, so a read-only file system or a
-    root user's view of permissions cannot fool it; nothing already there is changed."""
+    temporary file, and by opening an existing file for append (not with ``new_file``: a caller that
+    never overwrites picks another name), so a read-only file system or a root user's view of
+    permissions cannot fool it; nothing already there is changed."""
     import tempfile
 
     path = os.fspath(path)
@@ -57,7 +58,7 @@ def check_writable(path, what: str) -> None:
     if not os.path.isdir(folder):
         raise CLIError(f"{what} {path}: folder {folder} does not exist")
     try:
-        if os.path.exists(path):
+        if os.path.exists(path) and not new_file:
             with open(path, "ab"):
                 pass
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".livegan-probe-"):
