@@ -175,7 +175,6 @@ def read_smf(path) -> SmfEvents:
     out = (array("q"), array("B"), array("i"))
     markers: list[str] = []
     tempos: list = []
-    track_ends = []  # the events' index where each track ends: merged by tick, track order kept
     found = 0
     while i + 8 <= len(b):
         kind, length = b[i:i + 4], int.from_bytes(b[i + 4:i + 8], "big")
@@ -184,7 +183,6 @@ def read_smf(path) -> SmfEvents:
             raise MidiFileError(f"truncated: chunk {kind!r} at byte {i} says {length} bytes, {len(b) - body} follow")
         if kind == b"MTrk":
             _track(b, body, body + length, out, markers, tempos)
-            track_ends.append(len(out[0]))
             found += 1
         i = body + length
     if found < ntracks:

@@ -91,7 +91,8 @@ META_PATHS = list(_paths(GOOD_META))[1:]
 
 @FUZZ
 @given(st.one_of(st.builds(lambda path, v: _replace(GOOD_META, path, v), st.sampled_from(META_PATHS), VALUES),
-                 st.builds(lambda k: {x: v for x, v in GOOD_META.items() if x != k}, st.sampled_from(sorted(GOOD_META))),
+                 st.builds(lambda k: {x: v for x, v in GOOD_META.items() if x != k},
+                           st.sampled_from(sorted(GOOD_META))),
                  VALUES))
 @example({**GOOD_META, "directions": [[10 ** 400, 0.0], [0.0, 1.0]]})  # OverflowError in numpy, once
 @example({**GOOD_META, "bpm": 10 ** 400})
