@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
+import os
+import re
 import sys
 
 HANDLERS = {
@@ -35,8 +38,93 @@ class CLIError(Exception):
     """An error the user can fix: printed as one line, exit code 2."""
 
 
+# ---------------------------------------------------------------- option checks at the door
+SAMPLERATE_RANGE = (8000, 384000)  # the lowest common audio rate .. the highest the model format allows
+RENDER_MAX_SECONDS = 86400.0  # one day: a render past it is a typo (1e9), not a performance
+
+
+def check_writable(path, what: str, new_file: bool = False) -> None:
+    """Raise CLIError (one line naming ``what`` and ``path``) unless ``path`` can be written: not a
+    folder, in a folder that exists and takes new files. Probes by creating (and removing) a
+    temporary file, and by opening an existing file for append (not with ``new_file``: a caller that
+    never overwrites picks another name), so a read-only file system or a root user's view of
+    permissions cannot fool it; nothing already there is changed."""
+    import tempfile
+
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise CLIError(f"{what} {path}: is a folder, not a file name")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise CLIError(f"{what} {path}: folder {folder} does not exist")
+    try:
+        if os.path.exists(path) and not new_file:
+            with open(path, "ab"):
+                pass
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".livegan-probe-"):
+            pass
+    except OSError as e:
+        raise CLIError(f"{what} {path}: cannot write there ({e.strerror or e})") from None
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors on one line (``livegan render: error: argument --seconds: ...``),
+    the project's rule for bad input; ``--help`` still shows the usage."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def int_in(lo: int, hi: int):
+    """argparse type: an integer in [lo, hi]."""
+    def parse(text):
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer in [{lo}, {hi}], got {text!r}") from None
+        if not lo <= v <= hi:
+            raise argparse.ArgumentTypeError(f"must be an integer in [{lo}, {hi}], got {text!r}")
+        return v
+    parse.__name__ = "integer"
+    return parse
+
+
+def seconds_up_to(hi: float):
+    """argparse type: a finite number of seconds in (0, hi]."""
+    def parse(text):
+        try:
+            v = float(text)
+        except ValueError:
+            v = math.nan
+        if not (math.isfinite(v) and 0 < v <= hi):
+            raise argparse.ArgumentTypeError(f"must be a number of seconds in (0, {hi:g}], got {text!r}")
+        return v
+    parse.__name__ = "seconds"
+    return parse
+
+
+def latency(text):
+    """argparse type: 'low', 'high' or a number of seconds in (0, 10]."""
+    if text in ("low", "high"):
+        return text
+    try:
+        v = float(text)
+    except ValueError:
+        v = math.nan
+    if not (math.isfinite(v) and 0 < v <= 10):
+        raise argparse.ArgumentTypeError(f"must be 'low', 'high' or seconds in (0, 10], got {text!r}")
+    return v
+
+
+def torch_device(text):
+    """argparse type: auto, cpu, cuda, cuda:N or mps (whether it exists here is checked on use)."""
+    if not re.fullmatch(r"auto|cpu|mps|cuda(:\d{1,2})?", text):
+        raise argparse.ArgumentTypeError(f"must be auto, cpu, cuda, cuda:N or mps, got {text!r}")
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="livegan", description=__doc__.splitlines()[0],
+    p = _Parser(prog="livegan", description=__doc__.splitlines()[0],
                                 formatter_class=_HelpFormatter)
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
     fmt = _HelpFormatter
@@ -45,8 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("info", help="show a model's metadata and time one loop", formatter_class=fmt)
     s.add_argument("model", help="a .ts loop-model file")
-    s.add_argument("--device", default="auto", help="cpu, cuda or auto")
-    s.add_argument("--runs", type=int, default=20, help="timed generations (median is printed)")
+    s.add_argument("--device", type=torch_device, default="auto", help="cpu, cuda or auto")
+    s.add_argument("--runs", type=int_in(1, 10000), default=20, help="timed generations (median is printed)")
     s.add_argument("--json", action="store_true", help="print machine-readable JSON")
 
     s = sub.add_parser("train", help="train a loop generator on a folder of audio", formatter_class=fmt)
@@ -76,22 +164,24 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--device", default=None, help="audio output: index or name substring")
     s.add_argument("--record", default=None, metavar="OUT.wav", help="record the performance (WAV or FLAC)")
     s.add_argument("--stats-json", default=None, metavar="FILE", help="write run statistics here at exit")
-    s.add_argument("--samplerate", type=int, default=None, help="output sample rate (default: device's)")
-    s.add_argument("--blocksize", type=int, default=256, help="frames per audio callback")
-    s.add_argument("--latency", default="low", help="'low', 'high' or seconds")
-    s.add_argument("--seconds", type=float, default=None, help="stop after this many seconds of audio played")
+    s.add_argument("--samplerate", type=int_in(*SAMPLERATE_RANGE), default=None,
+                   help="output sample rate (default: device's)")
+    s.add_argument("--blocksize", type=int_in(16, 8192), default=256, help="frames per audio callback")
+    s.add_argument("--latency", type=latency, default="low", help="'low', 'high' or seconds")
+    s.add_argument("--seconds", type=seconds_up_to(1e7), default=None,
+                   help="stop after this many seconds of audio played")
     s.add_argument("--generator", choices=("thread", "process"), default="thread",
                    help="generate loops on a thread, or in a child process (keeps torch off the audio process's GIL)")
 
     s = sub.add_parser("render", help="render a performance offline from MIDI automation", formatter_class=fmt)
     s.add_argument("--automation", required=True, metavar="PERF.mid",
                    help="standard MIDI file of control events (or an unfinished take's TAKE.journal)")
-    s.add_argument("--seconds", type=float, required=True, help="length of the render")
+    s.add_argument("--seconds", type=seconds_up_to(RENDER_MAX_SECONDS), required=True, help="length of the render")
     s.add_argument("-o", "--output", required=True, help="output WAV or FLAC")
     s.add_argument("--model", default=None, help=".ts model file (default: the built-in model)")
     s.add_argument("--patch", default=None, help="patch .toml file (default: the generic patch)")
-    s.add_argument("--samplerate", type=int, default=48000, help="output sample rate")
-    s.add_argument("--blocksize", type=int, default=256, help="frames per process() call")
+    s.add_argument("--samplerate", type=int_in(*SAMPLERATE_RANGE), default=48000, help="output sample rate")
+    s.add_argument("--blocksize", type=int_in(1, 65536), default=256, help="frames per process() call")
 
     s = sub.add_parser("learn", help="MIDI learn: move each control and write the patch", formatter_class=fmt)
     s.add_argument("--patch", required=True, help="patch .toml file to write")

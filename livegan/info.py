@@ -4,9 +4,27 @@ from __future__ import annotations
 import json
 
 
+def check_device(device: str) -> None:
+    """One CLIError line for a torch device that this machine lacks (cuda without CUDA, a GPU index
+    past the last, mps off macOS), instead of a torch trace at load."""
+    import torch
+
+    from livegan.cli import CLIError
+
+    if device.startswith("cuda"):
+        n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        k = int(device.split(":")[1]) if ":" in device else 0
+        if k >= n:
+            raise CLIError(f"--device {device}: " + (f"this machine has {n} CUDA device(s)" if n else
+                                                    "CUDA is not available here (use --device cpu or auto)"))
+    elif device == "mps" and not torch.backends.mps.is_available():
+        raise CLIError("--device mps: MPS is not available here (use --device cpu or auto)")
+
+
 def cli_info(args) -> int:
     from livegan.model import load_model
 
+    check_device(args.device)
     m = load_model(args.model, device=args.device)
     meta = m.meta
     t = m.time_per_loop(runs=max(1, args.runs))

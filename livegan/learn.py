@@ -14,6 +14,7 @@ scripted messages; the CLI's source polls an rtmidi input. Thread: main.
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 from livegan.cli import CLIError
@@ -120,18 +121,43 @@ def learn(patch: Patch, source, directions: int = 8, fx_knobs=DEFAULT_FX_KNOBS, 
     return patch
 
 
+def save_learned(patch: Patch, path: str) -> str:
+    """Write the learned patch to ``path``; if that fails now (it was writable at the start), to a
+    new file in the current folder or the temp folder, so nothing learned is lost. Returns where."""
+    import tempfile
+
+    try:
+        save_patch(patch, path)
+        return path
+    except OSError as e:
+        why = e.strerror or str(e)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for folder in (os.getcwd(), tempfile.gettempdir()):
+        alt = os.path.join(folder, f"livegan-learned-{stamp}.toml")
+        try:
+            if not os.path.exists(alt):
+                save_patch(patch, alt)
+                print(f"livegan learn: warning: patch {path}: cannot write it ({why}); the learned patch is in {alt}",
+                      file=sys.stderr)
+                return alt
+        except OSError:
+            continue
+    raise CLIError(f"patch {path}: cannot write it ({why}), nor a copy in {os.getcwd()} or {tempfile.gettempdir()}")
+
+
 def cli_learn(args) -> int:
     import rtmidi
 
     from livegan.midi import CLIENT, choose_api, resolve_port
 
+    from livegan.cli import check_writable
+
     path = args.patch
     if os.path.isfile(path):
         patch = load_patch(path)
     else:
-        if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
-            raise CLIError(f"patch {path}: folder does not exist")
         patch = Patch(name=os.path.splitext(os.path.basename(path))[0], path=path)
+    check_writable(path, "patch")  # before any control is learned, not after
     api = choose_api()
     m = rtmidi.MidiIn(api, name=CLIENT + "-learn")
     spec = args.midi or "virtual"
@@ -159,7 +185,7 @@ def cli_learn(args) -> int:
         m.close_port()
     if not patch.knobs and not patch.seed_notes:
         raise CLIError("nothing was learned (no CC or note arrived); patch not written")
-    save_patch(patch, path)
+    path = save_learned(patch, path)
     print(f"wrote {path}: {len(patch.knobs)} knobs, {len(patch.seed_notes)} seed notes, "
           f"{len(patch.snapshot_notes)} snapshot pads")
     return 0

@@ -77,7 +77,10 @@ def _is_int(v) -> bool:
 
 
 def _is_num(v) -> bool:
-    return (isinstance(v, (int, float)) and not isinstance(v, bool)) and math.isfinite(v)
+    try:  # JSON integers may be of any size; one too large for a float is no number we can use
+        return (isinstance(v, (int, float)) and not isinstance(v, bool)) and math.isfinite(v)
+    except OverflowError:
+        return False
 
 
 def printable(text: str) -> str:
@@ -133,8 +136,9 @@ def validate_meta(raw, path="<metadata>") -> ModelMeta:
         bad("bpm", f"{raw['bpm']} with {raw['bars']} bar(s) of {raw['beats_per_bar']} beats lasts "
                    f"{musical:.4f} s, but loop_samples/sample_rate is {seconds:.4f} s")
     try:
-        directions = np.asarray(raw["directions"], dtype=np.float32)
-    except (TypeError, ValueError):
+        with np.errstate(over="ignore"):  # a value past float32 becomes Inf, refused below: no warning line
+            directions = np.asarray(raw["directions"], dtype=np.float32)
+    except (TypeError, ValueError, OverflowError):
         bad("directions", "must be a list of lists of numbers")
     if directions.size == 0:
         directions = directions.reshape(0, raw["latent_dim"])
@@ -143,8 +147,9 @@ def validate_meta(raw, path="<metadata>") -> ModelMeta:
     if not np.all(np.isfinite(directions)):
         bad("directions", "contains NaN or Inf")
     try:
-        sigmas = np.asarray(raw["sigmas"], dtype=np.float32).reshape(-1)
-    except (TypeError, ValueError):
+        with np.errstate(over="ignore"):
+            sigmas = np.asarray(raw["sigmas"], dtype=np.float32).reshape(-1)
+    except (TypeError, ValueError, OverflowError):
         bad("sigmas", "must be a list of numbers")
     if sigmas.shape[0] != directions.shape[0]:
         bad("sigmas", f"has {sigmas.shape[0]} values for {directions.shape[0]} directions")
@@ -181,6 +186,8 @@ def read_meta(path) -> ModelMeta:
         raw = json.loads(text)
     except json.JSONDecodeError as e:
         raise ModelFileError(path, f"{META_NAME} is not valid JSON ({e})") from None
+    except (RecursionError, ValueError) as e:  # nesting past the parser's stack, a number of 4300+ digits
+        raise ModelFileError(path, f"{META_NAME} is not usable JSON ({type(e).__name__}: {str(e)[:80]})") from None
     return validate_meta(raw, path)
 
 

@@ -44,6 +44,7 @@ FX_PARAMS = {
     "reverb": {"size": (0.0, 1.0, 0.5, "lin"), "damp": (0.0, 1.0, 0.5, "lin"),
                "mix": (0.0, 1.0, 0.2, "lin")},
 }
+MAX_PATCH_BYTES = 1 << 20  # a patch is a page of text; a bigger file is something else
 ACTIONS = ("save", "record", "random_seed") + tuple(f"bypass.{t}" for t in FX_PARAMS)
 
 
@@ -123,7 +124,10 @@ def _is_int(v):
 
 
 def _is_num(v):
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    try:  # TOML integers may be of any size; one too large for a float is no number we can use
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    except OverflowError:
+        return False
 
 
 class _V:
@@ -334,13 +338,33 @@ def parse_patch(raw: dict, path="<patch>") -> Patch:
 def load_patch(path) -> Patch:
     """Read and validate one patch file; PatchError (a CLIError) names file, key, problem."""
     path = os.fspath(path)
+    if os.path.isdir(path):
+        raise PatchError(path, "(file)", "is a folder, not a .toml file")
     try:
         with open(path, "rb") as f:
-            raw = tomllib.load(f)
+            data = f.read(MAX_PATCH_BYTES + 1)
     except FileNotFoundError:
         raise PatchError(path, "(file)", "no such file") from None
+    except OSError as e:
+        raise PatchError(path, "(file)", f"cannot read it ({e.strerror or e})") from None
+    if len(data) > MAX_PATCH_BYTES:
+        raise PatchError(path, "(file)", f"is larger than {MAX_PATCH_BYTES >> 20} MiB: not a patch")
+    utf16 = {b"\xff\xfe": "utf-16-le", b"\xfe\xff": "utf-16-be"}.get(data[:2])
+    body, skip = (data[2:], 2) if utf16 else (data, 0)
+    try:  # editors on Windows write a BOM, some UTF-16: both are read
+        text = body.decode(utf16 or "utf-8-sig")
+    except UnicodeDecodeError as e:
+        bad = body[e.start:e.start + 2].hex() or "end"
+        raise PatchError(path, "(encoding)", f"not {'UTF-16' if utf16 else 'UTF-8'} text (bytes {bad} at offset "
+                                             f"{e.start + skip}); save it as UTF-8") from None
+    try:
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise PatchError(path, "(syntax)", f"not valid TOML: {e}") from None
+    except RecursionError:
+        raise PatchError(path, "(syntax)", "arrays or tables nested too deeply") from None
+    except ValueError as e:  # an integer of 4300+ digits: Python refuses to convert it
+        raise PatchError(path, "(syntax)", f"not a usable TOML value ({str(e)[:80]})") from None
     return parse_patch(raw, path)
 
 

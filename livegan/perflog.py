@@ -19,6 +19,7 @@ file. ``save`` runs on the main thread at the end (or on an interruption).
 """
 from __future__ import annotations
 
+import math
 import threading
 
 import numpy as np
@@ -143,21 +144,105 @@ def read_perflog(path, sample_rate: int) -> list:
 
     Tempo markers come back as ``mido.MetaMessage('marker', text='livegan tempo X')``.
     Times go through the file's tempo map, as ``livegan render`` reads automation.
+    Raises ``livegan.smf.MidiFileError`` (one line: what and where) for a malformed file or marker.
     """
-    import mido
+    return list(read_log_events(path, sample_rate, automation_only=False))
 
-    out, t = [], 0.0
-    for msg in mido.MidiFile(path):
-        t += msg.time
-        if msg.is_meta:
-            if msg.type == "marker" and msg.text.startswith(("livegan tempo ", "livegan locate ", "livegan run ",
-                                                              "livegan take ")):
-                out.append((int(round(t * sample_rate)), msg))
-            elif msg.type == "marker" and msg.text[8:] in _REALTIME_BACK:
-                out.append((int(round(t * sample_rate)), mido.Message.from_bytes([_REALTIME_BACK[msg.text[8:]]])))
+
+_AUTOMATION_STATUS = (0x80, 0x90, 0xB0)  # note off / on, control change (any channel)
+
+
+class LogEvents:
+    """A read performance log as a sequence of (frame, mido message), in time order: the events
+    are kept as arrays and each message is made when it is asked for, so a file of millions of
+    events costs arrays, not objects. ``frames`` is the (n,) int64 array of their frames."""
+
+    def __init__(self, frames, status, data, markers):
+        self.frames, self.status, self.data, self.markers = frames, status, data, markers
+
+    def __len__(self):
+        return int(self.frames.shape[0])
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        import mido
+
+        st, d = int(self.status[i]), int(self.data[i])
+        if st == _MARKER:
+            return int(self.frames[i]), mido.MetaMessage("marker", text=self.markers[d])
+        from livegan.smf import _data_len
+
+        return int(self.frames[i]), mido.Message.from_bytes([st, d & 0x7F, d >> 8][:1 + _data_len(st)])
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+
+_MARKER = 0xFF
+
+
+def _marker_problem(text: str, seconds: float) -> str | None:
+    """Why a ``livegan ...`` marker cannot be played, or None. ``seconds``: where it sits."""
+    from livegan.clock import MAX_BPM, MIN_BPM
+    from livegan.cli import SAMPLERATE_RANGE
+
+    p = text.split()
+    try:
+        if p[1] == "tempo":
+            bpm = float(p[2]) if len(p) == 3 else math.nan
+            if not MIN_BPM <= bpm <= MAX_BPM:
+                return f"must be 'livegan tempo BPM' with BPM in [{MIN_BPM:g}, {MAX_BPM:g}]"
+        elif p[1] == "locate":
+            if len(p) != 4 or not math.isfinite(float(p[2])) or int(p[3]) < 0:
+                return "must be 'livegan locate BEAT FRAME' with a finite BEAT and FRAME >= 0"
+        elif p[1] == "run":
+            if len(p) != 3 or p[2] not in ("0", "1"):
+                return "must be 'livegan run 0' or 'livegan run 1'"
+        elif p[1] == "take":
+            # the marker sits on the take's first frame: FRAME / seconds is the log's sample rate
+            if len(p) != 3 or not 0 <= int(p[2]) <= SAMPLERATE_RANGE[1] * seconds + 1:
+                return (f"must be 'livegan take FRAME' with FRAME the frame the marker sits on "
+                        f"(at most {SAMPLERATE_RANGE[1]} x {seconds:.3f} s)")
+    except ValueError:
+        return "has a value that is not a number"
+    return None
+
+
+def read_log_events(path, sample_rate: int, automation_only: bool = True) -> LogEvents:
+    """Read a performance log or any standard MIDI file into a ``LogEvents`` sequence.
+
+    Keeps channel messages (only note on/off and CCs with ``automation_only``), start / stop /
+    continue (real-time bytes, or ``livegan start|stop|continue`` markers turned back into
+    messages) and the ``livegan tempo|locate|run|take`` markers, each checked; other markers
+    and meta events are dropped. Raises ``livegan.smf.MidiFileError`` naming the problem.
+    """
+    from livegan.smf import MidiFileError, read_smf
+
+    ev = read_smf(path)
+    status = ev.status.copy()
+    keep = np.zeros(len(status), bool)
+    for k in np.flatnonzero(status == _MARKER):  # markers are few: a loop is fine
+        text = ev.markers[int(ev.data[k])]
+        if not text.startswith("livegan "):
             continue
-        out.append((int(round(t * sample_rate)), msg))
-    return out
+        name = text[8:]
+        if name in _REALTIME_BACK:
+            status[k] = _REALTIME_BACK[name]
+            keep[k] = True
+        elif name.split(" ")[0] in ("tempo", "locate", "run", "take"):
+            why = _marker_problem(text, float(ev.seconds[k]))
+            if why:
+                raise MidiFileError(f"marker {text[:60]!r} at {ev.seconds[k]:.3f} s: {why}")
+            keep[k] = True
+    chan = (status & 0xF0) if automation_only else None
+    if automation_only:
+        keep |= np.isin(chan, _AUTOMATION_STATUS) & (status < 0xF0)
+        keep |= np.isin(status, list(_REALTIME))
+    else:
+        keep |= status != _MARKER
+    frames = np.rint(ev.seconds[keep] * sample_rate).astype(np.int64)
+    return LogEvents(frames, status[keep], ev.data[keep], ev.markers)
 
 
 def marker_transport(msg):

@@ -288,6 +288,14 @@ def cli_perform(args) -> int:
         raise CLIError(f"--seconds must be > 0, got {args.seconds}")
     if args.blocksize < 16 or args.blocksize > 8192:
         raise CLIError(f"--blocksize must be in [16, 8192], got {args.blocksize}")
+    from livegan.cli import check_writable
+
+    if args.record:  # every output path before the model loads and the stream opens
+        if os.path.splitext(args.record)[1].lower() not in (".wav", ".flac"):
+            raise CLIError(f"--record {args.record}: use a .wav or .flac file name")
+        check_writable(args.record, "--record", new_file=True)
+    if args.stats_json:
+        check_writable(args.stats_json, "--stats-json")
     model_path = _model_path(args.model)
     from livegan.patch import default_patch_path, load_patch
 
@@ -309,7 +317,9 @@ def cli_perform(args) -> int:
     else:
         model = load_model(model_path, threads=1)  # CUDA when available; warmed up inside
     meta = model.meta
-    from livegan.render import patch_controls
+    from livegan.render import check_rate, patch_controls
+
+    check_rate(meta, rate, [], tempo)  # a rate the kernels cannot read the model at: one line, not a trace
 
     ec, chain, warnings = patch_controls(patch, meta, rate, channels)
     engine = Engine(meta, sample_rate=rate, channels=channels, quantize=quantize, crossfade_ms=crossfade, tempo=tempo,

@@ -22,6 +22,7 @@ Thread: main only.
 """
 from __future__ import annotations
 
+import math
 import os
 import sys
 
@@ -42,26 +43,76 @@ class Msg:
         self.__dict__.update(kw)
 
 
-def read_automation(path, sample_rate: int) -> list:
+def read_automation(path, sample_rate: int):
     """Standard MIDI file -> [(frame, mido message)] for CCs, notes, tempo markers and
-    start/stop/continue, in time order (``livegan.perflog.read_perflog``)."""
-    from livegan.perflog import read_perflog
+    start/stop/continue, in time order: a ``livegan.perflog.LogEvents`` sequence (arrays, each
+    message made when asked for, so memory stays bounded for any number of events).
+    Every problem with the file is one CLIError line naming it."""
+    from livegan.perflog import read_log_events
+    from livegan.smf import MidiFileError
 
+    if os.path.isdir(path):
+        raise CLIError(f"automation file {path}: is a folder, not a MIDI file")
     if not os.path.isfile(path):
         raise CLIError(f"automation file {path}: no such file")
     try:
-        events = read_perflog(path, sample_rate)
-    except (OSError, ValueError, EOFError, KeyError, IndexError) as e:
-        raise CLIError(f"automation file {path}: not a readable standard MIDI file ({e})") from None
-    keep = ("control_change", "note_on", "note_off", "marker", "start", "stop", "continue")
-    return [(f, m) for f, m in events if m.type in keep]
+        return read_log_events(path, sample_rate)
+    except MidiFileError as e:
+        raise CLIError(f"automation file {path}: {e}") from None
+    except OSError as e:
+        raise CLIError(f"automation file {path}: cannot read it ({e.strerror or e})") from None
 
 
 def take_start(events) -> int:
     """The frame a take's recording starts at (a ``livegan take FRAME`` marker), else 0."""
     from livegan.perflog import marker_take
 
-    return next((f for f in (marker_take(m) for _, m in events) if f is not None), 0)
+    if hasattr(events, "status"):  # a LogEvents: look at its markers only
+        rows = (events[int(i)] for i in np.flatnonzero(events.status == 0xFF))
+    else:
+        rows = iter(events)
+    return next((f for f in (marker_take(m) for _, m in rows) if f is not None), 0)
+
+
+def check_rate(meta, sample_rate: int, events, patch_tempo=None) -> None:
+    """Refuse (one CLIError line) an output rate at which the engine cannot read the model at the
+    start tempo or at a tempo marker of the automation: the kernels read at most ``dsp.MAX_STEP``
+    model samples per output frame."""
+    from livegan import dsp
+    from livegan.perflog import marker_bpm
+
+    def step(bpm):
+        return meta.loop_samples / (meta.bars * meta.beats_per_bar) * bpm / (60.0 * sample_rate)
+
+    start = float(patch_tempo or meta.bpm)
+    tempos = [(0, start, "the start tempo")]
+    if hasattr(events, "status"):
+        rows = (events[int(i)] for i in np.flatnonzero(events.status == 0xFF))
+    else:
+        rows = iter(events)
+    tempos += [(f, b, "the tempo marker") for f, b in ((f, marker_bpm(m)) for f, m in rows) if b is not None]
+    f, bpm, what = max(tempos, key=lambda t: t[1])
+    if step(bpm) > dsp.MAX_STEP:
+        lowest = int(math.ceil(sample_rate * step(bpm) / dsp.MAX_STEP))
+        raise CLIError(f"--samplerate {sample_rate}: {what} {bpm:g} BPM"
+                       f"{f' at {f / sample_rate:.3f} s' if f else ''} reads the model ({meta.sample_rate} Hz) "
+                       f"{step(bpm):.2f}x faster than the output rate, the limit is {dsp.MAX_STEP:g}x: "
+                       f"use --samplerate {lowest} or more")
+
+
+def _check_output_size(path: str, ext: str, frames: int, channels: int) -> None:
+    """A float WAV's size is known: refuse one that a WAV cannot hold or the disk cannot take."""
+    import shutil
+
+    if ext != ".wav":
+        return  # FLAC's compressed size is unknown: a full disk is reported when it happens
+    need = frames * channels * 4 + 4096
+    if need >= 1 << 32:
+        raise CLIError(f"output {path}: {need / 2**30:.1f} GiB is more than a WAV file holds (4 GiB): "
+                       "write a .flac or render fewer --seconds")
+    free = shutil.disk_usage(os.path.dirname(os.path.abspath(path))).free
+    if need > free:
+        raise CLIError(f"output {path}: needs {need / 2**20:.0f} MiB, the disk has {free / 2**20:.0f} MiB free")
 
 
 def patch_controls(patch, meta, sample_rate: int, channels: int, fx: bool = True, seed: int = 0):
@@ -127,7 +178,11 @@ def render(model, events, total_frames: int, sample_rate: int = 48000, channels:
             apply_msg(e, m)
     buf = np.zeros((max(1, blocksize), channels), np.float32)
     audio = None if sink is not None else np.zeros((total_frames, channels), np.float32)
-    events = sorted(events, key=lambda fe: fe[0])
+    ev_frames = getattr(events, "frames", None)  # a LogEvents: already in time order, messages made on demand
+    if ev_frames is None:
+        events = sorted(events, key=lambda fe: fe[0])
+        ev_frames = [f for f, _ in events]
+    n_ev = len(events)
 
     def gen_and_publish(target):
         snap = engine.controls.snapshot()
@@ -137,7 +192,7 @@ def render(model, events, total_frames: int, sample_rate: int = 48000, channels:
         sched.done_seq = snap[0]
 
     ei = 0
-    while ei < len(events) and events[ei][0] <= 0:
+    while ei < n_ev and ev_frames[ei] <= 0:
         apply(engine, events[ei][1])
         ei += 1
     engine.process(buf[:0])  # admit them at frame 0
@@ -145,7 +200,7 @@ def render(model, events, total_frames: int, sample_rate: int = 48000, channels:
     frame = 0
     while frame < total_frames:
         applied = False
-        while ei < len(events) and events[ei][0] <= frame:
+        while ei < n_ev and ev_frames[ei] <= frame:
             apply(engine, events[ei][1])
             ei += 1
             applied = True
@@ -156,8 +211,8 @@ def render(model, events, total_frames: int, sample_rate: int = 48000, channels:
             gen_and_publish(g)
             continue
         n = min(blocksize, total_frames - frame)
-        if ei < len(events):
-            n = min(n, events[ei][0] - frame)
+        if ei < n_ev:
+            n = min(n, int(ev_frames[ei]) - frame)
         if sched.next_frame is not None:
             n = min(n, sched.next_frame - frame)
         block = buf[:n]
@@ -173,32 +228,43 @@ def render(model, events, total_frames: int, sample_rate: int = 48000, channels:
 def cli_render(args) -> int:
     import soundfile as sf
 
+    from livegan.cli import RENDER_MAX_SECONDS, SAMPLERATE_RANGE, check_writable
     from livegan.model import default_model_path, load_model
 
     model_path = args.model or default_model_path()
     if args.model is None and not os.path.isfile(model_path):
         raise CLIError("no built-in model is installed yet: pass --model FILE.ts")
-    if args.seconds <= 0:
-        raise CLIError(f"--seconds must be > 0, got {args.seconds}")
+    if not (math.isfinite(args.seconds) and 0 < args.seconds <= RENDER_MAX_SECONDS):
+        raise CLIError(f"--seconds must be in (0, {RENDER_MAX_SECONDS:g}], got {args.seconds}")
     if args.blocksize < 1:
         raise CLIError(f"--blocksize must be >= 1, got {args.blocksize}")
+    if not SAMPLERATE_RANGE[0] <= args.samplerate <= SAMPLERATE_RANGE[1]:
+        raise CLIError(f"--samplerate must be in {list(SAMPLERATE_RANGE)}, got {args.samplerate}")
     ext = os.path.splitext(args.output)[1].lower()
     if ext not in (".wav", ".flac"):
         raise CLIError(f"output {args.output}: use a .wav or .flac file name")
+    check_writable(args.output, "output")
     from livegan.patch import default_patch_path, load_patch
 
     patch = load_patch(args.patch or default_patch_path())
     from livegan.journal import automation_events
 
     events = automation_events(args.automation, args.samplerate)  # a .mid, or an unfinished take's journal
+    total = int(round(args.seconds * args.samplerate))
+    skip = take_start(events)  # a later take of a performance: render from frame 0, keep from the take on
+    if skip > RENDER_MAX_SECONDS * args.samplerate:
+        raise CLIError(f"automation file {args.automation}: its take starts at frame {skip}, "
+                       f"more than {RENDER_MAX_SECONDS:g} s in")
+    _check_output_size(args.output, ext, total, 2)
     model = load_model(model_path, threads=1)
+    check_rate(model.meta, args.samplerate, events, patch.tempo)
     ec, chain, warnings = patch_controls(patch, model.meta, args.samplerate, 2, fx=not getattr(args, "no_fx", False))
     for w in warnings:
         print(f"livegan render: warning: {w}", file=sys.stderr)
-    total = int(round(args.seconds * args.samplerate))
-    skip = take_start(events)  # a later take of a performance: render from frame 0, keep from the take on
-    try:
-        with sf.SoundFile(args.output, "w", samplerate=args.samplerate, channels=2,
+    tmp = os.path.join(os.path.dirname(os.path.abspath(args.output)),
+                       f".{os.path.basename(args.output)}.{os.getpid()}.part{ext}")
+    try:  # into a temporary file renamed at the end: a failed render leaves what was at the output
+        with sf.SoundFile(tmp, "w", samplerate=args.samplerate, channels=2,
                           subtype="FLOAT" if ext == ".wav" else "PCM_24") as f:
             done = [0]
 
@@ -211,7 +277,12 @@ def cli_render(args) -> int:
                                blocksize=args.blocksize, quantize=patch.quantize, crossfade_ms=patch.crossfade_ms,
                                tempo=patch.tempo, fx=chain, sink=sink, apply=controls_apply(ec),
                                engine_kw=dict(controls=ec, z_fn=ec.z_fn))
+        os.replace(tmp, args.output)
+    except (OSError, sf.LibsndfileError) as e:  # a full disk, a vanished folder
+        raise CLIError(f"output {args.output}: writing failed ({str(e).strip().splitlines()[0][:200]})") from None
     finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
         if chain is not None:
             chain.close()
     s = engine.stats()

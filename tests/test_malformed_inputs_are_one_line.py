@@ -1,0 +1,241 @@
+"""The malformed-input corpus: every bad option, file or path at every entry point gives exit code 2
+and exactly one stderr line naming it; no traceback, no hang, and no file already there is changed.
+
+Each case runs ``python -m livegan`` in a subprocess with a timeout (a hang fails the test). Args
+are templates: ``{name}`` is a file built by ``corpus`` below, ``{model}`` the tiny model.
+"""
+from __future__ import annotations
+
+import os
+import struct
+
+import pytest
+
+GOOD_TRACK = b"\x00\xb0\x01\x40\x10\x02\x41\x00\xff\x2f\x00"
+
+
+def smf(fmt: int, ntracks: int, division: int, tracks) -> bytes:
+    b = b"MThd" + struct.pack(">IHHH", 6, fmt, ntracks, division)
+    for t in tracks:
+        b += b"MTrk" + struct.pack(">I", len(t)) + t
+    return b
+
+
+def marker(text: str) -> bytes:
+    t = text.encode("latin-1")
+    return b"\x00\xff\x06" + bytes([len(t)]) + t
+
+
+FILES = {  # name -> bytes (None: a folder)
+    "type2.mid": smf(2, 1, 480, [GOOD_TRACK]),
+    "tpb0.mid": smf(1, 1, 0, [GOOD_TRACK]),
+    "smpte_bad.mid": smf(0, 1, 0xE500, [GOOD_TRACK]),
+    "random.mid": bytes(range(256)) * 8,
+    "truncated.mid": smf(0, 1, 480, [GOOD_TRACK])[:-4],
+    "empty.mid": b"",
+    "fewer_tracks.mid": smf(1, 3, 480, [GOOD_TRACK]),
+    "data_byte.mid": smf(0, 1, 480, [b"\x00\xb0\x01\xc0"]),
+    "no_status.mid": smf(0, 1, 480, [b"\x00\x01\x02"]),
+    "long_varlen.mid": smf(0, 1, 480, [b"\xff\xff\xff\xff\x7f\xb0\x01\x02"]),
+    "short_tempo.mid": smf(0, 1, 480, [b"\x00\xff\x51\x02\x07\xa1"]),
+    "undefined_status.mid": smf(0, 1, 480, [b"\x00\xf4"]),
+    "tempo_word.mid": smf(0, 1, 480, [marker("livegan tempo abc")]),
+    "tempo_9000.mid": smf(0, 1, 480, [marker("livegan tempo 9000")]),
+    "tempo_nan.mid": smf(0, 1, 480, [marker("livegan tempo nan")]),
+    "tempo_escape.mid": smf(0, 1, 480, [marker("livegan tempo \x1b[2J")]),
+    "take_huge.mid": smf(0, 1, 480, [marker("livegan take 99999999999")]),
+    "locate_bad.mid": smf(0, 1, 480, [marker("livegan locate x 5")]),
+    "run_bad.mid": smf(0, 1, 480, [marker("livegan run 2")]),
+    "tempo_300.mid": smf(0, 1, 480, [marker("livegan tempo 300")]),
+    "wave.mid": b"RIFF\x00\x00\x00\x00WAVEfmt ",
+    "folder.mid": None,
+    "nonutf8.toml": b'name = "caf\xe9"\n',
+    "nested.toml": b"a = " + b"[" * 100000 + b"]" * 100000 + b"\n",
+    "bigint.toml": b"[transport]\ntempo = 1" + b"0" * 5000 + b"\n",
+    "folder.toml": None,
+    "folder.wav": None,
+    "folder.json": None,
+    "existing.wav": b"RIFF-an earlier take, not to be touched",
+}
+
+
+@pytest.fixture
+def corpus(tmp_path, tiny_model):
+    paths = {"model": str(tiny_model), "missing": str(tmp_path / "missing.mid"), "tmp": str(tmp_path)}
+    for name, data in FILES.items():
+        p = tmp_path / name
+        if data is None:
+            p.mkdir()
+        else:
+            p.write_bytes(data)
+        paths[name.replace(".", "_")] = str(p)
+    paths["good_mid"] = paths["type2_mid"].replace("type2", "good")
+    with open(paths["good_mid"], "wb") as f:
+        f.write(smf(0, 1, 480, [GOOD_TRACK]))
+    return paths
+
+
+def _snapshot(folder):
+    return {n: open(os.path.join(folder, n), "rb").read() for n in os.listdir(folder)
+            if os.path.isfile(os.path.join(folder, n))}
+
+
+def run_case(cli, corpus, command, args, names):
+    """Run one case; assert the one-line contract and that no file in the corpus folder changed."""
+    before = _snapshot(corpus["tmp"])
+    argv = [a.format(**corpus) for a in args]
+    r = cli(command, *argv, timeout=60)
+    assert r.returncode == 2, (argv, r.stderr)
+    assert "Traceback" not in r.stderr, r.stderr
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip() and ": warning: " not in ln]
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith(f"livegan {command}: error: "), r.stderr
+    for n in names:
+        assert n.format(**corpus) in lines[0], (n, lines[0])
+    assert "\x1b" not in r.stderr
+    after = _snapshot(corpus["tmp"])
+    assert {n: b for n, b in after.items() if n in before} == before  # nothing already there changed
+    return lines[0]
+
+
+R = ["--model", "{model}", "-o", "{tmp}/out.wav", "--seconds", "1"]
+RENDER = {  # id -> (args, words the line must hold)
+    "samplerate 0": (["--automation", "{good_mid}", *R, "--samplerate", "0"], ["--samplerate"]),
+    "samplerate -48000": (["--automation", "{good_mid}", *R, "--samplerate=-48000"], ["--samplerate"]),
+    "samplerate 1": (["--automation", "{good_mid}", *R, "--samplerate", "1"], ["--samplerate"]),
+    "samplerate 10^7": (["--automation", "{good_mid}", *R, "--samplerate", "10000000"], ["--samplerate"]),
+    "samplerate word": (["--automation", "{good_mid}", *R, "--samplerate", "fast"], ["--samplerate"]),
+    "blocksize 0": (["--automation", "{good_mid}", *R, "--blocksize", "0"], ["--blocksize"]),
+    "blocksize 10^12": (["--automation", "{good_mid}", *R, "--blocksize", "1000000000000"], ["--blocksize"]),
+    "seconds nan": (["--automation", "{good_mid}", "--model", "{model}", "-o", "{tmp}/o.wav", "--seconds", "nan"],
+                    ["--seconds"]),
+    "seconds inf": (["--automation", "{good_mid}", "--model", "{model}", "-o", "{tmp}/o.wav", "--seconds", "inf"],
+                    ["--seconds"]),
+    "seconds 0": (["--automation", "{good_mid}", "--model", "{model}", "-o", "{tmp}/o.wav", "--seconds", "0"],
+                  ["--seconds"]),
+    "seconds -1": (["--automation", "{good_mid}", "--model", "{model}", "-o", "{tmp}/o.wav", "--seconds=-1"],
+                   ["--seconds"]),
+    "seconds 1e9": (["--automation", "{good_mid}", "--model", "{model}", "-o", "{tmp}/o.wav", "--seconds", "1e9"],
+                    ["--seconds"]),
+    "wav past 4 GiB": (["--automation", "{good_mid}", "--model", "{model}", "-o", "{tmp}/o.wav", "--seconds",
+                        "20000", "--samplerate", "384000"], ["{tmp}/o.wav", "4 GiB"]),
+    "output is a folder": (["--automation", "{good_mid}", "--model", "{model}", "-o", "{folder_wav}",
+                            "--seconds", "1"], ["{folder_wav}", "folder"]),
+    "output folder missing": (["--automation", "{good_mid}", "--model", "{model}", "-o", "{tmp}/no/o.wav",
+                               "--seconds", "1"], ["{tmp}/no/o.wav", "does not exist"]),
+    "output unwritable": (["--automation", "{good_mid}", "--model", "{model}", "-o", "/proc/o.wav",
+                           "--seconds", "1"], ["/proc/o.wav", "cannot write"]),
+    "output not audio": (["--automation", "{good_mid}", "--model", "{model}", "-o", "{tmp}/o.mp3",
+                          "--seconds", "1"], ["{tmp}/o.mp3"]),
+    "automation missing": (["--automation", "{missing}", *R], ["{missing}", "no such file"]),
+    "automation folder": (["--automation", "{folder_mid}", *R], ["{folder_mid}", "folder"]),
+    "patch non-UTF-8": (["--automation", "{good_mid}", *R, "--patch", "{nonutf8_toml}"], ["{nonutf8_toml}", "UTF-8"]),
+    "patch nested": (["--automation", "{good_mid}", *R, "--patch", "{nested_toml}"], ["{nested_toml}", "nested"]),
+    "patch huge integer": (["--automation", "{good_mid}", *R, "--patch", "{bigint_toml}"], ["{bigint_toml}"]),
+    "patch folder": (["--automation", "{good_mid}", *R, "--patch", "{folder_toml}"], ["{folder_toml}", "folder"]),
+    "patch missing": (["--automation", "{good_mid}", *R, "--patch", "{tmp}/none.toml"], ["{tmp}/none.toml"]),
+    "model missing": (["--automation", "{good_mid}", "--model", "{tmp}/none.ts", "-o", "{tmp}/o.wav", "--seconds",
+                       "1"], ["{tmp}/none.ts"]),
+    "tempo marker past the rate": (["--automation", "{tempo_300_mid}", *R, "--samplerate", "8000"],
+                                   ["--samplerate 8000", "300 BPM"]),
+    "no arguments": ([], ["--automation"]),
+}
+MIDI_WORDS = {"type2.mid": "type-2", "tpb0.mid": "ticks per beat is 0", "smpte_bad.mid": "SMPTE",
+              "random.mid": "not a standard MIDI file", "truncated.mid": "truncated", "empty.mid": "not a standard",
+              "fewer_tracks.mid": "3 tracks", "data_byte.mid": "above 127", "no_status.mid": "no status",
+              "long_varlen.mid": "longer than 4 bytes", "short_tempo.mid": "set_tempo", "undefined_status.mid":
+              "undefined status", "tempo_word.mid": "livegan tempo abc", "tempo_9000.mid": "[20, 400]",
+              "tempo_nan.mid": "[20, 400]", "tempo_escape.mid": "livegan tempo", "take_huge.mid": "99999999999",
+              "locate_bad.mid": "livegan locate", "run_bad.mid": "livegan run", "wave.mid": "not a standard MIDI"}
+for _name, _words in MIDI_WORDS.items():
+    _key = "{" + _name.replace(".", "_") + "}"
+    RENDER[f"automation {_name}"] = (["--automation", _key, *R], [_key, _words])
+
+
+@pytest.mark.parametrize("case", sorted(RENDER))
+def test_render_refuses_malformed_input_in_one_line(cli, corpus, case):
+    args, names = RENDER[case]
+    run_case(cli, corpus, "render", args, names)
+
+
+PERFORM = {
+    "samplerate 0": (["--samplerate", "0"], ["--samplerate"]),
+    "samplerate -1": (["--samplerate=-1"], ["--samplerate"]),
+    "samplerate 1": (["--samplerate", "1"], ["--samplerate"]),
+    "blocksize 1": (["--blocksize", "1"], ["--blocksize"]),
+    "blocksize word": (["--blocksize", "big"], ["--blocksize"]),
+    "latency nan": (["--latency", "nan"], ["--latency"]),
+    "latency -1": (["--latency=-1"], ["--latency"]),
+    "latency word": (["--latency", "soon"], ["--latency"]),
+    "seconds nan": (["--seconds", "nan"], ["--seconds"]),
+    "seconds inf": (["--seconds", "inf"], ["--seconds"]),
+    "seconds 0": (["--seconds", "0"], ["--seconds"]),
+    "record folder": (["--seconds", "1", "--record", "{folder_wav}"], ["{folder_wav}", "folder"]),
+    "record unwritable": (["--seconds", "1", "--record", "/proc/take.wav"], ["/proc/take.wav"]),
+    "record folder missing": (["--seconds", "1", "--record", "{tmp}/no/take.wav"], ["{tmp}/no/take.wav"]),
+    "record not audio": (["--seconds", "1", "--record", "{tmp}/take.txt"], ["{tmp}/take.txt"]),
+    "stats-json folder": (["--seconds", "1", "--stats-json", "{folder_json}"], ["{folder_json}", "folder"]),
+    "stats-json unwritable": (["--seconds", "1", "--stats-json", "/proc/s.json"], ["/proc/s.json"]),
+    "patch non-UTF-8": (["--seconds", "1", "--patch", "{nonutf8_toml}"], ["{nonutf8_toml}"]),
+    "patch nested": (["--seconds", "1", "--patch", "{nested_toml}"], ["{nested_toml}"]),
+    "patch folder": (["--seconds", "1", "--patch", "{folder_toml}"], ["{folder_toml}"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PERFORM))
+def test_perform_refuses_malformed_input_in_one_line(cli, corpus, case):
+    """All of these are refused before any audio device is opened: no JACK server is needed."""
+    args, names = PERFORM[case]
+    run_case(cli, corpus, "perform", ["--model", "{model}", *args], names)
+
+
+INFO = {
+    "runs 0": (["{model}", "--runs", "0"], ["--runs"]),
+    "runs -5": (["{model}", "--runs=-5"], ["--runs"]),
+    "runs 10^9": (["{model}", "--runs", "1000000000"], ["--runs"]),
+    "device gpu": (["{model}", "--device", "gpu"], ["--device"]),
+    "model folder": (["{tmp}"], ["{tmp}"]),
+    "model random bytes": (["{random_mid}"], ["{random_mid}"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(INFO))
+def test_info_refuses_malformed_input_in_one_line(cli, corpus, case):
+    args, names = INFO[case]
+    run_case(cli, corpus, "info", args, names)
+
+
+def test_info_device_cuda_without_cuda_is_one_line(cli, corpus):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA: --device cuda is valid here")
+    run_case(cli, corpus, "info", ["{model}", "--device", "cuda"], ["--device cuda", "CUDA"])
+
+
+LEARN = {
+    "patch folder": (["--patch", "{folder_toml}"], ["{folder_toml}", "folder"]),
+    "patch unwritable": (["--patch", "/proc/p.toml"], ["/proc/p.toml"]),
+    "patch folder missing": (["--patch", "{tmp}/no/p.toml"], ["{tmp}/no/p.toml"]),
+    "patch non-UTF-8 template": (["--patch", "{nonutf8_toml}"], ["{nonutf8_toml}"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LEARN))
+def test_learn_refuses_malformed_input_before_learning(cli, corpus, case):
+    """Refused before the MIDI port opens (the old code found an unwritable path after learning)."""
+    args, names = LEARN[case]
+    line = run_case(cli, corpus, "learn", args, names)
+    assert "move the knob" not in line
+
+
+DEMO = {
+    "output folder": (["--no-play", "-o", "{folder_wav}"], ["{folder_wav}"]),
+    "output unwritable": (["--no-play", "-o", "/proc/demo.wav"], ["/proc/demo.wav"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(DEMO))
+def test_demo_refuses_malformed_output_in_one_line(cli, corpus, case):
+    args, names = DEMO[case]
+    run_case(cli, corpus, "demo", args, names)
