@@ -53,7 +53,7 @@ class FaultyGen(torch.nn.Module):
             return y[:, :, : y.shape[2] // 2]
         if self.kind == 4:
             return y.double()
-        x = torch.ones(256, 256)
+        x = torch.ones(256, 256) * (1.0 + 0.0 * z.sum())  # depends on z: TorchScript cannot fold the loop away
         i = 0
         while i < self.spin or self.kind == 6:  # kind 6 (hang): never leaves
             x = torch.tanh(x @ x * 0.01)
@@ -64,6 +64,7 @@ class FaultyGen(torch.nn.Module):
 def spin_per_second() -> int:
     """How many iterations of ``FaultyGen``'s busy loop this machine runs in one second."""
     x = torch.ones(256, 256)
+    torch.set_num_threads(1)  # as the engine runs it
     t0, n = time.perf_counter(), 0
     while time.perf_counter() - t0 < 0.2:
         for _ in range(10):
