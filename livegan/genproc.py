@@ -26,12 +26,16 @@ MAX_BATCH = 4
 
 def _child_main(path, device, shm_name, conn):
     """Child process: load the model, then serve generate requests until told to stop."""
-    from livegan.model import GenerationFault, fault_text, load_model
+    import os
+
+    from livegan.model import GenerationFault, ModelFileError, abandoned, fault_text, load_model
 
     try:
         model = load_model(path, device=device, threads=1)
     except Exception as e:
-        conn.send(("error", str(e)))
+        conn.send(("error", e.problem if isinstance(e, ModelFileError) else str(e)))
+        if abandoned():  # a warm-up that never returned: a thread inside torch would abort the exit
+            os._exit(1)
         return
     shm = shared_memory.SharedMemory(name=shm_name)
     m = model.meta

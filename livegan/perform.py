@@ -383,9 +383,11 @@ def _first_loop(model, engine, snap, path):
     try:
         return call_with_deadline(lambda: checked_loop(generate_loop(model, engine, snap), m.channels,
                                                        m.loop_samples), gen_timeout_s(), "the first loop's forward()")
-    except GenerationTimeout as e:
-        raise ModelFileError(path, str(e)) from None
     except Exception as e:
+        if hasattr(model, "close"):  # a generator process stuck in forward(): killed, not left behind
+            model.close()
+        if isinstance(e, GenerationTimeout):
+            raise ModelFileError(path, str(e)) from None
         raise ModelFileError(path, f"the first loop failed ({fault_text(e)})") from None
 
 
