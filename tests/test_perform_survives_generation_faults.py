@@ -73,3 +73,41 @@ def test_show_plays_to_the_end_through_generation_faults(shows, name):
     windows = audio[: SECONDS * SR].reshape(SECONDS, SR, -1)
     rms = np.sqrt((windows.astype(np.float64) ** 2).mean(axis=(1, 2)))
     assert rms.min() > 0.02, f"a quiet second: RMS per second {np.round(rms, 3)}"
+
+
+class _FailsLater:
+    """A model object (as ``render`` takes it) whose generations go bad after the first ``good``."""
+
+    def __init__(self, meta, kind, good=2):
+        self.meta, self.kind, self.good, self.calls = meta, kind, good, 0
+
+    def generate(self, z):
+        self.calls += 1
+        t = np.arange(self.meta.loop_samples) / self.meta.sample_rate
+        y = (0.3 * np.sin(2 * np.pi * (110 + 20 * self.calls) * t)).astype(np.float32)[None, None]
+        if self.calls <= self.good:
+            return y
+        if self.kind == "raise":
+            raise RuntimeError("bad weights")
+        return y * np.nan if self.kind == "nan" else y[:, :, ::2]
+
+
+@pytest.mark.parametrize("kind", ["raise", "nan", "shape"])
+def test_render_keeps_the_previous_loop_through_faults_and_stays_deterministic(kind):
+    from conftest import tiny_meta
+    from livegan.model import validate_meta
+    from livegan.render import Msg, render
+
+    meta = validate_meta({**tiny_meta(), "format": 1})
+    events = [(int(f * SR), Msg("note_on", note=36 + i % 8, velocity=100)) for i, f in enumerate(np.arange(0.3, 6, 0.5))]
+    runs = []
+    for _ in range(2):
+        warned = []
+        engine, audio = render(_FailsLater(meta, kind), events, 6 * SR, sample_rate=SR, quantize="beat",
+                               warn=warned.append)
+        runs.append(audio)
+        assert engine.faults.count >= 5 and len(warned) == 1, warned
+        assert engine.stats()["switches"] >= 2  # the good loops played, then the last good one played on
+    assert np.array_equal(runs[0], runs[1])
+    rms = np.sqrt((runs[0].astype(np.float64).reshape(6, SR, -1) ** 2).mean(axis=(1, 2)))
+    assert rms.min() > 0.1, np.round(rms, 3)
