@@ -272,7 +272,8 @@ def cli_perform(args) -> int:
     live = LiveControl(ec, engine, midi_in=midi_in, perflog=perflog, clock_follow=patch.clock == "midi",
                        frame_clock=frame_clock)
     live.on_action = lambda a: takes.toggle() if a == "record" else None
-    live.warn = lambda m: say(f"warning: {m}")
+    notes = []  # warnings from the control thread (a clock tempo held at the model's limit): panel and stderr
+    live.warn = lambda m: (notes.append(m), say(f"warning: {m}"))
 
     stop = threading.Event()
 
@@ -312,7 +313,7 @@ def cli_perform(args) -> int:
                                                                 or time.monotonic() >= deadline))
 
         def panel_now():
-            return panel_stats(engine, out, takes, patch, rate)
+            return {**panel_stats(engine, out, takes, patch, rate), "note": notes[-1] if notes else ""}
 
         said = [0]
 

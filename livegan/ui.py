@@ -124,7 +124,7 @@ def _bar(v: float, width: int = 16) -> str:
 def panel(stats: dict, controller=None, keyboard=None):
     """A rich renderable of the performance state. ``stats`` keys (all optional): bar, beat,
     bpm, playing, next, gen_ms, load, xruns, late, level_db, rec_s, clock ('internal'/'midi'), faults
-    (generations that failed) and fault (the last one's text)."""
+    (generations that failed), fault (the last one's text) and note (the last control warning)."""
     from rich.panel import Panel
     from rich.table import Table
 
@@ -158,9 +158,11 @@ def panel(stats: dict, controller=None, keyboard=None):
             foot += "   [yellow]SAVE[/yellow]"
     if keyboard is not None and keyboard.last:
         foot += f"   {keyboard.last}"
-    if s.get("fault"):  # the model's own words: escaped, never read as markup
-        from rich.markup import escape
+    from rich.markup import escape
 
+    if s.get("note"):
+        foot += f"\n[yellow]{escape(s['note'])}[/yellow]"
+    if s.get("fault"):  # the model's own words: escaped, never read as markup
         foot += f"\n[red]generation failed[/red] (the loop plays on): {escape(s['fault'])}"
     grid = Table.grid()
     grid.add_row(head)

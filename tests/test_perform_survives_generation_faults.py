@@ -111,3 +111,14 @@ def test_render_keeps_the_previous_loop_through_faults_and_stays_deterministic(k
     assert np.array_equal(runs[0], runs[1])
     rms = np.sqrt((runs[0].astype(np.float64).reshape(6, SR, -1) ** 2).mean(axis=(1, 2)))
     assert rms.min() > 0.1, np.round(rms, 3)
+
+
+def test_panel_shows_the_fault_count_and_the_models_words_verbatim():
+    from rich.console import Console
+
+    from livegan.ui import panel
+
+    con = Console(width=120, record=True)
+    con.print(panel(dict(faults=3, fault="RuntimeError: [/oops] [red]bad")))  # markup in it: never parsed
+    text = con.export_text()
+    assert "faults 3" in text and "RuntimeError: [/oops] [red]bad" in text
