@@ -289,7 +289,8 @@ class LoopModel:
         except ModelFileError:
             raise
         except Exception as e:
-            raise ModelFileError(self.path, f"forward() failed on z of shape {tuple(z.shape)} ({fault_text(e)})") from None
+            raise ModelFileError(self.path,
+                                 f"forward() failed on z of shape {tuple(z.shape)} ({fault_text(e)})") from None
         want = (z.shape[0], m.channels, m.loop_samples)
         if y.shape != want:
             raise ModelFileError(self.path, f"forward() returned shape {tuple(y.shape)}, metadata says "

@@ -80,6 +80,7 @@ def test_a_model_that_hangs_mid_show_lets_the_show_end_on_time(runs):
     assert took < BOUND_S + 15  # + the teardown's wait for the generation in progress
     assert rc == 0, err
     assert "Traceback" not in err and "terminate called" not in err, err
-    assert err.strip().splitlines()[-1] == "livegan perform: a generation never returned: leaving without waiting for it"
+    last = err.strip().splitlines()[-1]
+    assert last == "livegan perform: a generation never returned: leaving without waiting for it", err
     stats = json.loads((d / "stats.json").read_text())
     assert sf.info(str(d / "take.wav")).frames == 4 * 48000 == stats["frames_recorded"]

@@ -99,7 +99,8 @@ def test_render_keeps_the_previous_loop_through_faults_and_stays_deterministic(k
     from livegan.render import Msg, render
 
     meta = validate_meta({**tiny_meta(), "format": 1})
-    events = [(int(f * SR), Msg("note_on", note=36 + i % 8, velocity=100)) for i, f in enumerate(np.arange(0.3, 6, 0.5))]
+    events = [(int(f * SR), Msg("note_on", note=36 + i % 8, velocity=100))
+              for i, f in enumerate(np.arange(0.3, 6, 0.5))]  # a new seed every half second
     runs = []
     for _ in range(2):
         warned = []
