@@ -3,8 +3,8 @@
 Each model (``faulty_models``) makes good loops for the load's warm-up, the first loop and two
 more, then every generation raises, returns NaN or returns half a loop. ``livegan perform
 --seconds 10 --record`` plays it on the JACK dummy server while a second process plays a new
-seed note every 0.3 s (each asks for a new loop, on the next beat). The performances run side by
-side (one fixture) to keep the file short. Each must exit 0 with the whole take recorded, no
+seed note every 0.3 s (each asks for a new loop, on the next beat). The performances run two at
+a time (one fixture) to keep the file short. Each must exit 0 with the whole take recorded, no
 quiet second in it, the faults counted in ``--stats-json``, one warning line per distinct fault,
 and no traceback.
 """
@@ -48,7 +48,7 @@ def shows(jack_server, tmp_path_factory):
             ["--patch", patch, "--seconds", SECONDS, "--record", d / "take.wav", "--stats-json", d / "stats.json",
              "--generator", mode], every_s=0.3)
         return name, dict(rc=rc, err=err, dir=d)
-    with ThreadPoolExecutor(len(CASES)) as ex:
+    with ThreadPoolExecutor(2) as ex:  # two at a time: more starve the recorders on a 2-core machine
         return dict(ex.map(play, CASES))
 
 
@@ -67,6 +67,7 @@ def test_show_plays_to_the_end_through_generation_faults(shows, name):
     assert len(warned) == 1, "one line per distinct fault, not one per fault"
     assert "faults " in err.split("warning: a generation failed")[1], "the status line counts them"
 
+    assert stats["ring_drops"] == 0, "the recorder fell behind (a machine too busy for this test?)"
     audio, rate = sf.read(str(r["dir"] / "take.wav"), dtype="float32")
     assert rate == SR and audio.shape[0] == SECONDS * SR == stats["frames_recorded"]
     assert np.isfinite(audio).all()
