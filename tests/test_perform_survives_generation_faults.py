@@ -124,3 +124,40 @@ def test_panel_shows_the_fault_count_and_the_models_words_verbatim():
     con.print(panel(dict(faults=3, fault="RuntimeError: [/oops] [red]bad")))  # markup in it: never parsed
     text = con.export_text()
     assert "faults 3" in text and "RuntimeError: [/oops] [red]bad" in text
+
+
+@pytest.mark.parametrize("bad", ["nan", "inf", "short", "long", "stereo", "int"])
+def test_a_bad_loop_never_reaches_a_bank_slot(bad):
+    from conftest import tiny_meta
+    from livegan import dsp
+    from livegan.engine import Engine
+    from livegan.model import GenerationFault, validate_meta
+
+    meta = validate_meta({**tiny_meta(), "format": 1})
+    e = Engine(meta, sample_rate=SR)
+    good = np.full((1, meta.loop_samples), 0.25, np.float32)
+    e.publish_loop(good, 0)
+    out = np.zeros((256, 2), np.float32)
+    e.process(out)
+    loop = {"nan": good * np.nan, "inf": np.where(good > 0, np.inf, 0.0).astype(np.float32),
+            "short": good[:, :-1], "long": np.concatenate([good, good[:, :1]], axis=1),
+            "stereo": np.concatenate([good, good]), "int": good.astype(np.int16)}[bad]
+    slots = (e.bank.state.copy(), e.bank.slots.copy(), e.bank.pub.copy())
+    with pytest.raises(GenerationFault):
+        e.publish_loop(loop, -1)
+    assert np.array_equal(e.bank.state, slots[0]) and np.array_equal(e.bank.slots, slots[1])
+    assert np.array_equal(e.bank.pub, slots[2])  # nothing published, no slot taken
+    for _ in range(40):
+        e.process(out)
+        assert np.isfinite(out).all() and np.abs(out).max() > 0.1
+    assert int(e.ist[dsp.I_SWITCHES]) == 1
+
+
+def test_a_model_returning_float64_is_a_fault_not_a_silent_conversion(tmp_path):
+    from livegan.model import GenerationFault, load_model
+
+    m = load_model(save_faulty(tmp_path / "d.ts", "dtype", after=3), device="cpu")  # warm-up: calls 1, 2
+    z = np.zeros((1, m.meta.latent_dim), np.float32)
+    assert m.generate(z).dtype == np.float32  # call 3: good
+    with pytest.raises(GenerationFault, match="float64"):
+        m.generate(z)
