@@ -216,11 +216,24 @@ def main(argv=None) -> int:
         rc = handler(args)
     except (CLIError, ModelFileError) as e:
         print(f"livegan {args.command}: error: {e}", file=sys.stderr)
-        return 2
+        rc = 2
     except KeyboardInterrupt:
         print(f"livegan {args.command}: interrupted", file=sys.stderr)
-        return 130
+        rc = 130
+    _leave_now_if_a_forward_hangs(int(rc or 0))
     return int(rc or 0)
+
+
+def _leave_now_if_a_forward_hangs(rc: int) -> None:
+    """A model's forward() that never returned still runs on an abandoned thread: torch cannot
+    interrupt it, and at interpreter exit such a thread aborts the process ("terminate called
+    without an active exception") or blocks it. Everything is saved by now: leave at once."""
+    from livegan import model
+
+    if model.abandoned():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(rc)
 
 
 if __name__ == "__main__":

@@ -470,6 +470,8 @@ class LiveControl:
         self.on_action = None  # callable(action) for button actions such as "record"
         self._keys: list = []  # raw MIDI of key presses since the last step (same thread)
         self._pending: list = []  # (batch, [raw MIDI or ("tempo", bpm)]) waiting for admission
+        self.warn = None  # callable(text): one line for the performer (a clock tempo held at the model's limit)
+        self._held = False  # the clock's tempo is above what the model can play here
 
     def frame(self) -> int:
         return self.engine.transport.frame
@@ -596,7 +598,14 @@ class LiveControl:
                 return
             nudge = 60.0 * err / self.PLL_TAU_S
             target = bpm + min(self.PLL_MAX * bpm, max(-self.PLL_MAX * bpm, nudge))
-        bpm = round(min(MAX_BPM, max(MIN_BPM, target)), 3)  # the log keeps 3 decimals: render gets the same
+        lim = self.engine.max_tempo  # a fast clock with a high-rate model: held at the kernel's limit
+        if bpm > lim and not self._held:
+            self.last = (f"MIDI clock at {bpm:g} BPM is faster than this model can play at this output rate: "
+                         f"held at {lim:g} BPM")
+            if self.warn is not None:
+                self.warn(self.last)
+        self._held = bpm > lim
+        bpm = round(min(lim, MAX_BPM, max(MIN_BPM, target)), 3)  # the log keeps 3 decimals: render gets the same
         step = 0.001 if locked else self.TEMPO_STEP
         if abs(bpm - self.tempo) >= step:
             self.tempo = bpm

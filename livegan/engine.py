@@ -44,6 +44,7 @@ allocates nothing: three numba kernels on preallocated arrays, plus ``fx``.
 """
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -52,6 +53,69 @@ from livegan import dsp
 from livegan.bank import LoopBank
 from livegan.clock import MAX_BPM, MIN_BPM, Transport, quantum_beats
 from livegan.latent import Controls, z_for
+
+
+def tempo_limit(meta, sample_rate: int, step: bool = False) -> float:
+    """The fastest tempo (BPM, to 3 decimals, rounded down) at which the kernel can read ``meta``'s
+    loops at ``sample_rate``: faster reads more than ``dsp.MAX_STEP`` source samples per output frame,
+    which the slot guards and the interpolator are not sized for. With ``step``: the read step per BPM.
+    Any thread."""
+    per_bpm = (meta.loop_samples / (meta.bars * meta.beats_per_bar)) / (60.0 * sample_rate)
+    return per_bpm if step else math.floor(dsp.MAX_STEP / per_bpm * 1000.0) / 1000.0
+
+
+def start_tempo_problem(meta, sample_rate: int, tempo, where: str) -> str | None:
+    """One line saying why ``meta`` cannot start at ``tempo`` (None: the model's bpm) at
+    ``sample_rate``, or None when it can. ``where`` names the setting (a patch field). Main thread."""
+    lim = tempo_limit(meta, sample_rate)
+    bpm = float(meta.bpm if tempo is None else tempo)
+    if bpm <= lim:
+        return None
+    if tempo is None:
+        need = int(math.ceil(sample_rate * bpm / lim))
+        return (f"model '{meta.name}' ({meta.sample_rate} Hz at {meta.bpm:g} BPM) cannot play at a {sample_rate} Hz "
+                f"output (at most {lim:g} BPM there): use an output rate of at least {need} Hz")
+    return (f"{where} {bpm:g} BPM is too fast for model '{meta.name}' ({meta.sample_rate} Hz) at a {sample_rate} Hz "
+            f"output: at most {lim:g} BPM")
+
+
+class GenFaults:
+    """Generations that failed (raised, broke the output contract, or took longer than a loop).
+
+    ``add`` runs on the generator thread (or the render loop); the main thread reads ``count``,
+    ``last`` and ``texts`` (each distinct one-line text once, in order of first appearance, at
+    most ``MAX_TEXTS``): list appends and int writes, no lock.
+    """
+
+    MAX_TEXTS = 16
+
+    def __init__(self):
+        self.count = 0
+        self.last = ""
+        self.texts: list[str] = []
+
+    def add(self, text: str) -> None:
+        self.last = text
+        if text not in self.texts and len(self.texts) < self.MAX_TEXTS:
+            self.texts.append(text)
+        self.count += 1
+
+
+def checked_loop(loop, channels: int, loop_samples: int) -> np.ndarray:
+    """A generated loop as a bank slot may take it: (channels, loop_samples) float, finite,
+    clamped to [-1, 1]. Raises ``GenerationFault`` (one line) otherwise. Generator thread or render loop."""
+    from livegan.model import GenerationFault
+
+    a = loop if isinstance(loop, np.ndarray) else None
+    if a is None:
+        raise GenerationFault(f"the model returned {type(loop).__name__}, not an array")
+    if a.shape != (channels, loop_samples):
+        raise GenerationFault(f"the model returned a loop of shape {a.shape}, not {(channels, loop_samples)}")
+    if a.dtype.kind != "f":  # (a model's float64 is refused in LoopModel.generate; code may hand float64 here)
+        raise GenerationFault(f"the model returned {a.dtype} samples, not float32")
+    if not np.isfinite(a).all():
+        raise GenerationFault("the model returned a loop with NaN or Inf")
+    return np.clip(a, -1.0, 1.0).astype(np.float32, copy=False)
 
 
 class Engine:
@@ -100,15 +164,26 @@ class Engine:
         self.rec_start_frame = 0  # first frame written into the current ring
         self.loops_generated = 0
         self.gen_seconds = np.zeros(65536, np.float64)  # ring of generation times (generator thread)
+        self.faults = GenFaults()  # generations that failed: the current loop kept playing
 
     # ---- configuration (any thread) -------------------------------------------------
     def _check_tempo(self, bpm: float) -> None:
         if not (MIN_BPM <= bpm <= MAX_BPM):
             raise ValueError(f"tempo must be in [{MIN_BPM:g}, {MAX_BPM:g}] BPM, got {bpm:g}")
-        step = (self.meta.loop_samples / (self.meta.bars * self.meta.beats_per_bar)) * bpm / (60.0 * self.sample_rate)
-        if step > dsp.MAX_STEP:
+        if bpm > self.max_tempo:
+            step = tempo_limit(self.meta, self.sample_rate, step=True) * bpm
             raise ValueError(f"tempo {bpm:g} BPM reads this model {step:.2f}x faster than the output rate "
-                             f"(limit {dsp.MAX_STEP:g}x): use a higher output rate or a lower tempo")
+                             f"(limit {dsp.MAX_STEP:g}x, {self.max_tempo:g} BPM): use a higher output rate or "
+                             "a lower tempo")
+
+    @property
+    def max_tempo(self) -> float:
+        """The fastest tempo this model plays at at this output rate (``tempo_limit``)."""
+        return min(MAX_BPM, tempo_limit(self.meta, self.sample_rate))
+
+    def clamp_tempo(self, bpm: float) -> float:
+        """``bpm`` moved into what this engine can play: [MIN_BPM, ``max_tempo``]. Any thread."""
+        return min(self.max_tempo, max(MIN_BPM, float(bpm)))
 
     def set_tempo(self, bpm: float) -> None:
         """New tempo from the next block on, phase-continuous. Any thread (MIDI clock, UI)."""
@@ -200,8 +275,7 @@ class Engine:
         b = self.bank
         while self.ist[dsp.I_SEEN] != b.pub[dsp.P_SEQ]:
             (wait or (lambda: time.sleep(0.001)))()
-        loop = np.nan_to_num(np.asarray(loop, np.float32), nan=0.0, posinf=0.0, neginf=0.0)
-        np.clip(loop, -1.0, 1.0, out=loop)
+        loop = checked_loop(loop, b.channels, b.n)  # before a slot is taken: a bad loop never reaches one
         slot = b.acquire()
         b.fill(slot, loop)
         lid = b.publish(slot, int(target_beat), int(self.ist[dsp.I_CUR]))
@@ -236,5 +310,6 @@ class Engine:
             "gen_ms_median": float(np.median(g) * 1e3) if g.size else None,
             "gen_ms_p99": float(np.percentile(g, 99) * 1e3) if g.size else None,
             "frames_recorded": int(self.rst[0]), "ring_drops": int(self.rst[2]),
+            "gen_faults": int(self.faults.count), "last_gen_fault": self.faults.last or None,
             "playing_loop": int(self.bank.loop_id[self.ist[dsp.I_CUR]]) if self.ist[dsp.I_CUR] >= 0 else None,
         }

@@ -19,19 +19,23 @@ from multiprocessing import shared_memory
 
 import numpy as np
 
-from livegan.model import ModelFileError, read_meta
+from livegan.model import GenerationFault, ModelFileError, gen_timeout_s, read_meta
 
 MAX_BATCH = 4
 
 
 def _child_main(path, device, shm_name, conn):
     """Child process: load the model, then serve generate requests until told to stop."""
-    from livegan.model import load_model
+    import os
+
+    from livegan.model import GenerationFault, ModelFileError, abandoned, fault_text, load_model
 
     try:
         model = load_model(path, device=device, threads=1)
     except Exception as e:
-        conn.send(("error", str(e)))
+        conn.send(("error", e.problem if isinstance(e, ModelFileError) else str(e)))
+        if abandoned():  # a warm-up that never returned: a thread inside torch would abort the exit
+            os._exit(1)
         return
     shm = shared_memory.SharedMemory(name=shm_name)
     m = model.meta
@@ -42,7 +46,14 @@ def _child_main(path, device, shm_name, conn):
         if msg is None:
             break
         t0 = time.perf_counter()
-        y = model.generate(msg)
+        try:
+            y = model.generate(msg)
+            if y.ndim != 3 or y.shape[1:] != buf.shape[1:] or y.shape[0] != msg.shape[0]:
+                raise GenerationFault(f"the model returned a loop of shape {tuple(y.shape)[1:]}, "
+                                      f"not {tuple(buf.shape[1:])}")
+        except Exception as e:  # the child lives on: the next request is tried afresh
+            conn.send(("fault", fault_text(e), time.perf_counter() - t0))
+            continue
         buf[:y.shape[0]] = y
         conn.send(("done", y.shape[0], time.perf_counter() - t0))
     del buf
@@ -62,6 +73,11 @@ class ProcessModel:
         self._proc = ctx.Process(target=_child_main, args=(self.path, device, self._shm.name, child),
                                  name="livegan-genproc", daemon=True)
         self._proc.start()
+        wait = gen_timeout_s() + 60.0  # + the child's start-up (imports, spawn) on a busy machine
+        if not self._conn.poll(wait):  # a warm-up that never ends: the child is killed, one line
+            self.close()
+            raise ModelFileError(self.path, f"the generator process's warm-up did not finish within {wait:g} s "
+                                            "(a forward() that never returns?)")
         kind, info = self._conn.recv()
         if kind == "error":
             self.close()
@@ -74,9 +90,14 @@ class ProcessModel:
         z = np.ascontiguousarray(z, np.float32)
         if z.shape[0] > MAX_BATCH:
             raise ValueError(f"batch {z.shape[0]} > {MAX_BATCH}")
-        self._conn.send(z)
-        kind, b, dt = self._conn.recv()
+        try:
+            self._conn.send(z)
+            kind, b, dt = self._conn.recv()
+        except (EOFError, OSError) as e:  # the child died (or was stopped): no loop from it any more
+            raise GenerationFault(f"the generator process is gone ({type(e).__name__})") from None
         self.generate_seconds.append(dt)
+        if kind == "fault":
+            raise GenerationFault(b)
         return self._buf[:b].copy()
 
     def close(self) -> None:

@@ -33,6 +33,72 @@ LATENT_DISTS = ("uniform", "normal")
 warnings.filterwarnings("ignore", message=r"`torch\.jit\.", category=DeprecationWarning)
 
 
+GEN_TIMEOUT_S = 30.0  # a warm-up (or the first loop of a show) that takes longer: the model is taken to hang
+_abandoned: list = []  # deadline threads left running a forward() that never returned
+
+
+class GenerationFault(Exception):
+    """One generation broke the contract (raised, returned NaN, the wrong shape or dtype); one-line message."""
+
+
+class GenerationTimeout(GenerationFault):
+    """forward() did not return within its deadline; the thread running it was abandoned."""
+
+
+def fault_text(e: BaseException, limit: int = 200) -> str:
+    """One printable line for an exception from a model: a TorchScript error's last line (its Python
+    exception) rather than its trace; control characters replaced (a model's message is untrusted)."""
+    lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+    if not lines:
+        return type(e).__name__
+    line = lines[-1] if len(lines) > 1 and "TorchScript" in lines[0] else lines[0]
+    line = line.removeprefix("builtins.")
+    return "".join(c if c.isprintable() else "?" for c in line)[:limit]
+
+
+def gen_timeout_s() -> float:
+    """The deadline for a warm-up or a first loop: ``GEN_TIMEOUT_S``, or ``LIVEGAN_GEN_TIMEOUT_S`` seconds."""
+    try:
+        v = float(os.environ.get("LIVEGAN_GEN_TIMEOUT_S", GEN_TIMEOUT_S))
+    except ValueError:
+        return GEN_TIMEOUT_S
+    return v if math.isfinite(v) and v > 0 else GEN_TIMEOUT_S
+
+
+def call_with_deadline(fn, seconds: float, what: str):
+    """``fn()`` on a daemon thread: its result or its exception, or ``GenerationTimeout`` after
+    ``seconds`` (or a KeyboardInterrupt meanwhile). A torch op cannot be interrupted, so the thread
+    is then left running (``abandoned()``) and the process must leave with ``os._exit`` (the CLI
+    does): at interpreter exit a thread still inside torch aborts the process. Thread: main."""
+    import threading
+
+    box = {}
+
+    def run():  # the deadline thread
+        try:
+            box["value"] = fn()
+        except BaseException as e:  # handed to the caller
+            box["error"] = e
+    t = threading.Thread(target=run, name="livegan-deadline", daemon=True)
+    t.start()
+    try:
+        t.join(seconds)
+    except KeyboardInterrupt:
+        _abandoned.append(t)
+        raise
+    if t.is_alive():
+        _abandoned.append(t)
+        raise GenerationTimeout(f"{what} did not return within {seconds:g} s (a forward() that never returns?)")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def abandoned() -> bool:
+    """Whether a deadline thread is still running a forward() (then leave with ``os._exit``). Any thread."""
+    return any(t.is_alive() for t in _abandoned)
+
+
 class ModelFileError(Exception):
     """A model file breaks the contract; the message names the file and the problem."""
 
@@ -249,8 +315,11 @@ class LoopModel:
         self._torch = torch
         self.generate_seconds: list[float] = []
         rng = np.random.default_rng(0)
-        for i in range(max(1, warmup)):
-            self.check_output(sample_latent(self.meta, rng, 2))
+        try:  # a forward() that never returns must not hang the load: a deadline, then one line
+            call_with_deadline(lambda: [self.check_output(sample_latent(self.meta, rng, 2))
+                                        for _ in range(max(1, warmup))], gen_timeout_s(), "the warm-up's forward()")
+        except GenerationTimeout as e:
+            raise ModelFileError(self.path, str(e)) from None
 
     def check_output(self, z: np.ndarray) -> np.ndarray:
         """Run forward and check the contract on the result; return it."""
@@ -260,8 +329,8 @@ class LoopModel:
         except ModelFileError:
             raise
         except Exception as e:
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise ModelFileError(self.path, f"forward() failed on z of shape {tuple(z.shape)} ({first[:200]})") from None
+            raise ModelFileError(self.path,
+                                 f"forward() failed on z of shape {tuple(z.shape)} ({fault_text(e)})") from None
         want = (z.shape[0], m.channels, m.loop_samples)
         if y.shape != want:
             raise ModelFileError(self.path, f"forward() returned shape {tuple(y.shape)}, metadata says "
@@ -282,6 +351,8 @@ class LoopModel:
             y = self.module(zt)
             if not isinstance(y, torch.Tensor):
                 raise ModelFileError(self.path, f"forward() returned {type(y).__name__}, not a Tensor")
+            if y.dtype != torch.float32:
+                raise GenerationFault(f"forward() returned {str(y.dtype).removeprefix('torch.')}, not float32")
             out = y.detach().to("cpu", torch.float32).numpy()  # CPU-GPU sync point
         self.generate_seconds.append(time.perf_counter() - t0)
         return out
@@ -293,7 +364,10 @@ class LoopModel:
         for _ in range(runs):
             z = sample_latent(self.meta, rng, batch)
             t0 = time.perf_counter()
-            self.generate(z)
+            try:
+                self.generate(z)
+            except Exception as e:  # good at warm-up, failing later: still one line
+                raise ModelFileError(self.path, f"forward() failed while timing it ({fault_text(e)})") from None
             times.append(time.perf_counter() - t0)
         return float(np.median(times))
 

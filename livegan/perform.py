@@ -256,6 +256,8 @@ def run_stats(engine, out, takes, skip_calls: int = 0) -> dict:
     if gen is not None:  # loop id i was generated at frame loop_controls[i][0] from control seq [i][1]
         d["loop_controls"] = [[int(f), int(q)] for f, q in list(gen)]
     d["tempo_end"] = engine.transport.tempo
+    d["gen_faults"] = engine.faults.count  # generations that failed while the show went on
+    d["last_gen_fault"] = engine.faults.last or None
     return d
 
 
@@ -274,6 +276,7 @@ def panel_stats(engine, out, takes, patch, rate: int) -> dict:
                 load=float(out.loads[(calls - 1) % out.loads.shape[0]]) if calls else 0.0,
                 xruns=out.xruns if out else 0, late=s["late_loops"],
                 level_db=level_dbfs(engine.ring, engine.rst), recording=takes.active,
+                faults=engine.faults.count, fault=engine.faults.last,
                 rec_s=(takes.rec.frames_written / rate) if takes.active else 0.0, warning=takes.warning)
 
 
@@ -282,7 +285,7 @@ def cli_perform(args) -> int:
     from livegan.audio import AudioOutput
     from livegan.engine import Engine
     from livegan.model import load_model
-    from livegan.scheduler import GeneratorThread, generate_loop
+    from livegan.scheduler import GeneratorThread
 
     if args.seconds is not None and args.seconds <= 0:
         raise CLIError(f"--seconds must be > 0, got {args.seconds}")
@@ -317,10 +320,13 @@ def cli_perform(args) -> int:
     else:
         model = load_model(model_path, threads=1)  # CUDA when available; warmed up inside
     meta = model.meta
-    from livegan.render import check_rate, patch_controls
+    from livegan.render import patch_controls
 
-    check_rate(meta, rate, [], tempo)  # a rate the kernels cannot read the model at: one line, not a trace
+    from livegan.engine import start_tempo_problem
 
+    problem = start_tempo_problem(meta, rate, tempo, f"{patch.path}: transport.tempo")
+    if problem:  # a tempo the kernel can never read: refused before the show, not a crash in it
+        raise CLIError(problem)
     ec, chain, warnings = patch_controls(patch, meta, rate, channels)
     engine = Engine(meta, sample_rate=rate, channels=channels, quantize=quantize, crossfade_ms=crossfade, tempo=tempo,
                     fx=chain, controls=ec, z_fn=ec.z_fn, record_ring_frames=8192)  # the meter's ring
@@ -336,6 +342,10 @@ def cli_perform(args) -> int:
         if not interactive:
             print(f"livegan perform: {msg}", file=sys.stderr, flush=True)
     takes = Takes(engine, rate, channels, perflog, args.record, say)
+    t0 = time.perf_counter()
+    snap = engine.controls.snapshot()
+    engine.publish_loop(_first_loop(model, engine, snap, model_path), 0)  # the first loop plays from frame 0
+    engine.record_gen_time(time.perf_counter() - t0)
     if args.record:
         from livegan.journal import unfinished_takes
 
@@ -346,10 +356,6 @@ def cli_perform(args) -> int:
         if takes.rec.path != args.record:
             print(f"livegan perform: {args.record} (or its .mid) exists: recording to {takes.rec.path} instead",
                   file=sys.stderr)
-    t0 = time.perf_counter()
-    snap = engine.controls.snapshot()
-    engine.publish_loop(generate_loop(model, engine, snap), 0)  # the first loop plays from frame 0
-    engine.record_gen_time(time.perf_counter() - t0)
     in_process = getattr(args, "generator", "thread") == "process"
     gen = GeneratorThread(engine, model, block_frames=args.blocksize, rt_priority=40 if in_process else None)
     gen.sched.done_seq = snap[0]
@@ -372,6 +378,8 @@ def cli_perform(args) -> int:
     live = LiveControl(ec, engine, midi_in=midi_in, perflog=perflog, clock_follow=patch.clock == "midi",
                        frame_clock=frame_clock)
     live.on_action = lambda a: takes.toggle() if a == "record" else None
+    notes = []  # warnings from the control thread (a clock tempo held at the model's limit): panel and stderr
+    live.warn = lambda m: (notes.append(m), say(f"warning: {m}"))
 
     stop = threading.Event()
 
@@ -411,12 +419,18 @@ def cli_perform(args) -> int:
                                                                 or time.monotonic() >= deadline))
 
         def panel_now():
-            return panel_stats(engine, out, takes, patch, rate)
+            return {**panel_stats(engine, out, takes, patch, rate), "note": notes[-1] if notes else ""}
+
+        said = [0]
 
         def tick():
             live.step()
             takes.drain_meter()  # the meter ring has no writer thread: keep it drained
             takes.poll()  # a write error on screen at once; the journal to disk
+            texts = engine.faults.texts  # each distinct generation fault once (the panel shows the last)
+            while said[0] < len(texts):
+                say(f"warning: a generation failed, the current loop plays on: {texts[said[0]]}")
+                said[0] += 1
 
         if interactive:
             from livegan.ui import KeyboardControl, run_panel
@@ -440,9 +454,10 @@ def cli_perform(args) -> int:
         try:
             out.close()
         finally:
-            gen.stop()
+            hung = _stop_generator(gen)
             if hasattr(model, "close"):
                 model.close()
+                hung = hung and _stop_generator(gen, 1.0)  # a generator process killed: its thread ends
             if midi_in is not None:
                 midi_in.close()
             live.flush()  # events the stopped stream never admitted: at the frame it stopped on
@@ -460,6 +475,44 @@ def cli_perform(args) -> int:
             print("livegan perform: " + ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
                                                   for k, v in stats.items() if not isinstance(v, list)),
                   file=sys.stderr)
+            if hung:  # everything is saved; a thread inside torch would abort the interpreter's exit
+                print("livegan perform: a generation never returned: leaving without waiting for it",
+                      file=sys.stderr, flush=True)
+                if takes.errors:
+                    print(f"livegan perform: error: {takes.errors[0]}", file=sys.stderr, flush=True)
+                    rc = 2
+                sys.stdout.flush()
+                os._exit(rc)
     if takes.errors:  # after everything else was written: the first problem is the error line
         raise CLIError(takes.errors[0])
     return rc
+
+
+def _first_loop(model, engine, snap, path):
+    """The loop the show starts with, under a deadline: a model that raises, breaks the contract
+    or never returns here stops the show before it starts, with one line. Main thread."""
+    from livegan.engine import checked_loop
+    from livegan.model import GenerationTimeout, ModelFileError, call_with_deadline, fault_text, gen_timeout_s
+    from livegan.scheduler import generate_loop
+
+    m = engine.meta
+    try:
+        return call_with_deadline(lambda: checked_loop(generate_loop(model, engine, snap), m.channels,
+                                                       m.loop_samples), gen_timeout_s(), "the first loop's forward()")
+    except Exception as e:
+        if hasattr(model, "close"):  # a generator process stuck in forward(): killed, not left behind
+            model.close()
+        if isinstance(e, GenerationTimeout):
+            raise ModelFileError(path, str(e)) from None
+        raise ModelFileError(path, f"the first loop failed ({fault_text(e)})") from None
+
+
+def _stop_generator(gen, wait_s: float = 10.0) -> bool:
+    """Stop the generator thread and wait for a generation in progress (a thread left inside torch
+    at interpreter exit aborts the process: "terminate called without an active exception").
+    True if it is still running after ``wait_s`` (a forward() that never returns). Main thread."""
+    gen.stop()
+    if gen.ident is None:
+        return False
+    gen.join(wait_s)
+    return gen.is_alive()

@@ -29,7 +29,8 @@ import sys
 import numpy as np
 
 from livegan.cli import CLIError
-from livegan.engine import Engine
+from livegan.engine import Engine, start_tempo_problem
+from livegan.model import GenerationFault, fault_text
 from livegan.scheduler import Scheduler, generate_loop
 
 RENDER_LEAD_S = 0.1  # generation decision this long before each boundary (virtual clock)
@@ -72,32 +73,6 @@ def take_start(events) -> int:
     else:
         rows = iter(events)
     return next((f for f in (marker_take(m) for _, m in rows) if f is not None), 0)
-
-
-def check_rate(meta, sample_rate: int, events, patch_tempo=None) -> None:
-    """Refuse (one CLIError line) an output rate at which the engine cannot read the model at the
-    start tempo or at a tempo marker of the automation: the kernels read at most ``dsp.MAX_STEP``
-    model samples per output frame."""
-    from livegan import dsp
-    from livegan.perflog import marker_bpm
-
-    def step(bpm):
-        return meta.loop_samples / (meta.bars * meta.beats_per_bar) * bpm / (60.0 * sample_rate)
-
-    start = float(patch_tempo or meta.bpm)
-    tempos = [(0, start, "the start tempo")]
-    if hasattr(events, "status"):
-        rows = (events[int(i)] for i in np.flatnonzero(events.status == 0xFF))
-    else:
-        rows = iter(events)
-    tempos += [(f, b, "the tempo marker") for f, b in ((f, marker_bpm(m)) for f, m in rows) if b is not None]
-    f, bpm, what = max(tempos, key=lambda t: t[1])
-    if step(bpm) > dsp.MAX_STEP:
-        lowest = int(math.ceil(sample_rate * step(bpm) / dsp.MAX_STEP))
-        raise CLIError(f"--samplerate {sample_rate}: {what} {bpm:g} BPM"
-                       f"{f' at {f / sample_rate:.3f} s' if f else ''} reads the model ({meta.sample_rate} Hz) "
-                       f"{step(bpm):.2f}x faster than the output rate, the limit is {dsp.MAX_STEP:g}x: "
-                       f"use --samplerate {lowest} or more")
 
 
 def _check_output_size(path: str, ext: str, frames: int, channels: int) -> None:
@@ -144,11 +119,17 @@ def controls_apply(ec):
 
 def render(model, events, total_frames: int, sample_rate: int = 48000, channels: int = 2,
            blocksize: int = 256, quantize: str = "bar", crossfade_ms: float = 40.0, tempo=None,
-           fx=None, sink=None, apply=None, lead_frames: int | None = None, engine_kw=None):
+           fx=None, sink=None, apply=None, lead_frames: int | None = None, engine_kw=None, warn=None):
     """Render ``total_frames``; returns (engine, audio (frames, channels) float32 or None with a sink).
 
     ``model`` has ``.meta`` and ``.generate(z)``; ``events`` is [(frame, msg)].
     ``sink(block)`` receives each block (a view: copy it to keep it).
+
+    As on stage, a generation that fails (raises, or a loop that is not finite, of the wrong shape
+    or dtype) is counted in ``engine.faults`` and the loop before it plays on; the same model and
+    automation fail the same way, so the render stays deterministic. Only the first loop must
+    succeed (else ``GenerationFault``). A tempo marker faster than the model can be read at this
+    rate is held at ``engine.max_tempo``. ``warn(text)`` hears each distinct fault and hold once.
     """
     from livegan.perflog import marker_bpm, marker_transport
 
@@ -167,6 +148,11 @@ def render(model, events, total_frames: int, sample_rate: int = 48000, channels:
         bpm = marker_bpm(m)
         tr = marker_transport(m)
         if bpm is not None:  # a performance's tempo change, at its frame
+            if e.clamp_tempo(bpm) != bpm and warn is not None and not said_tempo:
+                said_tempo.append(bpm)
+                warn(f"tempo marker {bpm:g} BPM is beyond what this model plays at {sample_rate} Hz: "
+                     f"held at {e.clamp_tempo(bpm):g} BPM")
+            bpm = e.clamp_tempo(bpm)
             e.set_tempo(bpm)
             if fx is not None and hasattr(fx, "set_tempo"):
                 fx.set_tempo(bpm)
@@ -184,12 +170,22 @@ def render(model, events, total_frames: int, sample_rate: int = 48000, channels:
         ev_frames = [f for f, _ in events]
     n_ev = len(events)
 
+    said_tempo = []
+
     def gen_and_publish(target):
         snap = engine.controls.snapshot()
-        loop = generate_loop(model, engine, snap)
-        engine.record_gen_time(0.0)
-        engine.publish_loop(loop, target, wait=lambda: engine.process(buf[:0]))
-        sched.done_seq = snap[0]
+        sched.done_seq = snap[0]  # a failed generation is retried at the next control change, as live
+        try:
+            loop = generate_loop(model, engine, snap)
+            engine.record_gen_time(0.0)
+            engine.publish_loop(loop, target, wait=lambda: engine.process(buf[:0]))
+        except Exception as ex:
+            if target == 0 and engine.bank.loop_id.max() < 0:
+                raise GenerationFault(f"the first loop failed ({fault_text(ex)})") from None
+            n = len(engine.faults.texts)
+            engine.faults.add(fault_text(ex))
+            if warn is not None and len(engine.faults.texts) > n:
+                warn(f"a generation failed, the loop before it plays on: {engine.faults.last}")
 
     ei = 0
     while ei < n_ev and ev_frames[ei] <= 0:
@@ -257,7 +253,9 @@ def cli_render(args) -> int:
                        f"more than {RENDER_MAX_SECONDS:g} s in")
     _check_output_size(args.output, ext, total, 2)
     model = load_model(model_path, threads=1)
-    check_rate(model.meta, args.samplerate, events, patch.tempo)
+    problem = start_tempo_problem(model.meta, args.samplerate, patch.tempo, f"{patch.path}: transport.tempo")
+    if problem:
+        raise CLIError(problem)
     ec, chain, warnings = patch_controls(patch, model.meta, args.samplerate, 2, fx=not getattr(args, "no_fx", False))
     for w in warnings:
         print(f"livegan render: warning: {w}", file=sys.stderr)
@@ -276,18 +274,23 @@ def cli_render(args) -> int:
             engine, _ = render(model, events, skip + total, sample_rate=args.samplerate, channels=2,
                                blocksize=args.blocksize, quantize=patch.quantize, crossfade_ms=patch.crossfade_ms,
                                tempo=patch.tempo, fx=chain, sink=sink, apply=controls_apply(ec),
-                               engine_kw=dict(controls=ec, z_fn=ec.z_fn))
+                               engine_kw=dict(controls=ec, z_fn=ec.z_fn),
+                               warn=lambda m: print(f"livegan render: warning: {m}", file=sys.stderr))
         os.replace(tmp, args.output)
     except (OSError, sf.LibsndfileError) as e:  # a full disk, a vanished folder
         raise CLIError(f"output {args.output}: writing failed ({str(e).strip().splitlines()[0][:200]})") from None
+    except GenerationFault as e:
+        raise CLIError(f"model {model_path}: {e}") from None
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
         if chain is not None:
             chain.close()
     s = engine.stats()
+    failed = f" ({s['gen_faults']} failed: the loop before each played on)" if s["gen_faults"] else ""
     print(f"rendered {args.output}: {args.seconds:g} s at {args.samplerate} Hz, patch {patch.name}"
           f"{' (effects off)' if chain is None else ''}, {s['switches']} loop switches, "
-          f"{s['loops_generated']} loops generated, {len(events)} automation events, "
+          f"{s['loops_generated']} loops generated"
+          f"{failed}, {len(events)} automation events, "
           f"tempo at the end {engine.transport.tempo:g} BPM")
     return 0

@@ -20,6 +20,7 @@ import time
 import numpy as np
 
 from livegan import dsp
+from livegan.model import fault_text
 
 
 class Scheduler:
@@ -63,7 +64,14 @@ def generate_loop(model, engine, snapshot) -> np.ndarray:
 
 
 class GeneratorThread(threading.Thread):
-    """Generator thread: watches the controls, generates ahead of the boundary, publishes."""
+    """Generator thread: watches the controls, generates ahead of the boundary, publishes.
+
+    A generation that fails (the model raises, or its loop is not finite, of the wrong shape or
+    dtype: ``Engine.publish_loop`` checks it before it reaches a slot) is counted in
+    ``engine.faults`` with a one-line text, the current loop keeps playing, and the next control
+    change tries again. ``stop`` then ``join`` ends it; a forward() that never returns keeps it
+    alive (the caller must then leave with ``os._exit``: see ``livegan.model.call_with_deadline``).
+    """
 
     def __init__(self, engine, model, margin_s: float = 0.1, block_frames: int = 256,
                  initial_gen_s: float | None = None, rt_priority: int | None = None):
@@ -98,18 +106,29 @@ class GeneratorThread(threading.Thread):
                     self.stop_event.wait(min(0.005, max(0.0005, wait_frames / e.sample_rate / 2)))
                     continue
                 snap = e.controls.snapshot()
-                t0 = time.perf_counter()
-                loop = generate_loop(self.model, e, snap)
-                dt = time.perf_counter() - t0
-                e.record_gen_time(dt)
-                self.recent = self.recent[1:] + [dt]
-                self.sched.lead = self._lead()
-                e.publish_loop(loop, g)
-                self.sched.done_seq = snap[0]
-                if g >= 0:  # frames to spare between publishing and the boundary (negative: late)
-                    self.spare_frames.append(e.transport.frame_of_beat(g) - e.transport.frame)
+                self.sched.done_seq = snap[0]  # a failed generation is retried at the next control change
+                try:
+                    self._generate(snap, g)
+                except Exception as ex:  # the show goes on: the current loop keeps playing
+                    e.faults.add(fault_text(ex))
         except BaseException as ex:  # surfaced by the main thread; audio keeps playing the last loop
             self.error = ex
+
+    def _generate(self, snap, g: int) -> None:
+        """Generate one loop for boundary ``g`` and publish it. Generator thread."""
+        e = self.engine
+        t0 = time.perf_counter()
+        loop = generate_loop(self.model, e, snap)
+        dt = time.perf_counter() - t0
+        e.record_gen_time(dt)
+        self.recent = self.recent[1:] + [dt]
+        self.sched.lead = self._lead()
+        loop_s = e.meta.bars * e.meta.beats_per_bar * 60.0 / e.transport.tempo
+        if dt > loop_s:  # counted, and still published: it is a good loop, only late
+            e.faults.add(f"a generation took longer than a loop ({loop_s:.2f} s): loops arrive late")
+        e.publish_loop(loop, g)
+        if g >= 0:  # frames to spare between publishing and the boundary (negative: late)
+            self.spare_frames.append(e.transport.frame_of_beat(g) - e.transport.frame)
 
     def stop(self):
         self.stop_event.set()

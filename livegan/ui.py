@@ -133,7 +133,8 @@ def _text(v) -> str:
 
 def panel(stats: dict, controller=None, keyboard=None):
     """A rich renderable of the performance state. ``stats`` keys (all optional): bar, beat,
-    bpm, playing, next, gen_ms, load, xruns, late, level_db, rec_s, clock ('internal'/'midi')."""
+    bpm, playing, next, gen_ms, load, xruns, late, level_db, rec_s, clock ('internal'/'midi'), faults
+    (generations that failed), fault (the last one's text) and note (the last control warning)."""
     from rich.panel import Panel
     from rich.table import Table
 
@@ -144,7 +145,8 @@ def panel(stats: dict, controller=None, keyboard=None):
                  f"loop {_text(s.get('playing', '-'))} -> {_text(s.get('next', '-'))}",
                  f"gen {s.get('gen_ms', 0.0):.0f} ms")
     lvl = s.get("level_db", -math.inf)
-    head.add_row(f"load {100 * s.get('load', 0.0):4.0f}%", f"xruns {s.get('xruns', 0)}  late {s.get('late', 0)}",
+    head.add_row(f"load {100 * s.get('load', 0.0):4.0f}%", f"xruns {s.get('xruns', 0)}  late {s.get('late', 0)}"
+                 + (f"  [red]faults {s['faults']}[/red]" if s.get("faults") else ""),
                  f"level {lvl:6.1f} dBFS" if lvl > -200 else "level   -inf dBFS",
                  ("[red]● REC[/red] " if s.get("recording") else "rec ") + f"{s.get('rec_s', 0.0):6.1f} s")
     knobs = Table(box=None, padding=(0, 1))
@@ -168,6 +170,10 @@ def panel(stats: dict, controller=None, keyboard=None):
         foot += f"   {_text(keyboard.last)}"
     if s.get("warning"):  # a take's write error: on screen until the next one
         foot += f"\n[red]{_text(s['warning'])}[/red]"
+    if s.get("note"):
+        foot += f"\n[yellow]{_text(s['note'])}[/yellow]"
+    if s.get("fault"):  # the model's own words: escaped, never read as markup
+        foot += f"\n[red]generation failed[/red] (the loop plays on): {_text(s['fault'])}"
     grid = Table.grid()
     grid.add_row(head)
     grid.add_row(knobs)
@@ -236,7 +242,8 @@ def status_line(s: dict) -> str:
     return (f"{s.get('bar', 0) + 1}:{s.get('beat', 0) + 1}  {s.get('bpm', 0.0):.2f} BPM  "
             f"loop {s.get('playing', '-')} -> {s.get('next', '-')}  gen {s.get('gen_ms', 0.0):.0f} ms  "
             f"load {100 * s.get('load', 0.0):.0f}%  xruns {s.get('xruns', 0)}  late {s.get('late', 0)}  "
-            f"level {lvl:.1f} dBFS  rec {s.get('rec_s', 0.0):.1f} s")
+            f"level {lvl:.1f} dBFS  rec {s.get('rec_s', 0.0):.1f} s"
+            + (f"  faults {s['faults']}" if s.get("faults") else ""))
 
 
 def level_dbfs(ring, rst, frames: int = 4096) -> float:

@@ -46,7 +46,6 @@ FILES = {  # name -> bytes (None: a folder)
     "take_huge.mid": smf(0, 1, 480, [marker("livegan take 99999999999")]),
     "locate_bad.mid": smf(0, 1, 480, [marker("livegan locate x 5")]),
     "run_bad.mid": smf(0, 1, 480, [marker("livegan run 2")]),
-    "tempo_300.mid": smf(0, 1, 480, [marker("livegan tempo 300")]),
     "wave.mid": b"RIFF\x00\x00\x00\x00WAVEfmt ",
     "folder.mid": None,
     "nonutf8.toml": b'name = "caf\xe9"\n',
@@ -136,8 +135,6 @@ RENDER = {  # id -> (args, words the line must hold)
     "patch missing": (["--automation", "{good_mid}", *R, "--patch", "{tmp}/none.toml"], ["{tmp}/none.toml"]),
     "model missing": (["--automation", "{good_mid}", "--model", "{tmp}/none.ts", "-o", "{tmp}/o.wav", "--seconds",
                        "1"], ["{tmp}/none.ts"]),
-    "tempo marker past the rate": (["--automation", "{tempo_300_mid}", *R, "--samplerate", "8000"],
-                                   ["--samplerate 8000", "300 BPM"]),
     "no arguments": ([], ["--automation"]),
 }
 MIDI_WORDS = {"type2.mid": "type-2", "tpb0.mid": "ticks per beat is 0", "smpte_bad.mid": "SMPTE",

@@ -1,0 +1,147 @@
+"""Model files that misbehave on purpose, for the tests that prove the show survives them.
+
+Each is the fixture's sine generator (``conftest.make_tiny_generator``'s sound) scripted with a
+call counter: the first ``after`` calls of ``forward`` are good (the load's warm-up makes 2, the
+loop ``perform`` plays from frame 0 is call 3), later calls misbehave as ``kind`` says:
+
+- ``raise``: a RuntimeError inside TorchScript (a multi-line TorchScript trace in Python)
+- ``nan``: a loop of NaN
+- ``shape``: half a loop
+- ``dtype``: float64 instead of float32
+- ``slow``: right, but about ``slow_s`` seconds late (a busy loop of tensor ops: TorchScript has no sleep)
+- ``hang``: never returns (tensor ops in a loop that never ends)
+
+The files are written the way ``train.export.save_loop_model`` writes them (TorchScript plus
+``livegan.json``) but without its self-check, which would call ``forward`` and spend the good calls.
+(No ``from __future__ import annotations`` here: TorchScript reads the class annotations.)
+"""
+import json
+import time
+
+import torch
+
+from conftest import TINY, tiny_meta
+
+KINDS = {"raise": 1, "nan": 2, "shape": 3, "dtype": 4, "slow": 5, "hang": 6}
+
+
+class FaultyGen(torch.nn.Module):
+    calls: int
+    after: int
+    kind: int
+    spin: int
+
+    def __init__(self, kind: int, after: int, n: int, spin: int):
+        super().__init__()
+        self.calls, self.after, self.kind, self.spin = 0, after, kind, spin
+        self.register_buffer("t", torch.arange(n, dtype=torch.float32) / n)  # (N,) loop phase
+        self.register_buffer("base", torch.tensor([110.0, 220.0, 330.0, 440.0]))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:  # (B, D) -> (B, 1, N)
+        self.calls += 1
+        cycles = torch.round(self.base[None, :] * (1.0 + 0.25 * z[:, :4]))  # (B, 4)
+        amp = 0.2 + 0.05 * z[:, 4:8]
+        y = (amp[:, :, None] * torch.sin(2.0 * torch.pi * cycles[:, :, None] * self.t[None, None, :])).sum(
+            dim=1, keepdim=True)  # (B, 1, N)
+        if self.calls <= self.after:
+            return y
+        if self.kind == 1:
+            raise RuntimeError("faulty model: generation failed on purpose")
+        if self.kind == 2:
+            return y * float("nan")
+        if self.kind == 3:
+            return y[:, :, : y.shape[2] // 2]
+        if self.kind == 4:
+            return y.double()
+        x = torch.ones(256, 256) * (1.0 + 0.0 * z.sum())  # depends on z: TorchScript cannot fold the loop away
+        i = 0
+        while i < self.spin or self.kind == 6:  # kind 6 (hang): never leaves
+            x = torch.tanh(x @ x * 0.01)
+            i += 1
+        return y + 0.0 * x.mean()
+
+
+def spin_per_second() -> int:
+    """How many iterations of ``FaultyGen``'s busy loop this machine runs in one second."""
+    x = torch.ones(256, 256)
+    torch.set_num_threads(1)  # as the engine runs it
+    t0, n = time.perf_counter(), 0
+    while time.perf_counter() - t0 < 0.2:
+        for _ in range(10):
+            x = torch.tanh(x @ x * 0.01)
+        n += 10
+    return int(n / (time.perf_counter() - t0))
+
+
+def save_faulty(path, kind: str, after: int = 3, slow_s: float = 1.0, **meta_over) -> str:
+    """Write a faulty model file to ``path`` (meta: the tiny fixture's, with ``meta_over``)."""
+    spin = int(slow_s * spin_per_second()) if kind == "slow" else 0
+    m = FaultyGen(KINDS[kind], after, meta_over.get("loop_samples", TINY["loop_samples"]), spin)
+    meta = tiny_meta(name=f"faulty-{kind}", **meta_over)
+    meta.update(format=1)
+    torch.jit.save(torch.jit.script(m), str(path), _extra_files={"livegan.json": json.dumps(meta)})
+    return str(path)
+
+
+NOTES = r"""
+import sys, time
+import rtmidi
+client, target, every, until = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
+out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name=client)
+end = time.monotonic() + 60
+hits = []
+while not hits and time.monotonic() < end:
+    hits = [i for i, p in enumerate(out.get_ports()) if p.startswith(target + ":")]
+    time.sleep(0.05)
+if not hits:
+    sys.exit("no livegan input port: " + repr(out.get_ports()))
+out.open_port(hits[0])
+t0, k = time.monotonic(), 0
+while time.monotonic() - t0 < until:  # a new seed note each time: each one asks for a new loop
+    out.send_message([0x90, 36 + k % 8, 100])
+    out.send_message([0x80, 36 + k % 8, 0])
+    k += 1
+    time.sleep(every)
+print(k)
+"""
+
+
+def perform_with_seed_notes(model, tmp_path, client: str, args=(), every_s: float = 0.3, notes_s: float = 30.0,
+                            term_after_s: float | None = None, env_extra=None, timeout: float = 90.0):
+    """``livegan perform --model MODEL --midi virtual ARGS`` while a second process plays a new seed
+    note into it every ``every_s`` (each note asks the scheduler for a new loop). With
+    ``term_after_s``: SIGTERM that long after perform says its stream starts.
+    Returns (rc, stderr text). Needs a JACK server (the ``jack_server`` fixture)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    env = {**os.environ, "LIVEGAN_MIDI_CLIENT": client, "JACK_NO_START_SERVER": "1", **(env_extra or {})}
+    cmd = [sys.executable, "-m", "livegan", "perform", "--model", str(model), "--midi", "virtual", *map(str, args)]
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         text=True, env=env, cwd=tmp_path)
+    lines, started = [], threading.Event()
+
+    def read():
+        for line in p.stderr:
+            lines.append(line)
+            if " on 'system' at " in line:
+                started.set()
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    ctl = subprocess.Popen([sys.executable, "-c", NOTES, f"{client}ctl", client, str(every_s), str(notes_s)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    try:
+        if term_after_s is not None and started.wait(60):
+            time.sleep(term_after_s)
+            p.send_signal(signal.SIGTERM)
+        rc = p.wait(timeout=timeout)
+    finally:
+        for q in (p, ctl):
+            if q.poll() is None:
+                q.kill()
+                q.wait()
+    reader.join(5)
+    return rc, "".join(lines)
