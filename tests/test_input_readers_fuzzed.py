@@ -17,7 +17,9 @@ from livegan.smf import MidiFileError
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-SCALARS = st.one_of(st.booleans(), st.integers(-3, 200), st.integers(-10 ** 400, 10 ** 400), st.floats(),
+# no subnormals: a library loaded earlier in the test process may set flush-to-zero, and hypothesis refuses then
+SCALARS = st.one_of(st.booleans(), st.integers(-3, 200), st.integers(-10 ** 400, 10 ** 400),
+                    st.floats(allow_subnormal=False),
                     st.text(max_size=8), st.sampled_from(["filter", "drive", "delay", "reverb", "filter.q", "omni",
                                                           "model", "bar", "midi", "save", "bypass.filter", "pickup"]))
 VALUES = st.recursive(SCALARS, lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=3), c, max_size=3),

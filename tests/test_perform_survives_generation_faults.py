@@ -69,7 +69,9 @@ def test_show_plays_to_the_end_through_generation_faults(shows, name):
 
     assert stats["ring_drops"] == 0, "the recorder fell behind (a machine too busy for this test?)"
     audio, rate = sf.read(str(r["dir"] / "take.wav"), dtype="float32")
-    assert rate == SR and audio.shape[0] == SECONDS * SR == stats["frames_recorded"]
+    # --seconds stops the stream at the first block boundary at or past it: the take is never shorter
+    assert rate == SR and audio.shape[0] == stats["frames_recorded"]
+    assert SECONDS * SR <= audio.shape[0] <= SECONDS * SR + SR // 10
     assert np.isfinite(audio).all()
     windows = audio[: SECONDS * SR].reshape(SECONDS, SR, -1)
     rms = np.sqrt((windows.astype(np.float64) ** 2).mean(axis=(1, 2)))
