@@ -16,6 +16,7 @@ import os
 import re
 import sys
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -296,7 +297,9 @@ def load_checkpoint(run_dir: str, map_location="cpu") -> dict:
     CheckpointError with one line naming it, and nothing in it runs."""
     path = os.path.join(run_dir, CKPT)
     try:
-        ck = torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():  # garbage that looks like a newer pickle protocol warns first
+            warnings.simplefilter("ignore")
+            ck = torch.load(path, map_location=map_location, weights_only=True)
     except OSError as e:
         raise CheckpointError(f"{path}: cannot read it ({e.strerror or e})") from None
     except Exception as e:  # torch raises UnpicklingError, RuntimeError, EOFError... with many-line texts
