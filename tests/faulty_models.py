@@ -137,7 +137,14 @@ def perform_with_seed_notes(model, tmp_path, client: str, args=(), every_s: floa
         if term_after_s is not None and started.wait(60):
             time.sleep(term_after_s)
             p.send_signal(signal.SIGTERM)
-        rc = p.wait(timeout=timeout)
+        try:
+            rc = p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:  # say what perform printed before it stuck
+            p.kill()
+            p.wait()
+            reader.join(5)
+            raise AssertionError(f"perform still running after {timeout} s (SIGTERM sent: "
+                                 f"{term_after_s is not None and started.is_set()}):\n" + "".join(lines)) from None
     finally:
         for q in (p, ctl):
             if q.poll() is None:

@@ -19,7 +19,8 @@ from sigkill_take import SR, perform_and_kill, render_journal
 def test_sigkill_loses_under_100_ms_and_the_journal_re_renders_the_take(jack_server, tiny_model, tmp_path):
     r = perform_and_kill(tiny_model, tmp_path, kill_after=8.0)
     assert "sent" in r["controller"] and r["frames"] > 0, r["stderr"]
-    assert 0 <= r["lost"] <= 0.1 * SR, f"lost {r['lost'] / SR * 1e3:.1f} ms of {r['played'] / SR:.2f} s\n{r['stderr']}"
+    # (lost can be a few ms below 0: the WAV may grow between the test's last look and the kill)
+    assert r["lost"] <= 0.1 * SR, f"lost {r['lost'] / SR * 1e3:.1f} ms of {r['played'] / SR:.2f} s\n{r['stderr']}"
     assert not os.path.exists(tmp_path / "take.mid")  # the stop never came...
     rate, start, rows = read_journal_rows(r["journal"])  # ...but every knob turn is on disk
     assert rate == SR and start == 0
