@@ -11,7 +11,7 @@ Two parts:
    follower's fitted time of each tick minus the true time (same monotonic
    clock in both processes).
 
-3. the whole chain (simulated time, real code: ``tests/clock_sim.py``):
+3. the whole chain (simulated time, real code: ``livegan/testing/clock_sim.py``):
    MIDI -> ClockFollower -> LiveControl's phase-locked loop -> engine; the
    error is the beat *heard at the output* (4 ms latency, callback jitter up
    to 1.5 ms) minus the clock's beat at that moment, after Start at 90, 120
@@ -41,7 +41,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from livegan.midiclock import PPQN, ClockFollower  # noqa: E402
+from livegan.control.follow import PPQN, ClockFollower  # noqa: E402
 
 TEMPI = (90.0, 120.0, 174.0, 120.0)
 SENDER_PORT = "clocksend"
@@ -155,7 +155,7 @@ def main():
 
 def jack_follow(seconds):
     """JACK run with per-tick phase estimates (the fit as it stood when each tick arrived)."""
-    from livegan.midi import MidiHandler, MidiInput
+    from livegan.io.midi import MidiHandler, MidiInput
     import rtmidi
 
     period = jack_period_s()
@@ -193,16 +193,9 @@ def jack_follow(seconds):
     return summarize(sent[:n], est[:n], tempo[:n]), info
 
 
-def _clock_sim():
-    """tests/clock_sim.py: the simulated chain, shared with the tests."""
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
-    import clock_sim
-
-    return clock_sim
-
-
 def engine_chain():
-    clock_sim = _clock_sim()
+    from livegan.testing import clock_sim
+
 
     print("engine chain (simulated, JACK-like MIDI delivery): beat heard at the output vs the clock")
     print(f"  {'case':>16} {'tempo err max':>14} {'phase err mean':>15} {'max':>8} {'locked after':>13}")
@@ -238,15 +231,17 @@ def jack_engine(seconds):
     """The engine on the JACK server following the sender (Start, then the tempo schedule)."""
     import rtmidi
 
-    from livegan import dsp
-    from livegan.audio import AudioOutput
-    from livegan.control import EngineControls, LiveControl, controller_for
-    from livegan.engine import Engine
-    from livegan.midi import MidiHandler, MidiInput
-    from livegan.midiclock import FrameClock
-    from livegan.patch import default_patch_path, load_patch, replace
+    from livegan.audio import dsp
+    from livegan.audio.output import AudioOutput
+    from livegan.control.admission import EngineControls, controller_for
+    from livegan.control.live import LiveControl
+    from livegan.audio.engine import Engine
+    from livegan.io.midi import MidiHandler, MidiInput
+    from livegan.control.follow import FrameClock
+    from livegan.control.patch import default_patch_path, load_patch, replace
 
-    clock_sim = _clock_sim()
+    from livegan.testing import clock_sim
+
     period = jack_period_s()
     meta = clock_sim.tiny_meta()
     c, _, _ = controller_for(replace(load_patch(default_patch_path()), clock="midi"), meta)

@@ -20,8 +20,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
-from livegan.fx import FxChain  # noqa: E402
-from livegan.patch import FX_PARAMS, Effect  # noqa: E402
+from livegan.audio.fx import FxChain  # noqa: E402
+from livegan.control.patch import FX_PARAMS, Effect  # noqa: E402
 
 SR, BLOCK = 48000, 128
 

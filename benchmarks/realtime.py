@@ -128,22 +128,22 @@ def run_child(args) -> dict:
     import numpy as np
 
     sys.setswitchinterval(args.switch_interval)
-    from livegan import dsp
-    from livegan.audio import AudioOutput
-    from livegan.engine import Engine
+    from livegan.audio import dsp
+    from livegan.audio.output import AudioOutput
+    from livegan.audio.engine import Engine
     from livegan.model import load_model
-    from livegan.scheduler import GeneratorThread, generate_loop
+    from livegan.generate.scheduler import GeneratorThread, generate_loop
 
     if args.gen == "process":
-        from livegan.genproc import ProcessModel
+        from livegan.generate.process import ProcessModel
 
         model = ProcessModel(args.model, device="cpu")
     else:
         model = load_model(args.model, device="cpu", threads=1)
     chain = None
     if args.fx:
-        from livegan.fx import FxChain
-        from livegan.patch import default_patch_path, load_patch
+        from livegan.audio.fx import FxChain
+        from livegan.control.patch import default_patch_path, load_patch
 
         chain = FxChain(load_patch(default_patch_path()).effects, 48000, 2, bpm=120.0, fifo=True)
     engine = Engine(model.meta, sample_rate=48000, channels=2, quantize="beat", crossfade_ms=20.0, tempo=120.0,
@@ -155,7 +155,7 @@ def run_child(args) -> dict:
     t0 = time.perf_counter()
     snap = engine.controls.snapshot()
     engine.publish_loop(generate_loop(model, engine, snap), 0)
-    from livegan.audio import raise_thread_priority
+    from livegan.audio.output import raise_thread_priority
 
     gen = GeneratorThread(engine, model, block_frames=args.blocksize,
                           rt_priority=40 if args.gen == "process" else None)
@@ -205,7 +205,7 @@ def cost():
     """``Engine.process`` time per block without any audio server: one loop, and during a crossfade."""
     import numpy as np
 
-    from livegan.engine import Engine
+    from livegan.audio.engine import Engine
     from livegan.model import validate_meta
 
     meta = validate_meta(dict(format=1, name="t", sample_rate=16384, loop_samples=32768, channels=1, latent_dim=2,

@@ -16,7 +16,7 @@ WRITER = r"""
 import os, sys, time
 import numpy as np
 import soundfile as sf
-from livegan.recorder import SFC_UPDATE_HEADER_NOW, _write, open_for_recording
+from livegan.io.recorder import SFC_UPDATE_HEADER_NOW, _write, open_for_recording
 f = open_for_recording(sys.argv[1], 48000, 2)
 block = np.full((1 << 18, 2), 0.25, np.float32)
 n, t0 = 0, time.monotonic()

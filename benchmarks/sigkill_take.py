@@ -50,7 +50,7 @@ def main(argv=None) -> int:
                                                                   dtype="float32")[0], rec)
             lost.append(r["lost"])
             if not same and rr.returncode == 0:  # where, and the events (frame, status, d1, d2) around it
-                from livegan.journal import read_journal_rows
+                from livegan.io.journal import read_journal_rows
 
                 again = sf.read(os.path.join(run, "again.wav"), dtype="float32")[0]
                 bad = np.flatnonzero(np.any(again != rec, axis=1))

@@ -25,7 +25,7 @@ the analysis rate). Only the second compares presets fairly: the paper preset's 
 (2048 Hz) has nothing above 1024 Hz, so against it the paper's loops are never asked for
 the upper three quarters of the analysed band.
 
-Data: the paper experiment uses 4 bass loops from livegan.synth, seeds 0-3 (16384 Hz WAVs);
+Data: the paper experiment uses 4 bass loops from livegan.testing.synth, seeds 0-3 (16384 Hz WAVs);
 the comparison uses 20 loops, seeds 100-119, alternating bass and drums.
 """
 from __future__ import annotations
@@ -47,7 +47,7 @@ COMPARE = {  # name -> (preset, overrides)
 
 
 def data(name: str, n: int, seed0: int, kinds) -> str:
-    from livegan.synth import write_loop_folder
+    from livegan.testing.synth import write_loop_folder
 
     folder = os.path.join(ROOT, name)
     if not os.path.isdir(folder):  # written aside and renamed: a run started beside this one never sees half of it

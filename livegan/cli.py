@@ -13,15 +13,18 @@ import os
 import re
 import sys
 
+from livegan.errors import CLIError, ModelFileError
+from livegan.model import SAMPLERATE_RANGE
+
 HANDLERS = {
-    "devices": "livegan.devices:cli_devices",
-    "info": "livegan.info:cli_info",
+    "devices": "livegan.commands.devices:cli_devices",
+    "info": "livegan.commands.info:cli_info",
     "train": "train.trainer:cli_train",
     "export": "train.export:cli_export",
-    "perform": "livegan.perform:cli_perform",
-    "render": "livegan.render:cli_render",
-    "learn": "livegan.learn:cli_learn",
-    "demo": "livegan.demo:cli_demo",
+    "perform": "livegan.commands.perform:cli_perform",
+    "render": "livegan.commands.render:cli_render",
+    "learn": "livegan.commands.learn:cli_learn",
+    "demo": "livegan.commands.demo:cli_demo",
 }
 
 
@@ -34,37 +37,8 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
-class CLIError(Exception):
-    """An error the user can fix: printed as one line, exit code 2."""
-
-
 # ---------------------------------------------------------------- option checks at the door
-SAMPLERATE_RANGE = (8000, 384000)  # the lowest common audio rate .. the highest the model format allows
 RENDER_MAX_SECONDS = 86400.0  # one day: a render past it is a typo (1e9), not a performance
-
-
-def check_writable(path, what: str, new_file: bool = False) -> None:
-    """Raise CLIError (one line naming ``what`` and ``path``) unless ``path`` can be written: not a
-    folder, in a folder that exists and takes new files. Probes by creating (and removing) a
-    temporary file, and by opening an existing file for append (not with ``new_file``: a caller that
-    never overwrites picks another name), so a read-only file system or a root user's view of
-    permissions cannot fool it; nothing already there is changed."""
-    import tempfile
-
-    path = os.fspath(path)
-    if os.path.isdir(path):
-        raise CLIError(f"{what} {path}: is a folder, not a file name")
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise CLIError(f"{what} {path}: folder {folder} does not exist")
-    try:
-        if os.path.exists(path) and not new_file:
-            with open(path, "ab"):
-                pass
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".livegan-probe-"):
-            pass
-    except OSError as e:
-        raise CLIError(f"{what} {path}: cannot write there ({e.strerror or e})") from None
 
 
 class _Parser(argparse.ArgumentParser):
@@ -210,8 +184,6 @@ def main(argv=None) -> int:
     if handler is None:
         print(f"livegan {args.command}: not built yet", file=sys.stderr)
         return 2
-    from livegan.model import ModelFileError
-
     try:
         rc = handler(args)
     except (CLIError, ModelFileError) as e:

@@ -25,9 +25,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from livegan.errors import ModelFileError
+
 FORMAT_VERSION = 1  # bump when a field changes meaning
 META_NAME = "livegan.json"  # name of the extra file inside the TorchScript zip
 LATENT_DISTS = ("uniform", "normal")
+SAMPLERATE_RANGE = (8000, 384000)  # the lowest common audio rate .. the highest the model format allows
 
 # TorchScript is the contract's container (DESIGN.md); torch >= 2.10 marks jit deprecated but keeps it.
 warnings.filterwarnings("ignore", message=r"`torch\.jit\.", category=DeprecationWarning)
@@ -97,15 +100,6 @@ def call_with_deadline(fn, seconds: float, what: str):
 def abandoned() -> bool:
     """Whether a deadline thread is still running a forward() (then leave with ``os._exit``). Any thread."""
     return any(t.is_alive() for t in _abandoned)
-
-
-class ModelFileError(Exception):
-    """A model file breaks the contract; the message names the file and the problem."""
-
-    def __init__(self, path, problem: str):
-        self.path = str(path)
-        self.problem = problem
-        super().__init__(f"{self.path}: {problem}")
 
 
 @dataclass(frozen=True)
@@ -270,11 +264,22 @@ def check_code(path: str) -> None:
         raise ModelFileError(path, f"cannot read its code ({e})") from None
 
 
+def _draw(rng: np.random.Generator, shape, dist: str) -> np.ndarray:
+    if dist == "uniform":
+        return rng.uniform(-1.0, 1.0, size=shape).astype(np.float32)
+    return rng.standard_normal(size=shape).astype(np.float32)
+
+
 def sample_latent(meta: ModelMeta, rng: np.random.Generator, n: int = 1) -> np.ndarray:
     """(n, latent_dim) float32 drawn from the model's prior."""
-    if meta.latent_dist == "uniform":
-        return rng.uniform(-1.0, 1.0, size=(n, meta.latent_dim)).astype(np.float32)
-    return rng.standard_normal(size=(n, meta.latent_dim)).astype(np.float32)
+    return _draw(rng, (n, meta.latent_dim), meta.latent_dist)
+
+
+def seed_z(seed: int, latent_dim: int, dist: str) -> np.ndarray:
+    """The one seeding rule: seed (a note, a seed number, a preview index) -> (latent_dim,) float32 base
+    point, drawn from the prior ("uniform" | "normal"). Perform, render and the trainer's previews all
+    use it, so seed n means the same loop everywhere."""
+    return _draw(np.random.default_rng(int(seed)), (int(latent_dim),), dist)
 
 
 def pick_device(device: str = "auto") -> str:

@@ -4,7 +4,7 @@ seed changes, a filter sweep and a tempo change, played on the generic patch
 
     python scripts/make_demo_automation.py [OUT.mid]
 
-It is written in the performance-log format (``livegan/perflog.py``): what
+It is written in the performance-log format (``livegan/io/perflog.py``): what
 `livegan perform --record` leaves beside a recording, so the demo is replayed
 exactly as a recorded performance is. The tempo change is a ``livegan tempo``
 marker at 16 s (120 -> 132 BPM).
@@ -16,7 +16,7 @@ import sys
 
 import mido
 
-from livegan.perflog import PerfLog
+from livegan.io.perflog import PerfLog
 
 RATE = 48000
 OUT = os.path.join(os.path.dirname(__file__), "..", "livegan", "data", "demo.mid")

@@ -8,7 +8,7 @@ import pytest
 import soundfile as sf
 
 from conftest import run_cli
-from livegan.demo import DEMO_SECONDS, SR, analyse_switches, render_demo_with_log
+from livegan.commands.demo import DEMO_SECONDS, SR, analyse_switches, render_demo_with_log
 from livegan.model import default_model_path, read_meta
 
 
@@ -71,7 +71,7 @@ def test_click_measure_catches_a_discontinuity(demo_render):
 
 def test_demo_without_an_output_device_says_where_the_file_is_and_does_not_claim_to_play(tmp_path, monkeypatch,
                                                                                         capsys):
-    import livegan.demo as demo
+    import livegan.commands.demo as demo
 
     out = tmp_path / "demo.wav"
     sf.write(str(out), np.zeros((4800, 2), np.float32), SR)

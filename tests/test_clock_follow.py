@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from livegan.midiclock import ClockFollower
+from livegan.control.follow import ClockFollower
 
 PERIOD = 256 / 48000  # JACK cycle: every event is delivered at the start of the next one
 

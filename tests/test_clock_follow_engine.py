@@ -13,11 +13,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import clock_sim
-from livegan import dsp
-from livegan.render import read_automation, render
-from livegan.control import EngineControls, controller_for
-from livegan.patch import default_patch_path, load_patch, replace
+from livegan.testing import clock_sim
+from livegan.audio import dsp
+from livegan.commands.render import read_automation, render
+from livegan.control.admission import EngineControls, controller_for
+from livegan.control.patch import default_patch_path, load_patch, replace
 
 PLAN = [(0.5, "start"), (0.5, ("bpm", 126.0)), (6.0, "stop"), (7.0, ("spp", 32)), (7.0, "continue")]
 

@@ -6,9 +6,10 @@ import math
 import numpy as np
 import pytest
 
-from livegan.control import (Controller, fx_knob_to_param, knob_to_range, latent_point, morph,
-                             neutral_knob, seed_z, takeover)
-from livegan.patch import Button, Effect, Knob, Patch
+from livegan.control.controller import Controller
+from livegan.control.mapping import fx_knob_to_param, knob_to_range, latent_point, morph, neutral_knob, takeover
+from livegan.model import seed_z
+from livegan.control.patch import Button, Effect, Knob, Patch
 
 D, K = 8, 4
 

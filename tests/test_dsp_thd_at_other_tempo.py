@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from livegan.model import validate_meta
-from livegan.render import render
-from livegan.synth import sine_loop
+from livegan.commands.render import render
+from livegan.testing.synth import sine_loop
 
 SR = 48000
 

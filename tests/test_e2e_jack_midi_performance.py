@@ -27,11 +27,11 @@ import time
 import numpy as np
 import soundfile as sf
 
-from livegan import dsp
-from livegan.control import EngineControls, controller_for
+from livegan.audio import dsp
+from livegan.control.admission import EngineControls, controller_for
 from livegan.model import load_model
-from livegan.patch import default_patch_path, load_patch, replace, save_patch
-from livegan.render import controls_apply, patch_controls, read_automation, render
+from livegan.control.patch import default_patch_path, load_patch, replace, save_patch
+from livegan.commands.render import controls_apply, patch_controls, read_automation, render
 
 SR, BPM = 48000, 240.0
 BAR = int(SR * 60 / BPM * 4)  # 48000 frames: one 4-beat bar of the tiny model at 240 BPM

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from livegan import dsp
-from livegan.engine import Engine
+from livegan.audio import dsp
+from livegan.audio.engine import Engine
 from livegan.model import validate_meta
-from livegan.synth import sine_loop
+from livegan.testing.synth import sine_loop
 
 
 def test_late_loop_is_counted_and_starts_on_the_next_boundary():

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from livegan.latent import Controls, cc_to_knob, knobs_to_z
+from livegan.control.latent import Controls, cc_to_knob, knobs_to_z
 
 
 def test_knobs_to_z_is_the_documented_sum():

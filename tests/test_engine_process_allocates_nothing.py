@@ -14,7 +14,7 @@ import tracemalloc
 import numpy as np
 
 import livegan
-from livegan.engine import Engine
+from livegan.audio.engine import Engine
 from livegan.model import validate_meta
 
 PKG = os.path.dirname(os.path.abspath(livegan.__file__)) + os.sep
@@ -76,8 +76,8 @@ def test_process_allocates_nothing_in_steady_state():
 def test_process_with_patch_controls_and_effects_allocates_nothing_between_changes():
     """The block-start admission check (EngineControls) and the pyo chain add no allocation
     while no control batch is waiting."""
-    from livegan.patch import default_patch_path, load_patch
-    from livegan.render import patch_controls
+    from livegan.control.patch import default_patch_path, load_patch
+    from livegan.commands.render import patch_controls
 
     meta = validate_meta(dict(format=1, name="t", sample_rate=16384, loop_samples=32768, channels=1, latent_dim=4,
                               latent_dist="uniform", bpm=120.0, bars=1, beats_per_bar=4,

@@ -10,10 +10,10 @@ import math
 import numpy as np
 import pytest
 
-from livegan import dsp
+from livegan.audio import dsp
 from livegan.model import validate_meta
-from livegan.render import Msg, render
-from livegan.synth import sine_loop
+from livegan.commands.render import Msg, render
+from livegan.testing.synth import sine_loop
 
 SR = 48000
 

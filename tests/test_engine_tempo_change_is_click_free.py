@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from livegan.engine import Engine
+from livegan.audio.engine import Engine
 from livegan.model import validate_meta
-from livegan.synth import sine_loop
+from livegan.testing.synth import sine_loop
 
 
 def test_tempo_change_keeps_phase_and_moves_the_beat_grid():

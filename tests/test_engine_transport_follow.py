@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from livegan import dsp
-from livegan.engine import Engine
+from livegan.audio import dsp
+from livegan.audio.engine import Engine
 from livegan.model import validate_meta
 
 SR = 48000

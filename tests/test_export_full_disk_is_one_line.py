@@ -15,7 +15,7 @@ import sys
 import pytest
 
 from livegan.cli import main
-from livegan.synth import write_loop_folder
+from livegan.testing.synth import write_loop_folder
 
 
 def _file_size_limit(nbytes: int):

@@ -11,7 +11,7 @@ import time
 import numpy as np
 import soundfile as sf
 
-from livegan.recorder import Recorder
+from livegan.io.recorder import Recorder
 
 SR = 48000
 
@@ -43,7 +43,7 @@ def test_flac_take_is_a_wav_while_recording_and_a_flac_after(tmp_path):
 KILLED = r"""
 import os, sys, time
 import numpy as np
-from livegan.recorder import Recorder
+from livegan.io.recorder import Recorder
 rec = Recorder(sys.argv[1], 48000, 2, ring_seconds=1.0, poll_s=0.005).start()
 rec.ring[:30000] = 0.25
 rec.rst[0] = 30000

@@ -8,13 +8,13 @@ os.environ.setdefault("PYO_GUI_WX", "0")
 import numpy as np
 import pytest
 
-from livegan.patch import Effect, FX_PARAMS
+from livegan.control.patch import Effect, FX_PARAMS
 
 SR = 48000
 
 
 def _chain(types, **params):
-    from livegan.fx import FxChain
+    from livegan.audio.fx import FxChain
     effects = []
     for t in types:
         ps = {p: d for p, (_, _, d, _) in FX_PARAMS[t].items()}

@@ -12,10 +12,10 @@ import tracemalloc
 import numpy as np
 
 import livegan
-from livegan.engine import Engine
-from livegan.fx import FxChain
+from livegan.audio.engine import Engine
+from livegan.audio.fx import FxChain
 from livegan.model import validate_meta
-from livegan.patch import default_patch_path, load_patch
+from livegan.control.patch import default_patch_path, load_patch
 
 PKG = os.path.dirname(os.path.abspath(livegan.__file__)) + os.sep
 

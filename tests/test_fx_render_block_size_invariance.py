@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from livegan.model import load_model
-from livegan.patch import default_patch_path, load_patch, replace
-from livegan.perflog import read_perflog
-from livegan.render import Msg, controls_apply, patch_controls, render
+from livegan.control.patch import default_patch_path, load_patch, replace
+from livegan.io.perflog import read_perflog
+from livegan.commands.render import Msg, controls_apply, patch_controls, render
 
 SR = 48000
 SECONDS = 2.5
@@ -86,7 +86,7 @@ def test_demo_automation_renders_through_the_generic_patch(model):
     the default patch: the tempo change lands at 16 s exactly and loops switch on bars."""
     from importlib.resources import files
 
-    from livegan import dsp
+    from livegan.audio import dsp
 
     events = read_perflog(str(files("livegan") / "data" / "demo.mid"), SR)
     patch = load_patch(default_patch_path())

@@ -11,9 +11,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from livegan.model import ModelFileError, validate_meta
-from livegan.patch import Patch, PatchError, load_patch, parse_patch
-from livegan.perflog import PerfLog, marker_bpm, read_log_events, read_perflog
-from livegan.smf import MidiFileError
+from livegan.control.patch import Patch, load_patch, parse_patch
+from livegan.errors import PatchError
+from livegan.io.perflog import PerfLog, marker_bpm, read_log_events, read_perflog
+from livegan.io.smf import MidiFileError
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from livegan.control import Controller, EngineControls
-from livegan.patch import check_against_model, default_patch_path, load_patch
-from livegan.perflog import PerfLog
-from livegan.render import read_automation
-from livegan.ui import KeyboardControl
+from livegan.control.controller import Controller
+from livegan.control.admission import EngineControls
+from livegan.control.patch import check_against_model, default_patch_path, load_patch
+from livegan.io.perflog import PerfLog
+from livegan.commands.render import read_automation
+from livegan.control.keyboard import KeyboardControl
 
 
 def _controller():

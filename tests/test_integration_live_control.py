@@ -12,14 +12,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from livegan import dsp
-from livegan.control import EngineControls, LiveControl, controller_for
-from livegan.engine import Engine
-from livegan.midi import MidiHandler
+from livegan.audio import dsp
+from livegan.control.admission import EngineControls, controller_for
+from livegan.control.live import LiveControl
+from livegan.audio.engine import Engine
+from livegan.io.midi import MidiHandler
 from livegan.model import validate_meta
-from livegan.patch import default_patch_path, load_patch, replace
-from livegan.perflog import PerfLog, marker_bpm
-from livegan.render import read_automation
+from livegan.control.patch import default_patch_path, load_patch, replace
+from livegan.io.perflog import PerfLog, marker_bpm
+from livegan.commands.render import read_automation
 
 
 class FakeInput:

@@ -11,7 +11,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from livegan.patch import default_patch_path, load_patch
+from livegan.control.patch import default_patch_path, load_patch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from livegan.synth import make_loop
+from livegan.testing.synth import make_loop
 
 SR = 48000
 

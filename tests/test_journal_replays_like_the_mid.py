@@ -7,9 +7,9 @@ import pickle
 import numpy as np
 import pytest
 
-from livegan.cli import CLIError
-from livegan.journal import Journal, read_journal, read_journal_rows
-from livegan.perflog import PerfLog, read_perflog
+from livegan.errors import CLIError
+from livegan.io.journal import Journal, read_journal, read_journal_rows
+from livegan.io.perflog import PerfLog, read_perflog
 
 
 def _random_log(rng, rate, n):

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import mido
 
-from livegan.learn import learn
-from livegan.patch import Patch, load_patch, save_patch
+from livegan.commands.learn import learn
+from livegan.control.patch import Patch, load_patch, save_patch
 
 
 def scripted(messages):

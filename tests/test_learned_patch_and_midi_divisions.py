@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import struct
 
-from livegan.learn import save_learned
-from livegan.patch import Knob, Patch, load_patch
-from livegan.perflog import read_perflog
+from livegan.commands.learn import save_learned
+from livegan.control.patch import Knob, Patch, load_patch
+from livegan.io.perflog import read_perflog
 
 
 def test_learned_patch_goes_to_a_fallback_file_when_its_path_fails_at_the_end(tmp_path, monkeypatch, capsys):

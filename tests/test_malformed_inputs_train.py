@@ -12,7 +12,7 @@ import soundfile as sf
 import torch
 
 from livegan.cli import main
-from livegan.synth import write_loop_folder
+from livegan.testing.synth import write_loop_folder
 
 TINY = ["--preset", "paper", "--steps", "2", "--device", "cpu", "--set", "model_dim=2", "--set", "report=false",
         "--set", "preview_every=0", "--set", "checkpoint_every=0", "--set", "n_val=4"]

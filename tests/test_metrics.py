@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from livegan.synth import make_loop, sine_loop
+from livegan.testing.synth import make_loop, sine_loop
 from train import metrics
 
 SR = 8192
@@ -57,7 +57,7 @@ def test_diversity_is_low_for_a_collapsed_generator():
 def test_a_common_reference_charges_a_low_rate_preset_for_the_band_it_cannot_play(tmp_path):
     """Scored against its own 2048 Hz copy of the data, that copy looks perfect; against the
     common reference (the same files at the analysis rate) it pays for what it lacks above 1 kHz."""
-    from livegan.synth import write_loop_folder
+    from livegan.testing.synth import write_loop_folder
     from train.data import prepare
     from train.presets import Preset
 

@@ -9,8 +9,8 @@ import time
 import numpy as np
 import pytest
 
-from livegan.cli import CLIError
-from livegan.midi import (NOTE_OFF, NOTE_ON, PROGRAM, SONG_POS, START, STOP, EventRing, MidiHandler,
+from livegan.errors import CLIError
+from livegan.io.midi import (NOTE_OFF, NOTE_ON, PROGRAM, SONG_POS, START, STOP, EventRing, MidiHandler,
                           MidiInput, resolve_port)
 
 

@@ -6,8 +6,9 @@ import os
 
 import pytest
 
-from livegan.cli import CLIError
-from livegan.patch import (PatchError, check_against_model, default_patch_path, dumps_patch, patches_dir,
+from livegan.errors import CLIError
+from livegan.errors import PatchError
+from livegan.control.patch import (check_against_model, default_patch_path, dumps_patch, patches_dir,
                            load_patch, save_patch)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -5,7 +5,7 @@ import mido
 import numpy as np
 import pytest
 
-from livegan.perflog import PerfLog, marker_bpm, read_perflog, timing_for
+from livegan.io.perflog import PerfLog, marker_bpm, read_perflog, timing_for
 
 
 @pytest.mark.parametrize("sr", [48000, 44100, 96000, 16384])
@@ -44,7 +44,7 @@ def test_events_come_back_on_their_frames(tmp_path, sr):
 
 
 def test_events_logged_out_of_order_are_sorted_and_chunks_grow(tmp_path, monkeypatch):
-    import livegan.perflog as pl
+    import livegan.io.perflog as pl
     monkeypatch.setattr(pl, "CHUNK", 1000)
     log = PerfLog(48000)
     for f in range(2500, 0, -1):  # more than two preallocated chunks

@@ -19,7 +19,7 @@ import pytest
 import soundfile as sf
 
 from faulty_models import perform_with_seed_notes, save_faulty
-from livegan.patch import default_patch_path, load_patch, replace, save_patch
+from livegan.control.patch import default_patch_path, load_patch, replace, save_patch
 
 SECONDS, SR = 10, 48000
 CASES = {  # name: (fault kind, generator mode, words the last fault's text holds)
@@ -99,7 +99,7 @@ class _FailsLater:
 def test_render_keeps_the_previous_loop_through_faults_and_stays_deterministic(kind):
     from conftest import tiny_meta
     from livegan.model import validate_meta
-    from livegan.render import Msg, render
+    from livegan.commands.render import Msg, render
 
     meta = validate_meta({**tiny_meta(), "format": 1})
     events = [(int(f * SR), Msg("note_on", note=36 + i % 8, velocity=100))
@@ -120,7 +120,7 @@ def test_render_keeps_the_previous_loop_through_faults_and_stays_deterministic(k
 def test_panel_shows_the_fault_count_and_the_models_words_verbatim():
     from rich.console import Console
 
-    from livegan.ui import panel
+    from livegan.io.panel import panel
 
     con = Console(width=120, record=True)
     con.print(panel(dict(faults=3, fault="RuntimeError: [/oops] [red]bad")))  # markup in it: never parsed
@@ -131,8 +131,8 @@ def test_panel_shows_the_fault_count_and_the_models_words_verbatim():
 @pytest.mark.parametrize("bad", ["nan", "inf", "short", "long", "stereo", "int"])
 def test_a_bad_loop_never_reaches_a_bank_slot(bad):
     from conftest import tiny_meta
-    from livegan import dsp
-    from livegan.engine import Engine
+    from livegan.audio import dsp
+    from livegan.audio.engine import Engine
     from livegan.model import GenerationFault, validate_meta
 
     meta = validate_meta({**tiny_meta(), "format": 1})

@@ -6,7 +6,7 @@ import pytest
 import soundfile as sf
 
 from livegan.cli import main
-from livegan.synth import sine_loop
+from livegan.testing.synth import sine_loop
 from train.data import NoUsableAudio, prepare
 from train.presets import paper, wavegan
 

@@ -66,9 +66,10 @@ def test_info_prints_no_escape_sequence_from_the_model_file(tmp_path):
 def _panel_text(patch_toml: str, tmp_path) -> str:
     from rich.console import Console
 
-    from livegan.control import Controller
-    from livegan.patch import check_against_model, load_patch
-    from livegan.ui import KeyboardControl, panel
+    from livegan.control.controller import Controller
+    from livegan.control.patch import check_against_model, load_patch
+    from livegan.control.keyboard import KeyboardControl
+    from livegan.io.panel import panel
 
     path = tmp_path / "p.toml"
     path.write_text(patch_toml)
@@ -99,7 +100,7 @@ def test_panel_strips_control_characters_from_patch_text(tmp_path):
 
 
 def test_patch_names_lose_control_characters_at_load(tmp_path):
-    from livegan.patch import load_patch
+    from livegan.control.patch import load_patch
 
     path = tmp_path / "p.toml"
     path.write_text('name = "show\\u001b]0;pwned\\u0007"\n[midi]\nport = "virtual"\n'

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from livegan.cli import CLIError
+from livegan.errors import CLIError
 
 
 def _perform(*args):
@@ -53,8 +53,8 @@ def test_busy_device_gives_one_clear_message(jack_server, monkeypatch):
     refusal is injected where sounddevice raises it."""
     import sounddevice as sd
 
-    from livegan.audio import AudioOutput
-    from livegan.engine import Engine
+    from livegan.audio.output import AudioOutput
+    from livegan.audio.engine import Engine
     from livegan.model import validate_meta
 
     def refuse(*a, **k):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from livegan.genproc import ProcessModel
+from livegan.generate.process import ProcessModel
 from livegan.model import load_model, sample_latent
 
 

@@ -52,7 +52,7 @@ def test_write_error_is_shown_at_once_the_show_goes_on_and_the_teardown_finishes
 def test_the_panel_shows_a_take_write_warning_as_written():
     from rich.console import Console
 
-    from livegan.ui import panel
+    from livegan.io.panel import panel
 
     console = Console(width=200, record=True, file=open(os.devnull, "w"))
     msg = "take 1: writing /x/[red]take.wav failed (File too large)"

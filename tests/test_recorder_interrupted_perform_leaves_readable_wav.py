@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from livegan.recorder import Recorder
-from livegan.render import Msg, render
+from livegan.io.recorder import Recorder
+from livegan.commands.render import Msg, render
 
 SR = 48000
 
@@ -81,9 +81,9 @@ def test_perform_records_exactly_the_frames_played(jack_server, tiny_model, tmp_
 
 
 def _engine():
-    from livegan.engine import Engine
+    from livegan.audio.engine import Engine
     from livegan.model import validate_meta
-    from livegan.synth import make_loop
+    from livegan.testing.synth import make_loop
 
     meta = validate_meta(dict(format=1, name="b", sample_rate=16384, loop_samples=32768, channels=1, latent_dim=2,
                               latent_dist="uniform", bpm=120.0, bars=1, beats_per_bar=4, directions=[], sigmas=[],

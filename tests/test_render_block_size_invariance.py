@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from livegan.model import load_model
-from livegan.render import Msg, render
+from livegan.commands.render import Msg, render
 
 SR = 48000
 EVENTS = [(int(0.21 * SR), Msg("control_change", control=0, value=120)),

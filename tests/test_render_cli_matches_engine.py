@@ -7,8 +7,8 @@ import numpy as np
 import soundfile as sf
 
 from livegan.model import load_model
-from livegan.patch import default_patch_path, load_patch
-from livegan.render import controls_apply, patch_controls, read_automation, render
+from livegan.control.patch import default_patch_path, load_patch
+from livegan.commands.render import controls_apply, patch_controls, read_automation, render
 
 
 def test_render_cli_writes_the_engine_output(tiny_model, tmp_path, cli):

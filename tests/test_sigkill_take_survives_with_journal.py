@@ -12,7 +12,7 @@ import os
 import numpy as np
 import soundfile as sf
 
-from livegan.journal import read_journal_rows
+from livegan.io.journal import read_journal_rows
 from sigkill_take import SR, perform_and_kill, render_journal
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from livegan.synth import KINDS, make_loop, sine_loop, write_loop_folder
+from livegan.testing.synth import KINDS, make_loop, sine_loop, write_loop_folder
 
 
 @pytest.mark.parametrize("kind", KINDS)

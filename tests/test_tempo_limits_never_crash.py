@@ -13,15 +13,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import clock_sim
+from livegan.testing import clock_sim
 from conftest import run_cli, tiny_meta
 from faulty_models import save_faulty
-from livegan.control import EngineControls, LiveControl, controller_for
-from livegan.engine import Engine, tempo_limit
-from livegan.midiclock import PPQN
+from livegan.control.admission import EngineControls, controller_for
+from livegan.control.live import LiveControl
+from livegan.audio.engine import Engine, tempo_limit
+from livegan.control.follow import PPQN
 from livegan.model import validate_meta
-from livegan.patch import default_patch_path, load_patch, replace, save_patch
-from livegan.perflog import PerfLog
+from livegan.control.patch import default_patch_path, load_patch, replace, save_patch
+from livegan.io.perflog import PerfLog
 
 SR, BLOCK = 48000, 256
 HI = dict(sample_rate=96000, loop_samples=192000)  # 2 s: one 4/4 bar at 120 BPM

@@ -7,7 +7,7 @@ import sys
 
 import torch
 
-from livegan.synth import write_loop_folder
+from livegan.testing.synth import write_loop_folder
 
 
 def test_two_cpu_processes_train_a_few_steps_with_ddp(tmp_path):

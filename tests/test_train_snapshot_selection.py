@@ -14,7 +14,7 @@ import torch
 
 from livegan.cli import main
 from livegan.model import load_model, read_meta
-from livegan.synth import write_loop_folder
+from livegan.testing.synth import write_loop_folder
 from train import metrics
 from train.models import Generator
 from train.presets import Preset

@@ -10,9 +10,10 @@ import time
 import numpy as np
 import pytest
 
-from livegan.control import Controller
-from livegan.patch import default_patch_path, load_patch, check_against_model
-from livegan.ui import KeyboardControl, panel
+from livegan.control.controller import Controller
+from livegan.control.patch import default_patch_path, load_patch, check_against_model
+from livegan.control.keyboard import KeyboardControl
+from livegan.io.panel import panel
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -60,7 +61,7 @@ def test_panel_renders_every_field():
 def test_panel_and_keys_in_a_real_terminal_under_tmux(tmp_path):
     s = f"lgui{os.getpid()}"
     done = tmp_path / "rc"
-    cmd = (f"cd {ROOT} && {sys.executable} -m livegan.ui --demo --seconds 30; echo $? > {done}")
+    cmd = (f"cd {ROOT} && {sys.executable} -m livegan.io.panel --demo --seconds 30; echo $? > {done}")
     subprocess.run(["tmux", "new-session", "-d", "-s", s, "-x", "120", "-y", "30", cmd], check=True)
     try:
         def pane():

@@ -127,7 +127,7 @@ def export_run(run_dir, path, n_directions: int = 16, quiet: bool = False, which
 
 
 def cli_export(args) -> int:
-    from livegan.cli import CLIError
+    from livegan.errors import CLIError
 
     try:
         export_run(args.run_dir, args.output, which=args.snapshot)

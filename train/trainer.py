@@ -633,7 +633,7 @@ def close_ddp(s: TrainState) -> None:
 
 
 def cli_train(args) -> int:
-    from livegan.cli import CLIError
+    from livegan.errors import CLIError
     from train.data import NoUsableAudio
 
     try:

@@ -2,7 +2,7 @@
 
 It plays through a patch (``--patch``, default the generic patch): MIDI from
 ``--midi`` (index, name substring or ``virtual``; else the patch's port) goes
-to ``livegan.control.Controller`` (knobs -> directions with takeover, seed
+to ``livegan.control.controller.Controller`` (knobs -> directions with takeover, seed
 notes, snapshot pads, morph, buttons, effect knobs), the patch's effects chain
 is the engine's ``fx`` hook, and with ``clock = "midi"`` the MIDI clock's
 tempo drives the engine. In a terminal the rich panel shows the state and
@@ -11,7 +11,7 @@ script, ``--seconds``) a one-line status is printed every few seconds.
 ``--record OUT.wav`` also writes every applied control event to ``OUT.mid``
 (the performance log, frame-exact) so ``livegan render --automation OUT.mid``
 re-renders the performance; it is saved on Ctrl-C and SIGTERM too, and while
-the take records its events are appended to ``OUT.journal`` (``livegan.journal``)
+the take records its events are appended to ``OUT.journal`` (``livegan.io.journal``)
 so a SIGKILL loses none. A take never replaces a file (``take_path``).
 ``--seconds`` stops it. Ctrl-C, SIGTERM or
 an error stop it cleanly: the stream stops, the recorder drains and closes
@@ -20,8 +20,8 @@ written.
 
 Threads: main (this module: setup, the wait loop, MIDI bridging, teardown),
 audio callback (``AudioOutput.callback``), generator (``GeneratorThread``),
-recorder (``Recorder``), MIDI (``livegan.midi.MidiInput``). The main thread is
-also the control thread (``livegan.control.LiveControl``) and the UI thread.
+recorder (``Recorder``), MIDI (``livegan.io.midi.MidiInput``). The main thread is
+also the control thread (``livegan.control.live.LiveControl``) and the UI thread.
 """
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ import time
 
 import numpy as np
 
-from livegan.cli import CLIError
+from livegan.errors import CLIError
 
 
 class _Stop(Exception):
@@ -56,7 +56,7 @@ def _model_path(arg):
 def take_files(path: str) -> list:
     """Every file a take at ``path`` writes: the audio (and a FLAC take's WAV while it records), the
     performance log ``.mid`` and its journal."""
-    from livegan.recorder import recording_path
+    from livegan.io.recorder import recording_path
 
     root = os.path.splitext(path)[0]
     return sorted({path, recording_path(path), root + ".mid", root + ".journal"})
@@ -98,7 +98,7 @@ class Takes:
             engine, rate, channels, perflog, first, say
         self.meter = (engine.ring, engine.rst)  # the engine's own ring (perform makes one for the meter)
         self.rec = None  # the Recorder of the take in progress
-        self.journal = None  # its performance log's journal (livegan.journal)
+        self.journal = None  # its performance log's journal (livegan.io.journal)
         self.n = 0
         self.frames = 0  # recorded by finished takes
         self.drops = 0
@@ -120,8 +120,8 @@ class Takes:
     def start(self, running: bool = True) -> None:
         """A new take under the next free name. Before the stream starts (``running`` False) a bad
         path raises CLIError; during the show it is a warning and no take."""
-        from livegan.journal import Journal, journal_path
-        from livegan.recorder import Recorder
+        from livegan.io.journal import Journal, journal_path
+        from livegan.io.recorder import Recorder
 
         self.n += 1
         path = take_path(self.first, self.n)
@@ -247,7 +247,7 @@ def run_stats(engine, out, takes, skip_calls: int = 0) -> dict:
     if out:
         d.update(out.load_stats(skip_calls))
         d["xrun_at_callback"] = [int(i) for i in out.xrun_calls[:min(out.xruns, 64)]]
-    from livegan import dsp
+    from livegan.audio import dsp
 
     ev = engine.events()
     d["switch_log"] = [[int(f), int(lid)] for f, k, _, lid in ev if k == dsp.EV_SWITCH]  # (frame, loop id)
@@ -262,9 +262,9 @@ def run_stats(engine, out, takes, skip_calls: int = 0) -> dict:
 
 
 def panel_stats(engine, out, takes, patch, rate: int) -> dict:
-    """The panel's numbers (``livegan.ui.panel``). Main thread: lock-free reads of plain counters."""
-    from livegan import dsp
-    from livegan.ui import level_dbfs
+    """The panel's numbers (``livegan.io.panel.panel``). Main thread: lock-free reads of plain counters."""
+    from livegan.audio import dsp
+    from livegan.io.panel import level_dbfs
 
     s = engine.stats()
     bar, beat = engine.transport.bar_beat()
@@ -281,17 +281,17 @@ def panel_stats(engine, out, takes, patch, rate: int) -> dict:
 
 
 def cli_perform(args) -> int:
-    from livegan import dsp
-    from livegan.audio import AudioOutput
-    from livegan.engine import Engine
+    from livegan.audio import dsp
+    from livegan.audio.output import AudioOutput
+    from livegan.audio.engine import Engine
     from livegan.model import load_model
-    from livegan.scheduler import GeneratorThread
+    from livegan.generate.scheduler import GeneratorThread
 
     if args.seconds is not None and args.seconds <= 0:
         raise CLIError(f"--seconds must be > 0, got {args.seconds}")
     if args.blocksize < 16 or args.blocksize > 8192:
         raise CLIError(f"--blocksize must be in [16, 8192], got {args.blocksize}")
-    from livegan.cli import check_writable
+    from livegan.io.files import check_writable
 
     if args.record:  # every output path before the model loads and the stream opens
         if os.path.splitext(args.record)[1].lower() not in (".wav", ".flac"):
@@ -300,29 +300,29 @@ def cli_perform(args) -> int:
     if args.stats_json:
         check_writable(args.stats_json, "--stats-json")
     model_path = _model_path(args.model)
-    from livegan.patch import default_patch_path, load_patch
+    from livegan.control.patch import default_patch_path, load_patch
 
     patch = load_patch(args.patch or default_patch_path())
     quantize, crossfade, tempo = patch.quantize, patch.crossfade_ms, patch.tempo
 
     # the stream's parameters first: a wrong device fails before the model loads
     import sounddevice as sd  # noqa: F401  (JACK must already run: PortAudio scans now)
-    from livegan.audio import resolve_output
+    from livegan.audio.output import resolve_output
 
     dev = resolve_output(args.device)
     rate = args.samplerate or int(sd.query_devices(dev)["default_samplerate"])
     channels = min(2, int(sd.query_devices(dev)["max_output_channels"]))
 
     if getattr(args, "generator", "thread") == "process":
-        from livegan.genproc import ProcessModel
+        from livegan.generate.process import ProcessModel
 
         model = ProcessModel(model_path)  # CUDA in the child when available
     else:
         model = load_model(model_path, threads=1)  # CUDA when available; warmed up inside
     meta = model.meta
-    from livegan.render import patch_controls
+    from livegan.commands.render import patch_controls
 
-    from livegan.engine import start_tempo_problem
+    from livegan.audio.engine import start_tempo_problem
 
     problem = start_tempo_problem(meta, rate, tempo, f"{patch.path}: transport.tempo")
     if problem:  # a tempo the kernel can never read: refused before the show, not a crash in it
@@ -334,7 +334,7 @@ def cli_perform(args) -> int:
     out = AudioOutput(engine, device=dev, samplerate=rate, blocksize=args.blocksize, latency=args.latency,
                       channels=channels)
     dsp.warm_up(meta.channels, channels)
-    from livegan.perflog import PerfLog
+    from livegan.io.perflog import PerfLog
 
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     perflog = PerfLog(rate)  # always: a take started later needs every event since frame 0
@@ -347,7 +347,7 @@ def cli_perform(args) -> int:
     engine.publish_loop(_first_loop(model, engine, snap, model_path), 0)  # the first loop plays from frame 0
     engine.record_gen_time(time.perf_counter() - t0)
     if args.record:
-        from livegan.journal import unfinished_takes
+        from livegan.io.journal import unfinished_takes
 
         for j in unfinished_takes(os.path.dirname(args.record))[:3]:
             print(f"livegan perform: found an unfinished take's performance log {j} (a crash?): re-render the "
@@ -363,16 +363,16 @@ def cli_perform(args) -> int:
     midi_in = None
     midi_spec = args.midi or patch.port or None
     if midi_spec:
-        from livegan.midi import MidiHandler, MidiInput
+        from livegan.io.midi import MidiHandler, MidiInput
 
         midi_in = MidiInput(midi_spec, handler=MidiHandler(channel=patch.channel)).start()
         import rtmidi
 
         if midi_in.api == rtmidi.API_UNIX_JACK:  # JACK MIDI arrives with the next cycle: half a period late on average
             midi_in.clock.latency_s = 0.5 * args.blocksize / rate
-    from livegan.control import LiveControl
+    from livegan.control.live import LiveControl
 
-    from livegan.midiclock import FrameClock
+    from livegan.control.follow import FrameClock
 
     frame_clock = FrameClock(out.cb_ring, lambda: out.calls, rate, latency_s=out.output_latency)
     live = LiveControl(ec, engine, midi_in=midi_in, perflog=perflog, clock_follow=patch.clock == "midi",
@@ -404,7 +404,7 @@ def cli_perform(args) -> int:
         gen.start()
         out.start()
         if in_process and not interactive:  # (the panel's drawing is not brief: it stays at normal priority)
-            from livegan.audio import raise_thread_priority
+            from livegan.audio.output import raise_thread_priority
 
             raise_thread_priority(40)  # main loop holds the GIL only briefly
         # --seconds counts frames played (a stream that starts late still plays them all); the
@@ -433,12 +433,13 @@ def cli_perform(args) -> int:
                 said[0] += 1
 
         if interactive:
-            from livegan.ui import KeyboardControl, run_panel
+            from livegan.control.keyboard import KeyboardControl
+            from livegan.io.panel import run_panel
 
             kb = KeyboardControl(ec.c, log=live.log, midi_grid=True, on_record=lambda on: takes.toggle())
             run_panel(panel_now, ec.c, kb, until=finished, tick=tick)
         else:
-            from livegan.ui import status_line
+            from livegan.io.panel import status_line
 
             next_status = time.monotonic() + 2.0
             while not finished():
@@ -491,9 +492,9 @@ def cli_perform(args) -> int:
 def _first_loop(model, engine, snap, path):
     """The loop the show starts with, under a deadline: a model that raises, breaks the contract
     or never returns here stops the show before it starts, with one line. Main thread."""
-    from livegan.engine import checked_loop
+    from livegan.audio.engine import checked_loop
     from livegan.model import GenerationTimeout, ModelFileError, call_with_deadline, fault_text, gen_timeout_s
-    from livegan.scheduler import generate_loop
+    from livegan.generate.scheduler import generate_loop
 
     m = engine.meta
     try:

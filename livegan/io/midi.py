@@ -26,8 +26,8 @@ import time
 
 import numpy as np
 
-from livegan.cli import CLIError
-from livegan.midiclock import ClockFollower
+from livegan.errors import CLIError
+from livegan.control.follow import ClockFollower
 
 # event kinds in the ring
 NOTE_ON, NOTE_OFF, PROGRAM, START, STOP, CONTINUE, SONG_POS = 1, 2, 3, 4, 5, 6, 7
@@ -172,7 +172,7 @@ def _rtmidi():
 def choose_api():
     """rtmidi API: $LIVEGAN_MIDI_API ('jack'/'alsa') if set, else JACK when a JACK server answers, else ALSA."""
     rtmidi = _rtmidi()
-    from livegan.devices import _quiet_stderr
+    from livegan.commands.devices import _quiet_stderr
 
     want = os.environ.get("LIVEGAN_MIDI_API", "").lower()
     order = {"jack": [rtmidi.API_UNIX_JACK], "alsa": [rtmidi.API_LINUX_ALSA]}.get(

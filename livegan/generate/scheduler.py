@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from livegan import dsp
+from livegan.audio import dsp
 from livegan.model import fault_text
 
 
@@ -94,7 +94,7 @@ class GeneratorThread(threading.Thread):
         """Generator thread body."""
         e = self.engine
         if self.rt_priority is not None:
-            from livegan.audio import raise_thread_priority
+            from livegan.audio.output import raise_thread_priority
 
             raise_thread_priority(self.rt_priority)
         try:

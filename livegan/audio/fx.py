@@ -42,7 +42,7 @@ os.environ.setdefault("PYO_GUI_WX", "0")
 
 import numpy as np
 
-from livegan.patch import FX_PARAMS, Effect
+from livegan.control.patch import FX_PARAMS, Effect
 
 SMOOTH_S = 0.02  # parameter and bypass ramps
 FILTER_TYPE = {"lowpass": 0, "highpass": 1, "bandpass": 2}

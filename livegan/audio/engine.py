@@ -7,7 +7,7 @@ Hooks for the control layer (MIDI, patches, effects, UI, MIDI clock):
   ``process(block: np.ndarray[frames, channels] float32) -> None``; it runs in
   place inside ``process()`` after the mix and before the safety limiter, on
   the audio thread (so it must not allocate, lock or block either).
-- ``engine.controls`` (``livegan.latent.Controls``): last-value-wins knob
+- ``engine.controls`` (``livegan.control.latent.Controls``): last-value-wins knob
   floats (np.float32 array, one per latent direction, in [-1, 1]) written by
   the MIDI thread and read by the generator thread: ``set_knob(k, x)``,
   ``set_cc(cc, value)`` (CC n -> direction n until a patch maps it),
@@ -21,7 +21,7 @@ Hooks for the control layer (MIDI, patches, effects, UI, MIDI clock):
   If ``obj`` also has ``bind(engine)`` and ``admit(ist)`` (``EngineControls``),
   ``admit`` runs at the start of every ``process``: control changes staged by
   the control thread take effect at a block's first frame (see
-  ``livegan.control.EngineControls``).
+  ``livegan.control.admission.EngineControls``).
 - ``engine.set_tempo(bpm)``: any thread (e.g. MIDI clock follower); applied
   at the start of the next block, phase-continuous (beat position kept, only
   the read rate changes: no click). Range 20..400 BPM.
@@ -34,7 +34,7 @@ Hooks for the control layer (MIDI, patches, effects, UI, MIDI clock):
   only grow); ``engine.transport`` gives tempo, frame, bar/beat for a panel;
   ``engine.events()`` is the event log (frame, kind, slot, loop id), kinds
   ``dsp.EV_SWITCH/EV_LATE/EV_SUPERSEDED/EV_FADE_END/EV_TEMPO``.
-- Offline: ``livegan.render.render(model, [(frame, msg)], total_frames, ...,
+- Offline: ``livegan.commands.render.render(model, [(frame, msg)], total_frames, ...,
   apply=fn(engine, msg), engine_kw={...})`` drives this same ``process``
   with sample-exact events and synchronous generation (deterministic).
 
@@ -49,10 +49,10 @@ import time
 
 import numpy as np
 
-from livegan import dsp
-from livegan.bank import LoopBank
-from livegan.clock import MAX_BPM, MIN_BPM, Transport, quantum_beats
-from livegan.latent import Controls, z_for
+from livegan.audio import dsp
+from livegan.audio.bank import LoopBank
+from livegan.audio.transport import MAX_BPM, MIN_BPM, Transport, quantum_beats
+from livegan.control.latent import Controls, z_for
 
 
 def tempo_limit(meta, sample_rate: int, step: bool = False) -> float:
@@ -288,7 +288,7 @@ class Engine:
 
     # ---- any thread --------------------------------------------------------------
     def events(self) -> np.ndarray:
-        """Logged events, oldest first: rows (frame, kind, slot, loop id); kinds in ``livegan.dsp``."""
+        """Logged events, oldest first: rows (frame, kind, slot, loop id); kinds in ``livegan.audio.dsp``."""
         n = int(self.ist[dsp.I_LOG_N])
         cap = self.log.shape[0]
         if n <= cap:

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from livegan.control import EngineControls, LiveControl, controller_for
-from livegan.engine import Engine
-from livegan.midi import MidiHandler
-from livegan.midiclock import PPQN, FrameClock
+from livegan.control.admission import EngineControls, controller_for
+from livegan.control.live import LiveControl
+from livegan.audio.engine import Engine
+from livegan.io.midi import MidiHandler
+from livegan.control.follow import PPQN, FrameClock
 from livegan.model import validate_meta
-from livegan.patch import default_patch_path, load_patch, replace
-from livegan.perflog import PerfLog
+from livegan.control.patch import default_patch_path, load_patch, replace
+from livegan.io.perflog import PerfLog
 
 SR, BLOCK = 48000, 256
 

@@ -1,7 +1,7 @@
 """Transport: tempo, beats per bar, bar/beat from an integer frame counter; quantize grid.
 
 The transport's state lives in the engine's shared arrays (``ist``/``fst``,
-indices in ``livegan.dsp``) so the audio kernel advances it without Python:
+indices in ``livegan.audio.dsp``) so the audio kernel advances it without Python:
 beat(frame) = beat0 + (frame - frame0) / frames_per_beat. A tempo change
 re-anchors (frame0, beat0) at the block where it lands, so the beat position,
 and with it the loop phase, stays continuous: no click, only the rate moves.
@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 
-from livegan import dsp
+from livegan.audio import dsp
 
 MIN_BPM, MAX_BPM = 20.0, 400.0
 

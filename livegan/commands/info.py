@@ -9,7 +9,7 @@ def check_device(device: str) -> None:
     past the last, mps off macOS), instead of a torch trace at load."""
     import torch
 
-    from livegan.cli import CLIError
+    from livegan.errors import CLIError
 
     if device.startswith("cuda"):
         n = torch.cuda.device_count() if torch.cuda.is_available() else 0

@@ -26,7 +26,7 @@ import tempfile
 
 import numpy as np
 
-from livegan.cli import CLIError
+from livegan.errors import CLIError
 
 MAGIC = "livegan journal 1"
 MAX_LINE = 200  # a valid line is under 80 characters
@@ -117,7 +117,7 @@ def read_journal_rows(path) -> tuple[int, int, np.ndarray]:
 def read_journal(path, sample_rate: int) -> list:
     """A journal -> [(frame, mido message)], exactly as ``read_perflog`` reads the ``.mid`` its take
     would have written at stop (it is written through the same ``PerfLog.save``)."""
-    from livegan.perflog import PerfLog, read_perflog
+    from livegan.io.perflog import PerfLog, read_perflog
 
     rate, start, rows = read_journal_rows(path)
     log = PerfLog(rate)
@@ -140,8 +140,8 @@ def unfinished_takes(folder: str) -> list:
 
 def automation_events(path, sample_rate: int) -> list:
     """``livegan render --automation``'s events: a ``.journal`` (an unfinished take) or a MIDI file
-    (``livegan.render.read_automation``). A missing ``.mid`` whose journal is there says so."""
-    from livegan.render import read_automation
+    (``livegan.commands.render.read_automation``). A missing ``.mid`` whose journal is there says so."""
+    from livegan.commands.render import read_automation
 
     path = str(path)
     if path.endswith(".journal"):

@@ -8,7 +8,7 @@ land on their exact frame whatever the block size. Same automation, same
 model, same output, bit for bit.
 
 The CLI plays the automation through a patch (``--patch``, default the
-generic patch): CCs and notes go to ``livegan.control.Controller`` (knobs ->
+generic patch): CCs and notes go to ``livegan.control.controller.Controller`` (knobs ->
 directions in sigmas with pick-up takeover, seed notes, snapshot pads, morph,
 buttons, effect parameters), the patch's effects chain runs as the engine's
 ``fx`` hook (``FxChain`` in FIFO mode: any block length, a constant latency of
@@ -28,10 +28,10 @@ import sys
 
 import numpy as np
 
-from livegan.cli import CLIError
-from livegan.engine import Engine, start_tempo_problem
+from livegan.errors import CLIError
+from livegan.audio.engine import Engine, start_tempo_problem
 from livegan.model import GenerationFault, fault_text
-from livegan.scheduler import Scheduler, generate_loop
+from livegan.generate.scheduler import Scheduler, generate_loop
 
 RENDER_LEAD_S = 0.1  # generation decision this long before each boundary (virtual clock)
 
@@ -46,11 +46,11 @@ class Msg:
 
 def read_automation(path, sample_rate: int):
     """Standard MIDI file -> [(frame, mido message)] for CCs, notes, tempo markers and
-    start/stop/continue, in time order: a ``livegan.perflog.LogEvents`` sequence (arrays, each
+    start/stop/continue, in time order: a ``livegan.io.perflog.LogEvents`` sequence (arrays, each
     message made when asked for, so memory stays bounded for any number of events).
     Every problem with the file is one CLIError line naming it."""
-    from livegan.perflog import read_log_events
-    from livegan.smf import MidiFileError
+    from livegan.io.perflog import read_log_events
+    from livegan.io.smf import MidiFileError
 
     if os.path.isdir(path):
         raise CLIError(f"automation file {path}: is a folder, not a MIDI file")
@@ -66,7 +66,7 @@ def read_automation(path, sample_rate: int):
 
 def take_start(events) -> int:
     """The frame a take's recording starts at (a ``livegan take FRAME`` marker), else 0."""
-    from livegan.perflog import marker_take
+    from livegan.io.perflog import marker_take
 
     if hasattr(events, "status"):  # a LogEvents: look at its markers only
         rows = (events[int(i)] for i in np.flatnonzero(events.status == 0xFF))
@@ -96,7 +96,7 @@ def patch_controls(patch, meta, sample_rate: int, channels: int, fx: bool = True
     The chain runs in FIFO mode (any block length); its delay starts at the
     patch's tempo (or the model's). Thread: main, before the engine starts.
     """
-    from livegan.control import EngineControls, controller_for
+    from livegan.control.admission import EngineControls, controller_for
 
     n = int(meta.directions.shape[0])
     dropped = [k for k in patch.knobs if k.direction is not None and k.direction >= n]
@@ -106,7 +106,7 @@ def patch_controls(patch, meta, sample_rate: int, channels: int, fx: bool = True
                 ] if dropped else []
     chain = None
     if fx and patch.effects:
-        from livegan.fx import FxChain
+        from livegan.audio.fx import FxChain
 
         chain = FxChain(patch.effects, sample_rate, channels, bpm=float(patch.tempo or meta.bpm), fifo=True)
     return EngineControls(controller, chain), chain, warnings
@@ -131,7 +131,7 @@ def render(model, events, total_frames: int, sample_rate: int = 48000, channels:
     succeed (else ``GenerationFault``). A tempo marker faster than the model can be read at this
     rate is held at ``engine.max_tempo``. ``warn(text)`` hears each distinct fault and hold once.
     """
-    from livegan.perflog import marker_bpm, marker_transport
+    from livegan.io.perflog import marker_bpm, marker_transport
 
     meta = model.meta
     engine = Engine(meta, sample_rate=sample_rate, channels=channels, quantize=quantize,
@@ -224,7 +224,9 @@ def render(model, events, total_frames: int, sample_rate: int = 48000, channels:
 def cli_render(args) -> int:
     import soundfile as sf
 
-    from livegan.cli import RENDER_MAX_SECONDS, SAMPLERATE_RANGE, check_writable
+    from livegan.cli import RENDER_MAX_SECONDS
+    from livegan.io.files import check_writable
+    from livegan.model import SAMPLERATE_RANGE
     from livegan.model import default_model_path, load_model
 
     model_path = args.model or default_model_path()
@@ -240,10 +242,10 @@ def cli_render(args) -> int:
     if ext not in (".wav", ".flac"):
         raise CLIError(f"output {args.output}: use a .wav or .flac file name")
     check_writable(args.output, "output")
-    from livegan.patch import default_patch_path, load_patch
+    from livegan.control.patch import default_patch_path, load_patch
 
     patch = load_patch(args.patch or default_patch_path())
-    from livegan.journal import automation_events
+    from livegan.io.journal import automation_events
 
     events = automation_events(args.automation, args.samplerate)  # a .mid, or an unfinished take's journal
     total = int(round(args.seconds * args.samplerate))

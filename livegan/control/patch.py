@@ -25,7 +25,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from livegan.cli import CLIError
+from livegan.errors import PatchError
 from livegan.model import printable
 
 TAKEOVER = ("jump", "pickup")
@@ -46,14 +46,6 @@ FX_PARAMS = {
 }
 MAX_PATCH_BYTES = 1 << 20  # a patch is a page of text; a bigger file is something else
 ACTIONS = ("save", "record", "random_seed") + tuple(f"bypass.{t}" for t in FX_PARAMS)
-
-
-class PatchError(CLIError):
-    """A patch breaks the schema; the message names the file, the key and the problem."""
-
-    def __init__(self, path, key: str, problem: str):
-        self.path, self.key, self.problem = str(path), key, problem
-        super().__init__(f"{self.path}: {key}: {problem}")
 
 
 @dataclass
@@ -109,7 +101,7 @@ class Patch:
 def patches_dir() -> str:
     """The shipped patches: package data (``livegan/patches``), so an installed livegan has them too;
     the checkout's top-level ``patches`` is a link to the same folder."""
-    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "patches")
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "patches")
 
 
 def default_patch_path() -> str:

@@ -17,8 +17,8 @@ import os
 import sys
 import time
 
-from livegan.cli import CLIError
-from livegan.patch import Effect, FX_PARAMS, Knob, Patch, load_patch, save_patch
+from livegan.errors import CLIError
+from livegan.control.patch import Effect, FX_PARAMS, Knob, Patch, load_patch, save_patch
 
 MOVES = 3
 DEFAULT_FX_KNOBS = ("filter.cutoff", "filter.q", "drive.amount", "delay.mix", "reverb.mix")
@@ -148,9 +148,9 @@ def save_learned(patch: Patch, path: str) -> str:
 def cli_learn(args) -> int:
     import rtmidi
 
-    from livegan.midi import CLIENT, choose_api, resolve_port
+    from livegan.io.midi import CLIENT, choose_api, resolve_port
 
-    from livegan.cli import check_writable
+    from livegan.io.files import check_writable
 
     path = args.patch
     if os.path.isfile(path):

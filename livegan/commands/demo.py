@@ -15,17 +15,17 @@ import os
 
 import numpy as np
 
-from livegan.cli import CLIError
+from livegan.errors import CLIError
 
 DEMO_SECONDS = 30.0
 SR = 48000
 HP_HZ = 11000.0  # above the model's Nyquist x any demo tempo ratio: only discontinuities land here
-DEMO_AUTOMATION = os.path.join(os.path.dirname(__file__), "data", "demo.mid")
+DEMO_AUTOMATION = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "demo.mid")
 
 
 def render_demo(output: str, model: str | None = None, samplerate: int = 48000) -> None:
-    from livegan.patch import default_patch_path
-    from livegan.render import cli_render
+    from livegan.control.patch import default_patch_path
+    from livegan.commands.render import cli_render
 
     ns = argparse.Namespace(automation=DEMO_AUTOMATION, seconds=DEMO_SECONDS, output=output, model=model,
                             patch=default_patch_path(), samplerate=samplerate, blocksize=256)
@@ -35,9 +35,9 @@ def render_demo(output: str, model: str | None = None, samplerate: int = 48000) 
 def render_demo_with_log(model_path=None, fx=False, blocksize=256):
     """(audio (frames, 2) float32, events (n, 4) int64, tempo markers [(frame, bpm)])."""
     from livegan.model import default_model_path, load_model
-    from livegan.patch import default_patch_path, load_patch
-    from livegan.perflog import marker_bpm
-    from livegan.render import controls_apply, patch_controls, read_automation, render
+    from livegan.control.patch import default_patch_path, load_patch
+    from livegan.io.perflog import marker_bpm
+    from livegan.commands.render import controls_apply, patch_controls, read_automation, render
 
     patch = load_patch(default_patch_path())
     model = load_model(model_path or default_model_path(), threads=1)
@@ -62,7 +62,7 @@ def analyse_switches(audio, events, tempos, crossfade_ms, beats_per_bar=4):
     """
     from scipy.signal import butter, sosfilt
 
-    from livegan import dsp
+    from livegan.audio import dsp
 
     switches = events[events[:, 1] == dsp.EV_SWITCH, 0]
     fades = events[events[:, 1] == dsp.EV_FADE_END, 0]

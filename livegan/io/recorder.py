@@ -31,7 +31,7 @@ import threading
 import numpy as np
 import soundfile as sf
 
-from livegan.cli import CLIError
+from livegan.errors import CLIError
 
 SFC_UPDATE_HEADER_NOW = 0x1060  # libsndfile sndfile.h
 SFC_RF64_AUTO_DOWNGRADE = 0x1210
@@ -119,7 +119,7 @@ class Recorder:
 
     def _run(self):
         """Recorder thread: drain every poll_s, then rewrite the header once (valid after a SIGKILL)."""
-        from livegan.audio import raise_thread_priority
+        from livegan.audio.output import raise_thread_priority
 
         raise_thread_priority(30)  # it takes the GIL briefly; ordinary load must not park it holding it
         try:

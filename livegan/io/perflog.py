@@ -144,7 +144,7 @@ def read_perflog(path, sample_rate: int) -> list:
 
     Tempo markers come back as ``mido.MetaMessage('marker', text='livegan tempo X')``.
     Times go through the file's tempo map, as ``livegan render`` reads automation.
-    Raises ``livegan.smf.MidiFileError`` (one line: what and where) for a malformed file or marker.
+    Raises ``livegan.io.smf.MidiFileError`` (one line: what and where) for a malformed file or marker.
     """
     return list(read_log_events(path, sample_rate, automation_only=False))
 
@@ -171,7 +171,7 @@ class LogEvents:
         st, d = int(self.status[i]), int(self.data[i])
         if st == _MARKER:
             return int(self.frames[i]), mido.MetaMessage("marker", text=self.markers[d])
-        from livegan.smf import _data_len
+        from livegan.io.smf import _data_len
 
         return int(self.frames[i]), mido.Message.from_bytes([st, d & 0x7F, d >> 8][:1 + _data_len(st)])
 
@@ -184,8 +184,8 @@ _MARKER = 0xFF
 
 def _marker_problem(text: str, seconds: float) -> str | None:
     """Why a ``livegan ...`` marker cannot be played, or None. ``seconds``: where it sits."""
-    from livegan.clock import MAX_BPM, MIN_BPM
-    from livegan.cli import SAMPLERATE_RANGE
+    from livegan.audio.transport import MAX_BPM, MIN_BPM
+    from livegan.model import SAMPLERATE_RANGE
 
     p = text.split()
     try:
@@ -215,9 +215,9 @@ def read_log_events(path, sample_rate: int, automation_only: bool = True) -> Log
     Keeps channel messages (only note on/off and CCs with ``automation_only``), start / stop /
     continue (real-time bytes, or ``livegan start|stop|continue`` markers turned back into
     messages) and the ``livegan tempo|locate|run|take`` markers, each checked; other markers
-    and meta events are dropped. Raises ``livegan.smf.MidiFileError`` naming the problem.
+    and meta events are dropped. Raises ``livegan.io.smf.MidiFileError`` naming the problem.
     """
-    from livegan.smf import MidiFileError, read_smf
+    from livegan.io.smf import MidiFileError, read_smf
 
     ev = read_smf(path)
     status = ev.status.copy()

@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from livegan.cli import CLIError
+from livegan.errors import CLIError
 
 
 def _sd():

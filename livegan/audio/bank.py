@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from livegan import dsp
+from livegan.audio import dsp
 
 
 class NoFreeSlot(RuntimeError):

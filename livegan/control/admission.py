@@ -1,0 +1,185 @@
+"""The engine's control state: a Controller's latent point and effect knobs,
+staged by the control thread and admitted by the audio thread at a block's first frame.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from livegan.control.controller import Controller
+from livegan.control.patch import Patch
+
+
+# ---------------------------------------------------------------- the engine side
+
+ADMIT_RING = 1024  # admission frames kept per batch number (the control thread drains far sooner)
+
+
+class EngineControls:
+    """A ``Controller`` as the engine's control state, and its effect knobs on an ``FxChain``.
+
+    Pass it as ``Engine(controls=ec, z_fn=ec.z_fn)``: the generator reads
+    ``seq`` and ``snapshot()`` = (seq, z); ``z_fn`` returns that z and notes
+    (engine frame, seq) in ``generated`` (loop ids count generations, so loop
+    id i was made from the control state ``generated[i]`` at that frame: the
+    control timeline that a re-render must reproduce). ``frame_fn`` gives the
+    frame (set it to the engine transport's).
+
+    **Admission.** A control change takes effect at one frame that both the live
+    performance and its re-render agree on: the start of an audio block. The
+    control thread stages each change as one immutable *batch* (``sync``: the
+    z snapshot, the effect parameters, bypasses and tempo, replaced whole as a
+    single tuple); the engine calls ``admit(ist)`` at the start of every
+    ``process`` and, when a new batch is staged, applies it there (z to the
+    generator, SigTo targets to the chain, tempo to the transport) and writes
+    the block's first frame into ``admit_frame[batch % ADMIT_RING]``. The
+    control thread logs each batch's events at that frame, and ``livegan
+    render`` applies them at the same frame, so effect knobs, latent knobs and
+    tempo changes re-render sample-exactly. Unbound (no engine), ``sync``
+    admits at once.
+
+    Threads: ``message``, ``cc``, ``note``, ``stage_tempo`` and ``sync`` run
+    on the control thread (the main thread live, the render loop offline);
+    ``admit`` on the audio thread (it allocates nothing when no batch is
+    waiting); ``snapshot`` and ``z_fn`` on the generator thread. No locks: one
+    reference write publishes a batch, plain writes admit it.
+    """
+
+    def __init__(self, controller: Controller, fx=None):
+        self.c = controller
+        self.fx = fx
+        self.engine = None  # set by bind(): from then on the engine's blocks admit batches
+        self.channel = None if controller.patch.channel is None else controller.patch.channel - 1
+        self._snap = (controller.version, controller.z())
+        self.seq = controller.version
+        self.batch = 0  # batches staged (control thread)
+        self.admitted = 0  # batches admitted (audio thread)
+        self.admit_frame = np.zeros(ADMIT_RING, np.int64)
+        # (batch, snapshot, fx params, bypass, tempo, locate (n, beat, frame), running)
+        self._staged = (0, self._snap, {}, {}, None, (0, 0.0, 0), True)
+        self._tempo = None  # tempo asked for by stage_tempo (control thread)
+        self._loc = (0, 0.0, 0)  # locates asked for by stage_locate
+        self._run = True
+        self._fx_set: dict = {}  # what the chain was given (audio thread once bound)
+        self._bypass_set: dict = {}
+        self._tempo_set = None
+        self._loc_set = 0
+        self._run_set = True
+        self.generated: list[tuple[int, int]] = []  # (frame, seq) per generated loop (generator thread)
+        self.frame_fn = lambda: -1
+        self.sync(force=True)
+
+    def bind(self, engine) -> None:
+        """The engine that admits batches (called by ``Engine.__init__``). Main thread."""
+        self.engine = engine
+        self.frame_fn = lambda: engine.transport.frame
+
+    def z_fn(self, meta, snapshot) -> np.ndarray:
+        """Generator thread: the z of a snapshot made by ``sync``."""
+        self.generated.append((int(self.frame_fn()), int(snapshot[0])))
+        return snapshot[1]
+
+    def snapshot(self):
+        """(seq, z (D,) float32) as last admitted. Generator thread."""
+        return self._snap
+
+    def message(self, msg) -> str | None:
+        """A mido-like message (control_change / note_on); other types and channels are ignored."""
+        t = getattr(msg, "type", None)
+        if self.channel is not None and getattr(msg, "channel", self.channel) != self.channel:
+            return None
+        if t == "control_change":
+            return self.cc(int(msg.control), int(msg.value))
+        if t == "note_on":
+            return self.note(int(msg.note), int(msg.velocity))
+        return None
+
+    def cc(self, cc: int, value: int) -> str | None:
+        changed = self.c.on_cc(cc, value / 127.0)
+        self.sync()
+        return f"CC {cc} = {value}" if changed else None
+
+    def note(self, note: int, velocity: int) -> str | None:
+        what = self.c.on_note(note, velocity)
+        self.sync()
+        return what
+
+    def stage_tempo(self, bpm: float) -> None:
+        """A tempo for the engine and the delay, admitted with the next batch. Control thread."""
+        if self.engine is not None:
+            self.engine._check_tempo(float(bpm))  # a bad tempo fails here, not on the audio thread
+        self._tempo = float(bpm)
+
+    def stage_locate(self, beat: float, frame: int) -> None:
+        """Beat ``beat`` at engine frame ``frame``: the grid moves there (ducked) with the next batch."""
+        self._loc = (self._loc[0] + 1, float(beat), int(frame))
+
+    def stage_running(self, running: bool) -> None:
+        """Stop or run the transport with the next batch (external clock stop / start)."""
+        self._run = bool(running)
+
+    def sync(self, force: bool = False) -> int:
+        """Stage the Controller's state as a new batch if it changed (or ``force``); returns the
+        batch number that holds the current state. Control thread."""
+        c = self.c
+        st = self._staged
+        snap, fxp, byp = st[1:4]
+        if c.version != snap[0]:
+            snap = (c.version, c.z())
+        if self.fx is not None:
+            fxp, byp = c.fx_params(), dict(c.bypass)
+        if (force or snap is not st[1] or fxp != st[2] or byp != st[3] or self._tempo != st[4]
+                or self._loc != st[5] or self._run != st[6]):
+            self.batch += 1
+            self._staged = (self.batch, snap, fxp, byp, self._tempo, self._loc, self._run)  # one reference write
+        if self.engine is None:
+            self._apply(self._staged, int(self.frame_fn()))
+        return self.batch
+
+    # -- audio thread
+    def admit(self, ist) -> None:
+        """Engine block start: apply a newly staged batch at this block's first frame."""
+        st = self._staged
+        if st[0] != self.admitted:
+            from livegan.audio.dsp import I_FRAME
+
+            self._apply(st, ist[I_FRAME])
+
+    def _apply(self, st, frame) -> None:
+        b, snap, fxp, byp, tempo, loc, run = st
+        if self.engine is not None:
+            if loc[0] != self._loc_set:
+                self._loc_set = loc[0]
+                self.engine.locate(loc[1], loc[2])
+            if run != self._run_set:
+                self._run_set = run
+                self.engine.set_running(run)
+        if tempo is not None and tempo != self._tempo_set:
+            self._tempo_set = tempo
+            if self.engine is not None:
+                self.engine.set_tempo(tempo)  # read by this block's kernel: applies from this frame
+            if self.fx is not None:
+                self.fx.set_tempo(tempo)
+        if self.fx is not None:
+            for name, v in fxp.items():
+                if self._fx_set.get(name) != v:
+                    self.fx.set_param(name, v)
+                    self._fx_set[name] = v
+            for t, on in byp.items():
+                if self._bypass_set.get(t) != on:
+                    self.fx.set_bypass(t, on)
+                    self._bypass_set[t] = on
+        self._snap = snap
+        self.seq = snap[0]
+        a = self.admitted
+        while a < b:  # usually one batch per block
+            a += 1
+            self.admit_frame[a % ADMIT_RING] = frame
+        self.admitted = b
+
+
+def controller_for(patch: Patch, meta, seed: int = 0) -> tuple[Controller, Patch, list]:
+    """A Controller for a model: knobs for directions the model lacks are dropped (with warnings)."""
+    from livegan.control.patch import check_against_model
+
+    patch, warnings = check_against_model(patch, int(meta.directions.shape[0]))
+    return Controller(patch, meta.directions, meta.sigmas, meta.latent_dist, seed=seed), patch, warnings

@@ -1,0 +1,195 @@
+"""The control thread of ``livegan perform``: sources -> controller -> performance log.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from livegan.control.admission import EngineControls
+
+
+class LiveControl:
+    """The control thread of ``livegan perform``: MIDI and keys -> ``EngineControls``, every
+    applied event into the performance log at the engine frame it took effect, and (when the
+    patch says ``clock = "midi"``) the MIDI clock's tempo -> the engine and the delay.
+
+    The MIDI thread only stores CCs (last value wins) and pushes notes and
+    transport into a ring; ``step`` takes them from there, together with the
+    keys ``log`` was given since the last step, applies them to the Controller
+    and stages them as one batch (``EngineControls.sync``). The audio thread
+    admits the batch at the start of its next block; a later ``step`` writes
+    the batch's events into the performance log at that block's first frame,
+    which is the frame ``livegan render`` applies them at, so the re-render
+    sees the same control timeline, effect knobs and tempo included.
+    ``flush`` logs what was never admitted (the stream stopped) at the frame
+    the next block would have started. Thread: control (the main thread of
+    ``livegan perform``, which also draws the panel and reads the keys);
+    ``step`` every few milliseconds.
+    """
+
+    TEMPO_STEP = 0.05  # BPM: smaller clock-tempo wobbles are not passed on (nor logged) while free-running
+    PLL_TAU_S = 0.4  # a beat-phase error is worked off over about this long...
+    PLL_MAX = 0.02  # ...by a tempo nudge of at most 2 % (about a third of a semitone, only while catching up)
+    PLL_EVERY_S = 0.05  # at most this often (each nudge is a tempo marker in the performance log)
+    RESYNC_S = 0.015  # a larger phase error re-locates the grid instead (ducked, click-free)...
+    RESYNC_EVERY_S = 1.0  # ...at most this often (right after a Start the clock's tempo is still settling)
+
+    def __init__(self, ec: EngineControls, engine, midi_in=None, perflog=None, clock_follow: bool = False,
+                 frame_clock=None, now=None):
+        self.ec, self.engine, self.midi_in, self.perflog = ec, engine, midi_in, perflog
+        self.clock_follow = clock_follow and midi_in is not None
+        self.seen = np.zeros((16, 128), np.int64)
+        self._total = -1
+        self.last = ""  # what the last event did, for the panel
+        self.applied = 0
+        self.transport = ""  # "start" / "stop" / "continue" from a MIDI clock source
+        self.tempo = engine.transport.tempo  # the last tempo asked of the engine
+        self.frame_clock = frame_clock  # livegan.control.follow.FrameClock: phase lock needs it
+        self.now = now or __import__("time").monotonic
+        self.need_locate = False  # a Start / Continue / resync waits for the clock's next position
+        self.running = True  # what we asked of the engine's transport
+        self._next_pll = 0.0
+        self._last_locate = -1e9
+        self.on_action = None  # callable(action) for button actions such as "record"
+        self._keys: list = []  # raw MIDI of key presses since the last step (same thread)
+        self._pending: list = []  # (batch, [raw MIDI or ("tempo", bpm)]) waiting for admission
+        self.warn = None  # callable(text): one line for the performer (a clock tempo held at the model's limit)
+        self._held = False  # the clock's tempo is above what the model can play here
+
+    def frame(self) -> int:
+        return self.engine.transport.frame
+
+    def log(self, msg) -> None:
+        """A key press's raw MIDI bytes: logged with the next batch. Control thread."""
+        self._keys.append(list(msg))
+
+    def _drain_log(self) -> None:
+        """Batches the audio thread has admitted -> the performance log at their admission frame."""
+        ec = self.ec
+        while self._pending and ec.admitted >= self._pending[0][0]:
+            b, msgs = self._pending.pop(0)
+            self._write(int(ec.admit_frame[b % len(ec.admit_frame)]), msgs)
+
+    def _write(self, frame: int, msgs) -> None:
+        if self.perflog is None:
+            return
+        for m in msgs:
+            if m[0] == "tempo":
+                self.perflog.tempo(frame, m[1])
+            elif m[0] == "locate":
+                self.perflog.locate(frame, m[1], m[2])
+            elif m[0] == "run":
+                self.perflog.running(frame, m[1])
+            else:
+                self.perflog.log(frame, m)
+
+    def flush(self) -> None:
+        """At the end (stream stopped): log what was admitted, then the rest at the frame where
+        the next block would have admitted it. Control thread."""
+        self._drain_log()
+        for _, msgs in self._pending:
+            self._write(self.frame(), msgs)
+        self._pending.clear()
+
+    def step(self) -> None:
+        from livegan.io.midi import CONTINUE, NOTE_OFF, NOTE_ON, START, STOP
+
+        self._drain_log()
+        msgs, self._keys = self._keys, []
+        if self.midi_in is not None:
+            h = self.midi_in.handler
+            if h.knobs.total != self._total:
+                self._total = h.knobs.total
+                for ch, cc, v01 in h.knobs.changed_since(self.seen):
+                    v = int(round(v01 * 127))
+                    msgs.append([0xB0 | ch, cc, v])
+                    self.last = self.ec.c.on_cc(cc, v / 127.0) and f"CC {cc} = {v}" or self.last
+                    self.applied += 1
+            for _, kind, ch, d1, d2 in h.events.pop_all():
+                if kind == NOTE_ON:
+                    msgs.append([0x90 | ch, d1, d2])
+                    self.last = self.ec.c.on_note(d1, d2) or self.last
+                    self.applied += 1
+                elif kind in (START, STOP, CONTINUE):
+                    msgs.append([{START: 0xFA, STOP: 0xFC, CONTINUE: 0xFB}[kind]])
+                    self.transport = {START: "start", STOP: "stop", CONTINUE: "continue"}[kind]
+                    if self.clock_follow:
+                        self._transport(kind == STOP, msgs)
+                elif kind == NOTE_OFF:  # no effect, kept in the log for a DAW's eyes
+                    msgs.append([0x80 | ch, d1, d2])
+            if self.clock_follow:
+                self._follow_clock(msgs)
+        b = self.ec.sync(force=bool(msgs))  # keys reached the Controller directly: publish them too
+        if msgs:
+            self._pending.append((b, msgs))
+        for a in self.ec.c.actions:  # button actions (record): the caller's
+            if self.on_action is not None:
+                self.on_action(a)
+        self.ec.c.actions.clear()
+
+    def _transport(self, stop: bool, msgs) -> None:
+        """Start / Continue: lock to the clock's position at its next tick; Stop: the loops duck out
+        and the beat stands still."""
+        if stop:
+            self.need_locate = False
+            if self.running:
+                self.running = False
+                self.ec.stage_running(False)
+                msgs.append(("run", 0))
+        else:
+            self.need_locate = True
+
+    def _heard_time(self, frame: float) -> float:
+        fc = self.frame_clock
+        return fc.time_of(frame) if fc is not None and fc.offset is not None else self.now()
+
+    def _follow_clock(self, msgs) -> None:
+        """Tempo from the clock; with its transport running (after Start / Continue), the beat grid
+        locked to its song position: a locate to get there, then a small tempo nudge (a phase-locked
+        loop) keeps the beat heard at the output within a few ms of the clock's."""
+        from livegan.audio.transport import MAX_BPM, MIN_BPM
+
+        clk = self.midi_in.clock
+        bpm = clk.tempo_bpm
+        if bpm <= 0:
+            return
+        if self.frame_clock is not None:
+            self.frame_clock.update()
+        now = self.now()
+        target = bpm
+        locked = clk.running and self.running and not self.need_locate
+        if self.need_locate and clk.running and clk.position_ticks >= 0:
+            f = self.frame()  # this frame is at the output when the clock is at beats_at(its time)
+            beat = round(clk.beats_at(self._heard_time(f)), 6)  # the log keeps 6 decimals
+            self.ec.stage_locate(beat, f)
+            msgs.append(("locate", beat, f))
+            if not self.running:
+                self.running = True
+                self.ec.stage_running(True)
+                msgs.append(("run", 1))
+            self.need_locate = False
+            self._last_locate = now
+            self._next_pll = now + 0.1  # let the duck and the jump pass before measuring again
+        elif locked and self.frame_clock is not None and self.frame_clock.offset is not None:
+            if now < self._next_pll:
+                return
+            self._next_pll = now + self.PLL_EVERY_S
+            fc = self.frame_clock
+            err = clk.beats_at(now) - self.engine.transport.beat_at(fc.frame_at(now))
+            if abs(err) * 60.0 / bpm > self.RESYNC_S and now - self._last_locate > self.RESYNC_EVERY_S:
+                self.need_locate = True
+                return
+            nudge = 60.0 * err / self.PLL_TAU_S
+            target = bpm + min(self.PLL_MAX * bpm, max(-self.PLL_MAX * bpm, nudge))
+        lim = self.engine.max_tempo  # a fast clock with a high-rate model: held at the kernel's limit
+        if bpm > lim and not self._held:
+            self.last = (f"MIDI clock at {bpm:g} BPM is faster than this model can play at this output rate: "
+                         f"held at {lim:g} BPM")
+            if self.warn is not None:
+                self.warn(self.last)
+        self._held = bpm > lim
+        bpm = round(min(lim, MAX_BPM, max(MIN_BPM, target)), 3)  # the log keeps 3 decimals: render gets the same
+        step = 0.001 if locked else self.TEMPO_STEP
+        if abs(bpm - self.tempo) >= step:
+            self.tempo = bpm
+            self.ec.stage_tempo(bpm)
+            msgs.append(("tempo", bpm))

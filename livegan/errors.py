@@ -1,0 +1,27 @@
+"""The errors a user can fix: each is printed by ``livegan.cli`` as one line, exit code 2.
+
+Any module may raise them; this module imports nothing of livegan's, so raising
+one never pulls in the command line or a domain module.
+"""
+from __future__ import annotations
+
+
+class CLIError(Exception):
+    """An error the user can fix: printed as one line, exit code 2."""
+
+
+class PatchError(CLIError):
+    """A patch breaks the schema; the message names the file, the key and the problem."""
+
+    def __init__(self, path, key: str, problem: str):
+        self.path, self.key, self.problem = str(path), key, problem
+        super().__init__(f"{self.path}: {key}: {problem}")
+
+
+class ModelFileError(Exception):
+    """A model file breaks the contract; the message names the file and the problem."""
+
+    def __init__(self, path, problem: str):
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")

@@ -1,0 +1,7 @@
+"""Edge threads and files: MIDI input, the performance log and its journal, the take recorder, MIDI
+files, the terminal panel.
+
+Each thread here only moves data between the outside world and plain state (rings, last-value
+stores); none may block the audio or the control thread, and every file a user hands in is read as
+data, never run.
+"""

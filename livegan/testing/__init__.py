@@ -1,0 +1,4 @@
+"""Shared by tests, benchmarks and scripts: synthetic loops, tiny models, clock simulation.
+
+Never imported by the instrument itself.
+"""
