@@ -92,7 +92,7 @@ def main() -> None:
     py = sys.executable
     runs = {
         "baseline": [py, "-c", "import livegan.commands.render"],  # (first: the dict's order is the report's)
-        "reader": [py, "-c", f"from livegan.commands.render import read_automation\nev = read_automation({big!r}, 48000)\n"
+        "reader": [py, "-c", f"from livegan.io.automation import read_automation\nev = read_automation({big!r}, 48000)\n"
                              "print(sum(1 for _ in ev))"],
         "render": [py, "-m", "livegan", "render", "--automation", big, "--seconds", "2", "--model", model,
                    "-o", os.path.join(tmp, "out.wav")],
