@@ -5,11 +5,11 @@ Writes a type-0 standard MIDI file of N control changes (running status:
 then runs each measurement in a fresh child process and reports its peak RSS
 (``ru_maxrss`` of the child):
 
-- ``reader``: ``livegan.commands.render.read_automation`` on the file (walks every event once);
+- ``reader``: ``livegan.io.automation.read_automation`` on the file (walks every event once);
 - ``render``: ``python -m livegan render --automation BIG.mid --seconds 2`` with the
   tiny test model (reading dominates: the events past 2 s are never applied);
 - ``render10``: the same render with a file of 10 CCs (torch, the model, pyo: what any render costs);
-- ``baseline``: the same interpreter importing livegan.commands.render and doing nothing.
+- ``baseline``: the same interpreter importing livegan.io.automation and doing nothing.
 
 ``--tree DIR`` runs the same measurements with another checkout's livegan on
 PYTHONPATH (e.g. ``git archive da46ff6 | tar -x -C /tmp/old``) for a before/after.
@@ -91,8 +91,8 @@ def main() -> None:
                    env=env, cwd=tmp, check=True)
     py = sys.executable
     runs = {
-        "baseline": [py, "-c", "import livegan.commands.render"],  # (first: the dict's order is the report's)
-        "reader": [py, "-c", f"from livegan.commands.render import read_automation\nev = read_automation({big!r}, 48000)\n"
+        "baseline": [py, "-c", "import livegan.io.automation"],  # (first: the dict's order is the report's)
+        "reader": [py, "-c", f"from livegan.io.automation import read_automation\nev = read_automation({big!r}, 48000)\n"
                              "print(sum(1 for _ in ev))"],
         "render": [py, "-m", "livegan", "render", "--automation", big, "--seconds", "2", "--model", model,
                    "-o", os.path.join(tmp, "out.wav")],

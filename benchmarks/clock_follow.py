@@ -233,20 +233,17 @@ def jack_engine(seconds):
 
     from livegan.audio import dsp
     from livegan.audio.output import AudioOutput
-    from livegan.control.admission import EngineControls, controller_for
     from livegan.control.live import LiveControl
-    from livegan.audio.engine import Engine
     from livegan.io.midi import MidiHandler, MidiInput
     from livegan.control.follow import FrameClock
     from livegan.control.patch import default_patch_path, load_patch, replace
-
+    from livegan.performance import build
     from livegan.testing import clock_sim
 
     period = jack_period_s()
     meta = clock_sim.tiny_meta()
-    c, _, _ = controller_for(replace(load_patch(default_patch_path()), clock="midi"), meta)
-    ec = EngineControls(c)
-    engine = Engine(meta, sample_rate=48000, channels=2, controls=ec, z_fn=ec.z_fn)
+    parts = build(meta, replace(load_patch(default_patch_path()), clock="midi"), 48000, 2, fx=False)
+    ec, engine = parts.controls, parts.engine
     engine.publish_loop(clock_sim.sine_loop(), 0)
     dsp.warm_up(1, 2)
     out = AudioOutput(engine, blocksize=256, samplerate=48000, channels=2)

@@ -130,8 +130,9 @@ def run_child(args) -> dict:
     sys.setswitchinterval(args.switch_interval)
     from livegan.audio import dsp
     from livegan.audio.output import AudioOutput
-    from livegan.audio.engine import Engine
     from livegan.model import load_model
+    from livegan.performance import build
+    from livegan.testing.wiring import identity_patch
     from livegan.generate.scheduler import GeneratorThread, generate_loop
 
     if args.gen == "process":
@@ -140,14 +141,14 @@ def run_child(args) -> dict:
         model = ProcessModel(args.model, device="cpu")
     else:
         model = load_model(args.model, device="cpu", threads=1)
-    chain = None
+    patch = identity_patch(model.meta)  # CC n -> direction n
+    patch.tempo = 120.0
     if args.fx:
-        from livegan.audio.fx import FxChain
         from livegan.control.patch import default_patch_path, load_patch
 
-        chain = FxChain(load_patch(default_patch_path()).effects, 48000, 2, bpm=120.0, fifo=True)
-    engine = Engine(model.meta, sample_rate=48000, channels=2, quantize="beat", crossfade_ms=20.0, tempo=120.0,
-                    fx=chain)
+        patch.effects = load_patch(default_patch_path()).effects
+    parts = build(model.meta, patch, 48000, 2, quantize="beat", crossfade_ms=20.0)
+    engine, controls = parts.engine, parts.controls
     out = AudioOutput(engine, device="system", samplerate=48000, blocksize=args.blocksize, latency="low")
     dsp.warm_up(model.meta.channels, 2)
     for _ in range(3):
@@ -176,9 +177,10 @@ def run_child(args) -> dict:
         b = int(engine.transport.beat_at(engine.transport.frame))
         if b != last_beat:
             last_beat = b
-            engine.controls.set_knob(int(rng.integers(0, 8)), float(rng.uniform(-1, 1)))
+            controls.cc(int(rng.integers(0, 8)), int(rng.integers(0, 128)))
         time.sleep(0.005)
     out.close()
+    parts.close()
     if args.gen != "off":
         gen.stop()
         gen.join(timeout=5)
@@ -207,6 +209,7 @@ def cost():
 
     from livegan.audio.engine import Engine
     from livegan.model import validate_meta
+    from livegan.testing.wiring import identity_controls
 
     meta = validate_meta(dict(format=1, name="t", sample_rate=16384, loop_samples=32768, channels=1, latent_dim=2,
                               latent_dist="uniform", bpm=120.0, bars=1, beats_per_bar=4, directions=[], sigmas=[],
@@ -214,7 +217,7 @@ def cost():
     rng = np.random.default_rng(0)
     for bs in (64, 128, 256):
         for fading in (False, True):
-            e = Engine(meta, sample_rate=48000, channels=2, quantize="none", crossfade_ms=2000 if fading else 4)
+            e = Engine(meta, identity_controls(meta), sample_rate=48000, channels=2, quantize="none", crossfade_ms=2000 if fading else 4)
             out = np.zeros((bs, 2), np.float32)
             e.publish_loop(rng.uniform(-.5, .5, (1, 32768)).astype(np.float32), 0)
             for _ in range(200):

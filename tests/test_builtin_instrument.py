@@ -8,7 +8,7 @@ import pytest
 import soundfile as sf
 
 from conftest import run_cli
-from livegan.commands.demo import DEMO_SECONDS, SR, analyse_switches, render_demo_with_log
+from livegan.testing.demo_check import DEMO_SECONDS, SR, analyse_switches, render_demo_with_log
 from livegan.model import default_model_path, read_meta
 
 

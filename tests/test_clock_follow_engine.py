@@ -15,8 +15,9 @@ import pytest
 
 from livegan.testing import clock_sim
 from livegan.audio import dsp
-from livegan.commands.render import read_automation, render
-from livegan.control.admission import EngineControls, controller_for
+from livegan.io.automation import read_automation
+from livegan.offline import render
+from livegan.performance import build
 from livegan.control.patch import default_patch_path, load_patch, replace
 
 PLAN = [(0.5, "start"), (0.5, ("bpm", 126.0)), (6.0, "stop"), (7.0, ("spp", 32)), (7.0, "continue")]
@@ -78,9 +79,6 @@ def test_the_performance_log_re_renders_the_same_audio(run, tmp_path):
             return clock_sim.sine_loop()[None]  # (batch, channels, samples)
 
     patch = replace(load_patch(default_patch_path()), clock="midi")
-    c, _, _ = controller_for(patch, Model.meta)
-    ec = EngineControls(c)
     n = run["audio"].shape[0]
-    _, audio = render(Model(), events, n, sample_rate=48000, blocksize=256, quantize="bar",
-                      engine_kw=dict(controls=ec, z_fn=ec.z_fn))
+    _, audio = render(Model(), build(Model.meta, patch, 48000, 2, fx=False), events, n, blocksize=256)
     assert np.array_equal(audio, run["audio"]), np.abs(audio - run["audio"]).max()

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from livegan.model import validate_meta
-from livegan.commands.render import render
+from livegan.offline import render
+from livegan.testing.wiring import identity_parts
 from livegan.testing.synth import sine_loop
 
 SR = 48000
@@ -38,7 +39,7 @@ def thd_n_db(x: np.ndarray, sr: int, f0: float) -> float:
 
 @pytest.mark.parametrize("tempo", [100.0, 137.0, 89.5])
 def test_sine_loop_at_other_tempo_has_thd_n_below_minus_80_db(tempo):
-    _, audio = render(Sine1k(), [], 3 * SR, sample_rate=SR, blocksize=512, tempo=tempo)
+    _, audio = render(Sine1k(), identity_parts(Sine1k.meta, SR, tempo=tempo), [], 3 * SR, blocksize=512)
     x = audio[SR:SR + 65536, 0].astype(np.float64)
     f0 = 1000.0 * tempo / 120.0
     thd = thd_n_db(x, SR, f0)

@@ -31,7 +31,9 @@ from livegan.audio import dsp
 from livegan.control.admission import EngineControls, controller_for
 from livegan.model import load_model
 from livegan.control.patch import default_patch_path, load_patch, replace, save_patch
-from livegan.commands.render import controls_apply, patch_controls, read_automation, render
+from livegan.io.automation import read_automation
+from livegan.offline import render
+from livegan.performance import build
 
 SR, BPM = 48000, 240.0
 BAR = int(SR * 60 / BPM * 4)  # 48000 frames: one 4-beat bar of the tiny model at 240 BPM
@@ -165,12 +167,12 @@ def test_controller_process_plays_perform_and_render_reproduces_it(tiny_model, j
     # the re-render: same loops from the same control states at the same frames, same audio
     rec, rate = sf.read(str(tmp_path / "out.wav"), dtype="float32")
     assert rate == SR and rec.shape[0] == stats["frames_recorded"] == played
-    ec2, fx, _ = patch_controls(patch, model.meta, SR, 2)
+    parts = build(model.meta, patch, SR, 2)  # the patch's tempo (BPM) and quantize (bar), as performed
+    ec2 = parts.controls
     try:
-        engine, audio = render(model, events, rec.shape[0], sample_rate=SR, blocksize=256, quantize="bar",
-                               tempo=BPM, fx=fx, apply=controls_apply(ec2), engine_kw=dict(controls=ec2, z_fn=ec2.z_fn))
+        engine, audio = render(model, parts, events, rec.shape[0], blocksize=256)
     finally:
-        fx.close()
+        parts.close()
     ev = engine.events()
     r_switches = [[int(f), int(lid)] for f, k, _, lid in ev if k == dsp.EV_SWITCH]
     r_seq = [q for _, q in ec2.generated]

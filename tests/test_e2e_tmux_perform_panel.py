@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from livegan.commands.render import read_automation
+from livegan.io.automation import read_automation
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -5,6 +5,7 @@ import numpy as np
 
 from livegan.audio import dsp
 from livegan.audio.engine import Engine
+from livegan.testing.wiring import identity_controls
 from livegan.model import validate_meta
 from livegan.testing.synth import sine_loop
 
@@ -13,7 +14,7 @@ def test_late_loop_is_counted_and_starts_on_the_next_boundary():
     meta = validate_meta(dict(format=1, name="t", sample_rate=16384, loop_samples=32768, channels=1, latent_dim=4,
                               latent_dist="uniform", bpm=120.0, bars=1, beats_per_bar=4, directions=[], sigmas=[],
                               training={}))
-    e = Engine(meta, sample_rate=48000, channels=1, quantize="beat", crossfade_ms=10.0)
+    e = Engine(meta, identity_controls(meta), sample_rate=48000, channels=1, quantize="beat", crossfade_ms=10.0)
     a = sine_loop(500.0, 16384, 32768)[None]
     b = sine_loop(1500.0, 16384, 32768)[None]
     out = np.zeros((1000, 1), np.float32)

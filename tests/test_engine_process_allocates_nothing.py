@@ -16,6 +16,7 @@ import numpy as np
 import livegan
 from livegan.audio.engine import Engine
 from livegan.model import validate_meta
+from livegan.testing.wiring import identity_controls
 
 PKG = os.path.dirname(os.path.abspath(livegan.__file__)) + os.sep
 
@@ -39,8 +40,8 @@ def test_process_allocates_nothing_in_steady_state():
                               latent_dist="uniform", bpm=120.0, bars=1, beats_per_bar=4,
                               directions=np.eye(2, 4).tolist(), sigmas=[0.5, 0.5], training={}))
     fx = _Fx()
-    e = Engine(meta, sample_rate=48000, channels=2, quantize="none", crossfade_ms=100.0, fx=fx,
-               record_ring_frames=4096)
+    e = Engine(meta, identity_controls(meta), sample_rate=48000, channels=2, quantize="none", crossfade_ms=100.0,
+               fx=fx, record_ring_frames=4096)
     rng = np.random.default_rng(0)
     loops = [rng.uniform(-0.5, 0.5, (1, 32768)).astype(np.float32) for _ in range(3)]
     out = np.zeros((64, 2), np.float32)
@@ -77,15 +78,15 @@ def test_process_with_patch_controls_and_effects_allocates_nothing_between_chang
     """The block-start admission check (EngineControls) and the pyo chain add no allocation
     while no control batch is waiting."""
     from livegan.control.patch import default_patch_path, load_patch
-    from livegan.commands.render import patch_controls
+    from livegan.performance import build
 
     meta = validate_meta(dict(format=1, name="t", sample_rate=16384, loop_samples=32768, channels=1, latent_dim=4,
                               latent_dist="uniform", bpm=120.0, bars=1, beats_per_bar=4,
                               directions=np.eye(2, 4).tolist(), sigmas=[0.5, 0.5], training={}))
-    ec, fx, _ = patch_controls(load_patch(default_patch_path()), meta, 48000, 2)
+    parts = build(meta, load_patch(default_patch_path()), 48000, 2)
+    e, ec, fx = parts.engine, parts.controls, parts.fx
     assert fx is not None
     try:
-        e = Engine(meta, sample_rate=48000, channels=2, fx=fx, controls=ec, z_fn=ec.z_fn)
         e.publish_loop(np.random.default_rng(0).uniform(-0.5, 0.5, (1, 32768)).astype(np.float32), 0)
         out = np.zeros((64, 2), np.float32)
         ec.cc(74, 30)  # an effect knob: staged, admitted by the next block

@@ -12,7 +12,9 @@ import pytest
 
 from livegan.audio import dsp
 from livegan.model import validate_meta
-from livegan.commands.render import Msg, render
+from livegan.io.automation import Msg
+from livegan.offline import render
+from livegan.testing.wiring import identity_parts
 from livegan.testing.synth import sine_loop
 
 SR = 48000
@@ -49,8 +51,8 @@ def _cc_every(seconds, step_s, offset_s=0.013):
                                                    ("beat", 1, 61.3)])
 def test_every_switch_starts_on_its_boundary_frame(quantize, q_beats, tempo):
     seconds = 9.0
-    engine, _ = render(ZSine(), _cc_every(seconds, 0.37), int(seconds * SR), sample_rate=SR, blocksize=333,
-                       quantize=quantize, tempo=tempo)
+    engine, _ = render(ZSine(), identity_parts(_meta(), SR, quantize=quantize, tempo=tempo),
+                       _cc_every(seconds, 0.37), int(seconds * SR), blocksize=333)
     ev = engine.events()
     switches = ev[ev[:, 1] == dsp.EV_SWITCH]
     assert len(switches) >= 3
@@ -65,7 +67,7 @@ def test_every_switch_starts_on_its_boundary_frame(quantize, q_beats, tempo):
 
 def test_quantize_none_switches_on_the_frame_the_loop_is_ready():
     ev = [(12345, Msg("control_change", control=0, value=100))]
-    engine, _ = render(ZSine(), ev, 2 * SR, sample_rate=SR, blocksize=256, quantize="none")
+    engine, _ = render(ZSine(), identity_parts(_meta(), SR, quantize="none"), ev, 2 * SR, blocksize=256)
     sw = engine.events()
     sw = sw[sw[:, 1] == dsp.EV_SWITCH]
     assert list(sw[:, 0]) == [0, 12345]
@@ -79,8 +81,8 @@ def _level_db(x, win):
 
 def test_crossfade_between_identical_loops_keeps_level_within_0p1_db():
     # 1 kHz at 48 kHz: 48 frames per period; 480-frame windows hold whole periods
-    engine, audio = render(ZSine(same=True), _cc_every(4.0, 0.5), 4 * SR, sample_rate=SR, blocksize=256,
-                           quantize="beat", crossfade_ms=200.0)
+    engine, audio = render(ZSine(same=True), identity_parts(_meta(), SR, quantize="beat", crossfade_ms=200.0),
+                           _cc_every(4.0, 0.5), 4 * SR, blocksize=256)
     ev = engine.events()
     assert (ev[:, 1] == dsp.EV_SWITCH).sum() >= 6  # several crossfades inside the measured span
     lv = _level_db(audio[SR // 2:, 0], 480)
@@ -99,7 +101,7 @@ def test_crossfade_between_uncorrelated_loops_keeps_power():
             self.i += 1
             return loops[self.i % 8][None, None, :]
 
-    engine, audio = render(Noise(), _cc_every(4.0, 0.5), 4 * SR, sample_rate=SR, blocksize=256,
-                           quantize="beat", crossfade_ms=200.0)
+    engine, audio = render(Noise(), identity_parts(_meta(), SR, quantize="beat", crossfade_ms=200.0),
+                           _cc_every(4.0, 0.5), 4 * SR, blocksize=256)
     lv = _level_db(audio[SR // 2:, 0], 2400)  # 50 ms windows of noise: statistical spread ~0.3 dB
     assert lv.max() - lv.min() < 1.5, "equal-power law should keep uncorrelated loops' power"

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from livegan.audio.engine import Engine
+from livegan.testing.wiring import identity_controls
 from livegan.model import validate_meta
 from livegan.testing.synth import sine_loop
 
@@ -12,7 +13,7 @@ def test_tempo_change_keeps_phase_and_moves_the_beat_grid():
     meta = validate_meta(dict(format=1, name="t", sample_rate=16384, loop_samples=32768, channels=1, latent_dim=4,
                               latent_dist="uniform", bpm=120.0, bars=1, beats_per_bar=4, directions=[], sigmas=[],
                               training={}))
-    e = Engine(meta, sample_rate=48000, channels=1, quantize="bar")
+    e = Engine(meta, identity_controls(meta), sample_rate=48000, channels=1, quantize="bar")
     e.publish_loop(sine_loop(1000.0, 16384, 32768)[None], 0)
     blocks = []
     out = np.zeros((100, 1), np.float32)

@@ -12,6 +12,7 @@ import numpy as np
 
 from livegan.audio import dsp
 from livegan.audio.engine import Engine
+from livegan.testing.wiring import identity_controls
 from livegan.model import validate_meta
 
 SR = 48000
@@ -22,7 +23,7 @@ def _engine(quantize="bar"):
     meta = validate_meta(dict(format=1, name="t", sample_rate=16384, loop_samples=32768, channels=1, latent_dim=4,
                               latent_dist="uniform", bpm=120.0, bars=1, beats_per_bar=4,
                               directions=np.eye(2, 4).tolist(), sigmas=[0.5, 0.5], training={}))
-    e = Engine(meta, sample_rate=SR, channels=2, quantize=quantize)
+    e = Engine(meta, identity_controls(meta), sample_rate=SR, channels=2, quantize=quantize)
     t = np.arange(32768) / 16384
     e.publish_loop((0.5 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)[None], 0)
     return e

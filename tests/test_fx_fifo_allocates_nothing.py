@@ -13,6 +13,7 @@ import numpy as np
 
 import livegan
 from livegan.audio.engine import Engine
+from livegan.testing.wiring import identity_controls
 from livegan.audio.fx import FxChain
 from livegan.model import validate_meta
 from livegan.control.patch import default_patch_path, load_patch
@@ -31,7 +32,7 @@ def test_fx_fifo_in_engine_process_allocates_nothing():
                               directions=np.eye(2, 4).tolist(), sigmas=[0.5, 0.5], training={}))
     fx = FxChain(load_patch(default_patch_path()).effects, 48000, 2, bpm=120.0, fifo=True)
     try:
-        e = Engine(meta, sample_rate=48000, channels=2, quantize="none", fx=fx)
+        e = Engine(meta, identity_controls(meta), sample_rate=48000, channels=2, quantize="none", fx=fx)
         e.publish_loop(np.random.default_rng(0).uniform(-0.5, 0.5, (1, 32768)).astype(np.float32), 0)
         bufs = [np.zeros((n, 2), np.float32) for n in (64, 65, 127, 256, 1)]
         for i in range(2000):

@@ -15,7 +15,9 @@ import pytest
 from livegan.model import load_model
 from livegan.control.patch import default_patch_path, load_patch, replace
 from livegan.io.perflog import read_perflog
-from livegan.commands.render import Msg, controls_apply, patch_controls, render
+from livegan.io.automation import Msg
+from livegan.offline import render
+from livegan.performance import build
 
 SR = 48000
 SECONDS = 2.5
@@ -38,13 +40,11 @@ def model(tiny_model):
 
 def _render(model, blocksize, events=EVENTS, seconds=SECONDS):
     patch = replace(load_patch(default_patch_path()), quantize="beat")
-    ec, fx, _ = patch_controls(patch, model.meta, SR, 2)
+    parts = build(model.meta, patch, SR, 2)
     try:
-        engine, audio = render(model, events, int(seconds * SR), sample_rate=SR, blocksize=blocksize,
-                               quantize=patch.quantize, crossfade_ms=patch.crossfade_ms, fx=fx,
-                               apply=controls_apply(ec), engine_kw=dict(controls=ec, z_fn=ec.z_fn))
+        engine, audio = render(model, parts, events, int(seconds * SR), blocksize=blocksize)
     finally:
-        fx.close()
+        parts.close()
     return engine, audio
 
 
@@ -90,12 +90,11 @@ def test_demo_automation_renders_through_the_generic_patch(model):
 
     events = read_perflog(str(files("livegan") / "data" / "demo.mid"), SR)
     patch = load_patch(default_patch_path())
-    ec, fx, _ = patch_controls(patch, model.meta, SR, 2)
+    parts = build(model.meta, patch, SR, 2)
     try:
-        engine, audio = render(model, events, 17 * SR, sample_rate=SR, blocksize=512, quantize=patch.quantize,
-                               fx=fx, apply=controls_apply(ec), engine_kw=dict(controls=ec, z_fn=ec.z_fn))
+        engine, audio = render(model, parts, events, 17 * SR, blocksize=512)
     finally:
-        fx.close()
+        parts.close()
     ev = engine.events()
     tempo_frames = ev[ev[:, 1] == dsp.EV_TEMPO, 0].tolist()
     assert tempo_frames == [16 * SR] and engine.transport.tempo == 132.0

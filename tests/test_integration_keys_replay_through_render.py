@@ -13,7 +13,7 @@ from livegan.control.controller import Controller
 from livegan.control.admission import EngineControls
 from livegan.control.patch import check_against_model, default_patch_path, load_patch
 from livegan.io.perflog import PerfLog
-from livegan.commands.render import read_automation
+from livegan.io.automation import read_automation
 from livegan.control.keyboard import KeyboardControl
 
 

@@ -13,14 +13,13 @@ import numpy as np
 import pytest
 
 from livegan.audio import dsp
-from livegan.control.admission import EngineControls, controller_for
 from livegan.control.live import LiveControl
-from livegan.audio.engine import Engine
 from livegan.io.midi import MidiHandler
 from livegan.model import validate_meta
 from livegan.control.patch import default_patch_path, load_patch, replace
 from livegan.io.perflog import PerfLog, marker_bpm
-from livegan.commands.render import read_automation
+from livegan.io.automation import read_automation
+from livegan.performance import build
 
 
 class FakeInput:
@@ -39,9 +38,8 @@ def _setup(**patch_over):
                               latent_dist="uniform", bpm=120.0, bars=1, beats_per_bar=4,
                               directions=np.eye(4, 8).tolist(), sigmas=[0.5] * 4, training={}))
     patch = replace(load_patch(default_patch_path()), **patch_over)
-    c, patch, _ = controller_for(patch, meta)
-    ec = EngineControls(c)
-    engine = Engine(meta, sample_rate=48000, channels=2, controls=ec, z_fn=ec.z_fn)
+    parts = build(meta, patch, 48000, 2, fx=False)
+    ec, engine, patch = parts.controls, parts.engine, parts.patch
     engine.publish_loop(np.zeros((1, 32768), np.float32), 0)
     mi = FakeInput(patch.channel)
     log = PerfLog(48000)

@@ -99,7 +99,9 @@ class _FailsLater:
 def test_render_keeps_the_previous_loop_through_faults_and_stays_deterministic(kind):
     from conftest import tiny_meta
     from livegan.model import validate_meta
-    from livegan.commands.render import Msg, render
+    from livegan.io.automation import Msg
+    from livegan.offline import render
+    from livegan.testing.wiring import identity_parts
 
     meta = validate_meta({**tiny_meta(), "format": 1})
     events = [(int(f * SR), Msg("note_on", note=36 + i % 8, velocity=100))
@@ -107,7 +109,7 @@ def test_render_keeps_the_previous_loop_through_faults_and_stays_deterministic(k
     runs = []
     for _ in range(2):
         warned = []
-        engine, audio = render(_FailsLater(meta, kind), events, 6 * SR, sample_rate=SR, quantize="beat",
+        engine, audio = render(_FailsLater(meta, kind), identity_parts(meta, SR, quantize="beat"), events, 6 * SR,
                                warn=warned.append)
         runs.append(audio)
         assert engine.faults.count >= 5 and len(warned) == 1, warned
@@ -132,11 +134,11 @@ def test_panel_shows_the_fault_count_and_the_models_words_verbatim():
 def test_a_bad_loop_never_reaches_a_bank_slot(bad):
     from conftest import tiny_meta
     from livegan.audio import dsp
-    from livegan.audio.engine import Engine
     from livegan.model import GenerationFault, validate_meta
+    from livegan.testing.wiring import identity_parts
 
     meta = validate_meta({**tiny_meta(), "format": 1})
-    e = Engine(meta, sample_rate=SR)
+    e = identity_parts(meta, SR).engine
     good = np.full((1, meta.loop_samples), 0.25, np.float32)
     e.publish_loop(good, 0)
     out = np.zeros((256, 2), np.float32)

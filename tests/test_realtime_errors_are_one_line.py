@@ -55,6 +55,7 @@ def test_busy_device_gives_one_clear_message(jack_server, monkeypatch):
 
     from livegan.audio.output import AudioOutput
     from livegan.audio.engine import Engine
+    from livegan.testing.wiring import identity_controls
     from livegan.model import validate_meta
 
     def refuse(*a, **k):
@@ -65,6 +66,6 @@ def test_busy_device_gives_one_clear_message(jack_server, monkeypatch):
                               latent_dist="uniform", bpm=120.0, bars=1, beats_per_bar=4, directions=[], sigmas=[],
                               training={}))
     with pytest.raises(CLIError) as ei:
-        AudioOutput(Engine(meta), device=0, samplerate=48000, blocksize=256)
+        AudioOutput(Engine(meta, identity_controls(meta)), device=0, samplerate=48000, blocksize=256)
     msg = str(ei.value)
     assert "could not be opened" in msg and "Device unavailable" in msg and "\n" not in msg

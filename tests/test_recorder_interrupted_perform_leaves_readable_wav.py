@@ -17,7 +17,6 @@ import pytest
 import soundfile as sf
 
 from livegan.io.recorder import Recorder
-from livegan.commands.render import Msg, render
 
 SR = 48000
 
@@ -81,14 +80,14 @@ def test_perform_records_exactly_the_frames_played(jack_server, tiny_model, tmp_
 
 
 def _engine():
-    from livegan.audio.engine import Engine
     from livegan.model import validate_meta
     from livegan.testing.synth import make_loop
+    from livegan.testing.wiring import identity_parts
 
     meta = validate_meta(dict(format=1, name="b", sample_rate=16384, loop_samples=32768, channels=1, latent_dim=2,
                               latent_dist="uniform", bpm=120.0, bars=1, beats_per_bar=4, directions=[], sigmas=[],
                               training={}))
-    e = Engine(meta, sample_rate=SR, channels=2, quantize="none")
+    e = identity_parts(meta, SR, quantize="none").engine
     return e, [make_loop("bass", i, 16384)[None] for i in range(3)]
 
 

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 from livegan.model import load_model
-from livegan.commands.render import Msg, render
+from livegan.io.automation import Msg
+from livegan.offline import render
+from livegan.testing.wiring import identity_parts
 
 SR = 48000
 EVENTS = [(int(0.21 * SR), Msg("control_change", control=0, value=120)),
@@ -26,18 +28,18 @@ def model(tiny_model):
 
 @pytest.fixture(scope="module")
 def reference(model):
-    engine, audio = render(model, EVENTS, 3 * SR, sample_rate=SR, blocksize=256, quantize="beat")
+    engine, audio = render(model, identity_parts(model.meta, SR, quantize="beat"), EVENTS, 3 * SR, blocksize=256)
     assert engine.stats()["switches"] >= 4  # the automation really switched loops
     return audio
 
 
 @pytest.mark.parametrize("blocksize", [1, 64, 65, 1024, 4099])
 def test_render_identical_for_any_block_size(model, reference, blocksize):
-    _, audio = render(model, EVENTS, 3 * SR, sample_rate=SR, blocksize=blocksize, quantize="beat")
+    _, audio = render(model, identity_parts(model.meta, SR, quantize="beat"), EVENTS, 3 * SR, blocksize=blocksize)
     assert np.array_equal(audio, reference), f"block size {blocksize}: max diff {np.max(np.abs(audio - reference))}"
 
 
 def test_two_renders_of_the_same_automation_are_bit_identical(model, reference):
-    _, again = render(model, EVENTS, 3 * SR, sample_rate=SR, blocksize=256, quantize="beat")
+    _, again = render(model, identity_parts(model.meta, SR, quantize="beat"), EVENTS, 3 * SR, blocksize=256)
     assert again.tobytes() == reference.tobytes()
     assert np.max(np.abs(reference)) > 0.1  # not trivially silent

@@ -8,7 +8,9 @@ import soundfile as sf
 
 from livegan.model import load_model
 from livegan.control.patch import default_patch_path, load_patch
-from livegan.commands.render import controls_apply, patch_controls, read_automation, render
+from livegan.io.automation import read_automation
+from livegan.offline import render
+from livegan.performance import build
 
 
 def test_render_cli_writes_the_engine_output(tiny_model, tmp_path, cli):
@@ -30,10 +32,9 @@ def test_render_cli_writes_the_engine_output(tiny_model, tmp_path, cli):
     events = read_automation(str(path), 48000)
     assert [f for f, _ in events] == [12000, 12000, 60000, 84000]
     model = load_model(tiny_model, device="cpu", threads=1)
-    ec, fx, _ = patch_controls(load_patch(default_patch_path()), model.meta, 48000, 2)
-    engine, want = render(model, events, 240000, blocksize=4096, fx=fx, apply=controls_apply(ec),
-                          engine_kw=dict(controls=ec, z_fn=ec.z_fn))
-    fx.close()
+    parts = build(model.meta, load_patch(default_patch_path()), 48000, 2)
+    engine, want = render(model, parts, events, 240000, blocksize=4096)
+    parts.close()
     assert engine.stats()["switches"] == 2  # frame 0, then bar 1 (2 s) with both the knob and the seed
     assert np.array_equal(got, want)
 

@@ -16,13 +16,13 @@ import pytest
 from livegan.testing import clock_sim
 from conftest import run_cli, tiny_meta
 from faulty_models import save_faulty
-from livegan.control.admission import EngineControls, controller_for
 from livegan.control.live import LiveControl
-from livegan.audio.engine import Engine, tempo_limit
+from livegan.audio.engine import tempo_limit
 from livegan.control.follow import PPQN
 from livegan.model import validate_meta
 from livegan.control.patch import default_patch_path, load_patch, replace, save_patch
 from livegan.io.perflog import PerfLog
+from livegan.performance import build
 
 SR, BLOCK = 48000, 256
 HI = dict(sample_rate=96000, loop_samples=192000)  # 2 s: one 4/4 bar at 120 BPM
@@ -36,9 +36,8 @@ def test_the_limit_is_what_the_kernel_reads():
 
 def test_a_midi_clock_faster_than_the_model_allows_is_held_at_the_limit():
     meta = validate_meta({**tiny_meta(**HI), "format": 1})
-    c, _, _ = controller_for(replace(load_patch(default_patch_path()), clock="midi"), meta)
-    ec = EngineControls(c)
-    engine = Engine(meta, sample_rate=SR, channels=2, controls=ec, z_fn=ec.z_fn)
+    parts = build(meta, replace(load_patch(default_patch_path()), clock="midi"), SR, 2, fx=False)
+    ec, engine = parts.controls, parts.engine
     t = np.arange(meta.loop_samples) / meta.sample_rate
     engine.publish_loop((0.5 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)[None], 0)
     mi = clock_sim._Input()

@@ -1,58 +1,23 @@
-"""The engine: one ``process(out)`` for the live callback and for offline render.
+"""The engine: one ``process(out)`` that mixes the loop bank into an output block, for the live
+callback and for offline render alike.
 
-Hooks for the control layer (MIDI, patches, effects, UI, MIDI clock):
-
-- ``Engine(meta, sample_rate=48000, channels=2, quantize="bar", crossfade_ms=40.0,
-  tempo=None, fx=None, ranges=2.0, ...)``. ``fx``, if set, is an object with
-  ``process(block: np.ndarray[frames, channels] float32) -> None``; it runs in
-  place inside ``process()`` after the mix and before the safety limiter, on
-  the audio thread (so it must not allocate, lock or block either).
-- ``engine.controls`` (``livegan.control.latent.Controls``): last-value-wins knob
-  floats (np.float32 array, one per latent direction, in [-1, 1]) written by
-  the MIDI thread and read by the generator thread: ``set_knob(k, x)``,
-  ``set_cc(cc, value)`` (CC n -> direction n until a patch maps it),
-  ``note_on(note)`` (note -> new base z seed), ``request()`` (new loop, same
-  knobs). ``engine.control(msg)`` takes a mido message (or anything with
-  ``type``/``control``/``value``/``note``/``velocity``) and does the same.
-- ``Engine(..., controls=obj, z_fn=f)`` replaces the control state wholesale:
-  ``obj`` needs ``seq`` (an int that changes whenever a new loop is wanted)
-  and ``snapshot()`` (whose first item is that seq); ``f(meta, snapshot)``
-  returns the (latent_dim,) z. Both are used on the generator thread only.
-  If ``obj`` also has ``bind(engine)`` and ``admit(ist)`` (``EngineControls``),
-  ``admit`` runs at the start of every ``process``: control changes staged by
-  the control thread take effect at a block's first frame (see
-  ``livegan.control.admission.EngineControls``).
-- ``engine.set_tempo(bpm)``: any thread (e.g. MIDI clock follower); applied
-  at the start of the next block, phase-continuous (beat position kept, only
-  the read rate changes: no click). Range 20..400 BPM.
-- ``engine.locate(beat, frame)``, ``engine.set_running(on)``: follow an
-  external transport (MIDI clock start/stop/continue/song position, phase
-  corrections); click-free (a ``dsp.DUCK_MS`` duck around the jump).
-- ``engine.set_quantize(q)``, ``engine.set_crossfade_ms(ms)``: any thread,
-  plain numbers read at the next switch.
-- ``engine.stats()``: a dict of plain numbers read without locks (counters
-  only grow); ``engine.transport`` gives tempo, frame, bar/beat for a panel;
-  ``engine.events()`` is the event log (frame, kind, slot, loop id), kinds
-  ``dsp.EV_SWITCH/EV_LATE/EV_SUPERSEDED/EV_FADE_END/EV_TEMPO``.
-- Offline: ``livegan.commands.render.render(model, [(frame, msg)], total_frames, ...,
-  apply=fn(engine, msg), engine_kw={...})`` drives this same ``process``
-  with sample-exact events and synchronous generation (deterministic).
-
-Threads: ``process`` runs on the audio callback (or the render loop) and
-allocates nothing: three numba kernels on preallocated arrays, plus ``fx``.
-``publish_loop`` runs on the generator thread (or the render loop).
+Threads: ``process`` runs on the audio callback (or the render loop) and allocates nothing: the numba
+kernels on preallocated arrays, ``fx.process`` and ``controls.admit``. ``publish_loop`` and
+``record_gen_time`` run on the generator thread (or the render loop); the setters (tempo, locate,
+running, quantize, crossfade) on any thread, read at the next block; ``stats``/``events`` are lock-free
+reads. What the engine needs from its control state is the ``Controls`` protocol below.
 """
 from __future__ import annotations
 
 import math
 import time
+from typing import Protocol
 
 import numpy as np
 
 from livegan.audio import dsp
 from livegan.audio.bank import LoopBank
 from livegan.audio.transport import MAX_BPM, MIN_BPM, Transport, quantum_beats
-from livegan.control.latent import Controls, z_for
 
 
 def tempo_limit(meta, sample_rate: int, step: bool = False) -> float:
@@ -77,6 +42,26 @@ def start_tempo_problem(meta, sample_rate: int, tempo, where: str) -> str | None
                 f"output (at most {lim:g} BPM there): use an output rate of at least {need} Hz")
     return (f"{where} {bpm:g} BPM is too fast for model '{meta.name}' ({meta.sample_rate} Hz) at a {sample_rate} Hz "
             f"output: at most {lim:g} BPM")
+
+
+class Controls(Protocol):
+    """The control state an ``Engine`` plays from (``livegan.control.admission.EngineControls``).
+
+    No locks: the control thread publishes by plain writes, the readers take the latest value.
+    """
+
+    seq: int  # changes whenever a new loop is wanted; generator thread reads it
+
+    def snapshot(self) -> tuple:
+        """The control state a loop is generated from; its first item is ``seq``. Generator thread."""
+
+    def z(self, meta, snapshot) -> np.ndarray:
+        """The (latent_dim,) float32 z ``snapshot`` means for ``meta``. Generator thread (or the render loop)."""
+
+    def admit(self, ist: np.ndarray) -> None:
+        """Apply control changes staged since the last block at this block's first frame
+        (``ist[dsp.I_FRAME]``). Audio thread, at the start of every ``process``: must not allocate,
+        lock or wait. Subclassing this protocol inherits this no-op."""
 
 
 class GenFaults:
@@ -119,10 +104,15 @@ def checked_loop(loop, channels: int, loop_samples: int) -> np.ndarray:
 
 
 class Engine:
-    def __init__(self, meta, sample_rate: int = 48000, channels: int = 2, quantize: str = "bar",
-                 crossfade_ms: float = 40.0, tempo: float | None = None, fx=None, ranges=2.0,
+    """The loop player. ``controls`` (``Controls``) says which loop to generate next and admits
+    control changes at block starts; ``fx``, if set, has ``process(block (frames, channels) float32)``
+    and runs in place after the mix, before the limiter, on the audio thread (same rules as
+    ``process``). Built with its controls and effects by ``livegan.performance.build``."""
+
+    def __init__(self, meta, controls: Controls, sample_rate: int = 48000, channels: int = 2,
+                 quantize: str = "bar", crossfade_ms: float = 40.0, tempo: float | None = None, fx=None,
                  n_slots: int = 6, limiter_dbfs: float = -0.3, limiter_release_ms: float = 80.0,
-                 log_size: int = 16384, record_ring_frames: int = 0, controls=None, z_fn=None):
+                 log_size: int = 16384, record_ring_frames: int = 0):
         self.meta = meta
         self.sample_rate = int(sample_rate)
         self.channels = int(channels)
@@ -147,11 +137,7 @@ class Engine:
         self.crossfade_ms = 40.0
         self.set_quantize(quantize)
         self.set_crossfade_ms(crossfade_ms)
-        self.controls = controls if controls is not None else Controls(meta.directions.shape[0], ranges=ranges)
-        self.z_fn = z_fn or z_for  # (meta, controls.snapshot()) -> (latent_dim,) z; generator thread
-        self._admit = getattr(self.controls, "admit", None)  # block-start admission of control batches
-        if hasattr(self.controls, "bind"):
-            self.controls.bind(self)
+        self.controls = controls
         self.log = np.zeros((log_size, 4), np.int64)
         self.lst = np.array([1.0, 10.0 ** (limiter_dbfs / 20.0),
                              np.exp(-1.0 / (limiter_release_ms * 1e-3 * self.sample_rate))])
@@ -235,23 +221,14 @@ class Engine:
         """True once the callback writes into the ring last attached (any thread)."""
         return self._rec_seen is self._rec
 
-    def control(self, msg, frame: int | None = None) -> None:
-        """Apply one MIDI message (mido-like). MIDI thread or render loop. ``frame`` is informational."""
-        t = getattr(msg, "type", None)
-        if t == "control_change":
-            self.controls.set_cc(int(msg.control), int(msg.value))
-        elif t == "note_on" and int(getattr(msg, "velocity", 0)) > 0:
-            self.controls.note_on(int(msg.note))
-
     # ---- audio thread ------------------------------------------------------------
     def process(self, out: np.ndarray) -> None:
         """Fill ``out`` (frames, channels) float32 C-contiguous. Audio callback or render loop.
 
-        Never allocates, locks, logs or waits: the mix kernel, the optional
+        Never allocates, locks, logs or waits: control admission, the mix kernel, the optional
         ``fx.process(out)``, the limiter kernel, and a copy into the record ring.
         """
-        if self._admit is not None:
-            self._admit(self.ist)  # staged control changes take effect at this block's first frame
+        self.controls.admit(self.ist)  # staged control changes take effect at this block's first frame
         rec = self._rec
         if rec is not self._rec_seen:  # a new ring (a new take) starts with this block
             self.rec_start_frame = int(self.ist[dsp.I_FRAME])

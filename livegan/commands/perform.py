@@ -252,9 +252,8 @@ def run_stats(engine, out, takes, skip_calls: int = 0) -> dict:
     ev = engine.events()
     d["switch_log"] = [[int(f), int(lid)] for f, k, _, lid in ev if k == dsp.EV_SWITCH]  # (frame, loop id)
     d["late_log"] = [[int(f), int(lid)] for f, k, _, lid in ev if k == dsp.EV_LATE]
-    gen = getattr(engine.controls, "generated", None)
-    if gen is not None:  # loop id i was generated at frame loop_controls[i][0] from control seq [i][1]
-        d["loop_controls"] = [[int(f), int(q)] for f, q in list(gen)]
+    # loop id i was generated at frame loop_controls[i][0] from control seq [i][1]
+    d["loop_controls"] = [[int(f), int(q)] for f, q in list(engine.controls.generated)]
     d["tempo_end"] = engine.transport.tempo
     d["gen_faults"] = engine.faults.count  # generations that failed while the show went on
     d["last_gen_fault"] = engine.faults.last or None
@@ -283,7 +282,6 @@ def panel_stats(engine, out, takes, patch, rate: int) -> dict:
 def cli_perform(args) -> int:
     from livegan.audio import dsp
     from livegan.audio.output import AudioOutput
-    from livegan.audio.engine import Engine
     from livegan.model import load_model
     from livegan.generate.scheduler import GeneratorThread
 
@@ -303,7 +301,7 @@ def cli_perform(args) -> int:
     from livegan.control.patch import default_patch_path, load_patch
 
     patch = load_patch(args.patch or default_patch_path())
-    quantize, crossfade, tempo = patch.quantize, patch.crossfade_ms, patch.tempo
+    quantize, tempo = patch.quantize, patch.tempo
 
     # the stream's parameters first: a wrong device fails before the model loads
     import sounddevice as sd  # noqa: F401  (JACK must already run: PortAudio scans now)
@@ -320,17 +318,14 @@ def cli_perform(args) -> int:
     else:
         model = load_model(model_path, threads=1)  # CUDA when available; warmed up inside
     meta = model.meta
-    from livegan.commands.render import patch_controls
-
     from livegan.audio.engine import start_tempo_problem
+    from livegan.performance import build
 
     problem = start_tempo_problem(meta, rate, tempo, f"{patch.path}: transport.tempo")
     if problem:  # a tempo the kernel can never read: refused before the show, not a crash in it
         raise CLIError(problem)
-    ec, chain, warnings = patch_controls(patch, meta, rate, channels)
-    engine = Engine(meta, sample_rate=rate, channels=channels, quantize=quantize, crossfade_ms=crossfade, tempo=tempo,
-                    fx=chain, controls=ec, z_fn=ec.z_fn, record_ring_frames=8192)  # the meter's ring
-    ec.frame_fn = lambda: engine.transport.frame
+    parts = build(meta, patch, rate, channels, record_ring_frames=8192)  # the ring: the meter's
+    engine, ec, chain, warnings = parts.engine, parts.controls, parts.fx, parts.warnings
     out = AudioOutput(engine, device=dev, samplerate=rate, blocksize=args.blocksize, latency=args.latency,
                       channels=channels)
     dsp.warm_up(meta.channels, channels)

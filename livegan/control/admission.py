@@ -17,8 +17,8 @@ ADMIT_RING = 1024  # admission frames kept per batch number (the control thread 
 class EngineControls:
     """A ``Controller`` as the engine's control state, and its effect knobs on an ``FxChain``.
 
-    Pass it as ``Engine(controls=ec, z_fn=ec.z_fn)``: the generator reads
-    ``seq`` and ``snapshot()`` = (seq, z); ``z_fn`` returns that z and notes
+    It meets the engine's ``livegan.audio.engine.Controls`` protocol (``livegan.performance.build``
+    wires it): the generator reads ``seq`` and ``snapshot()`` = (seq, z); ``z`` returns that z and notes
     (engine frame, seq) in ``generated`` (loop ids count generations, so loop
     id i was made from the control state ``generated[i]`` at that frame: the
     control timeline that a re-render must reproduce). ``frame_fn`` gives the
@@ -40,7 +40,7 @@ class EngineControls:
     Threads: ``message``, ``cc``, ``note``, ``stage_tempo`` and ``sync`` run
     on the control thread (the main thread live, the render loop offline);
     ``admit`` on the audio thread (it allocates nothing when no batch is
-    waiting); ``snapshot`` and ``z_fn`` on the generator thread. No locks: one
+    waiting); ``snapshot`` and ``z`` on the generator thread. No locks: one
     reference write publishes a batch, plain writes admit it.
     """
 
@@ -69,11 +69,12 @@ class EngineControls:
         self.sync(force=True)
 
     def bind(self, engine) -> None:
-        """The engine that admits batches (called by ``Engine.__init__``). Main thread."""
+        """The engine that admits batches from now on, and whose transport frame ``generated`` notes
+        (``livegan.performance.build`` calls it once the engine exists). Main thread."""
         self.engine = engine
         self.frame_fn = lambda: engine.transport.frame
 
-    def z_fn(self, meta, snapshot) -> np.ndarray:
+    def z(self, meta, snapshot) -> np.ndarray:
         """Generator thread: the z of a snapshot made by ``sync``."""
         self.generated.append((int(self.frame_fn()), int(snapshot[0])))
         return snapshot[1]

@@ -59,7 +59,7 @@ class Scheduler:
 
 def generate_loop(model, engine, snapshot) -> np.ndarray:
     """Control snapshot -> (C, N) float32 loop. Generator thread (never the callback)."""
-    z = np.asarray(engine.z_fn(engine.meta, snapshot), np.float32)[None, :]
+    z = np.asarray(engine.controls.z(engine.meta, snapshot), np.float32)[None, :]
     return model.generate(z)[0]
 
 

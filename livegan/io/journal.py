@@ -140,8 +140,8 @@ def unfinished_takes(folder: str) -> list:
 
 def automation_events(path, sample_rate: int) -> list:
     """``livegan render --automation``'s events: a ``.journal`` (an unfinished take) or a MIDI file
-    (``livegan.commands.render.read_automation``). A missing ``.mid`` whose journal is there says so."""
-    from livegan.commands.render import read_automation
+    (``livegan.io.automation.read_automation``). A missing ``.mid`` whose journal is there says so."""
+    from livegan.io.automation import read_automation
 
     path = str(path)
     if path.endswith(".journal"):

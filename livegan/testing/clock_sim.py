@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from livegan.control.admission import EngineControls, controller_for
 from livegan.control.live import LiveControl
-from livegan.audio.engine import Engine
 from livegan.io.midi import MidiHandler
 from livegan.control.follow import PPQN, FrameClock
 from livegan.model import validate_meta
 from livegan.control.patch import default_patch_path, load_patch, replace
 from livegan.io.perflog import PerfLog
+from livegan.performance import build
 
 SR, BLOCK = 48000, 256
 
@@ -87,9 +86,8 @@ def simulate(plan, seconds, latency_s=0.004, cb_jitter_s=0.0015, seed=0, perflog
     rng = np.random.default_rng(seed)
     meta = tiny_meta()
     patch = replace(load_patch(default_patch_path()), clock="midi")
-    c, patch, _ = controller_for(patch, meta)
-    ec = EngineControls(c)
-    engine = Engine(meta, sample_rate=SR, channels=2, controls=ec, z_fn=ec.z_fn)
+    parts = build(meta, patch, SR, 2, fx=False)
+    ec, engine = parts.controls, parts.engine
     engine.publish_loop(sine_loop(), 0)
     mi = _Input()
     mi.handler.clock.latency_s = BLOCK / SR / 2  # JACK MIDI: events arrive half a period late on average

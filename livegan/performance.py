@@ -1,0 +1,58 @@
+"""A performance's parts, wired once: model meta + patch + output rate and channels -> engine, controls, fx.
+
+``build`` is what ``perform``, ``render``, ``demo``, the benchmarks and the tests use, so the
+controls that play live are the controls that re-render. Thread: main, before the engine runs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from livegan.audio.engine import Engine
+from livegan.control.admission import EngineControls, controller_for
+from livegan.control.patch import Patch
+
+
+@dataclass
+class Parts:
+    """What ``build`` wires: the engine, its controls (a patch's Controller, bound to the engine),
+    the patch's effects chain (None: no effects, or effects off) and the patch as checked against
+    the model, with a warning per knob the model has no direction for."""
+
+    engine: Engine
+    controls: EngineControls
+    fx: object | None  # livegan.audio.fx.FxChain
+    patch: Patch
+    warnings: list[str] = field(default_factory=list)
+
+    def close(self) -> None:
+        """Stop the effects chain's server (after the stream has stopped). Main thread."""
+        if self.fx is not None:
+            self.fx.close()
+
+
+def build(meta, patch: Patch, rate: int, channels: int, *, fx: bool = True, seed: int = 0,
+          quantize: str | None = None, crossfade_ms: float | None = None, record_ring_frames: int = 0) -> Parts:
+    """Wire ``meta`` (a model's ``ModelMeta``) played through ``patch`` at ``rate`` Hz on ``channels``.
+
+    The engine starts at the patch's tempo (None: the model's), quantize and crossfade unless
+    ``quantize``/``crossfade_ms`` say otherwise. The effects chain (``fx``: on unless False) runs in
+    FIFO mode (any block length); its delay starts at that tempo. ``seed`` is the first base z's
+    (``livegan.model.seed_z``). ``record_ring_frames``: a ring the engine copies each block into."""
+    n = int(meta.directions.shape[0])
+    dropped = [k for k in patch.knobs if k.direction is not None and k.direction >= n]
+    controller, patch, _ = controller_for(patch, meta, seed=seed)
+    warnings = [f"{patch.path}: the knobs on CC {', '.join(str(k.cc) for k in dropped)} move directions "
+                f"{', '.join(str(k.direction + 1) for k in dropped)} but the model has {n}; they are ignored"
+                ] if dropped else []
+    chain = None
+    if fx and patch.effects:
+        from livegan.audio.fx import FxChain
+
+        chain = FxChain(patch.effects, rate, channels, bpm=float(patch.tempo or meta.bpm), fifo=True)
+    controls = EngineControls(controller, chain)
+    engine = Engine(meta, controls, sample_rate=rate, channels=channels,
+                    quantize=patch.quantize if quantize is None else quantize,
+                    crossfade_ms=patch.crossfade_ms if crossfade_ms is None else crossfade_ms,
+                    tempo=patch.tempo, fx=chain, record_ring_frames=record_ring_frames)
+    controls.bind(engine)
+    return Parts(engine, controls, chain, patch, warnings)
