@@ -30,7 +30,6 @@ import json
 import os
 import signal
 import sys
-import threading
 import time
 
 import numpy as np
@@ -40,6 +39,43 @@ from livegan.cli import CLIError
 
 class _Stop(Exception):
     pass
+
+
+class StopRequest:
+    """A stop asked for by SIGTERM or SIGINT (Ctrl-C), polled by perform's main loop. Thread: main.
+
+    The handler only sets an attribute: Python runs a signal handler on the main thread between
+    two bytecodes, where that thread may hold a lock (``threading.Event.set`` there can wait forever
+    for the lock of the ``Event.wait`` it interrupted: a perform that never ends), and a
+    KeyboardInterrupt raised mid-step or mid-teardown would leave a take half saved. The handlers
+    stay installed through the teardown, so a second signal does not cut it short.
+    """
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self):
+        self.signum = None  # the first stop signal received
+        self._old = {}
+
+    def handler(self, signum, frame) -> None:  # main thread, between two bytecodes: no lock, no I/O
+        if self.signum is None:
+            self.signum = signum
+
+    def is_set(self) -> bool:
+        return self.signum is not None
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep (a signal runs its handler and the sleep goes on: at most ``seconds``); whether a stop was asked."""
+        time.sleep(seconds)
+        return self.is_set()
+
+    def install(self) -> None:
+        self._old = {s: signal.signal(s, self.handler) for s in self.SIGNALS}
+
+    def restore(self) -> None:
+        for s, h in self._old.items():
+            signal.signal(s, h)
+        self._old = {}
 
 
 def _model_path(arg):
@@ -381,12 +417,8 @@ def cli_perform(args) -> int:
     notes = []  # warnings from the control thread (a clock tempo held at the model's limit): panel and stderr
     live.warn = lambda m: (notes.append(m), say(f"warning: {m}"))
 
-    stop = threading.Event()
-
-    def on_term(signum, frame):  # main thread (Python runs signal handlers there)
-        stop.set()
-
-    old_term = signal.signal(signal.SIGTERM, on_term)
+    stop = StopRequest()
+    stop.install()
     sys.setswitchinterval(0.0005)  # the callback needs the GIL within a fraction of a block
     for w in warnings:  # after the stream opened: a device error stays the only line
         print(f"livegan perform: warning: {w}", file=sys.stderr)
@@ -447,10 +479,11 @@ def cli_perform(args) -> int:
                     next_status += 2.0
                     print("livegan perform: " + status_line(panel_now()), file=sys.stderr, flush=True)
                 stop.wait(0.005)
+        if stop.signum == signal.SIGINT:
+            rc = 130
     except KeyboardInterrupt:
         rc = 130
     finally:
-        signal.signal(signal.SIGTERM, old_term)
         try:
             out.close()
         finally:
@@ -483,6 +516,7 @@ def cli_perform(args) -> int:
                     rc = 2
                 sys.stdout.flush()
                 os._exit(rc)
+            stop.restore()  # everything is saved: a signal may end the process again
     if takes.errors:  # after everything else was written: the first problem is the error line
         raise CLIError(takes.errors[0])
     return rc
