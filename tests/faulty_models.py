@@ -107,10 +107,12 @@ print(k)
 
 
 def perform_with_seed_notes(model, tmp_path, client: str, args=(), every_s: float = 0.3, notes_s: float = 30.0,
-                            term_after_s: float | None = None, env_extra=None, timeout: float = 90.0):
+                            term_after_s: float | None = None, env_extra=None, timeout: float = 90.0,
+                            then=None):
     """``livegan perform --model MODEL --midi virtual ARGS`` while a second process plays a new seed
     note into it every ``every_s`` (each note asks the scheduler for a new loop). With
-    ``term_after_s``: SIGTERM that long after perform says its stream starts.
+    ``term_after_s``: SIGTERM that long after perform says its stream starts; with ``then``
+    (signal, seconds): that signal too, that long after the SIGTERM (a second Ctrl-C, say).
     Returns (rc, stderr text). Needs a JACK server (the ``jack_server`` fixture)."""
     import os
     import signal
@@ -137,6 +139,9 @@ def perform_with_seed_notes(model, tmp_path, client: str, args=(), every_s: floa
         if term_after_s is not None and started.wait(60):
             time.sleep(term_after_s)
             p.send_signal(signal.SIGTERM)
+            if then is not None:
+                time.sleep(then[1])
+                p.send_signal(then[0])
         try:
             rc = p.wait(timeout=timeout)
         except subprocess.TimeoutExpired:  # say what perform printed before it stuck
