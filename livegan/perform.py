@@ -491,8 +491,9 @@ def cli_perform(args) -> int:
             if hasattr(model, "close"):
                 model.close()
                 hung = hung and _stop_generator(gen, 1.0)  # a generator process killed: its thread ends
-            if midi_in is not None:
-                midi_in.close()
+            if midi_in is not None and not midi_in.close():
+                print("livegan perform: warning: the MIDI thread did not stop within 2 s; its port is left open",
+                      file=sys.stderr, flush=True)
             live.flush()  # events the stopped stream never admitted: at the frame it stopped on
             takes.stop()  # the take in progress: WAV closed, its performance log saved
             if chain is not None:
