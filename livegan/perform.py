@@ -205,14 +205,16 @@ class Takes:
         while not self.engine.ring_attached() and time.monotonic() < end:
             time.sleep(0.001)
 
-    def stop(self) -> None:
+    def stop(self, running: bool = True) -> None:
         """End the take: WAV closed, ``.mid`` written, journal removed. A write error is kept in
-        ``errors`` (and said) and the rest still happens."""
+        ``errors`` (and said) and the rest still happens. ``running`` False: the stream has stopped
+        (the teardown), so no callback is left to take the meter ring back and none is waited for."""
         rec = self.rec
         if rec is None:
             return
         self.engine.attach_ring(*self.meter)
-        self._wait_attached()  # the callback writes no more into the take's ring
+        if running:
+            self._wait_attached()  # the callback writes no more into the take's ring
         self.rec = None
         try:
             rec.close()
@@ -495,7 +497,7 @@ def cli_perform(args) -> int:
                 print("livegan perform: warning: the MIDI thread did not stop within 2 s; its port is left open",
                       file=sys.stderr, flush=True)
             live.flush()  # events the stopped stream never admitted: at the frame it stopped on
-            takes.stop()  # the take in progress: WAV closed, its performance log saved
+            takes.stop(running=False)  # the take in progress: WAV closed, its performance log saved
             if chain is not None:
                 chain.close()
             gc.enable()
