@@ -48,14 +48,14 @@ class StopRequest:
     two bytecodes, where that thread may hold a lock (``threading.Event.set`` there can wait forever
     for the lock of the ``Event.wait`` it interrupted: a perform that never ends), and a
     KeyboardInterrupt raised mid-step or mid-teardown would leave a take half saved. The handlers
-    stay installed through the teardown, so a second signal does not cut it short.
+    stay installed until the process exits (perform is the whole process): a second signal during
+    the teardown, or after it, is only noted and cannot cut the saving short.
     """
 
     SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
     def __init__(self):
         self.signum = None  # the first stop signal received
-        self._old = {}
 
     def handler(self, signum, frame) -> None:  # main thread, between two bytecodes: no lock, no I/O
         if self.signum is None:
@@ -70,12 +70,8 @@ class StopRequest:
         return self.is_set()
 
     def install(self) -> None:
-        self._old = {s: signal.signal(s, self.handler) for s in self.SIGNALS}
-
-    def restore(self) -> None:
-        for s, h in self._old.items():
-            signal.signal(s, h)
-        self._old = {}
+        for s in self.SIGNALS:
+            signal.signal(s, self.handler)
 
 
 def _model_path(arg):
@@ -519,7 +515,6 @@ def cli_perform(args) -> int:
                     rc = 2
                 sys.stdout.flush()
                 os._exit(rc)
-            stop.restore()  # everything is saved: a signal may end the process again
     if takes.errors:  # after everything else was written: the first problem is the error line
         raise CLIError(takes.errors[0])
     return rc
