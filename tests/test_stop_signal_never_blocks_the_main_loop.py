@@ -2,20 +2,23 @@
 
 Python runs a signal handler on the main thread between two lines of whatever that thread is
 running, so the handler must not wait for anything the interrupted code may hold. Here the
-handler of ``livegan.perform.StopRequest`` is called at each line event of a pass of the main
+handler of perform's ``StopRequest`` is called at each line event of a pass of the main
 loop's wait in turn (a trace function stands in for the signal), as if SIGTERM or Ctrl-C had
 landed there; each time the loop must end at its next check. A ``threading.Event`` in its place
 (the handler calling ``set``) blocks forever once the call lands inside ``Event.wait``'s lock.
 """
 from __future__ import annotations
 
+import importlib
 import signal
 import sys
 import threading
 
 import pytest
 
-from livegan.perform import StopRequest
+from livegan.cli import HANDLERS
+
+StopRequest = importlib.import_module(HANDLERS["perform"].split(":")[0]).StopRequest  # wherever perform lives
 
 WAIT_S = 0.001
 
