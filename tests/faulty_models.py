@@ -107,18 +107,23 @@ print(k)
 
 
 def perform_with_seed_notes(model, tmp_path, client: str, args=(), every_s: float = 0.3, notes_s: float = 30.0,
-                            term_after_s: float | None = None, env_extra=None, timeout: float = 90.0):
+                            term_after_s: float | None = None, env_extra=None, timeout: float = 90.0,
+                            then=None, timing: dict | None = None):
     """``livegan perform --model MODEL --midi virtual ARGS`` while a second process plays a new seed
     note into it every ``every_s`` (each note asks the scheduler for a new loop). With
-    ``term_after_s``: SIGTERM that long after perform says its stream starts.
-    Returns (rc, stderr text). Needs a JACK server (the ``jack_server`` fixture)."""
+    ``term_after_s``: SIGTERM that long after perform says its stream starts; with ``then``
+    (signal, seconds): that signal too, that long after the SIGTERM (a second Ctrl-C, say); ``timing``
+    gets ``exit_s``, the seconds from the SIGTERM to the exit. A perform still running ``timeout``
+    seconds on gets SIGABRT (Python's fault handler prints its threads' stacks) and fails with
+    what it printed. Returns (rc, stderr text). Needs a JACK server (the ``jack_server`` fixture)."""
     import os
     import signal
     import subprocess
     import sys
     import threading
 
-    env = {**os.environ, "LIVEGAN_MIDI_CLIENT": client, "JACK_NO_START_SERVER": "1", **(env_extra or {})}
+    env = {**os.environ, "LIVEGAN_MIDI_CLIENT": client, "JACK_NO_START_SERVER": "1", "PYTHONFAULTHANDLER": "1",
+           **(env_extra or {})}
     cmd = [sys.executable, "-m", "livegan", "perform", "--model", str(model), "--midi", "virtual", *map(str, args)]
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                          text=True, env=env, cwd=tmp_path)
@@ -137,11 +142,20 @@ def perform_with_seed_notes(model, tmp_path, client: str, args=(), every_s: floa
         if term_after_s is not None and started.wait(60):
             time.sleep(term_after_s)
             p.send_signal(signal.SIGTERM)
+            t_term = time.monotonic()
+            if then is not None:
+                time.sleep(then[1])
+                p.send_signal(then[0])
         try:
             rc = p.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:  # say what perform printed before it stuck
-            p.kill()
-            p.wait()
+            t_exit = time.monotonic()
+        except subprocess.TimeoutExpired:  # say what perform printed before it stuck, and where it is stuck
+            p.send_signal(signal.SIGABRT)
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
             reader.join(5)
             raise AssertionError(f"perform still running after {timeout} s (SIGTERM sent: "
                                  f"{term_after_s is not None and started.is_set()}):\n" + "".join(lines)) from None
@@ -151,4 +165,6 @@ def perform_with_seed_notes(model, tmp_path, client: str, args=(), every_s: floa
                 q.kill()
                 q.wait()
     reader.join(5)
+    if timing is not None and term_after_s is not None and started.is_set():
+        timing["exit_s"] = t_exit - t_term
     return rc, "".join(lines)

@@ -30,7 +30,6 @@ import json
 import os
 import signal
 import sys
-import threading
 import time
 
 import numpy as np
@@ -40,6 +39,39 @@ from livegan.errors import CLIError
 
 class _Stop(Exception):
     pass
+
+
+class StopRequest:
+    """A stop asked for by SIGTERM or SIGINT (Ctrl-C), polled by perform's main loop. Thread: main.
+
+    The handler only sets an attribute: Python runs a signal handler on the main thread between
+    two bytecodes, where that thread may hold a lock (``threading.Event.set`` there can wait forever
+    for the lock of the ``Event.wait`` it interrupted: a perform that never ends), and a
+    KeyboardInterrupt raised mid-step or mid-teardown would leave a take half saved. The handlers
+    stay installed until the process exits (perform is the whole process): a second signal during
+    the teardown, or after it, is only noted and cannot cut the saving short.
+    """
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self):
+        self.signum = None  # the first stop signal received
+
+    def handler(self, signum, frame) -> None:  # main thread, between two bytecodes: no lock, no I/O
+        if self.signum is None:
+            self.signum = signum
+
+    def is_set(self) -> bool:
+        return self.signum is not None
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep (a signal runs its handler and the sleep goes on: at most ``seconds``); whether a stop was asked."""
+        time.sleep(seconds)
+        return self.is_set()
+
+    def install(self) -> None:
+        for s in self.SIGNALS:
+            signal.signal(s, self.handler)
 
 
 def _model_path(arg):
@@ -169,14 +201,16 @@ class Takes:
         while not self.engine.ring_attached() and time.monotonic() < end:
             time.sleep(0.001)
 
-    def stop(self) -> None:
+    def stop(self, running: bool = True) -> None:
         """End the take: WAV closed, ``.mid`` written, journal removed. A write error is kept in
-        ``errors`` (and said) and the rest still happens."""
+        ``errors`` (and said) and the rest still happens. ``running`` False: the stream has stopped
+        (the teardown), so no callback is left to take the meter ring back and none is waited for."""
         rec = self.rec
         if rec is None:
             return
         self.engine.attach_ring(*self.meter)
-        self._wait_attached()  # the callback writes no more into the take's ring
+        if running:
+            self._wait_attached()  # the callback writes no more into the take's ring
         self.rec = None
         try:
             rec.close()
@@ -376,12 +410,8 @@ def cli_perform(args) -> int:
     notes = []  # warnings from the control thread (a clock tempo held at the model's limit): panel and stderr
     live.warn = lambda m: (notes.append(m), say(f"warning: {m}"))
 
-    stop = threading.Event()
-
-    def on_term(signum, frame):  # main thread (Python runs signal handlers there)
-        stop.set()
-
-    old_term = signal.signal(signal.SIGTERM, on_term)
+    stop = StopRequest()
+    stop.install()
     sys.setswitchinterval(0.0005)  # the callback needs the GIL within a fraction of a block
     for w in warnings:  # after the stream opened: a device error stays the only line
         print(f"livegan perform: warning: {w}", file=sys.stderr)
@@ -443,10 +473,11 @@ def cli_perform(args) -> int:
                     next_status += 2.0
                     print("livegan perform: " + status_line(panel_now()), file=sys.stderr, flush=True)
                 stop.wait(0.005)
+        if stop.signum == signal.SIGINT:
+            rc = 130
     except KeyboardInterrupt:
         rc = 130
     finally:
-        signal.signal(signal.SIGTERM, old_term)
         try:
             out.close()
         finally:
@@ -454,10 +485,11 @@ def cli_perform(args) -> int:
             if hasattr(model, "close"):
                 model.close()
                 hung = hung and _stop_generator(gen, 1.0)  # a generator process killed: its thread ends
-            if midi_in is not None:
-                midi_in.close()
+            if midi_in is not None and not midi_in.close():
+                print("livegan perform: warning: the MIDI thread did not stop within 2 s; its port is left open",
+                      file=sys.stderr, flush=True)
             live.flush()  # events the stopped stream never admitted: at the frame it stopped on
-            takes.stop()  # the take in progress: WAV closed, its performance log saved
+            takes.stop(running=False)  # the take in progress: WAV closed, its performance log saved
             if chain is not None:
                 chain.close()
             gc.enable()

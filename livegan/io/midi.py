@@ -266,16 +266,21 @@ class MidiInput:
         self._thread.start()
         return self
 
-    def close(self) -> None:
+    def close(self) -> bool:
+        """Stop the MIDI thread and close the port. False if the thread did not stop within 2 s:
+        the rtmidi objects are then left open (deleting them under its poll could crash). Main thread."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=2)
+            if self._thread.is_alive():
+                return False
         for m in (self._rt, self._probe):
             try:
                 m.close_port()
                 m.delete()
             except Exception:
                 pass
+        return True
 
     def _stamp(self, delta: float) -> float:
         self._acc += delta

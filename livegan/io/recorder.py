@@ -137,10 +137,13 @@ class Recorder:
     def close(self) -> None:
         """Stop the writer, write what is left, finalise the file (a FLAC take: encode it and remove
         its WAV). Main thread, after the stream stops. Raises CLIError after a write error, once the
-        file holds all that could be written."""
+        file holds all that could be written, or when the writer is still stuck in a write 10 s on."""
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=10)
+        if self._thread.is_alive():  # a write stuck in the kernel: the file is not drained or closed under it
+            raise CLIError(f"record file {self.wav_path}: the writer did not finish within 10 s; the take ends "
+                           f"at its last header update")
         try:
             if self.error is None:
                 self._drain()
