@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from train.presets import Preset
+from train.config import Preset
 
 AUDIO_EXTS = (".wav", ".flac", ".ogg", ".oga", ".aif", ".aiff", ".aifc", ".mp3")
 PEAK = 0.9  # every prepared loop peaks here (the test synthesiser's level)
