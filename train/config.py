@@ -46,7 +46,7 @@ class Preset:
     kernel: int = _model(25)  # conv kernel size
     stride: int = _model(4)  # conv stride (upsampling factor per G layer)
     n_layers: int = _model(5)  # conv layers in G and in D
-    upsample: str = _model("transposed")  # G's upsampling: "transposed" convs (paper, WaveGAN) or "nearest" / "linear" + conv
+    upsample: str = _model("transposed")  # G's upsampling: "transposed" convs or "nearest" / "linear" + conv
     batchnorm: bool = _model(False)  # batch norm in G and D (DCGAN) or none (WaveGAN)
     phase_shuffle: int = _model(2)  # WaveGAN phase shuffle: max shift in samples after each D layer (0 = off)
     joint_batch: bool = _model(False)  # D sees real and fake in one batch (one set of batch-norm statistics)
@@ -58,10 +58,10 @@ class Preset:
     pack: int = _model(1)  # PacGAN (Lin et al. 2018): D judges this many loops at once, stacked as channels (1 = off)
     # --- objective and optimiser ---
     loss: str = _objective("wgan-gp")  # "bce" (sigmoid + binary cross-entropy) or "wgan-gp"
-    real_label: float = _objective(1.0)  # BCE target for real loops (0.9 = one-sided label smoothing, Salimans et al. 2016)
+    real_label: float = _objective(1.0)  # BCE target of real loops (< 1: one-sided label smoothing)
     gp_weight: float = _objective(10.0)  # gradient-penalty weight (wgan-gp)
     n_critic: int = _objective(5)  # D updates per G update
-    reuse_fake: bool = _objective(False)  # G's step reuses the last D step's fake batch (PyTorch DCGAN example): one G pass less
+    reuse_fake: bool = _objective(False)  # G's step reuses the last D step's fake batch: one G pass less
     lr: float = _objective(1e-4)  # Adam learning rate (G and D)
     beta1: float = _objective(0.5)  # Adam beta1
     beta2: float = _objective(0.9)  # Adam beta2
@@ -72,7 +72,7 @@ class Preset:
     shift_quantum: int = _objective(4)  # shifts are multiples of one beat / shift_quantum (4 = a 16th note)
     seam_roll: bool = _objective(True)  # roll real and fake by the same random amount before D (seam visible to D)
     # --- DiffAugment (Zhao et al. 2020): the same random transforms on real and fake before D ---
-    translate: float = _objective(0.0)  # roll each loop by its own random amount up to this fraction of a loop (0 = off)
+    translate: float = _objective(0.0)  # roll each loop by its own amount, up to this fraction of a loop (0 = off)
     cutout: float = _objective(0.0)  # silence one random stretch of this fraction of each loop (0 = off)
     # --- schedule ---
     steps: int = _run(20000)  # G updates in total

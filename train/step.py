@@ -115,7 +115,7 @@ def train_step(s: TrainState, batches) -> dict:
                 _, f_real = d(roll_all(real, shift), return_features=True)
         elif p.joint_batch:
             real = diff_augment(p, batches().to(s.device), gen)
-            score = d(torch.cat([roll_all(real, shift), fake]))[real.shape[0] // p.pack:]  # (B / pack,) the fakes' scores
+            score = d(torch.cat([roll_all(real, shift), fake]))[real.shape[0] // p.pack:]  # (B / pack,) of the fakes
         else:
             score = d(fake)
     loss_g = losses.bce_g(score) if p.loss == "bce" else losses.wgan_g(score)
