@@ -151,15 +151,13 @@ def make_state(p: Preset, device: torch.device, rank: int = 0, world: int = 1) -
     torch.manual_seed(p.seed)  # same init on every rank (DDP also broadcasts it)
     g, d = build(p)
     g, d = g.to(device), d.to(device)
-    gen = torch.Generator().manual_seed(p.seed)
-    z_val = fixed_z(p)
-    gen.manual_seed(p.seed * 7919 + 1 + rank)  # each rank its own z, shifts and batches
+    gen = torch.Generator().manual_seed(p.seed * 7919 + 1 + rank)  # each rank its own z, shifts and batches
     if world > 1:
         from torch.nn.parallel import DistributedDataParallel as DDP
 
         ids = [device.index] if device.type == "cuda" else None
         g, d = DDP(g, device_ids=ids), DDP(d, device_ids=ids)
-    return TrainState(p, g, d, _adam(g.parameters(), p), _adam(d.parameters(), p), z_val, device, gen,
+    return TrainState(p, g, d, _adam(g.parameters(), p), _adam(d.parameters(), p), fixed_z(p), device, gen,
                       rank=rank, world=world)
 
 

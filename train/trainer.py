@@ -18,7 +18,6 @@ import torch
 import torch.distributed as dist
 
 from train import checkpoint
-from train.checkpoint import CKPT
 from train.config import Preset, apply_overrides, check, resumed
 from train.models import check_networks
 from train.presets import get_preset
@@ -63,13 +62,13 @@ def _open_process(p: Preset, device: str) -> tuple[torch.device, int, int]:
 def _open_run(run_dir: str, p: Preset, resume: bool) -> tuple[Preset, dict | None]:
     """The preset this run goes on with and the checkpoint it resumes from (None for a new run)."""
     os.makedirs(run_dir, exist_ok=True)
-    there = os.path.isfile(os.path.join(run_dir, CKPT))
+    there = os.path.isfile(os.path.join(run_dir, checkpoint.CKPT))
     if not resume:
         if there:
-            raise FileExistsError(f"{run_dir} already holds a run ({CKPT}); pass --resume or another --out")
+            raise FileExistsError(f"{run_dir} already holds a run ({checkpoint.CKPT}); pass --resume or another --out")
         return p, None
     if not there:
-        raise FileNotFoundError(f"{run_dir}: --resume given, but there is no {CKPT} to resume from")
+        raise FileNotFoundError(f"{run_dir}: --resume given, but there is no {checkpoint.CKPT} to resume from")
     ck = checkpoint.load(run_dir)
     p = resumed(ck["preset"], p)
     check(p)
