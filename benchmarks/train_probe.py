@@ -18,8 +18,10 @@ import soundfile as sf
 import torch
 
 from train import metrics
-from train.presets import apply_overrides, paper
-from train.trainer import render, train
+from train.config import apply_overrides
+from train.models import render
+from train.presets import paper
+from train.trainer import train
 
 
 def print_preview_counts(run: str, loops: np.ndarray, p) -> None:
@@ -32,7 +34,7 @@ def print_preview_counts(run: str, loops: np.ndarray, p) -> None:
         y, _ = sf.read(f, dtype="float32", always_2d=True)  # (n_val * L, C): the loops one after another
         grid = y.reshape(-1, p.loop_samples, p.channels).transpose(0, 2, 1)  # (n_val, C, L)
         fd = metrics.frechet(train_frames, metrics.features(grid, p.sample_rate).reshape(-1, metrics.N_MELS))
-        rows.append((int(f[-10:-4]), metrics.nearest_counts(train_vectors, grid, p.sample_rate), fd))
+        rows.append((int(f[-10:-4]), metrics.nearest_counts(train_vectors, metrics.loop_vectors(grid, p.sample_rate)), fd))
     low = min(rows, key=lambda r: r[2])[0] if rows else None
     for step, counts, fd in rows:
         print(f"  step {step:6d}: nearest-loop counts {counts}  FD {fd:7.1f}{'  <- lowest FD' if step == low else ''}")

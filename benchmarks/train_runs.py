@@ -85,7 +85,8 @@ def exported_metrics(run: str, loops: np.ndarray, sr: int, reference_folder: str
 
 def run_paper(name: str = "paper_full", over=()) -> None:
     """The paper's 4 loops at full length; ``preset=NAME`` among the overrides picks another preset."""
-    from train.presets import apply_overrides, get_preset
+    from train.config import apply_overrides
+    from train.presets import get_preset
     from train.trainer import train
 
     folder = data("paper4", 4, 0, ("bass",))
@@ -106,7 +107,8 @@ def run_paper(name: str = "paper_full", over=()) -> None:
 
 
 def run_compare(name: str, seconds: float, extra=()) -> None:
-    from train.presets import apply_overrides, get_preset
+    from train.config import apply_overrides
+    from train.presets import get_preset
     from train.trainer import train
 
     folder = data("mix20", 20, 100, ("bass", "drums"))
@@ -155,9 +157,9 @@ def margins(runs) -> None:
     import torch
 
     from train import metrics
-    from train.models import Generator
-    from train.presets import Preset
-    from train.trainer import render, snapshot
+    from train.checkpoint import snapshot
+    from train.config import Preset
+    from train.models import Generator, render
 
     for run in runs:
         folder = os.path.join(ROOT, run)
@@ -167,8 +169,8 @@ def margins(runs) -> None:
         g = Generator(p)
         g.load_state_dict(snapshot(ck, "best")[0])
         tv = metrics.loop_vectors(loops, p.sample_rate)
-        d = np.sort(metrics._dist(metrics.loop_vectors(render(g, ck["z_val"], "cpu"), p.sample_rate), tv), 1)
-        tt = metrics._dist(tv, tv)[np.triu_indices(len(tv), 1)]
+        d = np.sort(metrics.distances(metrics.loop_vectors(render(g, ck["z_val"], "cpu"), p.sample_rate), tv), 1)
+        tt = metrics.distances(tv, tv)[np.triu_indices(len(tv), 1)]
         print(f"{run}: fixed z -> training loops, median nearest {np.median(d[:, 0]):.2f}, second "
               f"{np.median(d[:, 1]):.2f}, median gap {np.median(d[:, 1] - d[:, 0]):.2f}; training pairs "
               f"{' '.join(f'{x:.2f}' for x in np.sort(tt))}")
@@ -248,7 +250,7 @@ if __name__ == "__main__":
                                          ref)
         json.dump(b, open(os.path.join(run, "bench.json"), "w"), indent=1)
     elif cmd == "previews":
-        from train.presets import Preset
+        from train.config import Preset
         from train_probe import print_preview_counts
 
         run = os.path.join(ROOT, sys.argv[2])

@@ -18,9 +18,10 @@ import time
 import numpy as np
 import torch
 
+from train.config import apply_overrides
 from train.data import prepare
-from train.presets import apply_overrides, paper, paper_plus
-from train.trainer import Batches, make_state, train_step
+from train.presets import paper, paper_plus
+from train.step import Batches, make_state, train_step
 
 MD16 = ["pack=1", "minibatch_disc=16", "model_dim=2"]  # the fifth session's paper-plus: minibatch disc, no pairs
 MD2 = ["model_dim=2"]  # paper-plus before the seventh session's wider net

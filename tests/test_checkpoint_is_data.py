@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from livegan.cli import main
-from train.trainer import CKPT, load_checkpoint
+from train import checkpoint
+from train.checkpoint import CKPT
 
 MARKER = "payload-ran"
 
@@ -77,5 +78,5 @@ def test_bad_checkpoint_is_one_line_and_exit_2_for_resume(kind, tmp_path, capsys
 def test_pickle_payload_is_named_and_never_runs(tmp_path):
     run = _run_folder(tmp_path, "payload")
     with pytest.raises(ValueError, match=r"holds a Python object \((posix|os|nt)\.system\)"):
-        load_checkpoint(str(run))
+        checkpoint.load(str(run))
     assert not (tmp_path / MARKER).exists()

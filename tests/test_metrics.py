@@ -58,8 +58,8 @@ def test_a_common_reference_charges_a_low_rate_preset_for_the_band_it_cannot_pla
     """Scored against its own 2048 Hz copy of the data, that copy looks perfect; against the
     common reference (the same files at the analysis rate) it pays for what it lacks above 1 kHz."""
     from livegan.testing.synth import write_loop_folder
+    from train.config import Preset
     from train.data import prepare
-    from train.presets import Preset
 
     write_loop_folder(tmp_path, 6, sr=16384, kinds=("drums",), seed0=0)
     ref = metrics.reference(tmp_path)

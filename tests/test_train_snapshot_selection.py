@@ -16,9 +16,10 @@ from livegan.cli import main
 from livegan.model import load_model, read_meta
 from livegan.testing.synth import write_loop_folder
 from train import metrics
-from train.models import Generator
-from train.presets import Preset
-from train.trainer import REACH_MIN_Z, reached, render, select_key, snapshot
+from train.checkpoint import snapshot
+from train.config import Preset
+from train.models import Generator, render
+from train.selection import REACH_MIN_Z, keep_best, reached, select_key
 
 TINY = ["model_dim=2", "keep_every=2", "checkpoint_every=3", "report=false"]
 
@@ -160,28 +161,27 @@ def test_negative_select_every_is_refused(loop_folder, tmp_path):
     assert rc == 2
 
 
-def _previewer(tmp_path):
-    from train.presets import apply_overrides, paper_plus
-    from train.trainer import Previewer, make_state
-
-    p = apply_overrides(paper_plus(), ["model_dim=2", "preview_every=0", "select_every=1"])
-    s = make_state(p, torch.device("cpu"))
-    loops = np.random.default_rng(0).uniform(-0.5, 0.5, (3, 1, p.loop_samples)).astype(np.float32)
-    return s, Previewer(s, tmp_path, loops, background=False)
+def _scored(step, fd, counts):
+    return {"step": step, "fd": fd, "counts": counts, "g": {}}
 
 
-def test_the_run_keeps_by_the_rule_not_by_fd_alone(tmp_path):
-    s, pv = _previewer(tmp_path)
-    pv._apply({"step": 1, "fd": 100.0, "counts": [30, 30, 40], "g": {}})
-    pv._apply({"step": 2, "fd": 50.0, "counts": [1, 0, 99], "g": {}})  # lower FD, reaches one loop
-    assert s.best["step"] == 1
-    pv._apply({"step": 3, "fd": 80.0, "counts": [20, 40, 40], "g": {}})  # same reach, lower FD
-    assert s.best["step"] == 3 and s.best["counts"] == [20, 40, 40]
+def _history():
+    return {"select_step": [], "select_fd": [], "select_counts": []}
 
 
-def test_a_checkpoint_kept_before_best_held_its_counts_is_judged_by_its_history(tmp_path):
-    s, pv = _previewer(tmp_path)
-    pv._apply({"step": 1, "fd": 100.0, "counts": [30, 30, 40], "g": {}})
-    del s.best["counts"]  # as the first checkpoints with selection wrote it; the history still has them
-    pv._apply({"step": 2, "fd": 50.0, "counts": [1, 0, 99], "g": {}})
-    assert s.best["step"] == 1
+def test_the_run_keeps_by_the_rule_not_by_fd_alone():
+    h = _history()
+    best = keep_best(None, _scored(1, 100.0, [30, 30, 40]), h, 100)
+    best = keep_best(best, _scored(2, 50.0, [1, 0, 99]), h, 100)  # lower FD, reaches one loop
+    assert best["step"] == 1
+    best = keep_best(best, _scored(3, 80.0, [20, 40, 40]), h, 100)  # same reach, lower FD
+    assert best["step"] == 3 and best["counts"] == [20, 40, 40]
+    assert h["select_step"] == [1, 2, 3] and h["select_fd"] == [100.0, 50.0, 80.0]  # every score is recorded
+
+
+def test_a_checkpoint_kept_before_best_held_its_counts_is_judged_by_its_history():
+    h = _history()
+    best = keep_best(None, _scored(1, 100.0, [30, 30, 40]), h, 100)
+    del best["counts"]  # as the first checkpoints with selection wrote it; the history still has them
+    best = keep_best(best, _scored(2, 50.0, [1, 0, 99]), h, 100)
+    assert best["step"] == 1

@@ -11,12 +11,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import train.trainer as trainer
+import train.step
+from train.config import apply_overrides, check
 from train.models import CircularUpsample
-from train.presets import apply_overrides, check, paper, paper_plus, wavegan
-from train.trainer import Batches, TrainState, make_state, train_step
+from train.presets import paper, paper_plus, wavegan
+from train.step import Batches, TrainState, make_state, train_step
 
-from test_train_seam_roll_and_collapse_options import _RecordingD  # records what D sees
+from train_probes import RecordingD  # records what D sees
 
 LOOPS = np.random.default_rng(0).uniform(-0.5, 0.5, (4, 1, 4096)).astype(np.float32)
 
@@ -42,7 +43,7 @@ def test_g_step_computes_no_d_gradient_and_trains_exactly_as_with_d_trainable(mo
     assert len(grads_computed) == 3 * n_params  # the D steps' only, none in G's steps
     assert all(q.requires_grad for q in s.d.parameters())  # unfrozen again for the next D step
 
-    monkeypatch.setattr(trainer, "frozen", contextlib.nullcontext)  # D trainable in G's step, as before
+    monkeypatch.setattr(train.step, "frozen", contextlib.nullcontext)  # D trainable in G's step, as before
     ref = _steps(p, 3)
     for a, b in zip(list(s.g.parameters()) + list(s.d.parameters()),
                     list(ref.g.parameters()) + list(ref.d.parameters())):
@@ -66,7 +67,7 @@ class _ZG(torch.nn.Module):
 @pytest.mark.parametrize("reuse", [False, True])
 def test_reuse_fake_runs_g_once_less_per_step_on_the_batch_d_last_saw(reuse, n_critic):
     p = apply_overrides(paper(), [f"reuse_fake={reuse}", f"n_critic={n_critic}", "loop_samples=64", "latent_dim=3"])
-    g, d = _ZG(64), _RecordingD()
+    g, d = _ZG(64), RecordingD()
     s = TrainState(p, g, d, torch.optim.SGD(g.parameters(), 0.1), torch.optim.SGD(d.parameters(), 0.1),
                    torch.zeros(1, 3), torch.device("cpu"), torch.Generator().manual_seed(0))
     real = Batches(np.zeros((4, 1, 64), np.float32), 4, torch.Generator().manual_seed(1))

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 import torch
 
+from train.config import apply_overrides, check
 from train.models import ExportedGenerator, Generator
-from train.presets import apply_overrides, check, paper
-from train.trainer import Batches, make_state, train_step
+from train.presets import paper
+from train.step import Batches, make_state, train_step
 
 
 def _flat_input_response(upsample: str) -> np.ndarray:

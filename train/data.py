@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from train.presets import Preset
+from train.config import Preset
 
 AUDIO_EXTS = (".wav", ".flac", ".ogg", ".oga", ".aif", ".aiff", ".aifc", ".mp3")
 PEAK = 0.9  # every prepared loop peaks here (the test synthesiser's level)
@@ -75,10 +75,6 @@ def scan(folder) -> tuple[list[str], list[FileResult]]:
     return out, skipped
 
 
-def find_audio(folder) -> list[str]:
-    return scan(folder)[0]
-
-
 def _fit_channels(x: np.ndarray, channels: int) -> np.ndarray:
     """(frames, file_channels) -> (frames, channels)."""
     if channels == 1:
@@ -86,18 +82,6 @@ def _fit_channels(x: np.ndarray, channels: int) -> np.ndarray:
     if x.shape[1] == 1:
         return np.repeat(x, 2, axis=1)
     return x[:, :2]
-
-
-def _resample(x: np.ndarray, in_rate: float, out_rate: float, frames: int | None = None) -> np.ndarray:
-    """Band-limited resample of (frames, C); if ``frames`` is given, pad/trim to exactly that."""
-    import soxr
-
-    y = x if in_rate == out_rate else soxr.resample(x, in_rate, out_rate, quality="HQ")
-    if frames is not None:
-        if y.shape[0] < frames:
-            y = np.pad(y, ((0, frames - y.shape[0]), (0, 0)))
-        y = y[:frames]
-    return y
 
 
 def _finish(loop: np.ndarray) -> np.ndarray | None:

@@ -15,7 +15,12 @@ import os
 import numpy as np
 import torch
 
-from livegan.model import FORMAT_VERSION, META_NAME, LoopModel, ModelFileError, sample_latent, validate_meta
+from livegan.errors import ModelFileError
+from livegan.model import FORMAT_VERSION, META_NAME, LoopModel, sample_latent, validate_meta
+from train import checkpoint
+from train.config import Preset
+from train.directions import ganspace
+from train.models import ExportedGenerator, build_generator
 
 
 def _to_script(module: torch.nn.Module, example_z: torch.Tensor):
@@ -92,20 +97,13 @@ def export_run(run_dir, path, n_directions: int = 16, quiet: bool = False, which
     ``which``: "best" (default) is the generator the run kept (``select_every``: most training loops reached
     by the fixed z, then lowest FD), or the last
     where it kept none; "last" is the generator at the last step."""
-    from train.directions import ganspace
-    from train.models import ExportedGenerator, Generator
-    from train.presets import Preset
-    from train.trainer import CKPT, load_checkpoint, snapshot
-
     run_dir = os.fspath(run_dir)
-    if not os.path.isfile(os.path.join(run_dir, CKPT)):
-        raise FileNotFoundError(f"{run_dir}: no {CKPT} here (is it a folder written by `livegan train`?)")
-    ck = load_checkpoint(run_dir)
+    if not os.path.isfile(os.path.join(run_dir, checkpoint.CKPT)):
+        raise FileNotFoundError(f"{run_dir}: no {checkpoint.CKPT} here (is it a folder written by `livegan train`?)")
+    ck = checkpoint.load(run_dir)
     p = Preset(**ck["preset"])
-    g = Generator(p)
-    weights, snap = snapshot(ck, which)
-    g.load_state_dict(weights)
-    g.eval()
+    weights, snap = checkpoint.snapshot(ck, which)
+    g = build_generator(p, weights)
     dirs, sigmas = ganspace(g, p.latent_dim, p.latent_dist, k=n_directions)
     summary = {}
     tt = os.path.join(run_dir, "train_time.json")

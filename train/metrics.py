@@ -28,10 +28,8 @@ resampled with soxr first. Features are log-mel frames of a circular STFT
 Loop distances are RMS differences of log-mel spectrograms (natural-log power units).
 
 The log has a floor ``FLOOR_DB`` = -80 dB re a full-scale sine (VGGish, behind FAD, puts its
-log-mel offset at about the same level): what is quieter counts as silence. The first floor
-was a fixed 1e-6 in power, ~100 dB down, and the distances were then ruled by how silent the
-gaps between notes are: exact copies of the training loops under -50 dBFS hiss did not cover
-all of them. With the floor at -80 dB they cover 4 of 4 (tests/test_metrics.py).
+log-mel offset at about the same level): what is quieter counts as silence, so the distances
+are not ruled by how silent the gaps between notes are (history: benchmarks/results/train.md).
 
 Comparing presets that work at different rates: score every preset's loops
 against one ``reference(folder)`` (the source files prepared at the analysis
@@ -156,7 +154,7 @@ def ndb(train_frames: np.ndarray, gen_frames: np.ndarray, k: int = 20, seed: int
     return float(np.mean(np.abs(p_t - p_g) / se > 1.96))
 
 
-def _dist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """RMS distance between rows of a (n, d) and b (m, d) -> (n, m)."""
     d2 = (a ** 2).sum(1)[:, None] - 2 * a @ b.T + (b ** 2).sum(1)[None]
     return np.sqrt(np.maximum(d2, 0) / a.shape[1])
@@ -193,12 +191,12 @@ def evaluate(train: np.ndarray, gen: np.ndarray, sr: int, gen_sr: int | None = N
     ft, fg = logmel(ta), logmel(ga)  # (N, T, M), (M', T, M)
     frames_t, frames_g = ft.reshape(-1, N_MELS), fg.reshape(-1, N_MELS)
     et, eg = ft.reshape(len(ft), -1), fg.reshape(len(fg), -1)  # one vector per loop
-    d_gt = _dist(eg, et)  # (M, N)
-    d_tt = _dist(et, et) + np.diag(np.full(len(et), np.inf))
+    d_gt = distances(eg, et)  # (M, N)
+    d_tt = distances(et, et) + np.diag(np.full(len(et), np.inf))
     nn_tt = d_tt.min(1) if len(et) > 1 else np.array([np.nan])
-    d_gg = _dist(eg, eg)
+    d_gg = distances(eg, eg)
     iu_g, iu_t = np.triu_indices(len(eg), 1), np.triu_indices(len(et), 1)
-    div_t = _dist(et, et)[iu_t].mean() if len(et) > 1 else np.nan
+    div_t = distances(et, et)[iu_t].mean() if len(et) > 1 else np.nan
     return {
         "fd": frechet(frames_t, frames_g),
         "ndb_k": ndb(frames_t, frames_g, k=min(20, 2 * len(et)), n_eff=(len(et), len(eg))),
@@ -221,7 +219,7 @@ def reference(folder, seconds: float = 2.0, channels: int = 1) -> np.ndarray:
     One reference for every preset, whatever rate it trains at (see the module docstring).
     """
     from train.data import prepare
-    from train.presets import Preset
+    from train.config import Preset
 
     n = int(round(seconds * ANALYSIS_SR))
     return prepare(folder, Preset(sample_rate=ANALYSIS_SR, loop_samples=n, channels=channels), quiet=True)
@@ -232,10 +230,10 @@ def loop_vectors(loops: np.ndarray, sr: int) -> np.ndarray:
     return features(loops, sr).reshape(len(loops), -1)
 
 
-def nearest_counts(train_vectors: np.ndarray, gen: np.ndarray, sr: int) -> list[int]:
+def nearest_counts(train_vectors: np.ndarray, gen_vectors: np.ndarray) -> list[int]:
     """How many generated loops have each training loop as their nearest (coverage = share of nonzero counts).
-    ``train_vectors`` from ``loop_vectors`` (computed once when scoring many sets of generated loops)."""
-    nearest = _dist(loop_vectors(gen, sr), train_vectors).argmin(1)
+    Both from ``loop_vectors`` (the training loops' computed once when scoring many sets of generated loops)."""
+    nearest = distances(gen_vectors, train_vectors).argmin(1)
     return np.bincount(nearest, minlength=len(train_vectors)).tolist()
 
 

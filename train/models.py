@@ -8,11 +8,14 @@ conv the same padding plus ``output_padding`` to make up the rest.
 """
 from __future__ import annotations
 
+import dataclasses
+
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from train.presets import Preset
+from train.config import Preset
 
 
 def _pads(kernel: int, stride: int) -> tuple[int, int]:
@@ -179,5 +182,41 @@ class ExportedGenerator(nn.Module):
         return torch.clamp(self.g(z), -1.0, 1.0)  # (B, C, loop_samples)
 
 
+def build_generator(p: Preset, weights: dict | None = None) -> Generator:
+    """The generator ``p`` describes; with ``weights`` (a state dict, e.g. a checkpoint's snapshot) loaded
+    and in eval mode, as exported."""
+    g = Generator(p)
+    if weights is not None:
+        g.load_state_dict(weights)
+        g.eval()
+    return g
+
+
 def build(p: Preset) -> tuple[Generator, Discriminator]:
-    return Generator(p), Discriminator(p)
+    return build_generator(p), Discriminator(p)
+
+
+def check_networks(p: Preset) -> None:
+    """Raise ValueError if G and D cannot be built from ``p`` or G's loops are not (C, loop_samples):
+    both are built at model_dim 1 (the layout is the same at any width) and run once on a CPU batch."""
+    try:
+        with torch.random.fork_rng(devices=[]):  # the run's seeds stay as they were
+            g, d = build(dataclasses.replace(p, model_dim=1))
+            y = g(torch.zeros(2 * p.pack, p.latent_dim))  # (2 * pack, C, L)
+            d(y)
+    except (RuntimeError, ValueError, IndexError) as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise ValueError(f"preset {p.name!r}: these settings build no working networks ({first})") from None
+    if tuple(y.shape[1:]) != (p.channels, p.loop_samples):
+        raise ValueError(f"preset {p.name!r}: G makes loops of shape {tuple(y.shape[1:])}, "
+                         f"not (channels, loop_samples) = ({p.channels}, {p.loop_samples})")
+
+
+@torch.no_grad()
+def render(g: Generator, z: torch.Tensor, device, chunk: int = 25) -> np.ndarray:
+    """Generator in eval mode (as exported): (N, latent) -> (N, C, L) numpy."""
+    was = g.training
+    g.eval()
+    out = [g(z[i:i + chunk].to(device)).float().cpu() for i in range(0, z.shape[0], chunk)]
+    g.train(was)
+    return torch.cat(out).numpy()
