@@ -84,7 +84,7 @@ class Preset:
     checkpoint_every: int = _run(1000)  # save the checkpoint every this many steps
     n_val: int = _objective(100)  # fixed validation z drawn at start
     seed: int = _objective(0)  # seeds z, data order and init
-    threads: int = _run(2)  # torch CPU threads (the build machine has 2 cores)
+    threads: int = _run(2)  # torch CPU threads
     cpu_onednn: bool = _objective(True)  # oneDNN convolutions on CPU (off for the paper: slower for its tiny 1-D convs)
     report: bool = _run(True)  # write report.html at the end of training
 

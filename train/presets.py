@@ -44,7 +44,8 @@ def paper_plus() -> Preset:
     - PacGAN (Lin et al. 2018): D judges pairs of loops. A pair of real loops is two different
       loops of the epoch's permutation; a G that puts every z on one loop shows it in every pair;
     - G upsamples by linear resize + circular same-length conv instead of transposed convs,
-      whose checkerboard put ~30 dB too much into the top octave, so no dark loop could be made;
+      whose checkerboard lands in the top octave, so no dark loop could be made (measured in
+      benchmarks/results/train.md, "Why two loops stay uncovered");
     - one-sided label smoothing (Salimans et al. 2016, real target 0.9): keeps D's loss off 0;
     - 1.5x the paper preset's channels (model_dim 3: D 1 -> 3 -> 6 -> 12 -> 24 -> 48, G the mirror
       image from a dense 100 -> 48 x 128), which spreads G's z over the four loops more evenly;
