@@ -169,21 +169,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _handler(command: str):
     modname, func = HANDLERS[command].split(":")
-    try:
-        mod = importlib.import_module(modname)
-    except ModuleNotFoundError as e:
-        if e.name and (modname == e.name or modname.startswith(e.name + ".")):
-            return None
-        raise
-    return getattr(mod, func, None)
+    return getattr(importlib.import_module(modname), func)
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     handler = _handler(args.command)
-    if handler is None:
-        print(f"livegan {args.command}: not built yet", file=sys.stderr)
-        return 2
     try:
         rc = handler(args)
     except (CLIError, ModelFileError) as e:
