@@ -191,9 +191,9 @@ def _leave_now_if_a_forward_hangs(rc: int) -> None:
     """A model's forward() that never returned still runs on an abandoned thread: torch cannot
     interrupt it, and at interpreter exit such a thread aborts the process ("terminate called
     without an active exception") or blocks it. Everything is saved by now: leave at once."""
-    from livegan import model
+    from livegan.faults import abandoned
 
-    if model.abandoned():
+    if abandoned():
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(rc)

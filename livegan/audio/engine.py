@@ -89,7 +89,7 @@ class GenFaults:
 def checked_loop(loop, channels: int, loop_samples: int) -> np.ndarray:
     """A generated loop as a bank slot may take it: (channels, loop_samples) float, finite,
     clamped to [-1, 1]. Raises ``GenerationFault`` (one line) otherwise. Generator thread or render loop."""
-    from livegan.model import GenerationFault
+    from livegan.faults import GenerationFault
 
     a = loop if isinstance(loop, np.ndarray) else None
     if a is None:

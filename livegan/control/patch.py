@@ -15,7 +15,6 @@ Threads: main only (loaded before any stream starts).
 """
 from __future__ import annotations
 
-import math
 import os
 import sys
 from dataclasses import dataclass, field, replace
@@ -26,7 +25,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 from livegan.errors import PatchError
-from livegan.model import printable
+from livegan.model import is_int as _is_int, is_num as _is_num, printable
 
 TAKEOVER = ("jump", "pickup")
 QUANTIZE = ("none", "beat", "bar", "2bars", "4bars", "8bars")
@@ -110,17 +109,6 @@ def default_patch_path() -> str:
 
 
 # ---------------------------------------------------------------- validation
-
-def _is_int(v):
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _is_num(v):
-    try:  # TOML integers may be of any size; one too large for a float is no number we can use
-        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-    except OverflowError:
-        return False
-
 
 class _V:
     def __init__(self, path):
