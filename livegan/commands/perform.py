@@ -362,7 +362,9 @@ def cli_perform(args) -> int:
     engine, ec, chain, warnings = parts.engine, parts.controls, parts.fx, parts.warnings
     out = AudioOutput(engine, device=dev, samplerate=rate, blocksize=args.blocksize, latency=args.latency,
                       channels=channels)
-    dsp.warm_up(meta.channels, channels)
+    from livegan.audio.engine import warm_up
+
+    warm_up(meta.channels, channels)
     from livegan.io.perflog import PerfLog
 
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
