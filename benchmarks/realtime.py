@@ -94,7 +94,6 @@ def stop_jack(p):
 
 def run_null_child(args) -> dict:
     """Baseline: a callback that only writes zeros, same server and block size (xruns not caused by us)."""
-    import numpy as np
     import sounddevice as sd
 
     st = {"xruns": 0, "calls": 0, "at": []}

@@ -5,7 +5,6 @@ Skips only where no JACK server can run (the skip says why).
 """
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import time
