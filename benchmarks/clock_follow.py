@@ -235,6 +235,7 @@ def jack_engine(seconds):
     from livegan.audio.engine import warm_up
     from livegan.audio.output import AudioOutput
     from livegan.control.live import LiveControl
+    from livegan.control.sources import MidiSource
     from livegan.io.midi import MidiHandler, MidiInput
     from livegan.control.follow import FrameClock
     from livegan.control.patch import default_patch_path, load_patch, replace
@@ -258,7 +259,7 @@ def jack_engine(seconds):
         mi = MidiInput(_sender_port(SENDER_PORT), handler=MidiHandler(), api=rtmidi.API_UNIX_JACK,
                        client_name="lg-clockengine").start()
         mi.clock.latency_s = period / 2
-        live = LiveControl(ec, engine, midi_in=mi, clock_follow=True, frame_clock=fc)
+        live = LiveControl(ec, engine, sources=[MidiSource(mi)], tempo=mi.clock, frame_clock=fc)
         sys.setswitchinterval(0.0005)
         out.start()
         time.sleep(0.5)

@@ -13,10 +13,48 @@ Threads: ``AudioOutput.callback`` runs on the PortAudio thread; the rest on main
 from __future__ import annotations
 
 import time
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from livegan.audio import dsp
 from livegan.errors import CLIError
+
+
+@runtime_checkable
+class OutputBackend(Protocol):
+    """What a show needs of an audio output: the seam a GIL-free backend or an audio process plugs into.
+
+    The backend owns the audio thread: each period it calls ``engine.process(block)`` with a
+    preallocated (blocksize, channels) float32 block and nothing else that could allocate, lock or wait.
+    Counters are plain numbers read without locks by the main thread:
+
+    - ``device_name``, ``blocksize``, ``samplerate``: what it opened;
+    - ``calls``: callbacks so far; ``xruns``: under/overflows, the first 64 at ``xrun_calls`` (call index);
+    - ``loads``: ring of each callback's time as a fraction of the block period (``load_stats`` sums it up);
+    - ``cb_ring``: (16, 2) ring of (monotonic time, engine frame) at each callback's start, read by
+      ``livegan.control.follow.FrameClock`` to tell which frame is heard when;
+    - ``output_latency``: seconds from a callback's start to its first frame at the output.
+
+    ``start`` and ``close`` run on the main thread; ``close`` returns once no callback runs any more.
+    """
+    device_name: str
+    blocksize: int
+    samplerate: int
+    calls: int
+    xruns: int
+    xrun_calls: np.ndarray
+    loads: np.ndarray
+    cb_ring: np.ndarray
+
+    @property
+    def output_latency(self) -> float: ...
+
+    def start(self) -> "OutputBackend": ...
+
+    def close(self) -> None: ...
+
+    def load_stats(self, skip: int = 0) -> dict: ...
 
 
 def _sd():
@@ -86,7 +124,8 @@ def raise_thread_priority(priority: int = 40) -> bool:
 
 
 class AudioOutput:
-    """A running output stream feeding ``engine.process``. Stats are plain numbers (lock-free)."""
+    """An ``OutputBackend`` on sounddevice: a running output stream feeding ``engine.process``. Stats are
+    plain numbers (lock-free)."""
 
     def __init__(self, engine, device=None, samplerate: int | None = None, blocksize: int = 256,
                  latency="low", channels: int | None = None, stat_blocks: int = 1 << 20):
@@ -140,7 +179,7 @@ class AudioOutput:
         n = self.calls
         r = self.cb_ring[n & 15]
         r[0] = self._mono()
-        r[1] = self.engine.ist[0]  # dsp.I_FRAME: the block's first frame
+        r[1] = self.engine.ist[dsp.I_FRAME]  # the block's first frame
         self.engine.process(outdata)
         self.loads[n % self.loads.shape[0]] = (self._perf() - t0) / self.period
         self.calls = n + 1

@@ -128,6 +128,7 @@ def _connect(show: Show) -> None:
     """The first loop, take 1 (with ``--record``), the generator, MIDI input and the control thread."""
     from livegan.control.follow import FrameClock
     from livegan.control.live import LiveControl
+    from livegan.control.sources import MidiSource
     from livegan.generate.scheduler import GeneratorThread
     from livegan.io.perflog import PerfLog
     from livegan.io.takes import Takes
@@ -154,8 +155,9 @@ def _connect(show: Show) -> None:
         if show.midi_in.api == rtmidi.API_UNIX_JACK:  # JACK MIDI arrives with the next cycle: half a period late on average
             show.midi_in.clock.latency_s = 0.5 * args.blocksize / rate
     frame_clock = FrameClock(out.cb_ring, lambda: out.calls, rate, latency_s=out.output_latency)
-    show.live = live = LiveControl(show.ec, engine, midi_in=show.midi_in, perflog=show.perflog,
-                                   clock_follow=show.patch.clock == "midi", frame_clock=frame_clock)
+    show.live = live = LiveControl(show.ec, engine, sources=[MidiSource(show.midi_in)] if show.midi_in else [],
+                                   tempo=show.midi_in.clock if show.midi_in and show.patch.clock == "midi" else None,
+                                   perflog=show.perflog, frame_clock=frame_clock)
     live.on_action = lambda a: takes.toggle() if a == "record" else None
     live.warn = lambda m: (show.notes.append(m), show.say(f"warning: {m}"))
 

@@ -23,6 +23,8 @@ PPQN = 24
 
 
 class ClockFollower:
+    """A MIDI clock as a ``livegan.control.sources.TempoSource`` (the MIDI thread feeds it)."""
+
     def __init__(self, window: int = 384, min_ticks: int = 12, latency_s: float = 0.0,
                  jump_s: float = 0.006, jump_count: int = 3):
         self.window = window
@@ -90,6 +92,14 @@ class ClockFollower:
         self._a = float(tm - b * im)
         if m >= self.min_ticks:
             self.tempo_bpm = 60.0 / (PPQN * b)
+
+    @property
+    def has_position(self) -> bool:
+        """A song position arrived since the last Start (``beats_at`` is meaningful). Any thread."""
+        return self.position_ticks >= 0
+
+    def publish(self, bpm: float, beat: float, t: float) -> None:
+        """``TempoSource``: a MIDI clock cannot be told the engine's tempo or beat; nothing to do."""
 
     def start(self) -> None:
         """0xFA: the next tick is song position 0. Thread: MIDI."""

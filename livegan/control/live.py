@@ -1,20 +1,22 @@
-"""The control thread of ``livegan perform``: sources -> controller -> performance log.
+"""The control thread of ``livegan perform``: sources -> controller -> performance log; a tempo
+source -> the engine's tempo and beat grid.
 """
 from __future__ import annotations
 
-import numpy as np
 
 from livegan.control.admission import EngineControls
+from livegan.control.sources import Event, KeySource, midi_bytes
 
 
 class LiveControl:
-    """The control thread of ``livegan perform``: MIDI and keys -> ``EngineControls``, every
-    applied event into the performance log at the engine frame it took effect, and (when the
-    patch says ``clock = "midi"``) the MIDI clock's tempo -> the engine and the delay.
+    """The control thread of ``livegan perform``: control sources (``livegan.control.sources``: the
+    computer keyboard, then MIDI) -> ``EngineControls``, every applied event into the performance log
+    at the engine frame it took effect, and (with a tempo source: the MIDI clock when the patch says
+    ``clock = "midi"``) its tempo and beat grid -> the engine and the delay.
 
-    The MIDI thread only stores CCs (last value wins) and pushes notes and
-    transport into a ring; ``step`` takes them from there, together with the
-    keys ``log`` was given since the last step, applies them to the Controller
+    A source's own thread (the MIDI thread) only stores CCs (last value wins)
+    and pushes notes and transport into a ring; ``step`` polls every source,
+    the keys ``log`` was given since the last step first, applies them to the Controller
     and stages them as one batch (``EngineControls.sync``). The audio thread
     admits the batch at the start of its next block; a later ``step`` writes
     the batch's events into the performance log at that block's first frame,
@@ -33,15 +35,15 @@ class LiveControl:
     RESYNC_S = 0.015  # a larger phase error re-locates the grid instead (ducked, click-free)...
     RESYNC_EVERY_S = 1.0  # ...at most this often (right after a Start the clock's tempo is still settling)
 
-    def __init__(self, ec: EngineControls, engine, midi_in=None, perflog=None, clock_follow: bool = False,
-                 frame_clock=None, now=None):
-        self.ec, self.engine, self.midi_in, self.perflog = ec, engine, midi_in, perflog
-        self.clock_follow = clock_follow and midi_in is not None
-        self.seen = np.zeros((16, 128), np.int64)
-        self._total = -1
+    def __init__(self, ec: EngineControls, engine, sources=(), tempo=None, perflog=None, frame_clock=None,
+                 now=None):
+        self.ec, self.engine, self.perflog = ec, engine, perflog
+        self.keys = KeySource()  # the computer keyboard (``log``)
+        self.sources = [self.keys, *sources]  # ``ControlSource``s, polled in this order
+        self.tempo_source = tempo  # a ``TempoSource`` the beat grid follows, or None (the patch's own tempo)
         self.last = ""  # what the last event did, for the panel
         self.applied = 0
-        self.transport = ""  # "start" / "stop" / "continue" from a MIDI clock source
+        self.transport = ""  # "start" / "stop" / "continue" from a source
         self.tempo = engine.transport.tempo  # the last tempo asked of the engine
         self.frame_clock = frame_clock  # livegan.control.follow.FrameClock: phase lock needs it
         self.now = now or __import__("time").monotonic
@@ -50,7 +52,6 @@ class LiveControl:
         self._next_pll = 0.0
         self._last_locate = -1e9
         self.on_action = None  # callable(action) for button actions such as "record"
-        self._keys: list = []  # raw MIDI of key presses since the last step (same thread)
         self._pending: list = []  # (batch, [raw MIDI or ("tempo", bpm)]) waiting for admission
         self.warn = None  # callable(text): one line for the performer (a clock tempo held at the model's limit)
         self._held = False  # the clock's tempo is above what the model can play here
@@ -60,7 +61,7 @@ class LiveControl:
 
     def log(self, msg) -> None:
         """A key press's raw MIDI bytes: logged with the next batch. Control thread."""
-        self._keys.append(list(msg))
+        self.keys.push(msg)
 
     def _drain_log(self) -> None:
         """Batches the audio thread has admitted -> the performance log at their admission frame."""
@@ -91,33 +92,16 @@ class LiveControl:
         self._pending.clear()
 
     def step(self) -> None:
-        from livegan.io.midi import CONTINUE, NOTE_OFF, NOTE_ON, START, STOP
-
+        """Poll the sources, apply their events, follow the tempo source, stage one batch. Control thread."""
         self._drain_log()
-        msgs, self._keys = self._keys, []
-        if self.midi_in is not None:
-            h = self.midi_in.handler
-            if h.knobs.total != self._total:
-                self._total = h.knobs.total
-                for ch, cc, v01 in h.knobs.changed_since(self.seen):
-                    v = int(round(v01 * 127))
-                    msgs.append([0xB0 | ch, cc, v])
-                    self.last = self.ec.c.on_cc(cc, v / 127.0) and f"CC {cc} = {v}" or self.last
-                    self.applied += 1
-            for _, kind, ch, d1, d2 in h.events.pop_all():
-                if kind == NOTE_ON:
-                    msgs.append([0x90 | ch, d1, d2])
-                    self.last = self.ec.c.on_note(d1, d2) or self.last
-                    self.applied += 1
-                elif kind in (START, STOP, CONTINUE):
-                    msgs.append([{START: 0xFA, STOP: 0xFC, CONTINUE: 0xFB}[kind]])
-                    self.transport = {START: "start", STOP: "stop", CONTINUE: "continue"}[kind]
-                    if self.clock_follow:
-                        self._transport(kind == STOP, msgs)
-                elif kind == NOTE_OFF:  # no effect, kept in the log for a DAW's eyes
-                    msgs.append([0x80 | ch, d1, d2])
-            if self.clock_follow:
-                self._follow_clock(msgs)
+        msgs = []
+        for src in self.sources:
+            for ev in src.poll():
+                msgs.append(midi_bytes(ev, self._knob_cc))
+                if not ev.applied:
+                    self._apply(ev, msgs)
+        if self.tempo_source is not None:
+            self._follow_clock(msgs)
         b = self.ec.sync(force=bool(msgs))  # keys reached the Controller directly: publish them too
         if msgs:
             self._pending.append((b, msgs))
@@ -125,6 +109,25 @@ class LiveControl:
             if self.on_action is not None:
                 self.on_action(a)
         self.ec.c.actions.clear()
+        if self.tempo_source is not None:
+            self.tempo_source.publish(self.tempo, self.engine.transport.beat_at(self.frame()), self.now())
+
+    def _knob_cc(self, index: int) -> int:
+        return self.ec.c.patch.knobs[index].cc
+
+    def _apply(self, ev: Event, msgs) -> None:
+        if ev.kind in ("cc", "knob"):
+            cc = ev.a if ev.kind == "cc" else self._knob_cc(ev.a)
+            self.last = self.ec.c.on_cc(cc, ev.b / 127.0) and f"CC {cc} = {ev.b}" or self.last
+            self.applied += 1
+        elif ev.kind == "note_on":
+            self.last = self.ec.c.on_note(ev.a, ev.b) or self.last
+            self.applied += 1
+        elif ev.kind in ("start", "stop", "continue"):
+            self.transport = ev.kind
+            if self.tempo_source is not None:
+                self._transport(ev.kind == "stop", msgs)
+        # note_off: no effect, kept in the log for a DAW's eyes
 
     def _transport(self, stop: bool, msgs) -> None:
         """Start / Continue: lock to the clock's position at its next tick; Stop: the loops duck out
@@ -148,7 +151,7 @@ class LiveControl:
         loop) keeps the beat heard at the output within a few ms of the clock's."""
         from livegan.audio.transport import MAX_BPM, MIN_BPM
 
-        clk = self.midi_in.clock
+        clk = self.tempo_source
         bpm = clk.tempo_bpm
         if bpm <= 0:
             return
@@ -157,7 +160,7 @@ class LiveControl:
         now = self.now()
         target = bpm
         locked = clk.running and self.running and not self.need_locate
-        if self.need_locate and clk.running and clk.position_ticks >= 0:
+        if self.need_locate and clk.running and clk.has_position:
             f = self.frame()  # this frame is at the output when the clock is at beats_at(its time)
             beat = round(clk.beats_at(self._heard_time(f)), 6)  # the log keeps 6 decimals
             self.ec.stage_locate(beat, f)

@@ -32,8 +32,6 @@ from livegan.control.follow import ClockFollower
 
 # event kinds in the ring
 NOTE_ON, NOTE_OFF, PROGRAM, START, STOP, CONTINUE, SONG_POS = 1, 2, 3, 4, 5, 6, 7
-KIND_NAMES = {NOTE_ON: "note_on", NOTE_OFF: "note_off", PROGRAM: "program", START: "start",
-              STOP: "stop", CONTINUE: "continue", SONG_POS: "song_position"}
 CLIENT = os.environ.get("LIVEGAN_MIDI_CLIENT", "livegan")  # the JACK/ALSA client name (tests pick a unique one)
 
 
@@ -98,12 +96,11 @@ class MidiHandler:
     """Raw MIDI bytes -> KnobState / EventRing / ClockFollower. Thread: MIDI."""
 
     def __init__(self, knobs: KnobState | None = None, events: EventRing | None = None,
-                 clock: ClockFollower | None = None, channel: int | None = None, log=None):
+                 clock: ClockFollower | None = None, channel: int | None = None):
         self.knobs = knobs or KnobState()
         self.events = events or EventRing()
         self.clock = clock or ClockFollower()
         self.channel = None if channel is None else channel - 1  # patch channel 1-16; None: omni
-        self.log = log  # optional callable(t, bytes) for the performance log (control events only)
         self.ignored = 0
         self.received = 0
 
@@ -122,8 +119,6 @@ class MidiHandler:
             if s in (0xFA, 0xFB, 0xFC):
                 {0xFA: self.clock.start, 0xFB: self.clock.cont, 0xFC: self.clock.stop}[s]()
                 self.events.push(t, {0xFA: START, 0xFB: CONTINUE, 0xFC: STOP}[s], 0, 0, 0)
-                if self.log:
-                    self.log(t, msg)
                 return
             if s == 0xF2:
                 if n < 3 or msg[1] > 127 or msg[2] > 127:
@@ -132,8 +127,6 @@ class MidiHandler:
                 spp = msg[1] | (msg[2] << 7)
                 self.clock.song_position(spp)
                 self.events.push(t, SONG_POS, 0, spp & 127, spp >> 7)
-                if self.log:
-                    self.log(t, msg)
                 return
             kind = s & 0xF0
             ch = s & 0x0F
@@ -157,8 +150,6 @@ class MidiHandler:
             else:
                 self.ignored += 1
                 return
-            if self.log:
-                self.log(t, msg)
         except Exception:  # garbage must never stop the MIDI thread
             self.ignored += 1
 
@@ -350,13 +341,3 @@ class MidiInput:
                 self.reconnects += 1
             except Exception:
                 pass
-
-
-def list_inputs(api=None) -> list[str]:
-    """Names of MIDI inputs under the chosen API."""
-    rtmidi = _rtmidi()
-    m = rtmidi.MidiIn(choose_api() if api is None else api)
-    try:
-        return m.get_ports()
-    finally:
-        m.delete()

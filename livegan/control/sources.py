@@ -1,0 +1,105 @@
+"""The seams where control and tempo come in: a control source (MIDI today, OSC next to it) and a
+tempo source (MIDI clock today, Ableton Link next).
+
+Both are read by the control thread (``livegan.control.live.LiveControl.step``, every few ms). A
+source may run a thread of its own (the MIDI thread) that only fills last-value stores and
+preallocated rings; ``poll`` drains them and never blocks. Events are MIDI-shaped, because the
+performance log is a MIDI file that ``livegan render`` replays: a source whose knobs have no MIDI
+address (OSC) names them by index, and the control thread logs them as the CC the patch gives that
+knob.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple, Protocol, runtime_checkable
+
+
+class Event(NamedTuple):
+    """One control event. ``kind``: "cc" (``a`` controller, ``b`` 0-127), "knob" (``a`` the patch's knob
+    index, ``b`` 0-127), "note_on" / "note_off" (``a`` note, ``b`` velocity), "start" / "stop" /
+    "continue" (transport). ``applied``: the source already gave it to the Controller (the computer
+    keyboard does, so the panel answers at once); the control thread then only logs it."""
+    kind: str
+    channel: int = 0
+    a: int = 0
+    b: int = 0
+    applied: bool = False
+
+
+@runtime_checkable
+class ControlSource(Protocol):
+    def poll(self) -> list:
+        """Events since the last poll, oldest first ([``Event``]). Control thread; never blocks."""
+
+
+@runtime_checkable
+class TempoSource(Protocol):
+    """An external tempo and beat grid. Read by the control thread; two-way: ``publish`` tells the
+    source the engine's own tempo and beat (Ableton Link shares them with its peers; a MIDI clock
+    cannot be told anything and ignores it).
+
+    - ``tempo_bpm``: the source's tempo, 0 while it does not know one yet;
+    - ``running``: its transport plays;
+    - ``has_position``: it knows where in the song it is (``beats_at`` is meaningful);
+    - ``beats_at(t)``: its beat position at monotonic time ``t``."""
+    tempo_bpm: float
+    running: bool
+
+    @property
+    def has_position(self) -> bool: ...
+
+    def beats_at(self, t: float) -> float: ...
+
+    def publish(self, bpm: float, beat: float, t: float) -> None: ...
+
+
+class MidiSource:
+    """A ``livegan.io.midi.MidiInput`` as a control source: the CCs that moved (last value wins), then
+    the notes and transport messages its ring holds. Control thread."""
+
+    def __init__(self, midi_in):
+        self.midi_in = midi_in
+        self._total = -1
+        import numpy as np
+
+        self._seen = np.zeros((16, 128), np.int64)
+
+    def poll(self) -> list:
+        from livegan.io.midi import CONTINUE, NOTE_OFF, NOTE_ON, START, STOP
+
+        h = self.midi_in.handler
+        out = []
+        if h.knobs.total != self._total:
+            self._total = h.knobs.total
+            out += [Event("cc", ch, cc, int(round(v01 * 127))) for ch, cc, v01 in h.knobs.changed_since(self._seen)]
+        kinds = {NOTE_ON: "note_on", NOTE_OFF: "note_off", START: "start", STOP: "stop", CONTINUE: "continue"}
+        out += [Event(kinds[kind], ch, d1, d2) for _, kind, ch, d1, d2 in h.events.pop_all() if kind in kinds]
+        return out
+
+
+class KeySource:
+    """The computer keyboard as a control source: ``KeyboardControl`` gives each key to the Controller at
+    once (the panel answers at the press) and hands its MIDI bytes here (``push``, the UI thread, which
+    is also the control thread); ``poll`` returns them as applied events, to be logged with the next
+    batch."""
+
+    def __init__(self):
+        self._keys: list = []
+
+    def push(self, msg) -> None:
+        status = msg[0] & 0xF0
+        kind = {0xB0: "cc", 0x90: "note_on", 0x80: "note_off"}[status]
+        self._keys.append(Event(kind, msg[0] & 0x0F, int(msg[1]), int(msg[2]), applied=True))
+
+    def poll(self) -> list:
+        keys, self._keys = self._keys, []
+        return keys
+
+
+def midi_bytes(ev: Event, knob_cc=None) -> list:
+    """An event as the MIDI message the performance log keeps; ``knob_cc(index)`` gives a "knob" event's
+    CC (the patch's)."""
+    if ev.kind in ("cc", "knob"):
+        return [0xB0 | ev.channel, ev.a if ev.kind == "cc" else knob_cc(ev.a), ev.b]
+    if ev.kind in ("note_on", "note_off"):
+        return [(0x90 if ev.kind == "note_on" else 0x80) | ev.channel, ev.a, ev.b]
+    return [{"start": 0xFA, "stop": 0xFC, "continue": 0xFB}[ev.kind]]

@@ -1,0 +1,102 @@
+"""Control and tempo come in through declared seams (``livegan.control.sources``): any object with
+``poll() -> [Event]`` is a control source, and a knob a source names by index (as OSC will) acts and is
+logged exactly as the MIDI CC the patch gives that knob, so a show played from it re-renders; a tempo
+source is told the engine's tempo and beat back (two-way, as Ableton Link needs)."""
+from __future__ import annotations
+
+import numpy as np
+
+from livegan.control.follow import ClockFollower
+from livegan.control.live import LiveControl
+from livegan.control.patch import default_patch_path, load_patch
+from livegan.control.sources import ControlSource, Event, KeySource, MidiSource, TempoSource
+from livegan.io.perflog import PerfLog
+from livegan.model import validate_meta
+from livegan.performance import build
+from livegan.testing.tiny import tiny_meta
+
+
+class ListSource:
+    """A control source that plays a list of events, one step's worth each poll."""
+
+    def __init__(self, batches):
+        self.batches = list(batches)
+
+    def poll(self):
+        return self.batches.pop(0) if self.batches else []
+
+
+class RecordingTempo:
+    """A tempo source at a fixed 120 BPM that records what it is told."""
+    tempo_bpm, running, has_position = 120.0, False, False
+
+    def __init__(self):
+        self.told = []
+
+    def beats_at(self, t):
+        return 0.0
+
+    def publish(self, bpm, beat, t):
+        self.told.append((bpm, beat))
+
+
+def _show(sources, tempo=None):
+    meta = validate_meta(tiny_meta(format=1))
+    parts = build(meta, load_patch(default_patch_path()), 48000, 2, fx=False)
+    parts.engine.publish_loop(np.zeros((1, meta.loop_samples), np.float32), 0)
+    log = PerfLog(48000)
+    return parts, log, LiveControl(parts.controls, parts.engine, sources=sources, tempo=tempo, perflog=log)
+
+
+def _play(parts, live, steps):
+    out = np.zeros((256, 2), np.float32)
+    for _ in range(steps):
+        live.step()
+        parts.engine.process(out)
+    live.flush()
+
+
+def test_a_knob_named_by_index_acts_and_logs_as_the_patch_cc():
+    patch = load_patch(default_patch_path())
+    k = next(i for i, kn in enumerate(patch.knobs) if kn.direction is not None)
+    cc = patch.knobs[k].cc
+    plan = [[], [Event("cc", 0, cc, 64)], [], [Event("cc", 0, cc, 100)], [Event("note_on", 0, 37, 90)]]
+    by_index = [[Event("knob", 0, k, e.b) if e.kind == "cc" else e for e in step] for step in plan]
+    a, log_a, live_a = _show([ListSource(plan)])
+    b, log_b, live_b = _show([ListSource(by_index)])
+    _play(a, live_a, 8)
+    _play(b, live_b, 8)
+    assert live_b.applied == live_a.applied == 3
+    assert np.array_equal(log_b.rows(), log_a.rows())  # the same MIDI at the same frames: it re-renders
+    assert [r[1:4] for r in log_b.rows().tolist()][:2] == [[0xB0, cc, 64], [0xB0, cc, 100]]
+    assert np.array_equal(b.controls.c.z(), a.controls.c.z()) and b.controls.c.seed == a.controls.c.seed
+
+
+def test_an_applied_event_is_logged_but_not_applied_twice():
+    keys = KeySource()
+    parts, log, live = _show([])
+    live.keys = keys  # (the keyboard's own source is the first one LiveControl polls)
+    live.sources[0] = keys
+    keys.push([0x90, 40, 100])  # the keyboard already gave this note to the Controller
+    _play(parts, live, 3)
+    assert live.applied == 0 and parts.controls.c.seed == 0
+    assert log.rows()[:, 1:4].tolist() == [[0x90, 40, 100]]
+
+
+def test_a_tempo_source_is_told_the_engine_tempo_and_beat():
+    tempo = RecordingTempo()
+    parts, _, live = _show([], tempo=tempo)
+    _play(parts, live, 40)
+    assert len(tempo.told) == 40 and all(bpm == 120.0 for bpm, _ in tempo.told)
+    beats = [beat for _, beat in tempo.told]
+    assert beats[0] == 0.0 and beats[-1] > 0.0 and beats == sorted(beats)  # the engine's beat, moving on
+
+
+def test_the_shipped_sources_meet_the_declared_interfaces():
+    class FakeInput:
+        from livegan.io.midi import MidiHandler
+        handler = MidiHandler()
+
+    assert isinstance(MidiSource(FakeInput()), ControlSource) and isinstance(KeySource(), ControlSource)
+    assert isinstance(ClockFollower(), TempoSource)
+    assert not isinstance(object(), ControlSource) and not isinstance(object(), TempoSource)
