@@ -132,11 +132,11 @@ class ModelMeta:
         return d
 
 
-def _is_int(v) -> bool:
+def is_int(v) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _is_num(v) -> bool:
+def is_num(v) -> bool:
     try:  # JSON integers may be of any size; one too large for a float is no number we can use
         return (isinstance(v, (int, float)) and not isinstance(v, bool)) and math.isfinite(v)
     except OverflowError:
@@ -173,7 +173,7 @@ def validate_meta(raw, path="<metadata>") -> ModelMeta:
     for k in required:
         if k not in raw:
             bad(k, "is missing")
-    if not _is_int(raw["format"]):
+    if not is_int(raw["format"]):
         bad("format", f"must be an integer, got {raw['format']!r}")
     if raw["format"] != FORMAT_VERSION:
         bad("format", f"is {raw['format']}, this livegan reads format {FORMAT_VERSION}")
@@ -183,11 +183,11 @@ def validate_meta(raw, path="<metadata>") -> ModelMeta:
                       ("channels", 1, 2), ("latent_dim", 1, 4096), ("bars", 1, 64),
                       ("beats_per_bar", 1, 32)):
         v = raw[k]
-        if not _is_int(v) or not lo <= v <= hi:
+        if not is_int(v) or not lo <= v <= hi:
             bad(k, f"must be an integer in [{lo}, {hi}], got {v!r}")
     if raw["latent_dist"] not in LATENT_DISTS:
         bad("latent_dist", f"must be one of {LATENT_DISTS}, got {raw['latent_dist']!r}")
-    if not _is_num(raw["bpm"]) or not 10 <= raw["bpm"] <= 1000:
+    if not is_num(raw["bpm"]) or not 10 <= raw["bpm"] <= 1000:
         bad("bpm", f"must be a number in [10, 1000], got {raw['bpm']!r}")
     # The loop length must be exactly what bars x beats at bpm mean, or nothing stays on the beat.
     seconds = raw["loop_samples"] / raw["sample_rate"]

@@ -49,7 +49,8 @@ print("sent")
 
 
 def patch_240(folder) -> str:
-    from livegan.control.patch import default_patch_path, load_patch, replace, save_patch
+    from livegan.control.patch import default_patch_path, load_patch, replace
+    from livegan.control.patch_write import save_patch
 
     path = os.path.join(str(folder), "bars-of-1s.toml")
     save_patch(replace(load_patch(default_patch_path()), name="bars-of-1s", tempo=240.0), path)

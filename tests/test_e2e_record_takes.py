@@ -19,7 +19,8 @@ import time
 import numpy as np
 import soundfile as sf
 
-from livegan.control.patch import default_patch_path, load_patch, replace, save_patch
+from livegan.control.patch import default_patch_path, load_patch, replace
+from livegan.control.patch_write import save_patch
 
 CONTROLLER = r"""
 import sys, time
