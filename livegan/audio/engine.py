@@ -139,10 +139,12 @@ class Engine:
         self.set_crossfade_ms(crossfade_ms)
         self.controls = controls
         self.log = np.zeros((log_size, 4), np.int64)
-        self.lst = np.array([1.0, 10.0 ** (limiter_dbfs / 20.0),
-                             np.exp(-1.0 / (limiter_release_ms * 1e-3 * self.sample_rate))])
+        self.lst = np.zeros(dsp.N_LST)
+        self.lst[dsp.L_GAIN] = 1.0
+        self.lst[dsp.L_THRESHOLD] = 10.0 ** (limiter_dbfs / 20.0)
+        self.lst[dsp.L_RELEASE] = np.exp(-1.0 / (limiter_release_ms * 1e-3 * self.sample_rate))
         self.ring = None
-        self.rst = np.zeros(3, np.int64)
+        self.rst = np.zeros(dsp.N_RST, np.int64)
         if record_ring_frames:
             self.ring = np.zeros((int(record_ring_frames), self.channels), np.float32)
         self._rec = None if self.ring is None else (self.ring, self.rst)  # what the callback writes into
@@ -286,7 +288,7 @@ class Engine:
             "late_loops": int(self.ist[dsp.I_LATE]), "superseded": int(self.ist[dsp.I_SUPERSEDED]),
             "gen_ms_median": float(np.median(g) * 1e3) if g.size else None,
             "gen_ms_p99": float(np.percentile(g, 99) * 1e3) if g.size else None,
-            "frames_recorded": int(self.rst[0]), "ring_drops": int(self.rst[2]),
+            "frames_recorded": int(self.rst[dsp.R_WRITTEN]), "ring_drops": int(self.rst[dsp.R_DROPPED]),
             "gen_faults": int(self.faults.count), "last_gen_fault": self.faults.last or None,
             "playing_loop": int(self.bank.loop_id[self.ist[dsp.I_CUR]]) if self.ist[dsp.I_CUR] >= 0 else None,
         }
