@@ -77,7 +77,7 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--tree", default=ROOT, help="checkout whose livegan is measured")
     args = ap.parse_args()
-    env = {**os.environ, "PYTHONPATH": os.path.abspath(args.tree) + os.pathsep + os.path.join(ROOT, "tests"),
+    env = {**os.environ, "PYTHONPATH": os.path.abspath(args.tree),
            "JACK_NO_START_SERVER": "1", "PYO_GUI_WX": "0"}
     tmp = tempfile.mkdtemp(prefix="livegan-automem-")
     big = os.path.join(tmp, "big.mid")
@@ -85,7 +85,7 @@ def main() -> None:
     small = os.path.join(tmp, "small.mid")
     write_big_automation(small, 10)
     model = os.path.join(tmp, "tiny.ts")
-    subprocess.run([sys.executable, "-c", "from conftest import make_tiny_generator, tiny_meta\n"
+    subprocess.run([sys.executable, "-c", "from livegan.testing.tiny import make_tiny_generator, tiny_meta\n"
                     "from train.export import save_loop_model\n"
                     f"save_loop_model(make_tiny_generator(), {model!r}, tiny_meta(), quiet=True)"],
                    env=env, cwd=tmp, check=True)

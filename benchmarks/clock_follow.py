@@ -232,6 +232,7 @@ def jack_engine(seconds):
     import rtmidi
 
     from livegan.audio import dsp
+    from livegan.audio.engine import warm_up
     from livegan.audio.output import AudioOutput
     from livegan.control.live import LiveControl
     from livegan.io.midi import MidiHandler, MidiInput
@@ -245,7 +246,7 @@ def jack_engine(seconds):
     parts = build(meta, replace(load_patch(default_patch_path()), clock="midi"), 48000, 2, fx=False)
     ec, engine = parts.controls, parts.engine
     engine.publish_loop(clock_sim.sine_loop(), 0)
-    dsp.warm_up(1, 2)
+    warm_up(1, 2)
     out = AudioOutput(engine, blocksize=256, samplerate=48000, channels=2)
     fc = FrameClock(out.cb_ring, lambda: out.calls, 48000, latency_s=out.output_latency)
     child = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--sender", "--seconds", str(seconds)],

@@ -25,8 +25,6 @@ import argparse
 import os
 import sys
 
-import numpy as np
-
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from livegan.testing.demo_check import DEMO_SECONDS, HP_HZ, analyse_switches, render_demo_with_log  # noqa: E402

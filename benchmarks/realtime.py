@@ -94,7 +94,6 @@ def stop_jack(p):
 
 def run_null_child(args) -> dict:
     """Baseline: a callback that only writes zeros, same server and block size (xruns not caused by us)."""
-    import numpy as np
     import sounddevice as sd
 
     st = {"xruns": 0, "calls": 0, "at": []}
@@ -128,7 +127,7 @@ def run_child(args) -> dict:
     import numpy as np
 
     sys.setswitchinterval(args.switch_interval)
-    from livegan.audio import dsp
+    from livegan.audio.engine import warm_up
     from livegan.audio.output import AudioOutput
     from livegan.model import load_model
     from livegan.performance import build
@@ -150,7 +149,7 @@ def run_child(args) -> dict:
     parts = build(model.meta, patch, 48000, 2, quantize="beat", crossfade_ms=20.0)
     engine, controls = parts.engine, parts.controls
     out = AudioOutput(engine, device="system", samplerate=48000, blocksize=args.blocksize, latency="low")
-    dsp.warm_up(model.meta.channels, 2)
+    warm_up(model.meta.channels, 2)
     for _ in range(3):
         generate_loop(model, engine, engine.controls.snapshot())
     t0 = time.perf_counter()

@@ -3,7 +3,7 @@
 Each run plays ``livegan perform --record take.wav --midi virtual`` on the JACK server (the test
 fixture's tiny model, 1 s bars, a controller process turning knobs), SIGKILLs it ``--kill-after``
 seconds into the recording, and reports the frames played but missing from the WAV (estimated
-from the WAV header's growth, to within the few-ms poll: ``tests/sigkill_take.py``) and whether
+from the WAV header's growth, to within the few-ms poll: ``livegan/testing/sigkill_take.py``) and whether
 ``livegan render --automation take.journal`` gives back the WAV bit for bit. Run:
     python benchmarks/sigkill_take.py [--runs 5] [--kill-after 8]
 """
@@ -16,7 +16,6 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
-sys.path.insert(0, os.path.join(ROOT, "tests"))
 os.environ.setdefault("JACK_NO_START_SERVER", "1")
 os.environ.setdefault("PYO_GUI_WX", "0")
 
@@ -25,8 +24,8 @@ def main(argv=None) -> int:
     import numpy as np
     import soundfile as sf
 
-    from conftest import make_tiny_generator, tiny_meta
-    from sigkill_take import SR, perform_and_kill, render_journal
+    from livegan.testing.tiny import make_tiny_generator, tiny_meta
+    from livegan.testing.sigkill_take import SR, perform_and_kill, render_journal
     from train.export import save_loop_model
 
     a = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -1,7 +1,7 @@
 """How long ``livegan perform`` takes to end after a SIGTERM sent while a slow model generates.
 
 Each run plays ``livegan perform --model SLOW --midi virtual --record take.wav`` on the JACK server
-through ``tests/faulty_models.perform_with_seed_notes`` (kind ``slow``: each loop after the start
+through ``livegan.testing.faulty_models.perform_with_seed_notes`` (kind ``slow``: each loop after the start
 takes ``--slow`` seconds, and a second process plays a new seed note every 0.3 s, so the generator
 is inside torch almost all the time), sends SIGTERM ``--term-after`` seconds (plus up to
 ``--jitter``) after the stream starts, and reports the seconds to exit, the exit code and whether
@@ -20,7 +20,7 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tests"))
+sys.path.insert(0, ROOT)
 os.environ.setdefault("JACK_NO_START_SERVER", "1")
 os.environ.setdefault("PYO_GUI_WX", "0")
 
@@ -28,7 +28,7 @@ os.environ.setdefault("PYO_GUI_WX", "0")
 def main(argv=None) -> int:
     import numpy as np
 
-    from faulty_models import perform_with_seed_notes, save_faulty
+    from livegan.testing.faulty_models import perform_with_seed_notes, save_faulty
 
     a = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     a.add_argument("--runs", type=int, default=20)

@@ -169,21 +169,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _handler(command: str):
     modname, func = HANDLERS[command].split(":")
-    try:
-        mod = importlib.import_module(modname)
-    except ModuleNotFoundError as e:
-        if e.name and (modname == e.name or modname.startswith(e.name + ".")):
-            return None
-        raise
-    return getattr(mod, func, None)
+    return getattr(importlib.import_module(modname), func)
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     handler = _handler(args.command)
-    if handler is None:
-        print(f"livegan {args.command}: not built yet", file=sys.stderr)
-        return 2
     try:
         rc = handler(args)
     except (CLIError, ModelFileError) as e:
@@ -200,9 +191,9 @@ def _leave_now_if_a_forward_hangs(rc: int) -> None:
     """A model's forward() that never returned still runs on an abandoned thread: torch cannot
     interrupt it, and at interpreter exit such a thread aborts the process ("terminate called
     without an active exception") or blocks it. Everything is saved by now: leave at once."""
-    from livegan import model
+    from livegan.faults import abandoned
 
-    if model.abandoned():
+    if abandoned():
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(rc)

@@ -25,3 +25,10 @@ class ModelFileError(Exception):
         self.path = str(path)
         self.problem = problem
         super().__init__(f"{self.path}: {problem}")
+
+
+def first_line(e: BaseException, limit: int | None = 200) -> str:
+    """An exception's first non-empty line, at most ``limit`` characters (None: all) (its type's name if it says
+    nothing): a library's multi-line message or C++ trace, reduced to the project's one-line error."""
+    lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+    return (lines[0] if lines else type(e).__name__)[:limit]

@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from livegan.errors import ModelFileError
+from livegan.errors import ModelFileError, first_line
+from livegan.faults import GenerationFault, GenerationTimeout, call_with_deadline, fault_text, gen_timeout_s
 
 FORMAT_VERSION = 1  # bump when a field changes meaning
 META_NAME = "livegan.json"  # name of the extra file inside the TorchScript zip
@@ -34,72 +35,6 @@ SAMPLERATE_RANGE = (8000, 384000)  # the lowest common audio rate .. the highest
 
 # TorchScript is the contract's container (DESIGN.md); torch >= 2.10 marks jit deprecated but keeps it.
 warnings.filterwarnings("ignore", message=r"`torch\.jit\.", category=DeprecationWarning)
-
-
-GEN_TIMEOUT_S = 30.0  # a warm-up (or the first loop of a show) that takes longer: the model is taken to hang
-_abandoned: list = []  # deadline threads left running a forward() that never returned
-
-
-class GenerationFault(Exception):
-    """One generation broke the contract (raised, returned NaN, the wrong shape or dtype); one-line message."""
-
-
-class GenerationTimeout(GenerationFault):
-    """forward() did not return within its deadline; the thread running it was abandoned."""
-
-
-def fault_text(e: BaseException, limit: int = 200) -> str:
-    """One printable line for an exception from a model: a TorchScript error's last line (its Python
-    exception) rather than its trace; control characters replaced (a model's message is untrusted)."""
-    lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
-    if not lines:
-        return type(e).__name__
-    line = lines[-1] if len(lines) > 1 and "TorchScript" in lines[0] else lines[0]
-    line = line.removeprefix("builtins.")
-    return "".join(c if c.isprintable() else "?" for c in line)[:limit]
-
-
-def gen_timeout_s() -> float:
-    """The deadline for a warm-up or a first loop: ``GEN_TIMEOUT_S``, or ``LIVEGAN_GEN_TIMEOUT_S`` seconds."""
-    try:
-        v = float(os.environ.get("LIVEGAN_GEN_TIMEOUT_S", GEN_TIMEOUT_S))
-    except ValueError:
-        return GEN_TIMEOUT_S
-    return v if math.isfinite(v) and v > 0 else GEN_TIMEOUT_S
-
-
-def call_with_deadline(fn, seconds: float, what: str):
-    """``fn()`` on a daemon thread: its result or its exception, or ``GenerationTimeout`` after
-    ``seconds`` (or a KeyboardInterrupt meanwhile). A torch op cannot be interrupted, so the thread
-    is then left running (``abandoned()``) and the process must leave with ``os._exit`` (the CLI
-    does): at interpreter exit a thread still inside torch aborts the process. Thread: main."""
-    import threading
-
-    box = {}
-
-    def run():  # the deadline thread
-        try:
-            box["value"] = fn()
-        except BaseException as e:  # handed to the caller
-            box["error"] = e
-    t = threading.Thread(target=run, name="livegan-deadline", daemon=True)
-    t.start()
-    try:
-        t.join(seconds)
-    except KeyboardInterrupt:
-        _abandoned.append(t)
-        raise
-    if t.is_alive():
-        _abandoned.append(t)
-        raise GenerationTimeout(f"{what} did not return within {seconds:g} s (a forward() that never returns?)")
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
-
-
-def abandoned() -> bool:
-    """Whether a deadline thread is still running a forward() (then leave with ``os._exit``). Any thread."""
-    return any(t.is_alive() for t in _abandoned)
 
 
 @dataclass(frozen=True)
@@ -133,11 +68,13 @@ class ModelMeta:
 
 
 def is_int(v) -> bool:
+    """An integer that is not a bool (JSON and TOML values)."""
     return isinstance(v, int) and not isinstance(v, bool)
 
 
 def is_num(v) -> bool:
-    try:  # JSON integers may be of any size; one too large for a float is no number we can use
+    """A finite int or float that is not a bool (JSON and TOML values)."""
+    try:  # JSON and TOML integers may be of any size; one too large for a float is no number we can use
         return (isinstance(v, (int, float)) and not isinstance(v, bool)) and math.isfinite(v)
     except OverflowError:
         return False
@@ -314,8 +251,7 @@ class LoopModel:
         try:
             self.module = torch.jit.load(self.path, map_location=self.device, _extra_files=extra)
         except Exception as e:  # torch raises RuntimeError/ValueError with long C++ traces
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise ModelFileError(self.path, f"not a loadable TorchScript model ({first[:200]})") from None
+            raise ModelFileError(self.path, f"not a loadable TorchScript model ({first_line(e)})") from None
         self.module.eval()
         self._torch = torch
         self.generate_seconds: list[float] = []

@@ -22,9 +22,9 @@ import sys
 
 import numpy as np
 
-from livegan.errors import CLIError
+from livegan.errors import CLIError, first_line
+from livegan.faults import GenerationFault, fault_text
 from livegan.generate.scheduler import Scheduler, generate_loop
-from livegan.model import GenerationFault, fault_text
 
 RENDER_LEAD_S = 0.1  # generation decision this long before each boundary (virtual clock)
 DEMO_AUTOMATION = os.path.join(os.path.dirname(__file__), "data", "demo.mid")  # what ``livegan demo`` plays
@@ -195,7 +195,7 @@ def render_automation(model_path: str, patch, events, output: str, seconds: floa
             engine, _ = render(model, parts, events, skip + frames, blocksize=blocksize, sink=sink, warn=say)
         os.replace(tmp, output)
     except (OSError, sf.LibsndfileError) as e:  # a full disk, a vanished folder
-        raise CLIError(f"output {output}: writing failed ({str(e).strip().splitlines()[0][:200]})") from None
+        raise CLIError(f"output {output}: writing failed ({first_line(e)})") from None
     except GenerationFault as e:
         raise CLIError(f"model {model_path}: {e}") from None
     finally:

@@ -16,10 +16,11 @@ import time
 
 import pytest
 
+from livegan.testing.tiny import make_tiny_generator, tiny_meta
+
 os.environ.setdefault("JACK_NO_START_SERVER", "1")  # libjack must never spawn a server behind our back
 os.environ.setdefault("PYO_GUI_WX", "0")
 
-TINY = dict(sample_rate=16384, loop_samples=32768, channels=1, latent_dim=8, n_directions=4)
 _jack = {"proc": None, "why_not": None}
 
 
@@ -76,41 +77,6 @@ def jack_server():
     if not jack_running():
         pytest.skip(_jack["why_not"] or "no JACK server is running and none could be started")
     return {"sample_rate": 48000, "period": 256}
-
-
-def make_tiny_generator():
-    """A deterministic, differentiable stand-in generator: z picks pitches and levels of sines.
-
-    Every partial has a whole number of cycles per loop, so the loop is seamless.
-    """
-    import torch
-
-    class TinyGen(torch.nn.Module):
-        def __init__(self, latent_dim: int, n: int):
-            super().__init__()
-            self.register_buffer("t", torch.arange(n, dtype=torch.float32) / n)  # (N,) loop phase
-            self.register_buffer("base", torch.tensor([110.0, 220.0, 330.0, 440.0]))  # cycles per loop
-
-        def forward(self, z: torch.Tensor) -> torch.Tensor:  # (B, D) -> (B, 1, N)
-            cycles = torch.round(self.base[None, :] * (1.0 + 0.25 * z[:, :4]))  # (B, 4)
-            amp = 0.2 + 0.05 * z[:, 4:8]  # (B, 4), in [0.15, 0.25] for z in [-1, 1]
-            ph = 2.0 * torch.pi * cycles[:, :, None] * self.t[None, None, :]  # (B, 4, N)
-            y = (amp[:, :, None] * torch.sin(ph)).sum(dim=1, keepdim=True)  # (B, 1, N)
-            return torch.clamp(y, -1.0, 1.0)
-
-    return TinyGen(TINY["latent_dim"], TINY["loop_samples"])
-
-
-def tiny_meta(**over) -> dict:
-    import numpy as np
-
-    k, d = TINY["n_directions"], TINY["latent_dim"]
-    meta = dict(name="tiny-sines", sample_rate=TINY["sample_rate"], loop_samples=TINY["loop_samples"],
-                channels=TINY["channels"], latent_dim=d, latent_dist="uniform", bpm=120.0, bars=1,
-                beats_per_bar=4, directions=np.eye(k, d).tolist(), sigmas=[0.577] * k,
-                training={"preset": "test-fixture"})
-    meta.update(over)
-    return meta
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import soxr
 
-from livegan.audio.dsp import resample
+from livegan.audio.resample import resample
 
 
 def _multitone(sr, n, freqs, seed=0):

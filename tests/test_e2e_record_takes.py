@@ -21,30 +21,12 @@ import soundfile as sf
 
 from livegan.control.patch import default_patch_path, load_patch, replace
 from livegan.control.patch_write import save_patch
+from livegan.testing.midi_sender import start_sender, tell_start
 
-CONTROLLER = r"""
-import sys, time
-import rtmidi
-client, target = sys.argv[1], sys.argv[2]
-out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name=client)
-end = time.monotonic() + 60
-hits = []
-while not hits and time.monotonic() < end:
-    hits = [i for i, p in enumerate(out.get_ports()) if p.startswith(target + ":")]
-    time.sleep(0.05)
-out.open_port(hits[0])
-t0 = float(sys.stdin.readline())
 # (1 s bars: knob and seed changes stay 0.3 bar from the bar lines, where live and render decide alike)
-plan = [(1.2, [0xB0, 119, 127]), (1.3, [0xB0, 119, 0]), (1.45, [0xB0, 20, 64]), (1.5, [0xB0, 20, 120]),
+PLAN = [(1.2, [0xB0, 119, 127]), (1.3, [0xB0, 119, 0]), (1.45, [0xB0, 20, 64]), (1.5, [0xB0, 20, 120]),
         (3.1, [0xB0, 119, 127]), (3.2, [0xB0, 119, 0]), (4.2, [0xB0, 119, 127]), (4.3, [0xB0, 119, 0]),
         (5.4, [0x90, 37, 100]), (5.5, [0x80, 37, 0])]
-for at, msg in plan:
-    d = t0 + at - time.monotonic()
-    if d > 0:
-        time.sleep(d)
-    out.send_message(msg)
-print("sent")
-"""
 
 
 def test_record_button_takes_each_re_render_exactly(tiny_model, jack_server, tmp_path):
@@ -55,15 +37,13 @@ def test_record_button_takes_each_re_render_exactly(tiny_model, jack_server, tmp
     p = subprocess.Popen([sys.executable, "-m", "livegan", "perform", "--model", str(tiny_model), "--patch",
                           str(patch_path), "--midi", "virtual", "--seconds", "6.5"], cwd=tmp_path,
                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    ctl = subprocess.Popen([sys.executable, "-c", CONTROLLER, f"{client}ctl", client], stdin=subprocess.PIPE,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    ctl = start_sender(f"{client}ctl", client, PLAN, env)
     lines = []
     try:
         for line in p.stderr:
             lines.append(line)
             if "livegan perform: tiny-sines on" in line:  # the stream starts within a few ms of this line
-                ctl.stdin.write(f"{time.monotonic()!r}\n")
-                ctl.stdin.flush()
+                tell_start(ctl, time.monotonic())
                 break
         ctl_out, ctl_err = ctl.communicate(timeout=60)
         lines.append(p.communicate(timeout=60)[1])

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from faulty_models import perform_with_seed_notes, save_faulty
+from livegan.testing.faulty_models import perform_with_seed_notes, save_faulty
 
 
 @pytest.fixture(scope="module")

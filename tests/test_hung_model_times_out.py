@@ -16,7 +16,7 @@ import pytest
 import soundfile as sf
 
 from conftest import run_cli
-from faulty_models import perform_with_seed_notes, save_faulty
+from livegan.testing.faulty_models import perform_with_seed_notes, save_faulty
 
 DEADLINE = {"LIVEGAN_GEN_TIMEOUT_S": "3"}
 BOUND_S = 40  # start-up (imports, torch, numba) on a busy machine + the 3 s deadline

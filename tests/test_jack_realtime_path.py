@@ -5,7 +5,6 @@ Skips only where no JACK server can run (the skip says why).
 """
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import time
@@ -58,7 +57,8 @@ def _play_and_capture(out_wav) -> tuple[int, int]:
     def callback(outdata, frames, time_info, status):  # PortAudio thread: no allocation beyond slicing
         state["calls"] += 1
         if status:
-            state["flags"] |= int(status._flags)
+            state["flags"] |= (status.output_underflow | status.output_overflow << 1 | status.priming_output << 2
+                               | status.input_underflow << 3 | status.input_overflow << 4)
         outdata.fill(0)
         pos = state["pos"]
         if 0 <= pos < signal_.shape[0]:

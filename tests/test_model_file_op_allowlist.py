@@ -11,7 +11,9 @@ import zipfile
 
 import pytest
 import torch
-from conftest import make_tiny_generator, run_cli, tiny_meta
+from conftest import run_cli
+
+from livegan.testing.tiny import make_tiny_generator, tiny_meta
 
 from livegan.model import META_NAME, default_model_path
 from livegan.model_code import ModelCodeError, check_model_code

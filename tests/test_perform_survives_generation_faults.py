@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from faulty_models import perform_with_seed_notes, save_faulty
+from livegan.testing.faulty_models import perform_with_seed_notes, save_faulty
 from livegan.control.patch import default_patch_path, load_patch, replace
 from livegan.control.patch_write import save_patch
 
@@ -98,7 +98,7 @@ class _FailsLater:
 
 @pytest.mark.parametrize("kind", ["raise", "nan", "shape"])
 def test_render_keeps_the_previous_loop_through_faults_and_stays_deterministic(kind):
-    from conftest import tiny_meta
+    from livegan.testing.tiny import tiny_meta
     from livegan.model import validate_meta
     from livegan.io.automation import Msg
     from livegan.offline import render
@@ -133,7 +133,7 @@ def test_panel_shows_the_fault_count_and_the_models_words_verbatim():
 
 @pytest.mark.parametrize("bad", ["nan", "inf", "short", "long", "stereo", "int"])
 def test_a_bad_loop_never_reaches_a_bank_slot(bad):
-    from conftest import tiny_meta
+    from livegan.testing.tiny import tiny_meta
     from livegan.audio import dsp
     from livegan.model import GenerationFault, validate_meta
     from livegan.testing.wiring import identity_parts

@@ -9,7 +9,9 @@ import unicodedata
 import numpy as np
 import pytest
 import torch
-from conftest import make_tiny_generator, run_cli, tiny_meta
+from conftest import run_cli
+
+from livegan.testing.tiny import make_tiny_generator, tiny_meta
 
 from livegan.model import META_NAME, ModelFileError, validate_meta
 

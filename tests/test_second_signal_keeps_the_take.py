@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import soundfile as sf
 
-from faulty_models import perform_with_seed_notes, save_faulty
+from livegan.testing.faulty_models import perform_with_seed_notes, save_faulty
 
 SECOND = {"SIGINT": signal.SIGINT, "SIGTERM": signal.SIGTERM}
 

@@ -9,16 +9,13 @@ landed there; each time the loop must end at its next check. A ``threading.Event
 """
 from __future__ import annotations
 
-import importlib
 import signal
 import sys
 import threading
 
 import pytest
 
-from livegan.cli import HANDLERS
-
-StopRequest = importlib.import_module(HANDLERS["perform"].split(":")[0]).StopRequest  # wherever perform lives
+from livegan.io.signals import StopRequest
 
 WAIT_S = 0.001
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from livegan.commands.perform import take_path
+from livegan.io.takes import take_path
 
 
 def test_takes_after_record_are_numbered_and_never_overwrite(tmp_path):

@@ -8,7 +8,7 @@ import sys
 
 import soundfile as sf
 
-from livegan.commands.perform import take_path
+from livegan.io.takes import take_path
 
 
 def test_a_take_name_is_taken_when_its_wav_mid_or_journal_exists(tmp_path):

@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 
 from livegan.testing import clock_sim
-from conftest import run_cli, tiny_meta
-from faulty_models import save_faulty
+from conftest import run_cli
+from livegan.testing.tiny import tiny_meta
+from livegan.testing.faulty_models import save_faulty
 from livegan.control.live import LiveControl
 from livegan.audio.engine import tempo_limit
 from livegan.control.follow import PPQN

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from livegan.errors import first_line
 from train.config import Preset
 
 AUDIO_EXTS = (".wav", ".flac", ".ogg", ".oga", ".aif", ".aiff", ".aifc", ".mp3")
@@ -101,8 +102,7 @@ def load_file(path: str, p: Preset, fit: str) -> tuple[list[np.ndarray], str, fl
         with sf.SoundFile(os.fsencode(path)) as f:  # bytes: a name that is not UTF-8 opens too
             return _read_loops(f, p, fit)
     except Exception as e:  # libsndfile raises LibsndfileError / RuntimeError / TypeError
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        return [], f"unreadable ({first[:80]})", 0.0
+        return [], f"unreadable ({first_line(e, 80)})", 0.0
 
 
 def _read_loops(f, p: Preset, fit: str) -> tuple[list[np.ndarray], str, float]:

@@ -15,6 +15,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from livegan.errors import first_line
 from train.config import Preset
 
 
@@ -205,8 +206,7 @@ def check_networks(p: Preset) -> None:
             y = g(torch.zeros(2 * p.pack, p.latent_dim))  # (2 * pack, C, L)
             d(y)
     except (RuntimeError, ValueError, IndexError) as e:
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        raise ValueError(f"preset {p.name!r}: these settings build no working networks ({first})") from None
+        raise ValueError(f"preset {p.name!r}: these settings build no working networks ({first_line(e, None)})") from None
     if tuple(y.shape[1:]) != (p.channels, p.loop_samples):
         raise ValueError(f"preset {p.name!r}: G makes loops of shape {tuple(y.shape[1:])}, "
                          f"not (channels, loop_samples) = ({p.channels}, {p.loop_samples})")

@@ -18,6 +18,17 @@ import numpy as np
 from livegan.audio import dsp
 
 
+def pad_loop(loop: np.ndarray, dest: np.ndarray) -> None:
+    """Write (C, N) ``loop`` into padded slot row ``dest`` (C, N + 2 PAD), wrapping the guards
+    (``dsp.interp`` reads up to ``PAD`` samples past either end without a modulo)."""
+    n = loop.shape[1]
+    dest[:, dsp.PAD:dsp.PAD + n] = loop
+    idx = np.arange(-dsp.PAD, 0) % n
+    dest[:, :dsp.PAD] = loop[:, idx]
+    idx = np.arange(n, n + dsp.PAD) % n
+    dest[:, dsp.PAD + n:dsp.PAD + n + dsp.PAD] = loop[:, idx]
+
+
 class NoFreeSlot(RuntimeError):
     pass
 
@@ -47,7 +58,7 @@ class LoopBank:
     def fill(self, slot: int, loop: np.ndarray) -> None:
         """Write a (C, N) loop into a slot this thread acquired. Generator thread."""
         assert self.state[slot] == dsp.FILLING
-        dsp.pad_loop(loop, self.slots[slot])
+        pad_loop(loop, self.slots[slot])
         self.state[slot] = dsp.READY
 
     def correlation(self, slot: int, other: int) -> float:

@@ -1,8 +1,9 @@
-"""DSP kernels (numba): looped band-limited read, crossfade, limiter, record ring, resampler.
+"""DSP kernels (numba): looped band-limited read, crossfade, limiter, record ring; the state indices.
 
-Every kernel writes into arrays it is given; none allocates. ``warm_up()``
+Every kernel writes into arrays it is given; none allocates. ``livegan.audio.engine.warm_up()``
 compiles them for the exact types the engine uses, and must run before a
 stream starts (the first call of a numba function compiles it: hundreds of ms).
+The offline resampler is ``livegan.audio.resample``.
 
 The interpolator is a Kaiser-windowed sinc read from a table (``TABLE_RES``
 points per source sample, linear between points). At unit scale it spans
@@ -14,7 +15,7 @@ one source sample per output frame) the kernel stretches by 1/step, so the
 cutoff follows the output's Nyquist (band-limited both ways).
 
 Threads: ``engine_block``, ``limiter`` and ``ring_write`` run on the audio
-callback (or the render loop); ``resample`` runs wherever offline work runs.
+callback (or the render loop).
 The callback kernels deliberately keep the GIL (no ``nogil``): releasing it
 mid-callback invites another thread to take it, and the callback would then
 wait for that thread to be scheduled again before it could return.
@@ -115,7 +116,9 @@ def _log(log, ist, frame, kind, slot, loop_id):
 
 
 @njit(cache=True)
-def _next_grid(beat, q):
+def next_grid(beat, q):
+    """Smallest multiple of ``q`` beats at or after ``beat`` (the kernel's switch grid; the scheduler
+    plans on the same grid through ``Transport.next_grid_beat``)."""
     return int(math.ceil(beat / q - 1e-9)) * q
 
 
@@ -190,7 +193,7 @@ def engine_block(out, slots, slot_state, slot_id, ist, fst, pub, table, log):
                 ist[I_LATE] += 1
                 _log(log, ist, frame, EV_LATE, ist[I_SCHED], slot_id[ist[I_SCHED]])
                 q = ist[I_QUANT]
-                g = _next_grid(beat_at(frame, ist[I_FRAME0], fst[F_BEAT0], fpb), q)
+                g = next_grid(beat_at(frame, ist[I_FRAME0], fst[F_BEAT0], fpb), q)
                 ist[I_SCHED_BEAT] = g
                 sw = boundary_frame(ist[I_FRAME0], fst[F_BEAT0], fpb, float(g))
     frame0 = ist[I_FRAME0]
@@ -214,7 +217,7 @@ def engine_block(out, slots, slot_state, slot_id, ist, fst, pub, table, log):
                 ist[I_LOC_SEEN] = ist[I_LOC_REQ]
                 _log(log, ist, f, EV_LOCATE, -1, int(math.floor(beat0 * 1000.0)))
                 if ist[I_SCHED] >= 0 and ist[I_SCHED_BEAT] >= 0 and ist[I_QUANT] > 0:
-                    g = _next_grid(beat0, ist[I_QUANT])
+                    g = next_grid(beat0, ist[I_QUANT])
                     ist[I_SCHED_BEAT] = g
                     sw = boundary_frame(frame0, beat0, fpb, float(g))
             elif ist[I_RUN_REQ] == 0 and frame0 != f:  # stopped: the beat stands still
@@ -343,83 +346,3 @@ def ring_write(ring, rst, block):
         for c in range(ring.shape[1]):
             ring[j, c] = block[i, c]
     rst[R_WRITTEN] = w + m
-
-
-@njit(cache=True, nogil=True)
-def _resample_kernel(x, y, ratio, scale, table, half, res, circular):
-    n_in = x.shape[1]
-    taps = int(math.ceil(half / scale))
-    for c in range(x.shape[0]):
-        for j in range(y.shape[1]):
-            pos = j * ratio
-            ip = int(math.floor(pos))
-            fr = pos - ip
-            acc = 0.0
-            for k in range(-taps + 1, taps + 1):
-                idx = ip + k
-                if circular:
-                    idx = idx % n_in
-                elif idx < 0 or idx >= n_in:
-                    continue
-                acc += _tap(table, (k - fr) * scale, half, res) * x[c, idx]
-            y[c, j] = acc * scale
-
-
-HQ_TABLE = make_table(half_taps=64, res=1024, beta=12.0, cutoff=0.95)
-
-
-def resample(x: np.ndarray, sr_in: int, sr_out: int, circular: bool = False) -> np.ndarray:
-    """Offline high-quality resampler: (frames,) or (ch, frames) float -> float32 at ``sr_out``.
-
-    128-tap Kaiser sinc (beta 12, about -120 dB stop band), cutoff 0.95 x the
-    lower Nyquist. ``circular`` treats the input as a loop (output length is
-    round(len * sr_out / sr_in) and wraps seamlessly). Thread: any but the callback.
-    """
-    x = np.asarray(x, dtype=np.float64)
-    mono = x.ndim == 1
-    x2 = x[None, :] if mono else x
-    n_out = int(round(x2.shape[1] * sr_out / sr_in))
-    ratio = x2.shape[1] / n_out if circular else sr_in / sr_out
-    scale = min(1.0, 1.0 / ratio)
-    y = np.empty((x2.shape[0], n_out), np.float64)
-    _resample_kernel(np.ascontiguousarray(x2), y, ratio, scale, HQ_TABLE, 64, 1024, circular)
-    y = y.astype(np.float32)
-    return y[0] if mono else y
-
-
-def pad_loop(loop: np.ndarray, dest: np.ndarray) -> None:
-    """Write (C, N) ``loop`` into padded slot row ``dest`` (C, N + 2 PAD), wrapping the guards."""
-    n = loop.shape[1]
-    dest[:, PAD:PAD + n] = loop
-    idx = np.arange(-PAD, 0) % n
-    dest[:, :PAD] = loop[:, idx]
-    idx = np.arange(n, n + PAD) % n
-    dest[:, PAD + n:PAD + n + PAD] = loop[:, idx]
-
-
-def warm_up(channels_model: int = 1, channels_out: int = 2) -> None:
-    """Compile every real-time kernel for float32 blocks before any stream starts. Main thread."""
-    n = 256
-    slots = np.zeros((2, channels_model, n + 2 * PAD), np.float32)
-    out = np.zeros((64, channels_out), np.float32)
-    ist = np.zeros(N_IST, np.int64)
-    fst = np.zeros(N_FST, np.float64)
-    ist[I_CUR] = ist[I_FADE] = ist[I_SCHED] = -1
-    ist[I_N] = n
-    ist[I_LOOP_BEATS] = 4
-    ist[I_QUANT] = 4
-    ist[I_FADE_LEN] = 16
-    fst[F_FPB] = 100.0
-    fst[F_SPB] = n / 4
-    fst[F_SR] = 48000.0
-    fst[F_TEMPO] = 120.0
-    fst[F_GAIN] = 1.0
-    fst[F_DUCK_STEP] = 0.01
-    ist[I_RUN_REQ] = 1
-    pub = np.zeros(N_PUB, np.int64)
-    pub[P_SEQ] = 2
-    pub[P_SLOT] = 0
-    log = np.zeros((16, 4), np.int64)
-    engine_block(out, slots, np.zeros(2, np.int64), np.zeros(2, np.int64), ist, fst, pub, TABLE, log)
-    limiter(out, np.array([1.0, 0.98, 0.999]))
-    ring_write(np.zeros((128, channels_out), np.float32), np.zeros(3, np.int64), out)

@@ -89,7 +89,7 @@ class GenFaults:
 def checked_loop(loop, channels: int, loop_samples: int) -> np.ndarray:
     """A generated loop as a bank slot may take it: (channels, loop_samples) float, finite,
     clamped to [-1, 1]. Raises ``GenerationFault`` (one line) otherwise. Generator thread or render loop."""
-    from livegan.model import GenerationFault
+    from livegan.faults import GenerationFault
 
     a = loop if isinstance(loop, np.ndarray) else None
     if a is None:
@@ -101,6 +101,50 @@ def checked_loop(loop, channels: int, loop_samples: int) -> np.ndarray:
     if not np.isfinite(a).all():
         raise GenerationFault("the model returned a loop with NaN or Inf")
     return np.clip(a, -1.0, 1.0).astype(np.float32, copy=False)
+
+
+def new_state(loop_samples: int, loop_beats: int, sample_rate: int, bpm: float):
+    """-> (ist, fst): the kernel's state before the first block: nothing playing or scheduled, frame 0,
+    running at ``bpm``; quantum and crossfade length are set after (``Engine.set_quantize``, ...)."""
+    ist = np.zeros(dsp.N_IST, np.int64)
+    fst = np.zeros(dsp.N_FST, np.float64)
+    ist[dsp.I_CUR] = ist[dsp.I_FADE] = ist[dsp.I_SCHED] = -1
+    ist[dsp.I_N] = loop_samples
+    ist[dsp.I_LOOP_BEATS] = loop_beats
+    fst[dsp.F_SR] = sample_rate
+    fst[dsp.F_SPB] = loop_samples / loop_beats
+    fst[dsp.F_TEMPO] = fst[dsp.F_TEMPO_REQ] = bpm
+    fst[dsp.F_FPB] = sample_rate * 60.0 / bpm
+    fst[dsp.F_GAIN] = 1.0
+    fst[dsp.F_DUCK_STEP] = 1.0 / max(1.0, dsp.DUCK_MS * 1e-3 * sample_rate)
+    ist[dsp.I_RUN_REQ] = 1
+    return ist, fst
+
+
+def limiter_state(dbfs: float, release_ms: float, sample_rate: int) -> np.ndarray:
+    """-> lst: the limiter at unity gain, its threshold at ``dbfs``, releasing over ``release_ms``."""
+    lst = np.zeros(dsp.N_LST, np.float64)
+    lst[dsp.L_GAIN] = 1.0
+    lst[dsp.L_THRESHOLD] = 10.0 ** (dbfs / 20.0)
+    lst[dsp.L_RELEASE] = np.exp(-1.0 / (release_ms * 1e-3 * sample_rate))
+    return lst
+
+
+def warm_up(channels_model: int = 1, channels_out: int = 2) -> None:
+    """Compile every real-time kernel for the engine's exact types (``new_state``, float32 blocks)
+    before any stream starts: a numba function compiles on its first call. Main thread."""
+    n = 256
+    ist, fst = new_state(n, 4, 48000, 120.0)
+    ist[dsp.I_QUANT] = 4
+    ist[dsp.I_FADE_LEN] = 16
+    slots = np.zeros((2, channels_model, n + 2 * dsp.PAD), np.float32)
+    out = np.zeros((64, channels_out), np.float32)
+    pub = np.zeros(dsp.N_PUB, np.int64)
+    pub[dsp.P_SEQ] = 2  # slot 0 published: the switch path compiles too
+    log = np.zeros((16, 4), np.int64)
+    dsp.engine_block(out, slots, np.zeros(2, np.int64), np.zeros(2, np.int64), ist, fst, pub, dsp.TABLE, log)
+    dsp.limiter(out, limiter_state(-0.2, 50.0, 48000))
+    dsp.ring_write(np.zeros((128, channels_out), np.float32), np.zeros(dsp.N_RST, np.int64), out)
 
 
 class Engine:
@@ -118,31 +162,16 @@ class Engine:
         self.channels = int(channels)
         self.fx = fx
         self.bank = LoopBank(n_slots, meta.channels, meta.loop_samples)
-        self.ist = np.zeros(dsp.N_IST, np.int64)
-        self.fst = np.zeros(dsp.N_FST, np.float64)
-        ist, fst = self.ist, self.fst
-        ist[dsp.I_CUR] = ist[dsp.I_FADE] = ist[dsp.I_SCHED] = -1
-        ist[dsp.I_N] = meta.loop_samples
-        ist[dsp.I_LOOP_BEATS] = meta.bars * meta.beats_per_bar
-        fst[dsp.F_SR] = self.sample_rate
-        fst[dsp.F_SPB] = meta.loop_samples / (meta.bars * meta.beats_per_bar)
         bpm = float(meta.bpm if tempo is None else tempo)
         self._check_tempo(bpm)
-        fst[dsp.F_TEMPO] = fst[dsp.F_TEMPO_REQ] = bpm
-        fst[dsp.F_FPB] = self.sample_rate * 60.0 / bpm
-        fst[dsp.F_GAIN] = 1.0
-        fst[dsp.F_DUCK_STEP] = 1.0 / max(1.0, dsp.DUCK_MS * 1e-3 * self.sample_rate)
-        ist[dsp.I_RUN_REQ] = 1
-        self.transport = Transport(ist, fst, meta.beats_per_bar)
+        self.ist, self.fst = new_state(meta.loop_samples, meta.bars * meta.beats_per_bar, self.sample_rate, bpm)
+        self.transport = Transport(self.ist, self.fst, meta.beats_per_bar)
         self.crossfade_ms = 40.0
         self.set_quantize(quantize)
         self.set_crossfade_ms(crossfade_ms)
         self.controls = controls
         self.log = np.zeros((log_size, 4), np.int64)
-        self.lst = np.zeros(dsp.N_LST)
-        self.lst[dsp.L_GAIN] = 1.0
-        self.lst[dsp.L_THRESHOLD] = 10.0 ** (limiter_dbfs / 20.0)
-        self.lst[dsp.L_RELEASE] = np.exp(-1.0 / (limiter_release_ms * 1e-3 * self.sample_rate))
+        self.lst = limiter_state(limiter_dbfs, limiter_release_ms, self.sample_rate)
         self.ring = None
         self.rst = np.zeros(dsp.N_RST, np.int64)
         if record_ring_frames:

@@ -69,4 +69,4 @@ class Transport:
 
     def next_grid_beat(self, beat: float, q: int) -> int:
         """Smallest multiple of ``q`` beats at or after ``beat``."""
-        return int(math.ceil(beat / q - 1e-9)) * q
+        return int(dsp.next_grid(float(beat), int(q)))

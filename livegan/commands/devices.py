@@ -4,8 +4,7 @@ Thread: main.
 """
 from __future__ import annotations
 
-import os
-import sys
+from livegan.io.midi import quiet_stderr
 
 
 def list_audio_outputs() -> list[dict]:
@@ -25,21 +24,6 @@ def list_audio_outputs() -> list[dict]:
     return out
 
 
-class _quiet_stderr:
-    """Silence C libraries (ALSA, JACK) that print to fd 2 while probing; restores it after."""
-
-    def __enter__(self):
-        sys.stderr.flush()
-        self._saved = os.dup(2)
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 2)
-        os.close(devnull)
-
-    def __exit__(self, *exc):
-        os.dup2(self._saved, 2)
-        os.close(self._saved)
-
-
 def list_midi_inputs() -> list[dict]:
     """[{api, index, name}] for every MIDI input of every rtmidi API that works here."""
     import rtmidi
@@ -49,7 +33,7 @@ def list_midi_inputs() -> list[dict]:
         if api == rtmidi.API_RTMIDI_DUMMY:
             continue
         try:
-            with _quiet_stderr():
+            with quiet_stderr():
                 m = rtmidi.MidiIn(api)
                 ports = m.get_ports()
                 m.delete()

@@ -19,7 +19,9 @@ from multiprocessing import shared_memory
 
 import numpy as np
 
-from livegan.model import GenerationFault, ModelFileError, gen_timeout_s, read_meta
+from livegan.errors import ModelFileError
+from livegan.faults import GenerationFault, gen_timeout_s
+from livegan.model import read_meta
 
 MAX_BATCH = 4
 
@@ -28,7 +30,8 @@ def _child_main(path, device, shm_name, conn):
     """Child process: load the model, then serve generate requests until told to stop."""
     import os
 
-    from livegan.model import GenerationFault, ModelFileError, abandoned, fault_text, load_model
+    from livegan.faults import abandoned, fault_text
+    from livegan.model import load_model
 
     try:
         model = load_model(path, device=device, threads=1)

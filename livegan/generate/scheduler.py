@@ -20,7 +20,7 @@ import time
 import numpy as np
 
 from livegan.audio import dsp
-from livegan.model import fault_text
+from livegan.faults import fault_text
 
 
 class Scheduler:
@@ -70,7 +70,7 @@ class GeneratorThread(threading.Thread):
     dtype: ``Engine.publish_loop`` checks it before it reaches a slot) is counted in
     ``engine.faults`` with a one-line text, the current loop keeps playing, and the next control
     change tries again. ``stop`` then ``join`` ends it; a forward() that never returns keeps it
-    alive (the caller must then leave with ``os._exit``: see ``livegan.model.call_with_deadline``).
+    alive (the caller must then leave with ``os._exit``: see ``livegan.faults.call_with_deadline``).
     """
 
     def __init__(self, engine, model, margin_s: float = 0.1, block_frames: int = 256,

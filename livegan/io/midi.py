@@ -21,6 +21,7 @@ Nothing here blocks: the loop sleeps ``poll_s`` between empty polls.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 
@@ -164,6 +165,21 @@ class MidiHandler:
 
 # ---------------------------------------------------------------- ports
 
+class quiet_stderr:
+    """Silence C libraries (ALSA, JACK) that print to fd 2 while probing; restores it after."""
+
+    def __enter__(self):
+        sys.stderr.flush()
+        self._saved = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+
+    def __exit__(self, *exc):
+        os.dup2(self._saved, 2)
+        os.close(self._saved)
+
+
 def _rtmidi():
     import rtmidi
     return rtmidi
@@ -172,7 +188,6 @@ def _rtmidi():
 def choose_api():
     """rtmidi API: $LIVEGAN_MIDI_API ('jack'/'alsa') if set, else JACK when a JACK server answers, else ALSA."""
     rtmidi = _rtmidi()
-    from livegan.commands.devices import _quiet_stderr
 
     want = os.environ.get("LIVEGAN_MIDI_API", "").lower()
     order = {"jack": [rtmidi.API_UNIX_JACK], "alsa": [rtmidi.API_LINUX_ALSA]}.get(
@@ -184,7 +199,7 @@ def choose_api():
         if api == rtmidi.API_UNIX_JACK and not _jack_answers():
             continue
         try:
-            with _quiet_stderr():
+            with quiet_stderr():
                 m = rtmidi.MidiIn(api)
                 m.get_ports()
                 m.delete()

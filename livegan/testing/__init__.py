@@ -1,4 +1,11 @@
-"""Shared by tests, benchmarks and scripts: synthetic loops, tiny models, clock simulation.
+"""Shared by tests, benchmarks and scripts; never imported by the instrument itself.
 
-Never imported by the instrument itself.
+- ``tiny``: the tiny model's shape, metadata and stand-in sine generator;
+- ``wiring``: the identity patch (CC n -> direction n, note n -> seed n) and a performance built through it;
+- ``synth``: deterministic bass and drum loops for training data;
+- ``clock_sim``: the MIDI clock -> follower -> engine chain in simulated time;
+- ``demo_check``: the demo render with its event log, and the switch-click analysis;
+- ``midi_sender``: a second process playing MIDI into a performing livegan over JACK MIDI;
+- ``faulty_models``: models that raise, return NaN, the wrong shape, or take too long, and a perform run with seed notes;
+- ``sigkill_take``: perform SIGKILLed mid-take, and the journal's re-render.
 """

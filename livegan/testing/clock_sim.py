@@ -21,6 +21,7 @@ from livegan.model import validate_meta
 from livegan.control.patch import default_patch_path, load_patch, replace
 from livegan.io.perflog import PerfLog
 from livegan.performance import build
+from livegan.testing.tiny import tiny_meta as base_meta
 
 SR, BLOCK = 48000, 256
 
@@ -35,9 +36,7 @@ class _Input:
 
 
 def tiny_meta():
-    return validate_meta(dict(format=1, name="t", sample_rate=16384, loop_samples=32768, channels=1, latent_dim=8,
-                              latent_dist="uniform", bpm=120.0, bars=1, beats_per_bar=4,
-                              directions=np.eye(4, 8).tolist(), sigmas=[0.5] * 4, training={}))
+    return validate_meta(base_meta(format=1, name="t", sigmas=[0.5] * 4, training={}))
 
 
 def sine_loop():
@@ -49,7 +48,7 @@ def sender(plan, seconds):
     """plan: [(t, "start" | "stop" | "continue" | ("spp", sixteenths) | ("bpm", x))] -> sorted
     [(t, bytes)] with 24 PPQN clock ticks at the current tempo from t=0, and the true song
     position (beats) as a function of time (the running tempo map)."""
-    out, t, bpm, pos, running = [], 0.0, 120.0, 0.0, False
+    out, t, bpm, running = [], 0.0, 120.0, False
     marks = sorted(plan, key=lambda p: p[0])
     truth = []  # (t, beats, running, bpm) at each tick
     mi = 0

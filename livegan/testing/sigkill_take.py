@@ -7,11 +7,10 @@ seconds after the first frames reach the WAV. While it plays, the WAV's header i
 ms: each drain of the recorder shows up as (time seen, frames); the frames played when the kill
 came are the last drain's frames plus the time since it at the output rate, and ``lost`` is that
 minus the frames the WAV holds after the kill (an estimate within a few ms: the poll's interval).
-``controller`` is the controller's output ("sent" once it sent the whole plan).
+``controller`` is the controller's output (the number of messages once it sent the whole plan).
 """
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -20,33 +19,14 @@ import time
 
 import soundfile as sf
 
+from livegan.testing.midi_sender import start_sender, tell_start
+
 SR = 48000
 # (seconds after the stream starts, raw MIDI): 1 s bars (240 BPM); changes come 0.35-0.5 bar after a
 # bar line, at least 0.5 s before the next one: live generation decides up to its lead (0.1 s plus
 # the slowest recent generation) before a line, the render 0.1 s before; both then see the same knobs
 PLAN = [(1.35, [0xB0, 20, 64]), (1.4, [0xB0, 20, 120]), (2.4, [0xB0, 21, 30]), (3.45, [0xB0, 22, 100]),
         (5.4, [0x90, 37, 100]), (5.5, [0x80, 37, 0]), (6.35, [0xB0, 20, 10])]
-
-CONTROLLER = r"""
-import json, sys, time
-import rtmidi
-client, target, plan = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name=client)
-end = time.monotonic() + 60
-hits = []
-while not hits and time.monotonic() < end:
-    hits = [i for i, p in enumerate(out.get_ports()) if p.startswith(target + ":")]
-    time.sleep(0.05)
-out.open_port(hits[0])
-t0 = float(sys.stdin.readline())
-for at, msg in plan:
-    d = t0 + at - time.monotonic()
-    if d > 0:
-        time.sleep(d)
-    out.send_message(msg)
-print("sent")
-"""
-
 
 def patch_240(folder) -> str:
     from livegan.control.patch import default_patch_path, load_patch, replace
@@ -76,15 +56,13 @@ def perform_and_kill(model, folder, kill_after: float = 8.0, plan=PLAN, tag: str
                           "--midi", "virtual", "--record", wav, "--seconds", "60"], cwd=folder,
                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                          env=env)
-    ctl = subprocess.Popen([sys.executable, "-c", CONTROLLER, f"{client}ctl", client, json.dumps(plan)],
-                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    ctl = start_sender(f"{client}ctl", client, plan, env)
     lines = []
     try:
         for line in p.stderr:
             lines.append(line)
             if " on '" in line and "Hz" in line:  # the stream starts within a few ms of this line
-                ctl.stdin.write(f"{time.monotonic()!r}\n")
-                ctl.stdin.flush()
+                tell_start(ctl, time.monotonic())
                 break
         t0, seen = time.monotonic(), (0.0, 0)
         while seen[1] == 0:

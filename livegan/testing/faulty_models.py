@@ -1,6 +1,6 @@
 """Model files that misbehave on purpose, for the tests that prove the show survives them.
 
-Each is the fixture's sine generator (``conftest.make_tiny_generator``'s sound) scripted with a
+Each is the fixture's sine generator (``livegan.testing.tiny.make_tiny_generator``'s sound) scripted with a
 call counter: the first ``after`` calls of ``forward`` are good (the load's warm-up makes 2, the
 loop ``perform`` plays from frame 0 is call 3), later calls misbehave as ``kind`` says:
 
@@ -20,7 +20,8 @@ import time
 
 import torch
 
-from conftest import TINY, tiny_meta
+from livegan.testing.tiny import TINY, tiny_meta
+from livegan.testing.midi_sender import seed_note_plan, start_sender
 
 KINDS = {"raise": 1, "nan": 2, "shape": 3, "dtype": 4, "slow": 5, "hang": 6}
 
@@ -83,29 +84,6 @@ def save_faulty(path, kind: str, after: int = 3, slow_s: float = 1.0, **meta_ove
     return str(path)
 
 
-NOTES = r"""
-import sys, time
-import rtmidi
-client, target, every, until = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
-out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name=client)
-end = time.monotonic() + 60
-hits = []
-while not hits and time.monotonic() < end:
-    hits = [i for i, p in enumerate(out.get_ports()) if p.startswith(target + ":")]
-    time.sleep(0.05)
-if not hits:
-    sys.exit("no livegan input port: " + repr(out.get_ports()))
-out.open_port(hits[0])
-t0, k = time.monotonic(), 0
-while time.monotonic() - t0 < until:  # a new seed note each time: each one asks for a new loop
-    out.send_message([0x90, 36 + k % 8, 100])
-    out.send_message([0x80, 36 + k % 8, 0])
-    k += 1
-    time.sleep(every)
-print(k)
-"""
-
-
 def perform_with_seed_notes(model, tmp_path, client: str, args=(), every_s: float = 0.3, notes_s: float = 30.0,
                             term_after_s: float | None = None, env_extra=None, timeout: float = 90.0,
                             then=None, timing: dict | None = None):
@@ -136,8 +114,8 @@ def perform_with_seed_notes(model, tmp_path, client: str, args=(), every_s: floa
                 started.set()
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
-    ctl = subprocess.Popen([sys.executable, "-c", NOTES, f"{client}ctl", client, str(every_s), str(notes_s)],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    ctl = start_sender(f"{client}ctl", client, seed_note_plan(every_s), env, start_from_stdin=False,
+                       repeat_every=8 * every_s, repeat_for=notes_s)
     try:
         if term_after_s is not None and started.wait(60):
             time.sleep(term_after_s)

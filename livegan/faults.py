@@ -1,0 +1,74 @@
+"""Generation faults and deadlines: what a model's ``forward()`` may do wrong, and the deadline that
+keeps a forward() that never returns from hanging the load or the start of a show.
+
+Used by the model loader (``livegan.model``), the generator thread or process (``livegan.generate``),
+the engine's loop check and the offline render. Imports nothing of livegan's but the errors.
+"""
+from __future__ import annotations
+
+import math
+import os
+import threading
+
+GEN_TIMEOUT_S = 30.0  # a warm-up (or the first loop of a show) that takes longer: the model is taken to hang
+_abandoned: list = []  # deadline threads left running a forward() that never returned
+
+
+class GenerationFault(Exception):
+    """One generation broke the contract (raised, returned NaN, the wrong shape or dtype); one-line message."""
+
+
+class GenerationTimeout(GenerationFault):
+    """forward() did not return within its deadline; the thread running it was abandoned."""
+
+
+def fault_text(e: BaseException, limit: int = 200) -> str:
+    """One printable line for an exception from a model: a TorchScript error's last line (its Python
+    exception) rather than its trace; control characters replaced (a model's message is untrusted)."""
+    lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+    if not lines:
+        return type(e).__name__
+    line = lines[-1] if len(lines) > 1 and "TorchScript" in lines[0] else lines[0]
+    line = line.removeprefix("builtins.")
+    return "".join(c if c.isprintable() else "?" for c in line)[:limit]
+
+
+def gen_timeout_s() -> float:
+    """The deadline for a warm-up or a first loop: ``GEN_TIMEOUT_S``, or ``LIVEGAN_GEN_TIMEOUT_S`` seconds."""
+    try:
+        v = float(os.environ.get("LIVEGAN_GEN_TIMEOUT_S", GEN_TIMEOUT_S))
+    except ValueError:
+        return GEN_TIMEOUT_S
+    return v if math.isfinite(v) and v > 0 else GEN_TIMEOUT_S
+
+
+def call_with_deadline(fn, seconds: float, what: str):
+    """``fn()`` on a daemon thread: its result or its exception, or ``GenerationTimeout`` after
+    ``seconds`` (or a KeyboardInterrupt meanwhile). A torch op cannot be interrupted, so the thread
+    is then left running (``abandoned()``) and the process must leave with ``os._exit`` (the CLI
+    does): at interpreter exit a thread still inside torch aborts the process. Thread: main."""
+    box = {}
+
+    def run():  # the deadline thread
+        try:
+            box["value"] = fn()
+        except BaseException as e:  # handed to the caller
+            box["error"] = e
+    t = threading.Thread(target=run, name="livegan-deadline", daemon=True)
+    t.start()
+    try:
+        t.join(seconds)
+    except KeyboardInterrupt:
+        _abandoned.append(t)
+        raise
+    if t.is_alive():
+        _abandoned.append(t)
+        raise GenerationTimeout(f"{what} did not return within {seconds:g} s (a forward() that never returns?)")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def abandoned() -> bool:
+    """Whether a deadline thread is still running a forward() (then leave with ``os._exit``). Any thread."""
+    return any(t.is_alive() for t in _abandoned)
