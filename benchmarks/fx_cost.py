@@ -1,5 +1,8 @@
 """Cost of the pyo effects chain per 128-frame block (what the audio callback pays).
 
+The chain runs as perform and render run it: through its ``pyo_block``-frame
+FIFO (the only mode ``FxChain`` has), fed 128-frame blocks.
+
 Each effect alone and the full chain (filter, drive, delay, reverb), mono and
 stereo, 48 kHz, all stages active and a bypassed full chain. Prints median,
 99th percentile and the share of the 2.667 ms a 128-frame block lasts.
@@ -21,7 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 
 from livegan.audio.fx import FxChain  # noqa: E402
-from livegan.control.patch import FX_PARAMS, Effect  # noqa: E402
+from livegan.audio.fx import EFFECTS, default_effect  # noqa: E402
 
 SR, BLOCK = 48000, 128
 
@@ -30,8 +33,9 @@ FLUSH = np.ones(16 * 1024 * 1024 // 8)  # 16 MB, more than this VM's share of th
 
 
 def measure(types, channels, blocks, bypass=False, flush=False):
-    effects = [Effect(type=t, bypass=bypass, params={p: d for p, (_, _, d, _) in FX_PARAMS[t].items()})
-               for t in types]
+    effects = [default_effect(t) for t in types]
+    for e in effects:
+        e.bypass = bypass
     fx = FxChain(effects, SR, channels)
     x = (np.random.default_rng(0).standard_normal((BLOCK, channels)) * 0.2).astype(np.float32)
     b = x.copy()
@@ -55,11 +59,11 @@ def main():
     ap.add_argument("--flush-caches", action="store_true", help="evict the caches before every timed block")
     a = ap.parse_args()
     budget = BLOCK / SR * 1e6
-    print(f"pyo manual server, {SR} Hz, {BLOCK}-frame blocks ({budget:.0f} us each), {a.blocks} timed blocks"
+    print(f"pyo manual server, FIFO chain, {SR} Hz, {BLOCK}-frame blocks ({budget:.0f} us each), {a.blocks} timed blocks"
           + (", caches flushed before each" if a.flush_caches else ""))
     print(f"  {'chain':<30} {'ch':>2} {'median us':>10} {'p99 us':>8} {'% of block':>10}")
-    rows = [([t], c, False) for c in (1, 2) for t in FX_PARAMS]
-    rows += [(list(FX_PARAMS), c, False) for c in (1, 2)] + [(list(FX_PARAMS), 2, True)]
+    rows = [([t], c, False) for c in (1, 2) for t in EFFECTS]
+    rows += [(list(EFFECTS), c, False) for c in (1, 2)] + [(list(EFFECTS), 2, True)]
     for types, ch, byp in rows:
         med, p99 = measure(types, ch, a.blocks, byp, a.flush_caches)
         name = "+".join(types) + (" (bypassed)" if byp else "")

@@ -48,7 +48,7 @@ def build(meta, patch: Patch, rate: int, channels: int, *, fx: bool = True, seed
     if fx and patch.effects:
         from livegan.audio.fx import FxChain
 
-        chain = FxChain(patch.effects, rate, channels, bpm=float(patch.tempo or meta.bpm), fifo=True)
+        chain = FxChain(patch.effects, rate, channels, bpm=float(patch.tempo or meta.bpm))
     controls = EngineControls(controller, chain)
     engine = Engine(meta, controls, sample_rate=rate, channels=channels,
                     quantize=patch.quantize if quantize is None else quantize,

@@ -9,7 +9,8 @@ import pytest
 from livegan.control.controller import Controller
 from livegan.control.mapping import fx_knob_to_param, knob_to_range, latent_point, morph, neutral_knob, takeover
 from livegan.model import seed_z
-from livegan.control.patch import Button, Effect, Knob, Patch
+from livegan.audio.fx import Effect
+from livegan.control.patch import Button, Knob, Patch
 
 D, K = 8, 4
 

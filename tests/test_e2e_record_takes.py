@@ -19,7 +19,8 @@ import time
 import numpy as np
 import soundfile as sf
 
-from livegan.control.patch import default_patch_path, load_patch, replace, save_patch
+from livegan.control.patch import default_patch_path, load_patch, replace
+from livegan.control.patch_write import save_patch
 from livegan.testing.midi_sender import start_sender, tell_start
 
 # (1 s bars: knob and seed changes stay 0.3 bar from the bar lines, where live and render decide alike)

@@ -8,18 +8,16 @@ os.environ.setdefault("PYO_GUI_WX", "0")
 import numpy as np
 import pytest
 
-from livegan.control.patch import Effect, FX_PARAMS
+from livegan.audio.fx import default_effect
 
 SR = 48000
 
 
 def _chain(types, **params):
     from livegan.audio.fx import FxChain
-    effects = []
-    for t in types:
-        ps = {p: d for p, (_, _, d, _) in FX_PARAMS[t].items()}
-        ps.update({k.split("_", 1)[1]: v for k, v in params.items() if k.startswith(t + "_")})
-        effects.append(Effect(type=t, params=ps))
+    effects = [default_effect(t) for t in types]
+    for e in effects:
+        e.params.update({k.split("_", 1)[1]: v for k, v in params.items() if k.startswith(e.type + "_")})
     return FxChain(effects, SR, 2, bpm=120.0)
 
 
@@ -61,7 +59,8 @@ def test_bypassed_chain_is_transparent(full):
         full.set_bypass(t, True)
     _run(full, _noise(4096, 9))  # let the bypass ramps finish
     x = _noise()
-    assert np.abs(_run(full, x) - x).max() < 1e-5
+    lat = full.latency  # the chain's FIFO delays every frame by this much
+    assert np.abs(_run(full, x)[lat:] - x[:-lat]).max() < 1e-5
 
 
 def test_lowpass_removes_high_band(full):
@@ -96,7 +95,7 @@ def test_delay_echo_lands_on_the_beat_fraction_and_follows_tempo(full):
         x = np.zeros((24576, 2), np.float32)
         x[1024] = 1.0
         y = _run(full, x)
-        echo = int(np.argmax(np.abs(y[2048:, 0]))) + 2048
+        echo = int(np.argmax(np.abs(y[2048:, 0]))) + 2048 - full.latency
         assert abs(echo - 1024 - lag) <= 2, (bpm, echo - 1024, lag)
     full.set_bypass("delay", True)
 

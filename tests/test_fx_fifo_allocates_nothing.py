@@ -30,7 +30,7 @@ def test_fx_fifo_in_engine_process_allocates_nothing():
     meta = validate_meta(dict(format=1, name="t", sample_rate=16384, loop_samples=32768, channels=1, latent_dim=4,
                               latent_dist="uniform", bpm=120.0, bars=1, beats_per_bar=4,
                               directions=np.eye(2, 4).tolist(), sigmas=[0.5, 0.5], training={}))
-    fx = FxChain(load_patch(default_patch_path()).effects, 48000, 2, bpm=120.0, fifo=True)
+    fx = FxChain(load_patch(default_patch_path()).effects, 48000, 2, bpm=120.0)
     try:
         e = Engine(meta, identity_controls(meta), sample_rate=48000, channels=2, quantize="none", fx=fx)
         e.publish_loop(np.random.default_rng(0).uniform(-0.5, 0.5, (1, 32768)).astype(np.float32), 0)

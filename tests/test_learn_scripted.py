@@ -4,7 +4,8 @@ from __future__ import annotations
 import mido
 
 from livegan.commands.learn import learn
-from livegan.control.patch import Patch, load_patch, save_patch
+from livegan.control.patch import Patch, load_patch
+from livegan.control.patch_write import save_patch
 
 
 def scripted(messages):

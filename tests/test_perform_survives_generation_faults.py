@@ -19,7 +19,8 @@ import pytest
 import soundfile as sf
 
 from livegan.testing.faulty_models import perform_with_seed_notes, save_faulty
-from livegan.control.patch import default_patch_path, load_patch, replace, save_patch
+from livegan.control.patch import default_patch_path, load_patch, replace
+from livegan.control.patch_write import save_patch
 
 SECONDS, SR = 10, 48000
 CASES = {  # name: (fault kind, generator mode, words the last fault's text holds)

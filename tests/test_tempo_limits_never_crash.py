@@ -22,7 +22,8 @@ from livegan.control.sources import MidiSource
 from livegan.audio.engine import tempo_limit
 from livegan.control.follow import PPQN
 from livegan.model import validate_meta
-from livegan.control.patch import default_patch_path, load_patch, replace, save_patch
+from livegan.control.patch import default_patch_path, load_patch, replace
+from livegan.control.patch_write import save_patch
 from livegan.io.perflog import PerfLog
 from livegan.performance import build
 

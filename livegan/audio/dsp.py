@@ -50,6 +50,13 @@ N_PUB = 4
 FREE, FILLING, READY, PENDING, PLAYING, FADING = range(6)
 # event log kinds (int64 rows of `log`: frame, kind, slot, loop id)
 EV_SWITCH, EV_LATE, EV_SUPERSEDED, EV_FADE_END, EV_TEMPO, EV_LOCATE = range(6)
+# limiter state (float64 `lst`): current gain, threshold (linear), release coefficient per frame
+L_GAIN, L_THRESHOLD, L_RELEASE = range(3)
+N_LST = 3
+# record ring state (int64 `rst`): frames written (callback), frames read (writer), frames dropped;
+# the counts only grow, so the frames waiting are R_WRITTEN - R_READ
+R_WRITTEN, R_READ, R_DROPPED = range(3)
+N_RST = 3
 
 
 def make_table(half_taps: int = HALF_TAPS, res: int = TABLE_RES, beta: float = BETA,
@@ -294,12 +301,12 @@ def engine_block(out, slots, slot_state, slot_id, ist, fst, pub, table, log):
 def limiter(out, lst):
     """Safety peak limiter, in place. Audio thread.
 
-    lst = [gain, threshold, release coefficient]. Instant attack (the output
+    lst: ``L_GAIN``, ``L_THRESHOLD``, ``L_RELEASE``. Instant attack (the output
     never exceeds the threshold), exponential release; NaN/Inf become 0.
     """
-    g = lst[0]
-    thr = lst[1]
-    rel = lst[2]
+    g = lst[L_GAIN]
+    thr = lst[L_THRESHOLD]
+    rel = lst[L_RELEASE]
     n, ch = out.shape
     for i in range(n):
         peak = 0.0
@@ -317,25 +324,25 @@ def limiter(out, lst):
         if g < 1.0:
             for c in range(ch):
                 out[i, c] = out[i, c] * g
-    lst[0] = g
+    lst[L_GAIN] = g
 
 
 @njit(cache=True)
 def ring_write(ring, rst, block):
     """Copy ``block`` (frames, ch) into the record ring; count what does not fit. Audio thread.
 
-    rst = [write count, read count, dropped frames]; counts only grow, the
+    rst: ``R_WRITTEN``, ``R_READ``, ``R_DROPPED``; counts only grow, the
     writer thread owns the read count.
     """
     cap = ring.shape[0]
     n = block.shape[0]
-    w = rst[0]
-    space = cap - (w - rst[1])
+    w = rst[R_WRITTEN]
+    space = cap - (w - rst[R_READ])
     m = n if n <= space else space
     if m < n:
-        rst[2] += n - m
+        rst[R_DROPPED] += n - m
     for i in range(m):
         j = (w + i) % cap
         for c in range(ring.shape[1]):
             ring[j, c] = block[i, c]
-    rst[0] = w + m
+    rst[R_WRITTEN] = w + m

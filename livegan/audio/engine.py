@@ -121,6 +121,15 @@ def new_state(loop_samples: int, loop_beats: int, sample_rate: int, bpm: float):
     return ist, fst
 
 
+def limiter_state(dbfs: float, release_ms: float, sample_rate: int) -> np.ndarray:
+    """-> lst: the limiter at unity gain, its threshold at ``dbfs``, releasing over ``release_ms``."""
+    lst = np.zeros(dsp.N_LST, np.float64)
+    lst[dsp.L_GAIN] = 1.0
+    lst[dsp.L_THRESHOLD] = 10.0 ** (dbfs / 20.0)
+    lst[dsp.L_RELEASE] = np.exp(-1.0 / (release_ms * 1e-3 * sample_rate))
+    return lst
+
+
 def warm_up(channels_model: int = 1, channels_out: int = 2) -> None:
     """Compile every real-time kernel for the engine's exact types (``new_state``, float32 blocks)
     before any stream starts: a numba function compiles on its first call. Main thread."""
@@ -134,8 +143,8 @@ def warm_up(channels_model: int = 1, channels_out: int = 2) -> None:
     pub[dsp.P_SEQ] = 2  # slot 0 published: the switch path compiles too
     log = np.zeros((16, 4), np.int64)
     dsp.engine_block(out, slots, np.zeros(2, np.int64), np.zeros(2, np.int64), ist, fst, pub, dsp.TABLE, log)
-    dsp.limiter(out, np.array([1.0, 0.98, 0.999]))
-    dsp.ring_write(np.zeros((128, channels_out), np.float32), np.zeros(3, np.int64), out)
+    dsp.limiter(out, limiter_state(-0.2, 50.0, 48000))
+    dsp.ring_write(np.zeros((128, channels_out), np.float32), np.zeros(dsp.N_RST, np.int64), out)
 
 
 class Engine:
@@ -162,10 +171,9 @@ class Engine:
         self.set_crossfade_ms(crossfade_ms)
         self.controls = controls
         self.log = np.zeros((log_size, 4), np.int64)
-        self.lst = np.array([1.0, 10.0 ** (limiter_dbfs / 20.0),
-                             np.exp(-1.0 / (limiter_release_ms * 1e-3 * self.sample_rate))])
+        self.lst = limiter_state(limiter_dbfs, limiter_release_ms, self.sample_rate)
         self.ring = None
-        self.rst = np.zeros(3, np.int64)
+        self.rst = np.zeros(dsp.N_RST, np.int64)
         if record_ring_frames:
             self.ring = np.zeros((int(record_ring_frames), self.channels), np.float32)
         self._rec = None if self.ring is None else (self.ring, self.rst)  # what the callback writes into
@@ -309,7 +317,7 @@ class Engine:
             "late_loops": int(self.ist[dsp.I_LATE]), "superseded": int(self.ist[dsp.I_SUPERSEDED]),
             "gen_ms_median": float(np.median(g) * 1e3) if g.size else None,
             "gen_ms_p99": float(np.percentile(g, 99) * 1e3) if g.size else None,
-            "frames_recorded": int(self.rst[0]), "ring_drops": int(self.rst[2]),
+            "frames_recorded": int(self.rst[dsp.R_WRITTEN]), "ring_drops": int(self.rst[dsp.R_DROPPED]),
             "gen_faults": int(self.faults.count), "last_gen_fault": self.faults.last or None,
             "playing_loop": int(self.bank.loop_id[self.ist[dsp.I_CUR]]) if self.ist[dsp.I_CUR] >= 0 else None,
         }

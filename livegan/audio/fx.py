@@ -6,21 +6,23 @@ copies the engine's mixed block into pyo's input buffer, calls ``process()``
 and copies pyo's output buffer back, in sub-blocks of ``pyo_block`` frames.
 Both buffers are wrapped once as numpy arrays over pyo's own memory.
 
-With ``fifo=True`` (what ``livegan perform`` and ``livegan render`` use) any
-block length works: frames go through a ``pyo_block``-frame FIFO, so the output
-is the chain's output delayed by exactly ``pyo_block`` frames (2.7 ms at 48
-kHz), and pyo computes its buffer k when input frame ``(k + 1) * pyo_block``
-has arrived, whatever the caller's block sizes. A parameter set before frame F
-therefore reaches the same pyo buffer however the blocks are split: renders
-are bit-identical across block sizes. Without the FIFO (the default, no added
-latency) blocks must be a multiple of ``pyo_block`` frames.
+Any block length works: frames go through a ``pyo_block``-frame FIFO, so the
+output is the chain's output delayed by exactly ``pyo_block`` frames (2.7 ms at
+48 kHz, ``FxChain.latency``), and pyo computes its buffer k when input frame
+``(k + 1) * pyo_block`` has arrived, whatever the caller's block sizes. A
+parameter set before frame F therefore reaches the same pyo buffer however
+the blocks are split: renders are bit-identical across block sizes.
 
 One chain plays per process (pyo's server is global): building a new chain
 closes the previous one, so its output never leaks into the new one's.
 
-Chain (order from the patch): filter (Biquad low/high/band-pass), drive
-(Disto), tempo-synced delay (Delay, time = beats x 60 / tempo, feedback), reverb
-(Freeverb). Every parameter is a SigTo ramp (``SMOOTH_S``), so CC steps never
+``EFFECTS`` is the one registry of effects: name -> parameters (range,
+default, knob curve), the pyo graph that builds it, which parameters are in
+beats (tempo-synced: pyo gets beats x 60 / tempo seconds) and its modes. The
+patch validator, the controller and ``livegan learn`` read it; a new effect
+is one entry there. Chain (order from the patch): filter (Biquad
+low/high/band-pass), drive (Disto), tempo-synced delay (Delay, feedback),
+reverb (Freeverb). Every parameter is a SigTo ramp (``SMOOTH_S``), so CC steps never
 click, and every stage has a bypass that crossfades the stage's wet signal
 out over the same ramp; a bypassed stage passes its input to within float
 rounding (measured max 1e-6 on a 0.2-rms signal).
@@ -37,15 +39,74 @@ from __future__ import annotations
 
 import ctypes
 import os
+from dataclasses import dataclass, field
+from typing import Callable, NamedTuple
 
 os.environ.setdefault("PYO_GUI_WX", "0")
 
 import numpy as np
 
-from livegan.control.patch import FX_PARAMS, Effect
-
 SMOOTH_S = 0.02  # parameter and bypass ramps
 FILTER_TYPE = {"lowpass": 0, "highpass": 1, "bandpass": 2}
+
+
+class Param(NamedTuple):
+    lo: float
+    hi: float
+    default: float
+    curve: str = "lin"  # "log": mapped exponentially from a knob, so its lower half is not wasted
+
+
+@dataclass(frozen=True)
+class EffectSpec:
+    params: dict  # param name -> Param
+    build: Callable  # (pyo, src, g, effect) -> (wet signal, pyo objects to keep alive); g(param) -> its SigTo
+    synced: tuple = ()  # params in beats: pyo gets seconds at the current tempo
+    modes: tuple = ()  # allowed Effect.mode values (none: the effect has no mode)
+
+
+def _build_filter(pyo, src, g, e):
+    wet = pyo.Biquad(src, freq=g("cutoff"), q=g("q"), type=FILTER_TYPE[e.mode])
+    return pyo.Interp(src, wet, interp=g("mix")), []
+
+
+def _build_drive(pyo, src, g, e):
+    # Disto's drive near 1 is harsh; map amount 0..1 -> 0..0.98, level-compensated
+    drv = pyo.Disto(src, drive=g("amount") * 0.98, slope=0.6, mul=1.0 - g("amount") * 0.3)
+    return pyo.Interp(src, drv, interp=g("mix")), []
+
+
+def _build_delay(pyo, src, g, e):
+    d = pyo.Delay(src, delay=g("beats"), feedback=g("feedback"), maxdelay=8.0)
+    return src + d * g("mix"), [d]
+
+
+def _build_reverb(pyo, src, g, e):
+    return pyo.Freeverb(src, size=g("size"), damp=g("damp"), bal=g("mix")), []
+
+
+EFFECTS = {
+    "filter": EffectSpec({"cutoff": Param(40.0, 18000.0, 18000.0, "log"), "q": Param(0.5, 12.0, 0.707),
+                          "mix": Param(0.0, 1.0, 1.0)}, _build_filter, modes=tuple(FILTER_TYPE)),
+    "drive": EffectSpec({"amount": Param(0.0, 1.0, 0.3), "mix": Param(0.0, 1.0, 1.0)}, _build_drive),
+    "delay": EffectSpec({"beats": Param(0.0625, 2.0, 0.75), "feedback": Param(0.0, 0.95, 0.35),
+                         "mix": Param(0.0, 1.0, 0.25)}, _build_delay, synced=("beats",)),
+    "reverb": EffectSpec({"size": Param(0.0, 1.0, 0.5), "damp": Param(0.0, 1.0, 0.5),
+                          "mix": Param(0.0, 1.0, 0.2)}, _build_reverb),
+}
+
+
+@dataclass
+class Effect:
+    type: str  # one of EFFECTS
+    bypass: bool = False
+    params: dict = field(default_factory=dict)  # param -> value (defaults filled in)
+    mode: str = "lowpass"  # only read by effects with modes
+
+
+def default_effect(effect_type: str) -> Effect:
+    """An effect of this type with every parameter at its default."""
+    return Effect(type=effect_type, params={p: v.default for p, v in EFFECTS[effect_type].params.items()})
 _SERVER = {"server": None, "key": None, "chain": None}
 
 
@@ -72,16 +133,15 @@ class FxChain:
     """The patch's effects on a (frames, channels) float32 block, in place."""
 
     def __init__(self, effects: list[Effect], sample_rate: int, channels: int, bpm: float = 120.0,
-                 pyo_block: int = 128, fifo: bool = False):
+                 pyo_block: int = 128):
         import pyo
 
         prev = _SERVER["chain"]
         if prev is not None:
             prev.close()
         self.sample_rate, self.channels, self.block = sample_rate, channels, pyo_block
-        self.fifo = fifo
-        self.latency = pyo_block if fifo else 0  # frames the chain delays its input
-        self._fin = np.zeros((pyo_block, channels), np.float32)  # FIFO of input frames (fifo mode)
+        self.latency = pyo_block  # frames the chain delays its input
+        self._fin = np.zeros((pyo_block, channels), np.float32)  # FIFO of input frames
         self._fout = np.zeros((pyo_block, channels), np.float32)  # the last pyo buffer, read out frame by frame
         self._pos = 0  # frames in the FIFO
         self.server = _server(sample_rate, channels, pyo_block)
@@ -91,7 +151,6 @@ class FxChain:
         self._in2 = self._in.reshape(pyo_block, channels)  # interleaved = C order (frames, channels)
         self._out2 = self._out.reshape(pyo_block, channels)
         self.bpm = bpm
-        self.partial_blocks = 0  # blocks whose length was not a multiple of pyo_block
         self.effects = {e.type: e for e in effects}
         self.sig = {}  # "filter.cutoff" -> SigTo
         self.active = {}  # type -> SigTo 1 (on) / 0 (bypassed)
@@ -102,21 +161,8 @@ class FxChain:
             for p, v in e.params.items():
                 self.sig[f"{e.type}.{p}"] = pyo.SigTo(self._param_value(e.type, p, v), time=SMOOTH_S, init=self._param_value(e.type, p, v))
             g = lambda p: self.sig[f"{e.type}.{p}"]  # noqa: E731
-            if e.type == "filter":
-                wet = pyo.Biquad(src, freq=g("cutoff"), q=g("q"), type=FILTER_TYPE[e.mode])
-                wet = pyo.Interp(src, wet, interp=g("mix"))
-            elif e.type == "drive":
-                # Disto's drive near 1 is harsh; map amount 0..1 -> 0..0.98, level-compensated
-                drv = pyo.Disto(src, drive=g("amount") * 0.98, slope=0.6, mul=1.0 - g("amount") * 0.3)
-                wet = pyo.Interp(src, drv, interp=g("mix"))
-            elif e.type == "delay":
-                d = pyo.Delay(src, delay=g("beats"), feedback=g("feedback"), maxdelay=8.0)
-                wet = src + d * g("mix")
-                self._objs.append(d)
-            elif e.type == "reverb":
-                wet = pyo.Freeverb(src, size=g("size"), damp=g("damp"), bal=g("mix"))
-            else:  # the patch validator makes this unreachable
-                raise ValueError(e.type)
+            wet, keep = EFFECTS[e.type].build(pyo, src, g, e)
+            self._objs += keep
             on = pyo.SigTo(0.0 if e.bypass else 1.0, time=SMOOTH_S, init=0.0 if e.bypass else 1.0)
             self.active[e.type] = on
             stage = pyo.Interp(src, wet, interp=on)
@@ -131,8 +177,8 @@ class FxChain:
             self.server.process()
 
     def _param_value(self, t: str, p: str, v: float) -> float:
-        """Patch units -> pyo units (delay beats -> seconds at the current tempo)."""
-        if t == "delay" and p == "beats":
+        """Patch units -> pyo units (a tempo-synced param's beats -> seconds at the current tempo)."""
+        if p in EFFECTS[t].synced:
             return v * 60.0 / self.bpm
         return v
 
@@ -142,10 +188,11 @@ class FxChain:
         s = self.sig.get(name)
         if s is None:
             return
-        lo, hi, _, _ = FX_PARAMS[name.split(".")[0]][name.split(".")[1]]
-        v = min(hi, max(lo, float(value)))
-        self.effects[name.split(".")[0]].params[name.split(".")[1]] = v
-        s.value = self._param_value(*name.split("."), v)
+        t, p = name.split(".")
+        spec = EFFECTS[t].params[p]
+        v = min(spec.hi, max(spec.lo, float(value)))
+        self.effects[t].params[p] = v
+        s.value = self._param_value(t, p, v)
 
     def set_bypass(self, effect_type: str, bypass: bool) -> None:
         if effect_type in self.active:
@@ -153,30 +200,17 @@ class FxChain:
             self.active[effect_type].value = 0.0 if bypass else 1.0
 
     def set_tempo(self, bpm: float) -> None:
-        """Keep the delay on the beat."""
+        """Keep every tempo-synced parameter on the beat."""
         self.bpm = bpm
-        if "delay" in self.effects:
-            self.set_param("delay.beats", self.effects["delay"].params["beats"])
+        for t, e in self.effects.items():
+            for p in EFFECTS[t].synced:
+                self.set_param(f"{t}.{p}", e.params[p])
 
     # -- audio thread
     def process(self, block: np.ndarray) -> None:
-        """Apply the chain in place. block: (frames, channels) float32; any length with ``fifo``,
-        else a multiple of ``pyo_block``. Thread: audio callback; copies into preallocated
-        buffers and pyo's own, no allocation."""
-        if self.fifo:
-            self._process_fifo(block)
-            return
-        bs = self.block
-        n = block.shape[0]
-        for a in range(0, n - bs + 1, bs):
-            self._in2[:] = block[a:a + bs]
-            self.server.process()
-            block[a:a + bs] = self._out2
-        if n % bs:  # not yet supported: the tail stays dry (needs a pyo_block FIFO, i.e. latency)
-            self.partial_blocks += 1
-
-    def _process_fifo(self, block: np.ndarray) -> None:
-        """Audio callback: each frame enters the FIFO and leaves ``pyo_block`` frames later."""
+        """Apply the chain in place; each frame enters the FIFO and leaves ``pyo_block`` frames later.
+        block: (frames, channels) float32, any length. Thread: audio callback; copies into
+        preallocated buffers and pyo's own, no allocation."""
         bs, fin, fout = self.block, self._fin, self._fout
         n = block.shape[0]
         i, p = 0, self._pos

@@ -18,7 +18,9 @@ import sys
 import time
 
 from livegan.errors import CLIError
-from livegan.control.patch import Effect, FX_PARAMS, Knob, Patch, load_patch, save_patch
+from livegan.audio.fx import EFFECTS, default_effect
+from livegan.control.patch import Knob, Patch, load_patch
+from livegan.control.patch_write import save_patch
 
 MOVES = 3
 DEFAULT_FX_KNOBS = ("filter.cutoff", "filter.q", "drive.amount", "delay.mix", "reverb.mix")
@@ -80,8 +82,8 @@ def learn(patch: Patch, source, directions: int = 8, fx_knobs=DEFAULT_FX_KNOBS, 
             ch, cc = got
             t = name.split(".")[0]
             if not any(e.type == t for e in patch.effects):
-                patch.effects.append(Effect(type=t, params={p: v[2] for p, v in FX_PARAMS[t].items()}))
-            lo, hi = FX_PARAMS[t][name.split(".")[1]][:2]
+                patch.effects.append(default_effect(t))
+            lo, hi = EFFECTS[t].params[name.split(".")[1]][:2]
             knobs.append(Knob(cc=cc, effect=name, range=(lo, hi), name=name))
             taken.add(cc)
             channels.append(ch)

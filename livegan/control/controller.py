@@ -14,7 +14,8 @@ import numpy as np
 from livegan.control.mapping import (fx_knob_to_param, knob_to_range, latent_point, morph,
                                      neutral_knob, range_to_knob, takeover)
 from livegan.model import seed_z
-from livegan.control.patch import FX_PARAMS, Patch
+from livegan.audio.fx import EFFECTS
+from livegan.control.patch import Patch
 
 
 # ---------------------------------------------------------------- state
@@ -53,7 +54,7 @@ class Controller:
         t, p = k.effect.split(".")
         x = next(e for e in self.patch.effects if e.type == t).params[p]
         lo, hi = k.range
-        if FX_PARAMS[t][p][3] == "log" and lo > 0 and hi > 0:
+        if EFFECTS[t].params[p].curve == "log" and lo > 0 and hi > 0:
             return min(1.0, max(0.0, math.log(x / lo) / math.log(hi / lo)))
         return range_to_knob(x, lo, hi)
 
@@ -161,6 +162,6 @@ class Controller:
         for cc, k in self.knobs.items():
             if k.effect is not None:
                 t, p = k.effect.split(".")
-                curve = FX_PARAMS[t][p][3]
+                curve = EFFECTS[t].params[p].curve
                 out[k.effect] = fx_knob_to_param(self.value[cc], k.range[0], k.range[1], curve)
         return out

@@ -11,6 +11,9 @@ and what is wrong, e.g. ``patches/x.toml: knob[2].cc: must be an integer in
 Directions are numbered from 1 in the file (``direction = 1`` is the strongest
 direction, as the learn prompt says) and from 0 in ``Knob.direction``.
 
+Effects and their parameters come from the registry ``livegan.audio.fx.EFFECTS``;
+writing a patch is ``livegan.control.patch_write``.
+
 Threads: main only (loaded before any stream starts).
 """
 from __future__ import annotations
@@ -24,27 +27,17 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+from livegan.audio.fx import EFFECTS, Effect
 from livegan.errors import PatchError
-from livegan.model import is_int as _is_int, is_num as _is_num, printable
+from livegan.control.validator import Validator as _V
+from livegan.model import is_int, is_num, printable
 
 TAKEOVER = ("jump", "pickup")
 QUANTIZE = ("none", "beat", "bar", "2bars", "4bars", "8bars")
 CLOCK = ("internal", "midi")
-FILTER_MODES = ("lowpass", "highpass", "bandpass")
 
-# effect type -> param -> (min, max, default, curve). "log" params are mapped
-# exponentially from a knob, so the lower half of the knob is not wasted.
-FX_PARAMS = {
-    "filter": {"cutoff": (40.0, 18000.0, 18000.0, "log"), "q": (0.5, 12.0, 0.707, "lin"),
-               "mix": (0.0, 1.0, 1.0, "lin")},
-    "drive": {"amount": (0.0, 1.0, 0.3, "lin"), "mix": (0.0, 1.0, 1.0, "lin")},
-    "delay": {"beats": (0.0625, 2.0, 0.75, "lin"), "feedback": (0.0, 0.95, 0.35, "lin"),
-              "mix": (0.0, 1.0, 0.25, "lin")},
-    "reverb": {"size": (0.0, 1.0, 0.5, "lin"), "damp": (0.0, 1.0, 0.5, "lin"),
-               "mix": (0.0, 1.0, 0.2, "lin")},
-}
 MAX_PATCH_BYTES = 1 << 20  # a patch is a page of text; a bigger file is something else
-ACTIONS = ("save", "record", "random_seed") + tuple(f"bypass.{t}" for t in FX_PARAMS)
+ACTIONS = ("save", "record", "random_seed") + tuple(f"bypass.{t}" for t in EFFECTS)
 
 
 @dataclass
@@ -61,14 +54,6 @@ class Knob:
 class Button:
     cc: int
     action: str  # one of ACTIONS
-
-
-@dataclass
-class Effect:
-    type: str  # one of FX_PARAMS
-    bypass: bool = False
-    params: dict = field(default_factory=dict)  # param -> value (defaults filled in)
-    mode: str = "lowpass"  # filter only
 
 
 @dataclass
@@ -90,12 +75,6 @@ class Patch:
     clock: str = "internal"
     effects: list[Effect] = field(default_factory=list)
 
-    def knob_for_cc(self, cc: int) -> Knob | None:
-        for k in self.knobs:
-            if k.cc == cc:
-                return k
-        return None
-
 
 def patches_dir() -> str:
     """The shipped patches: package data (``livegan/patches``), so an installed livegan has them too;
@@ -109,46 +88,6 @@ def default_patch_path() -> str:
 
 
 # ---------------------------------------------------------------- validation
-
-class _V:
-    def __init__(self, path):
-        self.path = path
-
-    def bad(self, key, problem):
-        raise PatchError(self.path, key, problem)
-
-    def keys(self, table, key, allowed):
-        if not isinstance(table, dict):
-            self.bad(key, f"must be a table, got {table!r}")
-        for k in table:
-            if k not in allowed:
-                where = f"{key}.{k}" if key else k
-                self.bad(where, f"unknown key (allowed: {', '.join(sorted(allowed))})")
-
-    def int_in(self, v, key, lo, hi):
-        if not _is_int(v) or not lo <= v <= hi:
-            self.bad(key, f"must be an integer in [{lo}, {hi}], got {v!r}")
-        return v
-
-    def num_in(self, v, key, lo, hi):
-        if not _is_num(v) or not lo <= v <= hi:
-            self.bad(key, f"must be a number in [{lo}, {hi}], got {v!r}")
-        return float(v)
-
-    def choice(self, v, key, options):
-        if v not in options:
-            self.bad(key, f"must be one of {', '.join(options)}, got {v!r}")
-        return v
-
-    def notes(self, v, key):
-        if not isinstance(v, list):
-            self.bad(key, f"must be a list of note numbers, got {v!r}")
-        for i, n in enumerate(v):
-            self.int_in(n, f"{key}[{i}]", 0, 127)
-        if len(set(v)) != len(v):
-            self.bad(key, "lists a note twice")
-        return list(v)
-
 
 def _parse_knob(v: _V, raw, key, n_fx_types) -> Knob:
     v.keys(raw, key, {"cc", "direction", "effect", "range", "takeover", "name"})
@@ -165,20 +104,20 @@ def _parse_knob(v: _V, raw, key, n_fx_types) -> Knob:
     else:
         effect = raw["effect"]
         parts = effect.split(".") if isinstance(effect, str) else []
-        if len(parts) != 2 or parts[0] not in FX_PARAMS or parts[1] not in FX_PARAMS[parts[0]]:
-            opts = ", ".join(f"{t}.{p}" for t in FX_PARAMS for p in FX_PARAMS[t])
+        if len(parts) != 2 or parts[0] not in EFFECTS or parts[1] not in EFFECTS[parts[0]].params:
+            opts = ", ".join(f"{t}.{p}" for t, spec in EFFECTS.items() for p in spec.params)
             v.bad(f"{key}.effect", f"must be one of {opts}, got {effect!r}")
         if parts[0] not in n_fx_types:
             v.bad(f"{key}.effect", f"maps '{parts[0]}' but the [[effect]] chain has no {parts[0]}")
-        lo, hi, _, _ = FX_PARAMS[parts[0]][parts[1]]
+        lo, hi = EFFECTS[parts[0]].params[parts[1]][:2]
         rng = raw.get("range", [lo, hi])
-    if (not isinstance(rng, list) or len(rng) != 2 or not all(_is_num(x) for x in rng)
+    if (not isinstance(rng, list) or len(rng) != 2 or not all(is_num(x) for x in rng)
             or rng[0] == rng[1]):
         v.bad(f"{key}.range", f"must be two different numbers [low, high], got {rng!r}")
     if has_dir and max(abs(rng[0]), abs(rng[1])) > 10:
         v.bad(f"{key}.range", f"is in sigmas and must stay within [-10, 10], got {rng!r}")
     if has_fx:
-        lo, hi, _, _ = FX_PARAMS[parts[0]][parts[1]]
+        lo, hi = EFFECTS[parts[0]].params[parts[1]][:2]
         for x in rng:
             if not lo <= x <= hi:
                 v.bad(f"{key}.range", f"must stay within {effect}'s [{lo}, {hi}], got {rng!r}")
@@ -193,79 +132,64 @@ def _parse_knob(v: _V, raw, key, n_fx_types) -> Knob:
 
 
 def _parse_effect(v: _V, raw, key) -> Effect:
-    v.keys(raw, key, {"type", "bypass", "mode"} | {p for t in FX_PARAMS.values() for p in t})
+    v.keys(raw, key, {"type", "bypass", "mode"} | {p for spec in EFFECTS.values() for p in spec.params})
     if "type" not in raw:
         v.bad(f"{key}.type", "is missing")
-    t = v.choice(raw["type"], f"{key}.type", tuple(FX_PARAMS))
+    t = v.choice(raw["type"], f"{key}.type", tuple(EFFECTS))
+    spec = EFFECTS[t]
     params = {}
     for p, val in raw.items():
         if p in ("type", "bypass", "mode"):
             continue
-        if p not in FX_PARAMS[t]:
-            v.bad(f"{key}.{p}", f"is not a parameter of {t} (has: {', '.join(FX_PARAMS[t])})")
-        lo, hi, _, _ = FX_PARAMS[t][p]
-        params[p] = v.num_in(val, f"{key}.{p}", lo, hi)
-    for p, (_, _, d, _) in FX_PARAMS[t].items():
-        params.setdefault(p, d)
+        if p not in spec.params:
+            v.bad(f"{key}.{p}", f"is not a parameter of {t} (has: {', '.join(spec.params)})")
+        params[p] = v.num_in(val, f"{key}.{p}", spec.params[p].lo, spec.params[p].hi)
+    for p, par in spec.params.items():
+        params.setdefault(p, par.default)
     bypass = raw.get("bypass", False)
     if not isinstance(bypass, bool):
         v.bad(f"{key}.bypass", f"must be true or false, got {bypass!r}")
-    mode = raw.get("mode", "lowpass")
-    if "mode" in raw and t != "filter":
-        v.bad(f"{key}.mode", "only a filter has a mode")
-    v.choice(mode, f"{key}.mode", FILTER_MODES)
+    mode = raw.get("mode", Effect.mode)
+    if "mode" in raw:
+        if not spec.modes:
+            v.bad(f"{key}.mode", f"only a {' or '.join(n for n, s in EFFECTS.items() if s.modes)} has a mode")
+        v.choice(mode, f"{key}.mode", spec.modes)
     return Effect(type=t, bypass=bypass, params=params, mode=mode)
 
 
-def parse_patch(raw: dict, path="<patch>") -> Patch:
-    """Validate a TOML dict; raise PatchError naming the key."""
-    v = _V(path)
-    v.keys(raw, "", {"name", "midi", "transport", "knob", "button", "notes", "morph", "effect"})
-    p = Patch(path=str(path))
-    name = raw.get("name", os.path.splitext(os.path.basename(str(path)))[0])
-    if not isinstance(name, str) or not name.strip():
-        v.bad("name", f"must be a non-empty string, got {name!r}")
-    p.name = printable(name)  # printed by perform and render: no control characters
-
-    midi = raw.get("midi", {})
+def _parse_midi(v: _V, p: Patch, midi) -> None:
     v.keys(midi, "midi", {"port", "channel", "takeover"})
     port = midi.get("port", "")
-    if _is_int(port):
+    if is_int(port):
         port = str(port)
     if not isinstance(port, str):
         v.bad("midi.port", f"must be a name substring, an index or \"virtual\", got {port!r}")
     p.port = port
     ch = midi.get("channel", "omni")
-    p.channel = None if ch == "omni" else v.int_in(ch, "midi.channel", 1, 16) if _is_int(ch) else \
+    p.channel = None if ch == "omni" else v.int_in(ch, "midi.channel", 1, 16) if is_int(ch) else \
         v.bad("midi.channel", f"must be an integer in [1, 16] or \"omni\", got {ch!r}")
     p.takeover = v.choice(midi.get("takeover", "pickup"), "midi.takeover", TAKEOVER)
 
-    tr = raw.get("transport", {})
+
+def _parse_transport(v: _V, p: Patch, tr) -> None:
     v.keys(tr, "transport", {"tempo", "quantize", "crossfade_ms", "clock"})
     tempo = tr.get("tempo", "model")
-    p.tempo = None if tempo == "model" else v.num_in(tempo, "transport.tempo", 20, 400) if _is_num(tempo) else \
+    p.tempo = None if tempo == "model" else v.num_in(tempo, "transport.tempo", 20, 400) if is_num(tempo) else \
         v.bad("transport.tempo", f"must be a number in [20, 400] or \"model\", got {tempo!r}")
     p.quantize = v.choice(tr.get("quantize", "bar"), "transport.quantize", QUANTIZE)
     p.crossfade_ms = v.num_in(tr.get("crossfade_ms", 40.0), "transport.crossfade_ms", 4, 2000)
     p.clock = v.choice(tr.get("clock", "internal"), "transport.clock", CLOCK)
 
-    fx_raw = raw.get("effect", [])
-    if not isinstance(fx_raw, list):
-        v.bad("effect", "must be an array of tables ([[effect]])")
-    p.effects = [_parse_effect(v, e, f"effect[{i}]") for i, e in enumerate(fx_raw)]
-    types = [e.type for e in p.effects]
-    for t in set(types):
-        if types.count(t) > 1:
-            v.bad("effect", f"has {t} twice; each effect type may appear once")
 
-    knobs_raw = raw.get("knob", [])
-    if not isinstance(knobs_raw, list):
-        v.bad("knob", "must be an array of tables ([[knob]])")
-    p.knobs = [_parse_knob(v, k, f"knob[{i}]", set(types)) for i, k in enumerate(knobs_raw)]
+def _array(v: _V, raw, key) -> list:
+    arr = raw.get(key, [])
+    if not isinstance(arr, list):
+        v.bad(key, f"must be an array of tables ([[{key}]])")
+    return arr
 
-    buttons_raw = raw.get("button", [])
-    if not isinstance(buttons_raw, list):
-        v.bad("button", "must be an array of tables ([[button]])")
+
+def _parse_buttons(v: _V, buttons_raw, types) -> list[Button]:
+    buttons = []
     for i, b in enumerate(buttons_raw):
         key = f"button[{i}]"
         v.keys(b, key, {"cc", "action"})
@@ -276,19 +200,22 @@ def parse_patch(raw: dict, path="<patch>") -> Patch:
         act = v.choice(b["action"], f"{key}.action", ACTIONS)
         if act.startswith("bypass.") and act.split(".")[1] not in types:
             v.bad(f"{key}.action", f"bypasses '{act.split('.')[1]}' but the [[effect]] chain has none")
-        p.buttons.append(Button(cc=cc, action=act))
+        buttons.append(Button(cc=cc, action=act))
+    return buttons
 
+
+def _ccs_in_use(v: _V, p: Patch) -> dict:
+    """CC -> the knob or button using it; two controls on one CC is an error."""
     seen = {}
-    for i, k in enumerate(p.knobs):
-        if k.cc in seen:
-            v.bad(f"knob[{i}].cc", f"CC {k.cc} is already used by {seen[k.cc]}")
-        seen[k.cc] = f"knob[{i}]"
-    for i, b in enumerate(p.buttons):
-        if b.cc in seen:
-            v.bad(f"button[{i}].cc", f"CC {b.cc} is already used by {seen[b.cc]}")
-        seen[b.cc] = f"button[{i}]"
+    for what, controls in (("knob", p.knobs), ("button", p.buttons)):
+        for i, c in enumerate(controls):
+            if c.cc in seen:
+                v.bad(f"{what}[{i}].cc", f"CC {c.cc} is already used by {seen[c.cc]}")
+            seen[c.cc] = f"{what}[{i}]"
+    return seen
 
-    notes = raw.get("notes", {})
+
+def _parse_notes(v: _V, p: Patch, notes) -> None:
     v.keys(notes, "notes", {"seeds", "snapshots"})
     p.seed_notes = v.notes(notes.get("seeds", []), "notes.seeds")
     p.snapshot_notes = v.notes(notes.get("snapshots", []), "notes.snapshots")
@@ -296,22 +223,46 @@ def parse_patch(raw: dict, path="<patch>") -> Patch:
     if both:
         v.bad("notes.snapshots", f"note {min(both)} is also a seed note")
 
-    morph = raw.get("morph")
-    if morph is not None:
-        v.keys(morph, "morph", {"cc", "from", "to"})
-        if "cc" not in morph:
-            v.bad("morph.cc", "is missing")
-        p.morph_cc = v.int_in(morph["cc"], "morph.cc", 0, 127)
-        if p.morph_cc in seen:
-            v.bad("morph.cc", f"CC {p.morph_cc} is already used by {seen[p.morph_cc]}")
-        n = len(p.snapshot_notes)
-        if n < 2:
-            v.bad("morph", "needs at least two snapshot pads in notes.snapshots")
-        a = v.int_in(morph.get("from", 1), "morph.from", 1, n)
-        b = v.int_in(morph.get("to", 2), "morph.to", 1, n)
-        if a == b:
-            v.bad("morph.to", f"must differ from morph.from ({a})")
-        p.morph_pads = (a, b)
+
+def _parse_morph(v: _V, p: Patch, morph, seen) -> None:
+    v.keys(morph, "morph", {"cc", "from", "to"})
+    if "cc" not in morph:
+        v.bad("morph.cc", "is missing")
+    p.morph_cc = v.int_in(morph["cc"], "morph.cc", 0, 127)
+    if p.morph_cc in seen:
+        v.bad("morph.cc", f"CC {p.morph_cc} is already used by {seen[p.morph_cc]}")
+    n = len(p.snapshot_notes)
+    if n < 2:
+        v.bad("morph", "needs at least two snapshot pads in notes.snapshots")
+    a = v.int_in(morph.get("from", 1), "morph.from", 1, n)
+    b = v.int_in(morph.get("to", 2), "morph.to", 1, n)
+    if a == b:
+        v.bad("morph.to", f"must differ from morph.from ({a})")
+    p.morph_pads = (a, b)
+
+
+def parse_patch(raw: dict, path="<patch>") -> Patch:
+    """Validate a TOML dict; raise PatchError naming the key (checked in file order, the first problem wins)."""
+    v = _V(path)
+    v.keys(raw, "", {"name", "midi", "transport", "knob", "button", "notes", "morph", "effect"})
+    p = Patch(path=str(path))
+    name = raw.get("name", os.path.splitext(os.path.basename(str(path)))[0])
+    if not isinstance(name, str) or not name.strip():
+        v.bad("name", f"must be a non-empty string, got {name!r}")
+    p.name = printable(name)  # printed by perform and render: no control characters
+    _parse_midi(v, p, raw.get("midi", {}))
+    _parse_transport(v, p, raw.get("transport", {}))
+    p.effects = [_parse_effect(v, e, f"effect[{i}]") for i, e in enumerate(_array(v, raw, "effect"))]
+    types = [e.type for e in p.effects]
+    for t in set(types):
+        if types.count(t) > 1:
+            v.bad("effect", f"has {t} twice; each effect type may appear once")
+    p.knobs = [_parse_knob(v, k, f"knob[{i}]", set(types)) for i, k in enumerate(_array(v, raw, "knob"))]
+    p.buttons = _parse_buttons(v, _array(v, raw, "button"), types)
+    seen = _ccs_in_use(v, p)
+    _parse_notes(v, p, raw.get("notes", {}))
+    if raw.get("morph") is not None:
+        _parse_morph(v, p, raw["morph"], seen)
     return p
 
 
@@ -363,82 +314,5 @@ def check_against_model(patch: Patch, n_directions: int) -> tuple[Patch, list[st
     return replace(patch, knobs=keep), warnings
 
 
-# ---------------------------------------------------------------- writing
-
-def _toml_value(x) -> str:
-    if isinstance(x, bool):
-        return "true" if x else "false"
-    if isinstance(x, int):
-        return str(x)
-    if isinstance(x, float):
-        return repr(x)
-    if isinstance(x, str):
-        return '"' + x.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(x, (list, tuple)):
-        return "[" + ", ".join(_toml_value(i) for i in x) + "]"
-    raise TypeError(f"cannot write {x!r} to TOML")
-
-
-def patch_to_dict(p: Patch) -> dict:
-    d = {"name": p.name,
-         "midi": {"port": p.port, "channel": "omni" if p.channel is None else p.channel,
-                  "takeover": p.takeover},
-         "transport": {"tempo": "model" if p.tempo is None else p.tempo, "quantize": p.quantize,
-                       "crossfade_ms": p.crossfade_ms, "clock": p.clock},
-         "notes": {"seeds": p.seed_notes, "snapshots": p.snapshot_notes}}
-    if p.morph_cc is not None:
-        d["morph"] = {"cc": p.morph_cc, "from": p.morph_pads[0], "to": p.morph_pads[1]}
-    d["effect"] = []
-    for e in p.effects:
-        t = {"type": e.type, "bypass": e.bypass}
-        if e.type == "filter":
-            t["mode"] = e.mode
-        t.update(e.params)
-        d["effect"].append(t)
-    d["knob"] = []
-    for k in p.knobs:
-        t = {"cc": k.cc}
-        if k.direction is not None:
-            t["direction"] = k.direction + 1
-        else:
-            t["effect"] = k.effect
-        t["range"] = list(k.range)
-        if k.takeover:
-            t["takeover"] = k.takeover
-        if k.name:
-            t["name"] = k.name
-        d["knob"].append(t)
-    d["button"] = [{"cc": b.cc, "action": b.action} for b in p.buttons]
-    return d
-
-
-def dumps_patch(p: Patch) -> str:
-    """TOML text for a patch (a small writer: the schema has only scalars, lists and tables)."""
-    d = patch_to_dict(p)
-    lines = [f"name = {_toml_value(d['name'])}", ""]
-    for sect in ("midi", "transport", "notes", "morph"):
-        if sect in d:
-            lines.append(f"[{sect}]")
-            lines += [f"{k} = {_toml_value(v)}" for k, v in d[sect].items()]
-            lines.append("")
-    for arr in ("effect", "knob", "button"):
-        for t in d[arr]:
-            lines.append(f"[[{arr}]]")
-            lines += [f"{k} = {_toml_value(v)}" for k, v in t.items()]
-            lines.append("")
-    return "\n".join(lines)
-
-
-def save_patch(p: Patch, path) -> None:
-    """Write atomically (temp file + rename), then re-read to prove it round-trips."""
-    path = os.fspath(path)
-    text = dumps_patch(p)
-    parse_patch(tomllib.loads(text), path)  # never write a file we could not load
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
-__all__ = ["Patch", "Knob", "Button", "Effect", "PatchError", "load_patch", "save_patch", "parse_patch",
-           "default_patch_path", "patches_dir", "check_against_model", "dumps_patch", "FX_PARAMS", "replace"]
+__all__ = ["Patch", "Knob", "Button", "PatchError", "load_patch", "parse_patch", "default_patch_path",
+           "patches_dir", "check_against_model", "replace"]

@@ -31,6 +31,7 @@ import threading
 import numpy as np
 import soundfile as sf
 
+from livegan.audio.dsp import N_RST, R_DROPPED, R_READ, R_WRITTEN
 from livegan.errors import CLIError
 
 SFC_UPDATE_HEADER_NOW = 0x1060  # libsndfile sndfile.h
@@ -90,7 +91,7 @@ class Recorder:
         self.wav_path = recording_path(path)  # where the audio goes while recording
         self.file = open_for_recording(path, sample_rate, channels)
         self.ring = np.zeros((int(ring_seconds * sample_rate), channels), np.float32)
-        self.rst = np.zeros(3, np.int64)  # write count (callback), read count (writer), dropped frames
+        self.rst = np.zeros(N_RST, np.int64)  # the callback writes R_WRITTEN and R_DROPPED, this writer R_READ
         self.frames_written = 0
         self.poll_s = poll_s
         self._stop = threading.Event()
@@ -103,7 +104,7 @@ class Recorder:
 
     def _drain(self) -> int:
         """Write everything the callback has put in the ring. Recorder thread (or main after stop)."""
-        w, r = int(self.rst[0]), int(self.rst[1])
+        w, r = int(self.rst[R_WRITTEN]), int(self.rst[R_READ])
         cap = self.ring.shape[0]
         n = w - r
         while r < w:
@@ -111,7 +112,7 @@ class Recorder:
             b = min(cap, a + (w - r))
             done = _write(self.file, self.ring[a:b])
             r += done
-            self.rst[1] = r  # hand the space back only after it is written
+            self.rst[R_READ] = r  # hand the space back only after it is written
             self.frames_written += done
             if done != b - a:
                 raise _write_error(self.file, done, b - a)
@@ -132,7 +133,7 @@ class Recorder:
 
     @property
     def dropped(self) -> int:
-        return int(self.rst[2])
+        return int(self.rst[R_DROPPED])
 
     def close(self) -> None:
         """Stop the writer, write what is left, finalise the file (a FLAC take: encode it and remove

@@ -170,8 +170,10 @@ class Takes:
 
     def drain_meter(self) -> None:
         if self.rec is None:
+            from livegan.audio.dsp import R_READ, R_WRITTEN
+
             rst = self.meter[1]
-            rst[1] = rst[0]
+            rst[R_READ] = rst[R_WRITTEN]
 
     def recorded_frames(self) -> int:
         return self.frames + (self.rec.frames_written if self.rec else 0)

@@ -29,7 +29,8 @@ PLAN = [(1.35, [0xB0, 20, 64]), (1.4, [0xB0, 20, 120]), (2.4, [0xB0, 21, 30]), (
         (5.4, [0x90, 37, 100]), (5.5, [0x80, 37, 0]), (6.35, [0xB0, 20, 10])]
 
 def patch_240(folder) -> str:
-    from livegan.control.patch import default_patch_path, load_patch, replace, save_patch
+    from livegan.control.patch import default_patch_path, load_patch, replace
+    from livegan.control.patch_write import save_patch
 
     path = os.path.join(str(folder), "bars-of-1s.toml")
     save_patch(replace(load_patch(default_patch_path()), name="bars-of-1s", tempo=240.0), path)
