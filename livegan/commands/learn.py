@@ -52,6 +52,20 @@ def _wait_note(source, timeout_s, taken):
     return None
 
 
+def _ask(source, say, what: str, timeout_s: float, taken: set, channels: list) -> int | None:
+    """Ask for the knob of ``what``; the CC moved (now taken, its channel noted), or None. Thread: main."""
+    say(f"move the knob for {what}")
+    got = _wait_cc(source, timeout_s, taken)
+    if got is None:
+        say("  (nothing moved: skipped)")
+        return None
+    ch, cc = got
+    taken.add(cc)
+    channels.append(ch)
+    say(f"  {what} = CC {cc} (channel {ch})")
+    return cc
+
+
 def learn(patch: Patch, source, directions: int = 8, fx_knobs=DEFAULT_FX_KNOBS, seeds: int = 8,
           pads: int = 8, morph: bool = True, timeout_s: float = 10.0, say=print) -> Patch:
     """Fill ``patch`` (a template) from what the performer moves; returns it. Thread: main."""
@@ -61,33 +75,19 @@ def learn(patch: Patch, source, directions: int = 8, fx_knobs=DEFAULT_FX_KNOBS, 
     old = {(k.direction, k.effect): k for k in patch.knobs}
     try:
         for d in range(directions):
-            say(f"move the knob for direction {d + 1}")
-            got = _wait_cc(source, timeout_s, taken)
-            if got is None:
-                say("  (nothing moved: skipped)")
-                continue
-            ch, cc = got
-            prev = old.get((d, None))
-            knobs.append(Knob(cc=cc, direction=d, range=prev.range if prev else (-2.5, 2.5),
-                              name=f"dir {d + 1}"))
-            taken.add(cc)
-            channels.append(ch)
-            say(f"  direction {d + 1} = CC {cc} (channel {ch})")
+            cc = _ask(source, say, f"direction {d + 1}", timeout_s, taken, channels)
+            if cc is not None:
+                prev = old.get((d, None))
+                knobs.append(Knob(cc=cc, direction=d, range=prev.range if prev else (-2.5, 2.5), name=f"dir {d + 1}"))
         for name in fx_knobs:
-            say(f"move the knob for {name}")
-            got = _wait_cc(source, timeout_s, taken)
-            if got is None:
-                say("  (nothing moved: skipped)")
+            cc = _ask(source, say, name, timeout_s, taken, channels)
+            if cc is None:
                 continue
-            ch, cc = got
             t = name.split(".")[0]
             if not any(e.type == t for e in patch.effects):
                 patch.effects.append(default_effect(t))
             lo, hi = EFFECTS[t].params[name.split(".")[1]][:2]
             knobs.append(Knob(cc=cc, effect=name, range=(lo, hi), name=name))
-            taken.add(cc)
-            channels.append(ch)
-            say(f"  {name} = CC {cc} (channel {ch})")
         notes: set[int] = set()
         for label, count, dest in (("seed", seeds, "seed_notes"), ("snapshot pad", pads, "snapshot_notes")):
             got_notes = []
