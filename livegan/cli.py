@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("train", help="train a loop generator on a folder of audio", formatter_class=fmt)
     s.add_argument("data_dir", help="folder of audio loops (searched recursively)")
-    s.add_argument("--preset", default="wavegan", help="training preset")
+    s.add_argument("--preset", default="spectral", help="training preset (default: spectral)")
     s.add_argument("--out", required=True, help="run folder (checkpoints, previews, report)")
     s.add_argument("--steps", type=int, default=None, help="training steps (default: the preset's)")
     s.add_argument("--device", default="auto", help="cuda, mps, cpu or auto")

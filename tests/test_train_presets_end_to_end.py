@@ -17,6 +17,9 @@ TINY = {
     "paper-plus": ["model_dim=2", "preview_every=1", "keep_every=1", "checkpoint_every=1", "select_every=1"],
     "wavegan": ["model_dim=2", "batch_size=2", "n_critic=1", "sample_rate=2048", "loop_samples=4096", "n_val=8",
                 "preview_every=1", "keep_every=1", "checkpoint_every=1"],
+    "spectral": ["model_dim=8", "batch_size=2", "sample_rate=8000", "loop_samples=16000", "hop=80", "n_fft=160",
+                 "d_ffts=64,256", "d_width=4", "rec_only_steps=1", "n_val=8", "preview_every=1", "keep_every=1",
+                 "checkpoint_every=1", "select_every=1"],
 }
 
 
@@ -44,7 +47,7 @@ def test_preset_trains_two_steps_and_exports_a_valid_model(preset, loop_folder, 
     assert (run / "report.html").is_file()
     for fig in ("losses.png", "pca.png", "nearest.png"):
         assert (run / "report" / fig).is_file()
-    assert (run / "report" / "selection.png").is_file() == (preset == "paper-plus")  # only it selects
+    assert (run / "report" / "selection.png").is_file() == (preset in ("paper-plus", "spectral"))  # they select
     m = json.loads((run / "metrics.json").read_text())
     assert m["step"] == 2 and m["n_train"] == 5 and np.isfinite(m["fd"])
 

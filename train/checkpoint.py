@@ -45,7 +45,8 @@ def save(s: TrainState, run_dir: str) -> str:
     torch.save(_plain({"preset": dataclasses.asdict(s.p), "g": s.g_plain.state_dict(), "d": s.d_plain.state_dict(),
                        "opt_g": s.opt_g.state_dict(), "opt_d": s.opt_d.state_dict(), "z_val": s.z_val,
                        "step": s.step, "seconds": s.seconds, "history": s.history, "best": s.best,
-                       "gen": s.gen.get_state()}), path + ".part")
+                       "gen": s.gen.get_state(), "g_ema": None if s.g_ema is None else s.g_ema.state_dict()}),
+               path + ".part")
     os.replace(path + ".part", path)  # a crash mid-save leaves the previous checkpoint
     return path
 
@@ -85,8 +86,9 @@ def _check(ck, path: str) -> None:
     for k, t in _CKPT_FIELDS.items():
         if not isinstance(ck.get(k), t):
             raise CheckpointError(f"{path}: not a livegan checkpoint (field '{k}' is missing or has the wrong type)")
-    if not isinstance(ck.get("best"), (dict, type(None))):
-        raise CheckpointError(f"{path}: not a livegan checkpoint (field 'best' has the wrong type)")
+    for k in ("best", "g_ema"):
+        if not isinstance(ck.get(k), (dict, type(None))):
+            raise CheckpointError(f"{path}: not a livegan checkpoint (field '{k}' has the wrong type)")
     fields = {f.name: f for f in dataclasses.fields(Preset)}
     for k, v in ck["preset"].items():
         if k not in fields:
@@ -101,7 +103,8 @@ SNAPSHOTS = ("best", "last")
 
 def snapshot(ck: dict, which: str = "best") -> tuple[dict, dict]:
     """A checkpoint's generator weights and what they are: ``"best"`` is the generator kept
-    by ``select_every`` (the last one where the run kept none), ``"last"`` the one at the last step.
+    by ``select_every`` (the last one where the run kept none), ``"last"`` the one at the last step (its
+    moving average where the preset keeps one, ``ema``).
     Returns (state dict, {"snapshot": "best" | "last", "step": int, "fd": float | None})."""
     if which not in SNAPSHOTS:
         raise ValueError(f"snapshot must be one of {', '.join(SNAPSHOTS)}, got {which!r}")
@@ -112,7 +115,7 @@ def snapshot(ck: dict, which: str = "best") -> tuple[dict, dict]:
     h = ck.get("history", {})
     if h.get("select_step") and h["select_step"][-1] == ck["step"]:
         fd = float(h["select_fd"][-1])
-    return ck["g"], {"snapshot": "last", "step": int(ck["step"]), "fd": fd}
+    return ck.get("g_ema") or ck["g"], {"snapshot": "last", "step": int(ck["step"]), "fd": fd}
 
 
 def restore(s: TrainState, ck: dict) -> None:
@@ -122,5 +125,7 @@ def restore(s: TrainState, ck: dict) -> None:
     s.opt_d.load_state_dict(ck["opt_d"])
     s.z_val, s.step, s.seconds, s.history = ck["z_val"], ck["step"], ck["seconds"], ck["history"]
     s.best = ck.get("best")
+    if s.g_ema is not None:
+        s.g_ema.load_state_dict(ck.get("g_ema") or ck["g"])
     if s.rank == 0:
         s.gen.set_state(ck["gen"])

@@ -56,6 +56,13 @@ class Preset:
     feature_matching: float = _model(0.0)  # weight of the feature-matching term in G's loss (0 = off)
     minibatch_disc_pool: int = _model(1)  # average D's last features over this many positions before minibatch disc
     pack: int = _model(1)  # PacGAN (Lin et al. 2018): D judges this many loops at once, stacked as channels (1 = off)
+    # --- arch "spectral" (train.spectral): G at frame rate with a circular iSTFT head, D on spectra ---
+    hop: int = _model(441)  # samples per G frame (loop_samples and n_fft are multiples of it)
+    n_fft: int = _model(882)  # G's inverse-STFT frame (Hann window)
+    d_ffts: str = _model("256,1024,2048")  # FFT sizes of the spectral discriminators (hop = n_fft / 4)
+    d_width: int = _model(32)  # channels of each spectral discriminator
+    anchors: int = _model(0)  # latent anchors in G, one per training loop (set from the data at a run's start)
+    anchor_temp: float = _model(0.35)  # softness of z's pull towards its nearest anchors' loops (0 = no anchor layer)
     # --- objective and optimiser ---
     loss: str = _objective("wgan-gp")  # "bce" (sigmoid + binary cross-entropy) or "wgan-gp"
     real_label: float = _objective(1.0)  # BCE target of real loops (< 1: one-sided label smoothing)
@@ -66,6 +73,12 @@ class Preset:
     beta1: float = _objective(0.5)  # Adam beta1
     beta2: float = _objective(0.9)  # Adam beta2
     eps: float = _objective(1e-8)  # Adam epsilon
+    rec_weight: float = _objective(0.0)  # spectral: weight of the multi-resolution STFT loss at the loops' anchors
+    rec_only_steps: int = _objective(0)  # spectral: G learns the anchors alone (no D) for this many steps first
+    anchor_sigma: float = _objective(0.5)  # spectral: std of the noise around each loop's latent anchor
+    ema: float = _objective(0.0)  # decay of the exported generator's moving average of G's weights (0 = off)
+    r1_weight: float = _objective(0.0)  # R1 penalty (Mescheder et al. 2018) on real loops, lazy (0 = off)
+    r1_every: int = _objective(8)  # apply R1 every this many D steps, scaled by it (lazy regularisation)
     batch_size: int = _objective(8)  # loops per batch and process (with replacement if the data set is smaller)
     # --- loops are circular ---
     shift_augment: bool = _objective(True)  # roll each real loop by a random whole number of `shift_quantum` steps
@@ -84,7 +97,7 @@ class Preset:
     checkpoint_every: int = _run(1000)  # save the checkpoint every this many steps
     n_val: int = _objective(100)  # fixed validation z drawn at start
     seed: int = _objective(0)  # seeds z, data order and init
-    threads: int = _run(2)  # torch CPU threads
+    threads: int = _run(0)  # torch CPU threads (0 = all physical cores, shared by torchrun's processes)
     cpu_onednn: bool = _objective(True)  # oneDNN convolutions on CPU (off for the paper: slower for its tiny 1-D convs)
     report: bool = _run(True)  # write report.html at the end of training
 
@@ -156,12 +169,15 @@ RANGES = {
     "batch_size": (1, None), "shift_quantum": (1, None), "translate": (0, 1), "cutout": (0, 1),
     "steps": (1, None), "max_seconds": (0, None), "preview_every": (0, None), "keep_every": (0, None),
     "select_every": (0, None), "checkpoint_every": (0, None), "n_val": (1, None), "seed": (0, 2 ** 32 - 1),
-    "threads": (1, 4096),
+    "threads": (0, 4096),
+    "hop": (1, 1 << 16), "n_fft": (4, 1 << 16), "d_width": (1, 4096), "rec_weight": (0, None),
+    "rec_only_steps": (0, None), "anchor_sigma": (0, None), "anchors": (0, 1 << 16), "anchor_temp": (0, None), "ema": (0, 1), "r1_weight": (0, None),
+    "r1_every": (1, None),
 }
 OPEN_LOW = {"real_label", "lr", "eps"}
-OPEN_HIGH = {"beta1", "beta2", "translate", "cutout"}
-CHOICES = {"fit": ("stretch", "slice"), "arch": ("dcgan", "wavegan"), "latent_dist": ("uniform", "normal"),
-           "upsample": ("transposed", "nearest", "linear"), "loss": ("bce", "wgan-gp")}
+OPEN_HIGH = {"beta1", "beta2", "translate", "cutout", "ema"}
+CHOICES = {"fit": ("stretch", "slice"), "arch": ("dcgan", "wavegan", "spectral"), "latent_dist": ("uniform", "normal"),
+           "upsample": ("transposed", "nearest", "linear"), "loss": ("bce", "wgan-gp", "hinge")}
 
 
 def _type_error(f: dataclasses.Field, v) -> str | None:
@@ -209,6 +225,45 @@ def check(p: Preset) -> None:
     if (p.minibatch_std or p.minibatch_disc) and p.batch_size // p.pack < 2:
         raise ValueError(f"batch_size={p.batch_size}: minibatch_std / minibatch_disc compare the loops of a batch, "
                          f"so D needs at least 2 per batch (batch_size / pack >= 2)")
+    if p.arch == "spectral":
+        _check_spectral(p)
+    else:
+        _check_waveform(p)
+
+
+def _check_spectral(p: Preset) -> None:
+    if p.loop_samples % p.hop:
+        raise ValueError(f"hop={p.hop} must divide loop_samples={p.loop_samples} (G makes whole frames)")
+    if p.n_fft % p.hop or p.n_fft < 2 * p.hop:
+        raise ValueError(f"n_fft={p.n_fft} must be a multiple of hop={p.hop}, at least twice it (frames overlap)")
+    if p.n_fft > p.loop_samples:
+        raise ValueError(f"n_fft={p.n_fft} is longer than the loop ({p.loop_samples} samples)")
+    if p.kernel % 2 == 0:
+        raise ValueError(f"arch 'spectral' needs an odd kernel (same-length circular convs), got {p.kernel}")
+    for n in resolutions(p.d_ffts):
+        if n > p.loop_samples:
+            raise ValueError(f"d_ffts: {n} is longer than the loop ({p.loop_samples} samples)")
+    if p.loss != "hinge" or p.pack != 1:
+        raise ValueError("arch 'spectral' trains with loss 'hinge' and pack 1")
+
+
+def resolutions(text: str) -> list[int]:
+    """``d_ffts`` text ``"256,1024,2048"`` -> [256, 1024, 2048]; ValueError names a bad entry."""
+    out = []
+    for part in text.split(","):
+        try:
+            n = int(part)
+        except ValueError:
+            raise ValueError(f"d_ffts must be comma-separated FFT sizes, got {text!r}") from None
+        if n < 16 or n % 4:
+            raise ValueError(f"d_ffts: {n} is not an FFT size (a multiple of 4, at least 16)")
+        out.append(n)
+    return out
+
+
+def _check_waveform(p: Preset) -> None:
+    if p.loss == "hinge":
+        raise ValueError(f"loss 'hinge' is for arch 'spectral'; arch {p.arch!r} trains with 'bce' or 'wgan-gp'")
     total = p.stride ** p.n_layers
     if p.loop_samples % total:
         raise ValueError(f"loop_samples={p.loop_samples} is not divisible by stride**n_layers={total}")

@@ -1,4 +1,4 @@
-"""GAN objectives: sigmoid + BCE (the paper's), WGAN-GP (WaveGAN's), feature matching.
+"""GAN objectives: sigmoid + BCE (the paper's), WGAN-GP (WaveGAN's), hinge (the spectral preset's), feature matching.
 
 All take D outputs as raw logits / critic scores of shape (B,).
 """
@@ -45,3 +45,13 @@ def gradient_penalty(d, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
 def feature_matching(real_feats: torch.Tensor, fake_feats: torch.Tensor) -> torch.Tensor:
     """Salimans et al. 2016: match the mean of D's last features on real and fake. (B, F) each."""
     return F.mse_loss(fake_feats.mean(0), real_feats.detach().mean(0))
+
+
+def hinge_d(real_logit: torch.Tensor, fake_logit: torch.Tensor) -> torch.Tensor:
+    """Hinge loss of D (Lim & Ye 2017; Miyato et al. 2018): mean relu(1 - real) + mean relu(1 + fake)."""
+    return F.relu(1.0 - real_logit).mean() + F.relu(1.0 + fake_logit).mean()
+
+
+def hinge_g(fake_logit: torch.Tensor) -> torch.Tensor:
+    return -fake_logit.mean()
+

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 from livegan.errors import first_line
 from train.config import Preset
+from train.spectral import MultiResolutionD, SpectralGenerator
 
 
 def _pads(kernel: int, stride: int) -> tuple[int, int]:
@@ -183,18 +184,18 @@ class ExportedGenerator(nn.Module):
         return torch.clamp(self.g(z), -1.0, 1.0)  # (B, C, loop_samples)
 
 
-def build_generator(p: Preset, weights: dict | None = None) -> Generator:
+def build_generator(p: Preset, weights: dict | None = None) -> nn.Module:
     """The generator ``p`` describes; with ``weights`` (a state dict, e.g. a checkpoint's snapshot) loaded
     and in eval mode, as exported."""
-    g = Generator(p)
+    g = SpectralGenerator(p) if p.arch == "spectral" else Generator(p)
     if weights is not None:
         g.load_state_dict(weights)
         g.eval()
     return g
 
 
-def build(p: Preset) -> tuple[Generator, Discriminator]:
-    return build_generator(p), Discriminator(p)
+def build(p: Preset) -> tuple[nn.Module, nn.Module]:
+    return build_generator(p), (MultiResolutionD(p) if p.arch == "spectral" else Discriminator(p))
 
 
 def check_networks(p: Preset) -> None:

@@ -74,7 +74,30 @@ def wavegan() -> Preset:
     return Preset(name="wavegan")
 
 
-PRESETS = {"paper": paper, "paper-plus": paper_plus, "wavegan": wavegan}
+def spectral() -> Preset:
+    """The default: clean, full-band 44.1 kHz stereo loops after minutes of CPU training.
+
+    44100 Hz x 88200 samples (2 s = 1 bar at 120 BPM), stereo. G (``train.spectral``): 64-d z -> a dense
+    (model_dim x 200 frames) timeline, ``n_layers`` circular ConvNeXt blocks, a head giving log-magnitude
+    and a phase vector of 442 bins per frame and channel (log-magnitudes start at the training loops'
+    mean spectrum), circular iSTFT (hop 441, n_fft 882): no transposed-conv checkerboard, no sample
+    produced one by one. D: log-magnitude spectra at 256, 1024 and 2048 points
+    (short windows for transients, long for bass) on random circular rolls, hinge loss with lazy R1.
+    Coverage: each training loop has a latent anchor (k-means centres of the prior, at its typical
+    radius); G learns each loop at its anchor with a multi-resolution STFT loss first, then adversarially
+    everywhere; random z between anchors give new loops. The exported G is the moving average.
+    Choices and their measured effect: benchmarks/results/sound.md.
+    """
+    return Preset(name="spectral", sample_rate=44100, loop_samples=88200, channels=2, arch="spectral",
+                  latent_dim=64, latent_dist="normal", model_dim=64, kernel=7, n_layers=3, phase_shuffle=0,
+                  loss="hinge", n_critic=1, lr=1e-3, beta1=0.8, beta2=0.99, batch_size=4, shift_augment=False,
+                  seam_roll=False, rec_weight=10.0, rec_only_steps=300, anchor_sigma=0.5, ema=0.995,
+                  r1_weight=1.0, r1_every=8, steps=100000, preview_every=200, select_every=200,
+                  checkpoint_every=200)
+
+
+PRESETS = {"spectral": spectral, "paper": paper, "paper-plus": paper_plus, "wavegan": wavegan}
+DEFAULT = "spectral"
 
 
 def get_preset(name: str) -> Preset:

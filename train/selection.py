@@ -92,7 +92,7 @@ class Previewer:
 
     def __init__(self, s: TrainState, run_dir: str, loops: np.ndarray, background: bool = True):
         self.s, self.run_dir = s, run_dir
-        self.g = copy.deepcopy(s.g_plain)  # the copy jobs render from; reloaded before each job
+        self.g = copy.deepcopy(s.g_export)  # the copy jobs render from; reloaded before each job
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="livegan-preview") if background else None
         self.job = None
         self.frames_t = None
@@ -112,7 +112,7 @@ class Previewer:
             return
         self.collect()  # the previous job is done with self.g
         p = self.s.p
-        self.g.load_state_dict(self.s.g_plain.state_dict())
+        self.g.load_state_dict(self.s.g_export.state_dict())
         keep = preview and (step // p.preview_every) % max(1, p.keep_every) == 0
         args = (step, preview, keep, select)
         if self.pool is None:

@@ -5,6 +5,7 @@ CPU, nccl on CUDA); ``make_state`` builds the same networks on every rank.
 """
 from __future__ import annotations
 
+import copy
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -34,10 +35,18 @@ class TrainState:
     rank: int = 0
     world: int = 1
     best: dict | None = None  # {"step", "fd", "counts", "g": state dict}: the best-scored generator (select_every)
+    g_ema: torch.nn.Module | None = None  # moving average of G's weights (preset ``ema``): what is previewed and exported
+    anchors: torch.Tensor | None = None  # (N, latent_dim) latent anchor of each training loop (arch "spectral")
+    rec_loss: torch.nn.Module | None = None  # the anchors' reconstruction loss (arch "spectral")
 
     @property
     def g_plain(self) -> Generator:
         return getattr(self.g, "module", self.g)
+
+    @property
+    def g_export(self) -> torch.nn.Module:
+        """The generator previews, selection and export use: the moving average where there is one."""
+        return self.g_ema if self.g_ema is not None else self.g_plain
 
     @property
     def d_plain(self) -> Discriminator:
@@ -137,14 +146,19 @@ class Batches:
         self.order, self.pos = torch.empty(0, dtype=torch.long), 0
 
     def __call__(self) -> torch.Tensor:
+        return self.indexed()[0]
+
+    def indexed(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The next batch (B, C, L) and which training loops it holds (B,)."""
         n = self.x.shape[0]
         if n < self.batch:
-            return self.x[torch.randint(0, n, (self.batch,), generator=self.gen)]
+            idx = torch.randint(0, n, (self.batch,), generator=self.gen)
+            return self.x[idx], idx
         if self.pos + self.batch > len(self.order):
             self.order, self.pos = torch.randperm(n, generator=self.gen), 0
         idx = self.order[self.pos:self.pos + self.batch]
         self.pos += self.batch
-        return self.x[idx]
+        return self.x[idx], idx
 
 
 def make_state(p: Preset, device: torch.device, rank: int = 0, world: int = 1) -> TrainState:
@@ -157,8 +171,11 @@ def make_state(p: Preset, device: torch.device, rank: int = 0, world: int = 1) -
 
         ids = [device.index] if device.type == "cuda" else None
         g, d = DDP(g, device_ids=ids), DDP(d, device_ids=ids)
-    return TrainState(p, g, d, _adam(g.parameters(), p), _adam(d.parameters(), p), fixed_z(p), device, gen,
-                      rank=rank, world=world)
+    s = TrainState(p, g, d, _adam(g.parameters(), p), _adam(d.parameters(), p), fixed_z(p), device, gen,
+                   rank=rank, world=world)
+    if p.ema > 0:
+        s.g_ema = copy.deepcopy(s.g_plain).requires_grad_(False)
+    return s
 
 
 def _adam(params, p: Preset) -> torch.optim.Adam:

@@ -22,7 +22,12 @@ from train.config import Preset, apply_overrides, check, resumed
 from train.models import check_networks
 from train.presets import get_preset
 from train.selection import Previewer
+from train.spectral import MultiResolutionSTFTLoss, anchors, init_from_data
+from train.spectral_step import spectral_step
 from train.step import Batches, TrainState, make_state, train_step
+
+
+PHYSICAL_CORES = torch.get_num_threads()  # torch's default before anything sets it: the physical cores
 
 
 def resolve_device(name: str, local_rank: int = 0) -> torch.device:
@@ -51,7 +56,7 @@ def _open_process(p: Preset, device: str) -> tuple[torch.device, int, int]:
     rank = int(os.environ.get("RANK", "0"))
     dev = resolve_device(device, int(os.environ.get("LOCAL_RANK", "0")))
     if dev.type == "cpu":
-        torch.set_num_threads(max(1, min(p.threads, 2) // world))
+        torch.set_num_threads(max(1, (p.threads or PHYSICAL_CORES) // world))
         torch.backends.mkldnn.enabled = p.cpu_onednn
     torch.set_flush_denormal(True)
     if world > 1 and not dist.is_initialized():
@@ -75,8 +80,9 @@ def _open_run(run_dir: str, p: Preset, resume: bool) -> tuple[Preset, dict | Non
     return p, ck
 
 
-def _prepare(data_dir, p: Preset, run_dir: str, fit, quiet: bool, rank: int, world: int):
-    """The training loops, prepared (and cached) by rank 0 first, then read by the other ranks."""
+def _prepare(data_dir, p: Preset, run_dir: str, fit, quiet: bool, rank: int, world: int, resume: bool):
+    """The training loops, prepared (and cached) by rank 0 first, then read by the other ranks, and the
+    preset fitted to them (the spectral preset's anchors: one per loop)."""
     from train.data import prepare
 
     if rank == 0:
@@ -85,10 +91,15 @@ def _prepare(data_dir, p: Preset, run_dir: str, fit, quiet: bool, rank: int, wor
         dist.barrier()  # rank 0 has written the cache
     if rank != 0:
         loops = prepare(data_dir, p, run_dir, fit=fit, quiet=True)
+    if p.arch == "spectral" and p.anchors != len(loops):
+        if resume:
+            raise ValueError(f"this run learned {p.anchors} training loops, but the data folder now gives "
+                             f"{len(loops)}: resume it on the same files, or start a new run")
+        p = dataclasses.replace(p, anchors=len(loops))
     if rank == 0:
         with open(os.path.join(run_dir, "preset.json"), "w") as f:
             json.dump(dataclasses.asdict(p), f, indent=1)
-    return loops
+    return loops, p
 
 
 def _progress_bar(s: TrainState, quiet: bool):
@@ -106,8 +117,9 @@ def _loop(s: TrainState, batches: Batches, previewer: Previewer | None, run_dir:
     p = s.p
     t_start = time.perf_counter() - s.seconds
     stop = False
+    step = spectral_step if p.arch == "spectral" else train_step
     while s.step < p.steps and not stop:
-        out = train_step(s, batches)
+        out = step(s, batches)
         s.seconds = time.perf_counter() - t_start
         s.history["step"].append(s.step)
         s.history["loss_d"].append(out["loss_d"])
@@ -152,8 +164,15 @@ def train(data_dir, p: Preset, run_dir, device: str = "auto", resume: bool = Fal
     dev, rank, world = _open_process(p, device)
     run_dir = os.fspath(run_dir)
     p, ck = _open_run(run_dir, p, resume)
-    loops = _prepare(data_dir, p, run_dir, fit, quiet, rank, world)
+    loops, p = _prepare(data_dir, p, run_dir, fit, quiet, rank, world, ck is not None)
     s = make_state(p, dev, rank, world)
+    if p.arch == "spectral":
+        s.anchors = anchors(len(loops), p.latent_dim, p.seed)
+        s.rec_loss = MultiResolutionSTFTLoss().to(dev)
+        if ck is None:
+            init_from_data(s.g_plain, loops)
+            if s.g_ema is not None:
+                s.g_ema.load_state_dict(s.g_plain.state_dict())
     if ck is not None:
         checkpoint.restore(s, ck)
     batches = Batches(loops, p.batch_size, s.gen)
