@@ -1,8 +1,12 @@
 """Rebuild livegan's built-in training set: bass riffs and drum beats the project
 composes, rendered with the FluidR3 GM soundfont (MIT licence, Debian package
-`fluid-soundfont-gm`) by fluidsynth (Debian package `fluidsynth`).
+`fluid-soundfont-gm`) by fluidsynth (Debian package `fluidsynth`), and with
+``--sonic-pi``, the loops of Debian's `sonic-pi-samples` whose licence its
+copyright file gives as CC0 (copied as they are; ``livegan train`` fits each
+file to whole bars), listed with their authors and sources in ``SOURCES.md``.
 
-    python scripts/make_builtin_set.py data/builtin        # 64 loops, 2 s each
+    python scripts/make_builtin_set.py data/builtin             # 64 loops, 2 s each
+    python scripts/make_builtin_set.py data/builtin --sonic-pi  # and the CC0 loops in data/builtin/sonic-pi
 
 Every loop is one bar of 4/4 at 120 BPM (2 s). Each pattern is rendered three
 times in a row and the middle bar is kept, so note tails from the previous bar
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -105,6 +110,39 @@ def render(mid: str, wav: str) -> np.ndarray:
     return y.mean(axis=1)
 
 
+SONIC_PI = "/usr/share/sonic-pi/samples"
+SONIC_PI_COPYRIGHT = "/usr/share/doc/sonic-pi-samples/copyright"
+
+
+def cc0_loops(copyright_path: str = SONIC_PI_COPYRIGHT) -> list[dict]:
+    """The ``loop_*`` files the Debian copyright file licenses as CC0: [{file, copyright, source}]."""
+    out = []
+    for para in open(copyright_path, encoding="utf-8").read().split("\n\n"):
+        fields = dict(re.findall(r"^(Files|Copyright|License|Source):[ \t]*(.*)$", para, re.M))
+        name = os.path.basename(fields.get("Files", "").strip())
+        if name.startswith("loop_") and fields.get("License", "").strip() == "CC0":
+            out.append({"file": name, "copyright": fields.get("Copyright", "").strip(),
+                        "source": fields.get("Source", "").strip()})
+    return sorted(out, key=lambda r: r["file"])
+
+
+def copy_sonic_pi(out: str) -> int:
+    """Copy the CC0 sonic-pi loops into ``out/sonic-pi`` and list them in ``out/SOURCES.md``; -> how many."""
+    rows = cc0_loops()
+    dst = os.path.join(out, "sonic-pi")
+    os.makedirs(dst, exist_ok=True)
+    for r in rows:
+        shutil.copyfile(os.path.join(SONIC_PI, r["file"]), os.path.join(dst, r["file"]))
+    with open(os.path.join(out, "SOURCES.md"), "w") as f:
+        f.write("# Where the built-in training set comes from\n\n"
+                "- `*.wav`: the project's own bass riffs and drum beats (`scripts/make_builtin_set.py`), rendered "
+                "by fluidsynth with the FluidR3 GM soundfont (Debian `fluid-soundfont-gm`, MIT licence).\n"
+                "- `sonic-pi/`: loops of Debian's `sonic-pi-samples` whose licence its copyright file "
+                "gives as CC0:\n\n| file | copyright | source |\n|---|---|---|\n")
+        f.writelines(f"| {r['file']} | {r['copyright']} | {r['source'] or '(none given)'} |\n" for r in rows)
+    return len(rows)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -112,7 +150,11 @@ def main(argv=None) -> int:
     ap.add_argument("--bass", type=int, default=32, help="number of bass riffs")
     ap.add_argument("--drums", type=int, default=16, help="number of drum beats")
     ap.add_argument("--both", type=int, default=16, help="number of bass + drums loops")
+    ap.add_argument("--sonic-pi", action="store_true", help="add the CC0 loops of Debian's sonic-pi-samples")
     args = ap.parse_args(argv)
+    if args.sonic_pi and not os.path.exists(SONIC_PI_COPYRIGHT):
+        print("make_builtin_set: --sonic-pi needs Debian package sonic-pi-samples", file=sys.stderr)
+        return 2
     if shutil.which("fluidsynth") is None or not os.path.exists(SF2):
         print("make_builtin_set: needs Debian packages fluidsynth and fluid-soundfont-gm "
               "(apt-get install fluidsynth fluid-soundfont-gm)", file=sys.stderr)
@@ -143,6 +185,8 @@ def main(argv=None) -> int:
                      subtype="PCM_16")
     n = len([f for f in os.listdir(args.out) if f.endswith(".wav")])
     print(f"wrote {n} loops of 2 s at {RATE} Hz to {args.out}")
+    if args.sonic_pi:
+        print(f"copied {copy_sonic_pi(args.out)} CC0 sonic-pi loops to {os.path.join(args.out, 'sonic-pi')}")
     return 0
 
 
