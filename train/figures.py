@@ -1,10 +1,13 @@
 """The report's figures as PNG files (matplotlib, Agg): loss curves, snapshot selection, PCA, nearest
-loops and waveform grids. Each takes arrays and a path and writes one file."""
+loops, waveform grids and spectrograms. Each takes arrays and a path and writes one file."""
 from __future__ import annotations
 
 import numpy as np
 
 from train.metrics import pca_2d
+from train.sound_metrics import power_spectrogram_db
+
+SPEC_RANGE_DB = 80.0  # spectrogram colour scale: from the loudest bin of the figure down this far
 
 
 def _plt():
@@ -106,3 +109,49 @@ def nearest_png(train: np.ndarray, gen: np.ndarray, idx: np.ndarray, sr: int, pa
     fig.tight_layout()
     fig.savefig(path, dpi=80)
     plt.close(fig)
+
+
+def _spectrograms(cells: list, path: str, cols: int, fmax: float | None = None) -> None:
+    """cells: row-major (loop (C, L), sr, title) or None (an empty panel) -> one log-power spectrogram each,
+    on one colour scale (the figure's loudest bin down ``SPEC_RANGE_DB``); frequency axes to ``fmax``
+    (default each loop's Nyquist)."""
+    plt = _plt()
+    specs = [power_spectrogram_db(c[0], c[1])[0] if c else None for c in cells]  # dB (F, T) each
+    vmax = max(float(db.max()) for db in specs if db is not None)
+    rows = (len(cells) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 2 * rows + 0.6), squeeze=False, layout="constrained")
+    cmap = plt.get_cmap("magma")
+    im = None
+    for k, ax in enumerate(axes.flat):
+        if k >= len(cells) or cells[k] is None:
+            ax.set_axis_off()
+            continue
+        loop, sr, title = cells[k]
+        im = ax.imshow(specs[k], origin="lower", aspect="auto", cmap=cmap, vmin=vmax - SPEC_RANGE_DB, vmax=vmax,
+                       extent=(0, loop.shape[-1] / sr, 0, sr / 2 / 1000))
+        ax.set_facecolor(cmap(0))  # above a low-rate model's Nyquist: nothing, drawn as the floor
+        ax.set_ylim(0, (fmax or sr / 2) / 1000)
+        ax.set_title(title, fontsize=9)
+        ax.set_ylabel("kHz", fontsize=8)
+        ax.set_xlabel("seconds", fontsize=8)
+        ax.tick_params(labelsize=7)
+    fig.colorbar(im, ax=axes, label=f"dB (0 = full-scale sine; {SPEC_RANGE_DB:.0f} dB range)", shrink=0.6)
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def spectrogram_pairs_png(train: np.ndarray, gen: np.ndarray, idx, sr: int, path: str, n: int = 8) -> None:
+    """Row i: training loop i (N, C, L) beside its nearest generated loop gen[idx[i]], for i < n."""
+    cells = []
+    for i in range(min(n, len(train))):
+        cells += [(train[i], sr, f"training {i}"), (gen[idx[i]], sr, f"generated {idx[i]} (nearest)")]
+    _spectrograms(cells, path, cols=2)
+
+
+def spectrogram_grid_png(sets: dict, path: str, n: int = 4) -> None:
+    """{name: (loops (N, C, L), sr)} -> one column per set, its first n loops down the rows, every
+    frequency axis to 22.05 kHz so that what a low-rate set cannot play shows as an empty top."""
+    rows = min(n, max(len(loops) for loops, _ in sets.values()))
+    cells = [(loops[i], sr, f"{name} {i}") if i < len(loops) else None
+             for i in range(rows) for name, (loops, sr) in sets.items()]
+    _spectrograms(cells, path, cols=len(sets), fmax=22050.0)

@@ -25,6 +25,10 @@ resampled with soxr first. Features are log-mel frames of a circular STFT
   rolled or under hiss, which moves a copy away in the log-mel distances above.
 - ``diversity``: mean pairwise distance between generated loops over that
   between training loops (1 = as varied as the data).
+- ``hiss``, ``hiss_train``, ``high_band_db``, ``high_band_db_train``, ``bandwidth_db``: at the loops'
+  own rates (see ``train.sound_metrics``): flatness in 2-7 kHz, share of power above 8 kHz, and the
+  generated minus the training share (0 = as bright as the data).
+- ``morph_smoothness`` (not in ``evaluate``: it needs the generator): a 16-step sweep of one knob.
 Loop distances are RMS differences of log-mel spectrograms (natural-log power units).
 
 The log has a floor ``FLOOR_DB`` = -80 dB re a full-scale sine (VGGish, behind FAD, puts its
@@ -40,6 +44,9 @@ bottom of the spectrum, and what it cannot play would cost it nothing.
 from __future__ import annotations
 
 import numpy as np
+
+from livegan.model import seed_z
+from train.sound_metrics import bandwidth_db, high_band_db, hiss
 
 ANALYSIS_SR = 8000  # Hz: every loop is resampled here before spectral features
 N_FFT = 512  # 64 ms
@@ -208,9 +215,39 @@ def evaluate(train: np.ndarray, gen: np.ndarray, sr: int, gen_sr: int | None = N
         "seam": float(seam_score(gen).mean()),
         "seam_train": float(seam_score(train).mean()),
         "diversity": float(d_gg[iu_g].mean() / div_t) if len(eg) > 1 else float("nan"),
+        **_sound(train, sr, gen, gen_sr or sr),
         "n_train": int(len(et)),
         "n_gen": int(len(eg)),
     }
+
+
+def _sound(train: np.ndarray, sr: int, gen: np.ndarray, gen_sr: int) -> dict:
+    """Hiss and bandwidth at the native rates (the analysis rate has nothing above 4 kHz)."""
+    return {"hiss": hiss(gen, gen_sr), "hiss_train": hiss(train, sr), "high_band_db": high_band_db(gen, gen_sr),
+            "high_band_db_train": high_band_db(train, sr), "bandwidth_db": bandwidth_db(train, sr, gen, gen_sr)}
+
+
+def morph_smoothness(generate, latent_dim: int, latent_dist: str, direction: np.ndarray, sigma: float, sr: int,
+                     steps: int = 16, base_seed: int = 0, n_random: int = 32) -> dict:
+    """How far one knob step moves the loop, against how far apart two random loops are.
+
+    ``generate(z (B, latent_dim) float32) -> (B, C, L)`` numpy at ``sr``. The knob sweeps
+    z0 + t * sigma * direction, t in linspace(-2, 2, steps), around z0 = seed_z(base_seed);
+    the random loops are those of seeds 1000 .. 1000 + n_random. -> {"max_step": largest log-mel
+    distance between neighbouring loops of the sweep, "median_random": median distance between two
+    random loops, "smoothness": their ratio (smaller = smoother; nan when z changes nothing)}.
+    """
+    z0 = seed_z(base_seed, latent_dim, latent_dist)
+    t = np.linspace(-2.0, 2.0, steps)[:, None]
+    sweep = (z0[None] + t * float(sigma) * np.asarray(direction, np.float64)[None]).astype(np.float32)  # (S, D)
+    rand = np.stack([seed_z(1000 + i, latent_dim, latent_dist) for i in range(n_random)]).astype(np.float32)
+    vs, vr = loop_vectors(generate(sweep), sr), loop_vectors(generate(rand), sr)  # (S, V), (R, V)
+    rms = lambda d: np.sqrt((d ** 2).mean(-1))  # the ``distances`` metric, exact where loops are equal
+    max_step = float(rms(vs[1:] - vs[:-1]).max())
+    iu = np.triu_indices(len(vr), 1)
+    median = float(np.median(rms(vr[iu[0]] - vr[iu[1]])))
+    return {"max_step": max_step, "median_random": median,
+            "smoothness": max_step / median if median > 1e-9 else float("nan")}
 
 
 def reference(folder, seconds: float = 2.0, channels: int = 1) -> np.ndarray:

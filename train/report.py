@@ -3,12 +3,15 @@
 The paper's figures, for any run: G and D loss curves (their Fig. 7); PCA of
 training + the fixed validation loops on one plane (Fig. 8); for each training
 loop the nearest generated loop, waveforms overlaid, both playable (Figs. 9-11).
+Beyond the paper: spectrograms of training loops beside their nearest generated
+loops, hiss and bandwidth, and how smoothly knob 0 morphs.
 """
 from __future__ import annotations
 
 import html
 import json
 import os
+import warnings
 
 import numpy as np
 import torch
@@ -16,6 +19,7 @@ import torch
 from train import checkpoint, figures, metrics
 from train.config import Preset
 from train.data import CACHE
+from train.directions import ganspace
 from train.models import build_generator, render
 from train.selection import REACH_MIN_Z, reach_counts, reached
 
@@ -24,8 +28,10 @@ def _score(ck: dict, p: Preset, loops: np.ndarray) -> tuple[np.ndarray, dict, di
     """The exported snapshot's loops of the fixed z, their metrics, the last step's metrics where the
     exported snapshot is another one (else None), and what the snapshot is."""
     weights, snap = checkpoint.snapshot(ck, "best")  # what `livegan export` writes by default
-    gen = render(build_generator(p, weights), ck["z_val"], torch.device("cpu"))  # (n_val, C, L)
+    g = build_generator(p, weights)
+    gen = render(g, ck["z_val"], torch.device("cpu"))  # (n_val, C, L)
     m = metrics.evaluate(loops, gen, p.sample_rate)
+    m.update(_morph(g, p))
     m.update(step=int(ck["step"]), seconds=float(ck["seconds"]), preset=p.name, snapshot=snap["snapshot"],
              snapshot_step=snap["step"])
     last = None
@@ -33,6 +39,20 @@ def _score(ck: dict, p: Preset, loops: np.ndarray) -> tuple[np.ndarray, dict, di
         last = metrics.evaluate(loops, render(build_generator(p, checkpoint.snapshot(ck, "last")[0]), ck["z_val"], torch.device("cpu")),
                                 p.sample_rate)
     return gen, m, last, snap
+
+
+def _morph(g, p: Preset) -> dict:
+    """Morph smoothness of knob 0 (the strongest GANSpace direction, as exported); nan with a warning
+    where the directions cannot be found, so that the rest of the report is still written."""
+    try:
+        dirs, sigmas = ganspace(g, p.latent_dim, p.latent_dist)
+        m = metrics.morph_smoothness(lambda z: render(g, torch.from_numpy(z), torch.device("cpu")), p.latent_dim,
+                                     p.latent_dist, dirs[0], float(sigmas[0]), p.sample_rate)
+    except Exception as e:  # a new architecture without head(), a degenerate PCA: the report goes on
+        warnings.warn(f"report: morph smoothness of knob 0 not computed ({type(e).__name__}: {e})")
+        m = dict.fromkeys(("max_step", "median_random", "smoothness"), float("nan"))
+    return {"morph_smoothness": m["smoothness"], "morph_max_step": m["max_step"],
+            "morph_median_random": m["median_random"]}
 
 
 def _draw(ck: dict, p: Preset, loops, gen, snap: dict, fig_dir: str, ft, fg, idx) -> None:
@@ -46,6 +66,7 @@ def _draw(ck: dict, p: Preset, loops, gen, snap: dict, fig_dir: str, ft, fg, idx
                               os.path.join(fig_dir, "selection.png"), full)
     figures.pca_png(ft, fg, os.path.join(fig_dir, "pca.png"))
     figures.nearest_png(loops, gen, idx, p.sample_rate, os.path.join(fig_dir, "nearest.png"))
+    figures.spectrogram_pairs_png(loops, gen, idx, p.sample_rate, os.path.join(fig_dir, "spectrograms.png"))
     figures.waveform_grid_png(gen[:16], p.sample_rate, os.path.join(fig_dir, "generated.png"),
                               "generated (first 16 of the fixed z)")
 
@@ -112,11 +133,15 @@ def write_report(run_dir: str, loops: np.ndarray | None = None, quiet: bool = Fa
                                 reach_counts(len(loops), len(ck["z_val"])))
     page = f"""<!doctype html><meta charset="utf-8"><title>livegan run: {html.escape(p.name)}</title>
 <h1>{html.escape(p.name)}: {m['step']} steps, {m['seconds']:.0f} s, {len(loops)} training loops</h1>
-<h2>Metrics</h2><p>Spectral metrics at {metrics.ANALYSIS_SR} Hz (see train/metrics.py). {html.escape(what)}</p>
+<h2>Metrics</h2><p>Log-mel metrics at {metrics.ANALYSIS_SR} Hz; hiss (flatness in 2-7 kHz: 1 = white noise) and
+high_band_db (dB share of power above 8 kHz; bandwidth_db = generated minus training) at {p.sample_rate} Hz;
+morph_smoothness: largest log-mel step of a 16-step sweep of knob 0 over the median distance between two
+random loops (smaller = smoother). See train/metrics.py. {html.escape(what)}</p>
 <table border=1 cellpadding=3>{_metrics_table(m, last, snap)}</table>
 <h2>Losses</h2><img src="report/losses.png">
 {sel}
 <h2>PCA: training and {len(gen)} generated loops</h2><img src="report/pca.png">
+<h2>Spectrograms: training loops and their nearest generated loops</h2><img src="report/spectrograms.png">
 <h2>Nearest generated loop of each training loop</h2><img src="report/nearest.png">
 <table border=1 cellpadding=3><tr><th>training</th><th></th><th>nearest generated</th><th></th><th>distance</th></tr>
 {''.join(rows)}</table>
