@@ -94,3 +94,20 @@ def test_the_spectral_preset_is_44k_stereo_and_its_rules_are_checked():
         assert "hinge" in str(e)
     else:
         raise AssertionError("loss 'hinge' with a waveform arch was accepted")
+
+
+def test_z_at_an_anchor_plays_that_loops_timeline_and_random_z_blend_their_nearest():
+    torch.manual_seed(2)
+    p = apply_overrides(small(), ["anchors=17", "latent_dim=64"])
+    g = SpectralGenerator(p).eval()
+    with torch.no_grad():
+        g.timelines.copy_(torch.eye(17, g.timelines.shape[1]) * 100.0)  # timeline i: a spike in feature i
+        g.dense.weight.zero_()
+        g.dense.bias.zero_()
+        at_anchor = g.head(g.keys).flatten(1)[:, :17] / 100.0  # the weight each anchor's z gives each loop
+        rnd = torch.randn(4000, p.latent_dim)
+        w = g.head(rnd).flatten(1)[:, :17] / 100.0
+    assert torch.all(at_anchor.diagonal() > 0.99)
+    nearest = ((rnd[:, None, :] - g.keys[None]) ** 2).sum(-1).argmin(1)
+    assert (w.argmax(1) == nearest).float().mean() > 0.99  # a random z leans on its nearest anchor's loop
+    assert 0.3 < w.max(1).values.median() < 0.9  # but blends: most random z are not one loop alone
