@@ -40,12 +40,12 @@ class Block(nn.Module):
         self.dw = nn.Conv1d(c, c, kernel, groups=c)
         self.norm = nn.LayerNorm(c)
         self.pw1, self.pw2 = nn.Linear(c, mult * c), nn.Linear(mult * c, c)
-        self.gamma = nn.Parameter(torch.full((c,), 0.1))
+        self.layer_scale = nn.Parameter(torch.full((c,), 0.1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, T)
         y = self.dw(wrap_pad(x, self.pad)).transpose(1, 2)  # (B, T, C)
         y = self.pw2(F.gelu(self.pw1(self.norm(y))))
-        return x + (self.gamma * y).transpose(1, 2)
+        return x + (self.layer_scale * y).transpose(1, 2)
 
 
 class SpectralGenerator(nn.Module):
@@ -64,6 +64,7 @@ class SpectralGenerator(nn.Module):
         super().__init__()
         self.c, self.frames, self.hop, self.n_fft = p.model_dim, p.loop_samples // p.hop, p.hop, p.n_fft
         self.ch, self.bins, self.overlap = p.channels, p.n_fft // 2 + 1, p.n_fft // p.hop
+        self.log_mag_max = LOG_MAG_MAX
         self.dense = nn.Linear(p.latent_dim, self.c * self.frames)
         n = p.anchors if p.anchor_temp > 0 else 0
         self.register_buffer("keys", anchors(n, p.latent_dim, p.seed) if n else torch.zeros(0, p.latent_dim))
@@ -93,7 +94,7 @@ class SpectralGenerator(nn.Module):
         h = self.blocks(h)  # (B, C, T)
         y = self.out(self.norm(h.transpose(1, 2)))  # (B, T, ch * 3 * bins)
         y = y.view(b, self.frames, self.ch, 3 * self.bins)
-        mag = torch.exp(torch.clamp(y[:, :, :, :self.bins], max=LOG_MAG_MAX))  # (B, T, ch, bins)
+        mag = torch.exp(torch.clamp(y[:, :, :, :self.bins], max=self.log_mag_max))  # (B, T, ch, bins)
         # the phase as a 2-d vector (u, v) per bin, normalised: no sin / cos per bin (polar() was the slowest
         # op on a CPU), and every op on whole contiguous slices
         u, v = y[:, :, :, self.bins:2 * self.bins], y[:, :, :, 2 * self.bins:]
