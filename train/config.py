@@ -62,7 +62,7 @@ class Preset:
     d_ffts: str = _model("256,1024,2048")  # FFT sizes of the spectral discriminators (hop = n_fft / 4)
     d_width: int = _model(32)  # channels of each spectral discriminator
     anchors: int = _model(0)  # latent anchors in G, one per training loop (set from the data at a run's start)
-    anchor_temp: float = _model(0.35)  # softness of z's pull towards its nearest anchors' loops (0 = no anchor layer)
+    anchor_temp: float = _model(0.2)  # softness of z's pull towards its nearest anchors' loops (0 = no anchor layer)
     # --- objective and optimiser ---
     loss: str = _objective("wgan-gp")  # "bce" (sigmoid + binary cross-entropy) or "wgan-gp"
     real_label: float = _objective(1.0)  # BCE target of real loops (< 1: one-sided label smoothing)

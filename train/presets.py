@@ -92,7 +92,7 @@ def spectral() -> Preset:
                   latent_dim=64, latent_dist="normal", model_dim=64, kernel=7, n_layers=3, phase_shuffle=0,
                   loss="hinge", n_critic=1, lr=1e-3, beta1=0.8, beta2=0.99, batch_size=4, shift_augment=False,
                   seam_roll=False, rec_weight=10.0, rec_only_steps=300, anchor_sigma=0.5, ema=0.995,
-                  r1_weight=1.0, r1_every=8, steps=100000, preview_every=200, select_every=200,
+                  r1_weight=0.1, r1_every=8, steps=100000, preview_every=200, select_every=200,
                   checkpoint_every=200)
 
 
