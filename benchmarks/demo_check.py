@@ -8,16 +8,17 @@ Renders the bundled demo automation (30 s, generic patch) through the same
 - the interval between loop switches before and after the tempo marker, next
   to one bar at 120 and at 132 BPM (a bar-quantised switch every bar means the
   grid follows the tempo);
-- click energy at each switch. The model's audio ends at its Nyquist
-  frequency (8192 Hz for a 16384 Hz model) times the tempo ratio, and the
-  resampler is band-limited, so a rendered signal without discontinuities has
-  little above 11 kHz. A click is broadband: energy above
-  11 kHz in the 5 ms around a switch start or crossfade end, relative to the
-  track's RMS, measures it. Effects are off by default because drive adds
-  harmonics above 11 kHz on purpose (--fx to include them). The switches
-  are compared with every other 5 ms of the same track: the sinc kernel leaves
-  images of the model's top octave near -56 dB, so "no click" means a switch
-  window is no louder above 11 kHz than the track's own 99th percentile.
+- click energy at each switch. The built-in model's audio ends at its Nyquist
+  frequency (22.05 kHz at 44.1 kHz), and the resampler is band-limited (at the
+  48 kHz output's Nyquist when the tempo reads the loop faster), so a rendered
+  signal without discontinuities has little between 22.5 and 24 kHz. A click is
+  broadband: energy above 22.5 kHz in the 5 ms around a switch start or
+  crossfade end, relative to the track's RMS, measures it. Effects are off by
+  default because drive adds harmonics on purpose (--fx to include them). The
+  switches are compared with every other 5 ms of the same track: the sinc
+  kernel's transition band leaves some of the model's top band there, so "no
+  click" means a switch window is no louder above 22.5 kHz than the track's own
+  99th percentile.
 """
 from __future__ import annotations
 

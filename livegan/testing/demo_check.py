@@ -7,7 +7,7 @@ import numpy as np
 from livegan.offline import DEMO_AUTOMATION, DEMO_RATE, DEMO_SECONDS
 
 SR = DEMO_RATE
-HP_HZ = 11000.0  # above the model's Nyquist x any demo tempo ratio: only discontinuities land here
+HP_HZ = 22500.0  # above a 44.1 kHz model's band, below the 48 kHz output's Nyquist: only discontinuities land here
 
 
 def render_demo_with_log(model_path=None, fx=False, blocksize=256):
