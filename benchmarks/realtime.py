@@ -109,7 +109,9 @@ def run_null_child(args) -> dict:
     stream = sd.OutputStream(device="system", samplerate=48000, channels=2, blocksize=args.blocksize,
                              dtype="float32", callback=cb)
     stream.start()
+    print("STREAM_ON", flush=True)
     time.sleep(args.seconds)
+    print("STREAM_OFF", flush=True)
     stream.stop()
     stream.close()
     res = {"blocksize": args.blocksize, "gen": "none (null client)", "seconds": args.seconds, "xruns": st["xruns"],
@@ -127,10 +129,9 @@ def run_child(args) -> dict:
     import numpy as np
 
     sys.setswitchinterval(args.switch_interval)
-    from livegan.audio.engine import warm_up
-    from livegan.audio.output import AudioOutput
+    from livegan.audio.output import resolve_output
     from livegan.model import load_model
-    from livegan.performance import build
+    from livegan.performance import open_live
     from livegan.testing.wiring import identity_patch
     from livegan.generate.scheduler import GeneratorThread, generate_loop
 
@@ -146,10 +147,9 @@ def run_child(args) -> dict:
         from livegan.control.patch import default_patch_path, load_patch
 
         patch.effects = load_patch(default_patch_path()).effects
-    parts = build(model.meta, patch, 48000, 2, quantize="beat", crossfade_ms=20.0)
+    parts, out, arena = open_live(model.meta, patch, 48000, 2, resolve_output("system"), args.blocksize, "low",
+                                  getattr(args, "audio", "process"), quantize="beat", crossfade_ms=20.0)
     engine, controls = parts.engine, parts.controls
-    out = AudioOutput(engine, device="system", samplerate=48000, blocksize=args.blocksize, latency="low")
-    warm_up(model.meta.channels, 2)
     for _ in range(3):
         generate_loop(model, engine, engine.controls.snapshot())
     t0 = time.perf_counter()
@@ -166,6 +166,7 @@ def run_child(args) -> dict:
     if args.gen != "off":
         gen.start()
     out.start()
+    print("STREAM_ON", flush=True)  # the A/B harness charges JACK's xruns from here...
     rt_main = raise_thread_priority(40) if args.gen == "process" else False
     rng = np.random.default_rng(1)
     last_beat = 0
@@ -178,6 +179,7 @@ def run_child(args) -> dict:
             last_beat = b
             controls.cc(int(rng.integers(0, 8)), int(rng.integers(0, 128)))
         time.sleep(0.005)
+    print("STREAM_OFF", flush=True)  # ...to here
     out.close()
     parts.close()
     if args.gen != "off":
@@ -188,7 +190,8 @@ def run_child(args) -> dict:
     s = engine.stats()
     g = engine.gen_times()[1:]
     g = g if len(g) else np.full(1, np.nan)  # --gen off: nothing generated during the run
-    res = {"blocksize": args.blocksize, "gen": args.gen, "fx": bool(args.fx), "seconds": args.seconds, "xruns": out.xruns,
+    res = {"blocksize": args.blocksize, "gen": args.gen, "fx": bool(args.fx), "audio": getattr(args, "audio", "process"),
+           "seconds": args.seconds, "xruns": out.xruns,
            "xrun_at_callback": [int(i) for i in out.xrun_calls[:min(out.xruns, 64)]],
            "late_loops": s["late_loops"], "loops_generated": s["loops_generated"], "switches": s["switches"],
            "superseded": s["superseded"], "gen_ms_median": float(np.median(g) * 1e3),
@@ -198,6 +201,8 @@ def run_child(args) -> dict:
            "late_at_frames": [int(f) for f in engine.events()[engine.events()[:, 1] == 1][:, 0]],
            "wall_s": time.perf_counter() - t0, "helper_threads_fifo": rt_main}
     res.update(out.load_stats(skip=16))
+    if arena is not None:
+        arena.close()
     print("RESULT " + json.dumps(res), flush=True)
     return res
 

@@ -145,7 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seconds", type=seconds_up_to(1e7), default=None,
                    help="stop after this many seconds of audio played")
     s.add_argument("--generator", choices=("thread", "process"), default="thread",
-                   help="generate loops on a thread, or in a child process (keeps torch off the audio process's GIL)")
+                   help="generate loops on a thread, or in a child process")
+    s.add_argument("--audio", choices=("process", "thread"), default="process",
+                   help="process: the audio callback, engine and effects run in a process of their own, so no "
+                        "other thread of livegan can hold up the sound; thread: in this process (the old path)")
 
     s = sub.add_parser("render", help="render a performance offline from MIDI automation", formatter_class=fmt)
     s.add_argument("--automation", required=True, metavar="PERF.mid",

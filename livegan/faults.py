@@ -2,13 +2,15 @@
 keeps a forward() that never returns from hanging the load or the start of a show.
 
 Used by the model loader (``livegan.model``), the generator thread or process (``livegan.generate``),
-the engine's loop check and the offline render. Imports nothing of livegan's but the errors.
+the engine's loop check (``checked_loop``) and fault count (``GenFaults``) and the offline render. Imports nothing of livegan's but the errors.
 """
 from __future__ import annotations
 
 import math
 import os
 import threading
+
+import numpy as np
 
 GEN_TIMEOUT_S = 30.0  # a warm-up (or the first loop of a show) that takes longer: the model is taken to hang
 _abandoned: list = []  # deadline threads left running a forward() that never returned
@@ -72,3 +74,40 @@ def call_with_deadline(fn, seconds: float, what: str):
 def abandoned() -> bool:
     """Whether a deadline thread is still running a forward() (then leave with ``os._exit``). Any thread."""
     return any(t.is_alive() for t in _abandoned)
+
+
+class GenFaults:
+    """Generations that failed (raised, broke the output contract, or took longer than a loop).
+
+    ``add`` runs on the generator thread (or the render loop); the main thread reads ``count``,
+    ``last`` and ``texts`` (each distinct one-line text once, in order of first appearance, at
+    most ``MAX_TEXTS``): list appends and int writes, no lock.
+    """
+
+    MAX_TEXTS = 16
+
+    def __init__(self):
+        self.count = 0
+        self.last = ""
+        self.texts: list[str] = []
+
+    def add(self, text: str) -> None:
+        self.last = text
+        if text not in self.texts and len(self.texts) < self.MAX_TEXTS:
+            self.texts.append(text)
+        self.count += 1
+
+
+def checked_loop(loop, channels: int, loop_samples: int) -> np.ndarray:
+    """A generated loop as a bank slot may take it: (channels, loop_samples) float, finite,
+    clamped to [-1, 1]. Raises ``GenerationFault`` (one line) otherwise. Generator thread or render loop."""
+    a = loop if isinstance(loop, np.ndarray) else None
+    if a is None:
+        raise GenerationFault(f"the model returned {type(loop).__name__}, not an array")
+    if a.shape != (channels, loop_samples):
+        raise GenerationFault(f"the model returned a loop of shape {a.shape}, not {(channels, loop_samples)}")
+    if a.dtype.kind != "f":  # (a model's float64 is refused in LoopModel.generate; code may hand float64 here)
+        raise GenerationFault(f"the model returned {a.dtype} samples, not float32")
+    if not np.isfinite(a).all():
+        raise GenerationFault("the model returned a loop with NaN or Inf")
+    return np.clip(a, -1.0, 1.0).astype(np.float32, copy=False)

@@ -31,13 +31,17 @@ class Parts:
 
 
 def build(meta, patch: Patch, rate: int, channels: int, *, fx: bool = True, seed: int = 0,
-          quantize: str | None = None, crossfade_ms: float | None = None, record_ring_frames: int = 0) -> Parts:
+          quantize: str | None = None, crossfade_ms: float | None = None, record_ring_frames: int = 0,
+          take_ring_frames: int = 0, arena=None, remote_fx: bool = False) -> Parts:
     """Wire ``meta`` (a model's ``ModelMeta``) played through ``patch`` at ``rate`` Hz on ``channels``.
 
     The engine starts at the patch's tempo (None: the model's), quantize and crossfade unless
     ``quantize``/``crossfade_ms`` say otherwise. The effects chain (``fx``: on unless False) runs in
     FIFO mode (any block length); its delay starts at that tempo. ``seed`` is the first base z's
-    (``livegan.model.seed_z``). ``record_ring_frames``: a ring the engine copies each block into."""
+    (``livegan.model.seed_z``). ``record_ring_frames``: a ring the engine copies each block into
+    (the meter's), ``take_ring_frames``: the ring a take's recorder drains. ``arena``: where the
+    real-time state lives (``livegan.audio.arena``; shared with the audio process). ``remote_fx``:
+    no chain here, the audio process builds the patch's (``livegan.audio.host``)."""
     n = int(meta.directions.shape[0])
     dropped = [k for k in patch.knobs if k.direction is not None and k.direction >= n]
     controller, patch, _ = controller_for(patch, meta, seed=seed)
@@ -45,14 +49,46 @@ def build(meta, patch: Patch, rate: int, channels: int, *, fx: bool = True, seed
                 f"{', '.join(str(k.direction + 1) for k in dropped)} but the model has {n}; they are ignored"
                 ] if dropped else []
     chain = None
-    if fx and patch.effects:
+    if fx and patch.effects and not remote_fx:
         from livegan.audio.fx import FxChain
 
         chain = FxChain(patch.effects, rate, channels, bpm=float(patch.tempo or meta.bpm))
-    controls = EngineControls(controller, chain)
+    controls = EngineControls(controller, chain, arena=arena, remote_fx=remote_fx and fx and bool(patch.effects))
     engine = Engine(meta, controls, sample_rate=rate, channels=channels,
                     quantize=patch.quantize if quantize is None else quantize,
                     crossfade_ms=patch.crossfade_ms if crossfade_ms is None else crossfade_ms,
-                    tempo=patch.tempo, fx=chain, record_ring_frames=record_ring_frames)
+                    tempo=patch.tempo, fx=chain, record_ring_frames=record_ring_frames,
+                    take_ring_frames=take_ring_frames, arena=arena)
     controls.bind(engine)
     return Parts(engine, controls, chain, patch, warnings)
+
+
+def open_live(meta, patch: Patch, rate: int, channels: int, device: int, blocksize: int, latency="low",
+              audio: str = "process", **kw):
+    """``build``'s parts and the output that plays them (not started): -> (parts, output, arena).
+
+    ``audio`` "process": the parts on a shared arena (``livegan.audio.arena``) and an
+    ``livegan.audio.host.AudioProcess`` whose callback, engine and effects chain run in a process
+    of their own; "thread": an ``AudioOutput`` in this process (the old path; arena None). ``kw``
+    as ``build`` takes them. Whatever was made is closed again if opening fails (one ``CLIError``
+    line for a device problem). Main thread.
+    """
+    from livegan.audio.engine import warm_up
+    from livegan.audio.output import AudioOutput
+
+    if audio == "thread":
+        parts = build(meta, patch, rate, channels, **kw)
+        out = AudioOutput(parts.engine, device=device, samplerate=rate, blocksize=blocksize, latency=latency,
+                          channels=channels)
+        warm_up(meta.channels, channels)
+        return parts, out, None
+    from livegan.audio.arena import Arena
+    from livegan.audio.host import AudioProcess
+
+    arena = Arena(shared=True)
+    try:
+        parts = build(meta, patch, rate, channels, arena=arena, remote_fx=True, **kw)
+        return parts, AudioProcess(parts, arena, device, rate, blocksize, latency, channels), arena
+    except BaseException:
+        arena.close()
+        raise

@@ -4,14 +4,14 @@ then exit code 2 with one error line, and the WAV keeps what reached the disk.
 
 A full disk is simulated without root: perform runs with a file-size limit (``RLIMIT_FSIZE``, 1 MB,
 about 2.7 s of float32 stereo at 48 kHz) and ``SIGXFSZ`` ignored, so the recorder's write fails with
-``EFBIG`` as it would with ``ENOSPC``; the small files stay under the limit.
+``EFBIG`` as it would with ``ENOSPC``; the small files stay under the limit. The limit is set once
+the show's parts are open (shared memory is sized with ``ftruncate`` too, and the audio process has
+no file to write), so it strikes the files as a full disk would.
 """
 from __future__ import annotations
 
 import json
 import os
-import resource
-import signal
 import subprocess
 import sys
 
@@ -21,17 +21,26 @@ LIMIT = 1 << 20
 SR = 48000
 
 
-def _file_size_limit():
+DRIVER = f"""
+import resource, signal, sys
+import livegan.commands.perform as P
+connect = P._connect
+def _connect(show):  # the parts are open: from here on the files meet a 'full disk'
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (LIMIT, LIMIT))
+    resource.setrlimit(resource.RLIMIT_FSIZE, ({LIMIT}, {LIMIT}))
+    return connect(show)
+P._connect = _connect
+from livegan.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
 
 
 def test_write_error_is_shown_at_once_the_show_goes_on_and_the_teardown_finishes(jack_server, tiny_model, tmp_path):
     wav, stats = tmp_path / "take.wav", tmp_path / "stats.json"
     env = {**os.environ, "JACK_NO_START_SERVER": "1"}
-    r = subprocess.run([sys.executable, "-m", "livegan", "perform", "--model", str(tiny_model), "--record", str(wav),
+    r = subprocess.run([sys.executable, "-c", DRIVER, "perform", "--model", str(tiny_model), "--record", str(wav),
                         "--seconds", "6", "--stats-json", str(stats)], env=env, capture_output=True, text=True,
-                       timeout=120, preexec_fn=_file_size_limit)
+                       timeout=120)
     lines = r.stderr.splitlines()
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
     warn = [i for i, ln in enumerate(lines) if "warning: take 1: writing" in ln and "File too large" in ln]

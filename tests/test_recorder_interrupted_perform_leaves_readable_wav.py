@@ -80,7 +80,7 @@ def test_perform_records_exactly_the_frames_played(jack_server, tiny_model, tmp_
     assert s["frames_played"] >= 2 * SR
 
 
-def _engine():
+def _engine(take_ring_frames: int):
     from livegan.model import validate_meta
     from livegan.testing.synth import make_loop
     from livegan.testing.wiring import identity_parts
@@ -88,7 +88,7 @@ def _engine():
     meta = validate_meta(dict(format=1, name="b", sample_rate=16384, loop_samples=32768, channels=1, latent_dim=2,
                               latent_dist="uniform", bpm=120.0, bars=1, beats_per_bar=4, directions=[], sigmas=[],
                               training={}))
-    e = identity_parts(meta, SR, quantize="none").engine
+    e = identity_parts(meta, SR, quantize="none", take_ring_frames=take_ring_frames).engine
     return e, [make_loop("bass", i, 16384)[None] for i in range(3)]
 
 
@@ -98,9 +98,9 @@ def test_recorded_wav_equals_the_played_blocks_bit_for_bit(tmp_path):
     The producer waits for ring space before each block, so the property holds whatever the machine's
     load: a writer stalled past the ring's length is the overflow test's case, not this one's (a CI run
     on a loaded VM dropped 5163 frames when this test paced itself by sleeping)."""
-    e, loops = _engine()
-    rec = Recorder(tmp_path / "r.wav", SR, 2, ring_seconds=0.1, poll_s=0.002)
-    e.attach_ring(rec.ring, rec.rst)
+    e, loops = _engine(int(0.1 * SR))
+    rec = Recorder(tmp_path / "r.wav", SR, 2, poll_s=0.002, ring=e.take_ring)
+    e.attach_ring(1)
     rec.start()
     e.publish_loop(loops[0], 0)
     out = np.zeros((777, 2), np.float32)
@@ -122,9 +122,9 @@ def test_recorded_wav_equals_the_played_blocks_bit_for_bit(tmp_path):
 
 
 def test_ring_overflow_is_counted_not_silent(tmp_path):
-    e, loops = _engine()
-    rec = Recorder(tmp_path / "r.wav", SR, 2, ring_seconds=0.05)  # 2 400 frames, writer never started
-    e.attach_ring(rec.ring, rec.rst)
+    e, loops = _engine(int(0.05 * SR))
+    rec = Recorder(tmp_path / "r.wav", SR, 2, ring=e.take_ring)  # 2 400 frames, writer never started
+    e.attach_ring(1)
     e.publish_loop(loops[0], 0)
     out = np.zeros((1000, 2), np.float32)
     for _ in range(5):

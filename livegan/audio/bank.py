@@ -34,14 +34,21 @@ class NoFreeSlot(RuntimeError):
 
 
 class LoopBank:
-    def __init__(self, n_slots: int, channels: int, loop_samples: int):
+    """The slots and their publish record, in ``arena`` (``livegan.audio.arena``; None: this process's
+    memory). On an attached arena (the audio process) the generator-side bookkeeping stays unused."""
+
+    def __init__(self, n_slots: int, channels: int, loop_samples: int, arena=None):
+        from livegan.audio.arena import Arena
+
+        a = arena or Arena()
         self.n = loop_samples
         self.channels = channels
-        self.slots = np.zeros((n_slots, channels, loop_samples + 2 * dsp.PAD), np.float32)
-        self.state = np.full(n_slots, dsp.FREE, np.int64)
-        self.loop_id = np.full(n_slots, -1, np.int64)
-        self.pub = np.zeros(dsp.N_PUB, np.int64)
-        self.pub[dsp.P_SLOT] = -1
+        self.slots = a.array("bank.slots", (n_slots, channels, loop_samples + 2 * dsp.PAD), np.float32)
+        self.state = a.array("bank.state", n_slots, np.int64, dsp.FREE)
+        self.loop_id = a.array("bank.loop_id", n_slots, np.int64, -1)
+        self.pub = a.array("bank.pub", dsp.N_PUB, np.int64)
+        if a.fresh:
+            self.pub[dsp.P_SLOT] = -1
         self._last = -1  # last published slot (generator-side bookkeeping)
         self._last_beat = None
         self._next_id = 0

@@ -18,6 +18,11 @@ import numpy as np
 from livegan.audio import dsp
 from livegan.audio.bank import LoopBank
 from livegan.audio.transport import MAX_BPM, MIN_BPM, Transport, quantum_beats
+from livegan.faults import GenFaults, checked_loop
+
+
+H_REC_WANT, H_REC_SEEN, H_REC_FRAME = range(3)  # the engine's record-ring state (int64 ``hst``)
+N_HST = 3
 
 
 def tempo_limit(meta, sample_rate: int, step: bool = False) -> float:
@@ -62,45 +67,6 @@ class Controls(Protocol):
         """Apply control changes staged since the last block at this block's first frame
         (``ist[dsp.I_FRAME]``). Audio thread, at the start of every ``process``: must not allocate,
         lock or wait. Subclassing this protocol inherits this no-op."""
-
-
-class GenFaults:
-    """Generations that failed (raised, broke the output contract, or took longer than a loop).
-
-    ``add`` runs on the generator thread (or the render loop); the main thread reads ``count``,
-    ``last`` and ``texts`` (each distinct one-line text once, in order of first appearance, at
-    most ``MAX_TEXTS``): list appends and int writes, no lock.
-    """
-
-    MAX_TEXTS = 16
-
-    def __init__(self):
-        self.count = 0
-        self.last = ""
-        self.texts: list[str] = []
-
-    def add(self, text: str) -> None:
-        self.last = text
-        if text not in self.texts and len(self.texts) < self.MAX_TEXTS:
-            self.texts.append(text)
-        self.count += 1
-
-
-def checked_loop(loop, channels: int, loop_samples: int) -> np.ndarray:
-    """A generated loop as a bank slot may take it: (channels, loop_samples) float, finite,
-    clamped to [-1, 1]. Raises ``GenerationFault`` (one line) otherwise. Generator thread or render loop."""
-    from livegan.faults import GenerationFault
-
-    a = loop if isinstance(loop, np.ndarray) else None
-    if a is None:
-        raise GenerationFault(f"the model returned {type(loop).__name__}, not an array")
-    if a.shape != (channels, loop_samples):
-        raise GenerationFault(f"the model returned a loop of shape {a.shape}, not {(channels, loop_samples)}")
-    if a.dtype.kind != "f":  # (a model's float64 is refused in LoopModel.generate; code may hand float64 here)
-        raise GenerationFault(f"the model returned {a.dtype} samples, not float32")
-    if not np.isfinite(a).all():
-        raise GenerationFault("the model returned a loop with NaN or Inf")
-    return np.clip(a, -1.0, 1.0).astype(np.float32, copy=False)
 
 
 def new_state(loop_samples: int, loop_beats: int, sample_rate: int, bpm: float):
@@ -156,29 +122,39 @@ class Engine:
     def __init__(self, meta, controls: Controls, sample_rate: int = 48000, channels: int = 2,
                  quantize: str = "bar", crossfade_ms: float = 40.0, tempo: float | None = None, fx=None,
                  n_slots: int = 6, limiter_dbfs: float = -0.3, limiter_release_ms: float = 80.0,
-                 log_size: int = 16384, record_ring_frames: int = 0):
+                 log_size: int = 16384, record_ring_frames: int = 0, take_ring_frames: int = 0, arena=None):
+        from livegan.audio.arena import Arena
+
+        a = self.arena = arena or Arena()  # kept: the arrays live as long as their mapping
         self.meta = meta
         self.sample_rate = int(sample_rate)
         self.channels = int(channels)
         self.fx = fx
-        self.bank = LoopBank(n_slots, meta.channels, meta.loop_samples)
+        self.bank = LoopBank(n_slots, meta.channels, meta.loop_samples, arena=a)
         bpm = float(meta.bpm if tempo is None else tempo)
         self._check_tempo(bpm)
-        self.ist, self.fst = new_state(meta.loop_samples, meta.bars * meta.beats_per_bar, self.sample_rate, bpm)
+        self.ist = a.array("engine.ist", dsp.N_IST, np.int64)
+        self.fst = a.array("engine.fst", dsp.N_FST, np.float64)
+        self.log = a.array("engine.log", (log_size, 4), np.int64)
+        self.lst = a.array("engine.lst", dsp.N_LST, np.float64)
+        # the record rings: 0 the meter's (or a caller's), 1 a take's; hst says which the callback
+        # writes into (H_REC_WANT, set by attach_ring) and from which frame (H_REC_FRAME)
+        self.hst = a.array("engine.hst", N_HST, np.int64)
+        self.rings = [(a.array(f"engine.ring{i}", (max(1, int(n)), self.channels), np.float32),
+                       a.array(f"engine.rst{i}", dsp.N_RST, np.int64))
+                      for i, n in enumerate((record_ring_frames, take_ring_frames))]
+        self.ring, self.rst = self.rings[0] if record_ring_frames else (None, self.rings[0][1])
         self.transport = Transport(self.ist, self.fst, meta.beats_per_bar)
-        self.crossfade_ms = 40.0
-        self.set_quantize(quantize)
-        self.set_crossfade_ms(crossfade_ms)
+        self.crossfade_ms = float(crossfade_ms)
+        self.quantize = quantize
+        if a.fresh:
+            self.ist[:], self.fst[:] = new_state(meta.loop_samples, meta.bars * meta.beats_per_bar,
+                                                 self.sample_rate, bpm)
+            self.lst[:] = limiter_state(limiter_dbfs, limiter_release_ms, self.sample_rate)
+            self.hst[H_REC_WANT] = self.hst[H_REC_SEEN] = 0 if record_ring_frames else -1
+            self.set_quantize(quantize)
+        self._recs = [r if (i or record_ring_frames) else None for i, r in enumerate(self.rings)]
         self.controls = controls
-        self.log = np.zeros((log_size, 4), np.int64)
-        self.lst = limiter_state(limiter_dbfs, limiter_release_ms, self.sample_rate)
-        self.ring = None
-        self.rst = np.zeros(dsp.N_RST, np.int64)
-        if record_ring_frames:
-            self.ring = np.zeros((int(record_ring_frames), self.channels), np.float32)
-        self._rec = None if self.ring is None else (self.ring, self.rst)  # what the callback writes into
-        self._rec_seen = self._rec
-        self.rec_start_frame = 0  # first frame written into the current ring
         self.loops_generated = 0
         self.gen_seconds = np.zeros(65536, np.float64)  # ring of generation times (generator thread)
         self.faults = GenFaults()  # generations that failed: the current loop kept playing
@@ -226,6 +202,7 @@ class Engine:
         return bool(self.ist[dsp.I_RUN_REQ])
 
     def set_quantize(self, quantize: str) -> None:
+        """Any thread."""
         self.quantize = quantize
         self.ist[dsp.I_QUANT] = quantum_beats(quantize, self.meta.beats_per_bar)
         self.set_crossfade_ms(self.crossfade_ms)
@@ -240,17 +217,32 @@ class Engine:
             frames = min(frames, int(q * self.fst[dsp.F_FPB] / 2))
         self.ist[dsp.I_FADE_LEN] = max(1, frames)
 
-    def attach_ring(self, ring: np.ndarray, rst: np.ndarray) -> None:
-        """Let the recorder own the ring arrays; the callback copies each block into them. Main thread,
-        before or while the stream runs: the pair is swapped as one reference, so a take starts (and
-        the previous ring gets its last frame) exactly at a block boundary; ``ring_attached()`` says
-        when the callback has taken it and ``rec_start_frame`` from which frame."""
-        self.ring, self.rst = ring, rst
-        self._rec = (ring, rst)
+    def attach_ring(self, which: int) -> None:
+        """Record into ring ``which`` (0: the meter's, 1: a take's; -1: none) from the next block on.
+        Main thread, before or while the stream runs: a take starts (and the previous ring gets its
+        last frame) exactly at a block boundary; ``ring_attached()`` says when the callback has taken
+        it and ``rec_start_frame`` from which frame."""
+        self.hst[H_REC_WANT] = int(which)
 
     def ring_attached(self) -> bool:
         """True once the callback writes into the ring last attached (any thread)."""
-        return self._rec_seen is self._rec
+        return self.hst[H_REC_SEEN] == self.hst[H_REC_WANT]
+
+    @property
+    def rec_start_frame(self) -> int:
+        """The first frame written into the ring now attached."""
+        return int(self.hst[H_REC_FRAME])
+
+    def live_ring(self):
+        """(ring, rst) the callback writes into now (the meter's or a take's; (None, rst) when none):
+        the panel's level reads it. Any thread."""
+        w = int(self.hst[H_REC_SEEN])
+        return self._recs[w] if w >= 0 and self._recs[w] is not None else (None, self.rst)
+
+    @property
+    def take_ring(self):
+        """(ring, rst) of ring 1, the one a take records from (a ``Recorder`` drains it)."""
+        return self.rings[1]
 
     # ---- audio thread ------------------------------------------------------------
     def process(self, out: np.ndarray) -> None:
@@ -260,10 +252,11 @@ class Engine:
         ``fx.process(out)``, the limiter kernel, and a copy into the record ring.
         """
         self.controls.admit(self.ist)  # staged control changes take effect at this block's first frame
-        rec = self._rec
-        if rec is not self._rec_seen:  # a new ring (a new take) starts with this block
-            self.rec_start_frame = int(self.ist[dsp.I_FRAME])
-            self._rec_seen = rec
+        h = self.hst
+        if h[H_REC_WANT] != h[H_REC_SEEN]:  # a new ring (a new take) starts with this block
+            h[H_REC_FRAME] = self.ist[dsp.I_FRAME]
+            h[H_REC_SEEN] = h[H_REC_WANT]
+        rec = self._recs[h[H_REC_SEEN]] if h[H_REC_SEEN] >= 0 else None
         b = self.bank
         dsp.engine_block(out, b.slots, b.state, b.loop_id, self.ist, self.fst, b.pub, dsp.TABLE, self.log)
         if self.fx is not None:
@@ -317,7 +310,8 @@ class Engine:
             "late_loops": int(self.ist[dsp.I_LATE]), "superseded": int(self.ist[dsp.I_SUPERSEDED]),
             "gen_ms_median": float(np.median(g) * 1e3) if g.size else None,
             "gen_ms_p99": float(np.percentile(g, 99) * 1e3) if g.size else None,
-            "frames_recorded": int(self.rst[dsp.R_WRITTEN]), "ring_drops": int(self.rst[dsp.R_DROPPED]),
+            "frames_recorded": sum(int(r[dsp.R_WRITTEN]) for _, r in self.rings),
+            "ring_drops": sum(int(r[dsp.R_DROPPED]) for _, r in self.rings),
             "gen_faults": int(self.faults.count), "last_gen_fault": self.faults.last or None,
             "playing_loop": int(self.bank.loop_id[self.ist[dsp.I_CUR]]) if self.ist[dsp.I_CUR] >= 0 else None,
         }

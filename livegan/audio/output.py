@@ -32,6 +32,9 @@ class OutputBackend(Protocol):
     - ``device_name``, ``blocksize``, ``samplerate``: what it opened;
     - ``calls``: callbacks so far; ``xruns``: under/overflows, the first 64 at ``xrun_calls`` (call index);
     - ``loads``: ring of each callback's time as a fraction of the block period (``load_stats`` sums it up);
+    - ``delays``: ring of each callback's *start delay*, seconds from the moment the audio server
+      invoked it (PortAudio's ``time_info.currentTime``) to livegan's first line: the wait for the
+      GIL that ``loads`` cannot see (``load_stats`` sums it up too);
     - ``cb_ring``: (16, 2) ring of (monotonic time, engine frame) at each callback's start, read by
       ``livegan.control.follow.FrameClock`` to tell which frame is heard when;
     - ``output_latency``: seconds from a callback's start to its first frame at the output.
@@ -45,6 +48,7 @@ class OutputBackend(Protocol):
     xruns: int
     xrun_calls: np.ndarray
     loads: np.ndarray
+    delays: np.ndarray
     cb_ring: np.ndarray
 
     @property
@@ -128,7 +132,9 @@ class AudioOutput:
     plain numbers (lock-free)."""
 
     def __init__(self, engine, device=None, samplerate: int | None = None, blocksize: int = 256,
-                 latency="low", channels: int | None = None, stat_blocks: int = 1 << 20):
+                 latency="low", channels: int | None = None, stat_blocks: int = 1 << 20, arena=None):
+        """``arena`` (``livegan.audio.arena``): where the counters live (shared with the control
+        process when this runs in the audio process); None: this process's memory."""
         sd = _sd()
         self.sd = sd
         self.device = resolve_output(device)
@@ -154,13 +160,11 @@ class AudioOutput:
         self.engine = engine
         self.blocksize = int(blocksize)
         self.period = self.blocksize / self.samplerate
-        self.loads = np.zeros(stat_blocks, np.float64)  # callback time / block period, ring
-        self.calls = 0
-        self.xruns = 0
-        self.xrun_calls = np.full(64, -1, np.int64)  # callback index of the first 64 xruns
+        self.counters = Counters(arena, stat_blocks)
+        self.loads, self.delays = self.counters.loads, self.counters.delays
+        self.xrun_calls, self.cb_ring, self._ost = self.counters.xrun_calls, self.counters.cb_ring, self.counters.ost
         self._perf = time.perf_counter
         self._mono = time.monotonic
-        self.cb_ring = np.zeros((16, 2), np.float64)  # (monotonic time, engine frame) at each callback's start
         try:
             self.stream = sd.OutputStream(device=self.device, samplerate=self.samplerate, channels=self.channels,
                                           blocksize=self.blocksize, dtype="float32", latency=latency,
@@ -171,18 +175,30 @@ class AudioOutput:
 
     def callback(self, outdata, frames, time_info, status):
         """PortAudio thread: no allocation of our own, no lock, no log, no torch. Never rebinds outdata."""
+        now = self.stream.time  # first: the start delay ends here
         t0 = self._perf()
+        ost = self._ost
+        n = ost[O_CALLS]
+        self.delays[n % self.delays.shape[0]] = now - time_info.currentTime
         if status.output_underflow or status.output_overflow:
-            if self.xruns < 64:
-                self.xrun_calls[self.xruns] = self.calls
-            self.xruns += 1
-        n = self.calls
+            x = ost[O_XRUNS]
+            if x < 64:
+                self.xrun_calls[x] = n
+            ost[O_XRUNS] = x + 1
         r = self.cb_ring[n & 15]
         r[0] = self._mono()
         r[1] = self.engine.ist[dsp.I_FRAME]  # the block's first frame
         self.engine.process(outdata)
         self.loads[n % self.loads.shape[0]] = (self._perf() - t0) / self.period
-        self.calls = n + 1
+        ost[O_CALLS] = n + 1
+
+    @property
+    def calls(self) -> int:
+        return int(self._ost[O_CALLS])
+
+    @property
+    def xruns(self) -> int:
+        return int(self._ost[O_XRUNS])
 
     def start(self):
         try:
@@ -204,10 +220,42 @@ class AudioOutput:
         return float(lat[1] if isinstance(lat, tuple) else lat)
 
     def load_stats(self, skip: int = 0) -> dict:
-        """Callback time as a fraction of the block period: median, p99, max (after ``skip`` calls)."""
-        n = min(self.calls, self.loads.shape[0])
+        """Callback time and start delay (``Counters.stats``) after ``skip`` calls."""
+        return self.counters.stats(self.period, skip)
+
+
+O_CALLS, O_XRUNS = range(2)  # the output's int64 counters (``Counters.ost``)
+
+
+class Counters:
+    """An output's plain-number counters, in an arena (``livegan.audio.arena``): callbacks, xruns,
+    the first 64 xruns' call index, per-callback load and start delay rings, and (monotonic time,
+    engine frame) at the last 16 callback starts. Written by the audio thread (of whichever
+    process), read lock-free by the main thread."""
+
+    def __init__(self, arena=None, stat_blocks: int = 1 << 20):
+        from livegan.audio.arena import Arena
+
+        a = self.arena = arena or Arena()  # kept: the arrays live as long as their mapping
+        self.ost = a.array("out.counts", 2, np.int64)
+        self.xrun_calls = a.array("out.xrun_calls", 64, np.int64, -1)
+        self.loads = a.array("out.loads", stat_blocks, np.float64)  # callback time / block period, ring
+        self.delays = a.array("out.delays", stat_blocks, np.float64)  # seconds, ring
+        self.cb_ring = a.array("out.cb_ring", (16, 2), np.float64)
+
+    def stats(self, period: float, skip: int = 0) -> dict:
+        """Callback time as a fraction of the block period (median, p99, max) and the callback start
+        delay in ms (median, p99, p99.9, max, and how many callbacks started more than half a period
+        late), after ``skip`` calls. Main thread."""
+        n = min(int(self.ost[O_CALLS]), self.loads.shape[0])
         x = self.loads[min(skip, n):n]
+        d = self.delays[min(skip, n):n] * 1e3
         if x.size == 0:
-            return {"callback_load_median": None, "callback_load_p99": None, "callback_load_max": None}
+            return {k: None for k in ("callback_load_median", "callback_load_p99", "callback_load_max",
+                                      "start_delay_ms_median", "start_delay_ms_p99", "start_delay_ms_p999",
+                                      "start_delay_ms_max", "late_starts")}
         return {"callback_load_median": float(np.median(x)), "callback_load_p99": float(np.percentile(x, 99)),
-                "callback_load_max": float(x.max())}
+                "callback_load_max": float(x.max()),
+                "start_delay_ms_median": float(np.median(d)), "start_delay_ms_p99": float(np.percentile(d, 99)),
+                "start_delay_ms_p999": float(np.percentile(d, 99.9)), "start_delay_ms_max": float(d.max()),
+                "late_starts": int(np.count_nonzero(d > 0.5e3 * period))}

@@ -18,10 +18,13 @@ an error stop it cleanly: the stream stops, the recorder drains and closes
 (a SIGKILL leaves a WAV readable up to its last write), ``--stats-json`` is
 written.
 
-Threads: main (this module: setup, the wait loop, MIDI bridging, teardown),
-audio callback (``AudioOutput.callback``), generator (``GeneratorThread``),
-recorder (``Recorder``), MIDI (``livegan.io.midi.MidiInput``). The main thread is
-also the control thread (``livegan.control.live.LiveControl``) and the UI thread.
+Processes and threads: the audio callback (``AudioOutput.callback``), the engine and the
+effects chain run in the audio process (``livegan.audio.host``; ``--audio thread`` keeps them
+in this process, the old path); this process has main (this module: setup, the wait loop, MIDI
+bridging, teardown), generator (``GeneratorThread``), recorder (``Recorder``) and MIDI
+(``livegan.io.midi.MidiInput``). The main thread is also the control thread
+(``livegan.control.live.LiveControl``) and the UI thread. The two processes share the
+real-time state in shared memory (``livegan.audio.arena``).
 """
 from __future__ import annotations
 
@@ -45,6 +48,7 @@ class Show:
         self.in_process = getattr(args, "generator", "thread") == "process"
         self.notes = []  # warnings from the control thread (a clock tempo held at the model's limit): panel and stderr
         self.gen = self.midi_in = None
+        self.arena = None  # the shared real-time state with ``--audio process`` (livegan.audio.arena)
 
     def say(self, msg: str) -> None:
         """What a key did, or a warning: the panel shows it; without one, stderr says it."""
@@ -54,7 +58,11 @@ class Show:
 
 def cli_perform(args) -> int:
     show = _open(args)
-    _connect(show)
+    try:
+        _connect(show)
+    except BaseException:  # the show never started: its audio process and shared memory go at once
+        _close_output(show)
+        raise
     _announce(show)
     rc = 0
     gc.collect()
@@ -90,11 +98,10 @@ def _check_args(args) -> str:
 
 def _open(args) -> Show:
     """Patch, output device, model, the performance's parts and the stream (not started yet)."""
-    from livegan.audio.engine import start_tempo_problem, warm_up
-    from livegan.audio.output import AudioOutput
+    from livegan.audio.engine import start_tempo_problem
     from livegan.control.patch import default_patch_path, load_patch
     from livegan.model import load_model
-    from livegan.performance import build
+    from livegan.performance import open_live
 
     show = Show(args)
     show.model_path = _check_args(args)
@@ -116,11 +123,15 @@ def _open(args) -> Show:
     problem = start_tempo_problem(meta, rate, patch.tempo, f"{patch.path}: transport.tempo")
     if problem:  # a tempo the kernel can never read: refused before the show, not a crash in it
         raise CLIError(problem)
-    parts = build(meta, patch, rate, channels, record_ring_frames=8192)  # the ring: the meter's
+    try:
+        parts, show.out, show.arena = open_live(meta, patch, rate, channels, dev, args.blocksize, args.latency,
+                                                getattr(args, "audio", "process"), record_ring_frames=8192,
+                                                take_ring_frames=4 * rate)  # the meter's ring; a take's
+    except BaseException:
+        if hasattr(show.model, "close"):  # a generator process: not left behind
+            show.model.close()
+        raise
     show.engine, show.ec, show.chain, show.warnings = parts.engine, parts.controls, parts.fx, parts.warnings
-    show.out = AudioOutput(show.engine, device=dev, samplerate=rate, blocksize=args.blocksize,
-                           latency=args.latency, channels=channels)
-    warm_up(meta.channels, channels)
     return show
 
 
@@ -251,16 +262,17 @@ def _play(show: Show) -> int:
 def _teardown(show: Show, rc: int) -> None:
     """Stream stopped, generator and MIDI stopped, the take saved, ``--stats-json`` written, the
     summary printed. A generation that never returns: leave at once with ``os._exit``. Main thread."""
+    from livegan.generate.scheduler import stop_generator
     from livegan.io.stats import run_stats
 
     args, takes = show.args, show.takes
     try:
         show.out.close()
     finally:
-        hung = _stop_generator(show.gen)
+        hung = stop_generator(show.gen)
         if hasattr(show.model, "close"):
             show.model.close()
-            hung = hung and _stop_generator(show.gen, 1.0)  # a generator process killed: its thread ends
+            hung = hung and stop_generator(show.gen, 1.0)  # a generator process killed: its thread ends
         if show.midi_in is not None and not show.midi_in.close():
             print("livegan perform: warning: the MIDI thread did not stop within 2 s; its port is left open",
                   file=sys.stderr, flush=True)
@@ -279,6 +291,8 @@ def _teardown(show: Show, rc: int) -> None:
         print("livegan perform: " + ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
                                               for k, v in stats.items() if not isinstance(v, list)),
               file=sys.stderr)
+        if show.arena is not None:  # the audio process has ended: its shared blocks go
+            show.arena.close()
         if hung:  # everything is saved; a thread inside torch would abort the interpreter's exit
             print("livegan perform: a generation never returned: leaving without waiting for it",
                   file=sys.stderr, flush=True)
@@ -287,6 +301,18 @@ def _teardown(show: Show, rc: int) -> None:
                 rc = 2
             sys.stdout.flush()
             os._exit(rc)
+
+
+def _close_output(show: Show) -> None:
+    """The output (an audio process) and the shared memory of a show that never started. Main thread."""
+    out = getattr(show, "out", None)
+    if out is not None:
+        out.close()
+    if show.arena is not None:
+        show.arena.close()
+        show.arena = None
+    if hasattr(getattr(show, "model", None), "close"):
+        show.model.close()
 
 
 def _model_path(arg):
@@ -303,7 +329,7 @@ def _model_path(arg):
 def _first_loop(model, engine, snap, path):
     """The loop the show starts with, under a deadline: a model that raises, breaks the contract
     or never returns here stops the show before it starts, with one line. Main thread."""
-    from livegan.audio.engine import checked_loop
+    from livegan.faults import checked_loop
     from livegan.errors import ModelFileError
     from livegan.faults import GenerationTimeout, call_with_deadline, fault_text, gen_timeout_s
     from livegan.generate.scheduler import generate_loop
@@ -318,14 +344,3 @@ def _first_loop(model, engine, snap, path):
         if isinstance(e, GenerationTimeout):
             raise ModelFileError(path, str(e)) from None
         raise ModelFileError(path, f"the first loop failed ({fault_text(e)})") from None
-
-
-def _stop_generator(gen, wait_s: float = 10.0) -> bool:
-    """Stop the generator thread and wait for a generation in progress (a thread left inside torch
-    at interpreter exit aborts the process: "terminate called without an active exception").
-    True if it is still running after ``wait_s`` (a forward() that never returns). Main thread."""
-    gen.stop()
-    if gen.ident is None:
-        return False
-    gen.join(wait_s)
-    return gen.is_alive()

@@ -11,8 +11,6 @@ from livegan.control.patch import Patch
 
 # ---------------------------------------------------------------- the engine side
 
-ADMIT_RING = 1024  # admission frames kept per batch number (the control thread drains far sooner)
-
 
 class EngineControls:
     """A ``Controller`` as the engine's control state, and its effect knobs on an ``FxChain``.
@@ -26,44 +24,45 @@ class EngineControls:
 
     **Admission.** A control change takes effect at one frame that both the live
     performance and its re-render agree on: the start of an audio block. The
-    control thread stages each change as one immutable *batch* (``sync``: the
-    z snapshot, the effect parameters, bypasses and tempo, replaced whole as a
-    single tuple); the engine calls ``admit(ist)`` at the start of every
-    ``process`` and, when a new batch is staged, applies it there (z to the
-    generator, SigTo targets to the chain, tempo to the transport) and writes
-    the block's first frame into ``admit_frame[batch % ADMIT_RING]``. The
-    control thread logs each batch's events at that frame, and ``livegan
-    render`` applies them at the same frame, so effect knobs, latent knobs and
-    tempo changes re-render sample-exactly. Unbound (no engine), ``sync``
-    admits at once.
+    control thread stages each change as one *batch* (``sync``: the z snapshot,
+    the effect parameters, bypasses and tempo) into the staged record of an
+    ``livegan.audio.admit.Admitter``; at the start of every block the audio side's
+    admitter applies it (tempo to the transport, SigTo targets to the chain) and
+    notes the block's first frame in ``admit_frame[batch % ADMIT_RING]``. The
+    generator then generates from that batch's z. The control thread logs each
+    batch's events at that frame, and ``livegan render`` applies them at the
+    same frame, so effect knobs, latent knobs and tempo changes re-render
+    sample-exactly. The record and counters are arena arrays: the audio side may
+    be this process (``admit``, called by the engine) or the audio process (its
+    own ``Admitter`` on the same shared arrays, ``remote_fx``: the chain is there).
+    Unbound (no engine), ``sync`` admits at once.
 
     Threads: ``message``, ``cc``, ``note``, ``stage_tempo`` and ``sync`` run
     on the control thread (the main thread live, the render loop offline);
     ``admit`` on the audio thread (it allocates nothing when no batch is
-    waiting); ``snapshot`` and ``z`` on the generator thread. No locks: one
-    reference write publishes a batch, plain writes admit it.
+    waiting); ``snapshot`` and ``z`` on the generator thread. No locks.
     """
 
-    def __init__(self, controller: Controller, fx=None):
+    def __init__(self, controller: Controller, fx=None, arena=None, remote_fx: bool = False):
+        from livegan.audio.admit import ADMIT_RING, Admitter
+        from livegan.audio.arena import Arena
+
         self.c = controller
         self.fx = fx
+        self.fx_on = fx is not None or remote_fx  # knobs of effects are staged for a chain (here or there)
         self.engine = None  # set by bind(): from then on the engine's blocks admit batches
         self.channel = None if controller.patch.channel is None else controller.patch.channel - 1
-        self._snap = (controller.version, controller.z())
-        self.seq = controller.version
+        self.admitter = Admitter(arena or Arena(), controller.patch.effects)
+        self.admitter.bind(None, fx)
+        self.admit_frame = self.admitter.admit_frame
+        self._snaps = [None] * ADMIT_RING  # batch % ADMIT_RING -> its z snapshot (control thread writes)
         self.batch = 0  # batches staged (control thread)
-        self.admitted = 0  # batches admitted (audio thread)
-        self.admit_frame = np.zeros(ADMIT_RING, np.int64)
         # (batch, snapshot, fx params, bypass, tempo, locate (n, beat, frame), running)
-        self._staged = (0, self._snap, {}, {}, None, (0, 0.0, 0), True)
+        self._staged = (0, (controller.version, controller.z()), {}, {}, None, (0, 0.0, 0), True)
+        self._snaps[0] = self._staged[1]
         self._tempo = None  # tempo asked for by stage_tempo (control thread)
         self._loc = (0, 0.0, 0)  # locates asked for by stage_locate
         self._run = True
-        self._fx_set: dict = {}  # what the chain was given (audio thread once bound)
-        self._bypass_set: dict = {}
-        self._tempo_set = None
-        self._loc_set = 0
-        self._run_set = True
         self.generated: list[tuple[int, int]] = []  # (frame, seq) per generated loop (generator thread)
         self.frame_fn = lambda: -1
         self.sync(force=True)
@@ -72,7 +71,18 @@ class EngineControls:
         """The engine that admits batches from now on, and whose transport frame ``generated`` notes
         (``livegan.performance.build`` calls it once the engine exists). Main thread."""
         self.engine = engine
+        self.admitter.bind(engine, self.fx)
         self.frame_fn = lambda: engine.transport.frame
+
+    @property
+    def admitted(self) -> int:
+        """Batches the audio side has admitted (any thread)."""
+        return self.admitter.admitted
+
+    @property
+    def seq(self) -> int:
+        """Changes whenever a new loop is wanted (the admitted z's version). Generator thread."""
+        return self.snapshot()[0]
 
     def z(self, meta, snapshot) -> np.ndarray:
         """Generator thread: the z of a snapshot made by ``sync``."""
@@ -81,7 +91,9 @@ class EngineControls:
 
     def snapshot(self):
         """(seq, z (D,) float32) as last admitted. Generator thread."""
-        return self._snap
+        from livegan.audio.admit import ADMIT_RING
+
+        return self._snaps[self.admitter.admitted % ADMIT_RING]
 
     def message(self, msg) -> str | None:
         """A mido-like message (control_change / note_on); other types and channels are ignored."""
@@ -121,61 +133,29 @@ class EngineControls:
     def sync(self, force: bool = False) -> int:
         """Stage the Controller's state as a new batch if it changed (or ``force``); returns the
         batch number that holds the current state. Control thread."""
+        from livegan.audio.admit import ADMIT_RING
+
         c = self.c
         st = self._staged
         snap, fxp, byp = st[1:4]
         if c.version != snap[0]:
             snap = (c.version, c.z())
-        if self.fx is not None:
+        if self.fx_on:
             fxp, byp = c.fx_params(), dict(c.bypass)
         if (force or snap is not st[1] or fxp != st[2] or byp != st[3] or self._tempo != st[4]
                 or self._loc != st[5] or self._run != st[6]):
             self.batch += 1
-            self._staged = (self.batch, snap, fxp, byp, self._tempo, self._loc, self._run)  # one reference write
+            self._staged = (self.batch, snap, fxp, byp, self._tempo, self._loc, self._run)
+            self._snaps[self.batch % ADMIT_RING] = snap  # before the record names the batch
+            self.admitter.stage(self.batch, self._tempo, self._loc, self._run, fxp, byp)
         if self.engine is None:
-            self._apply(self._staged, int(self.frame_fn()))
+            self.admitter.admit_at(int(self.frame_fn()))
         return self.batch
 
     # -- audio thread
     def admit(self, ist) -> None:
         """Engine block start: apply a newly staged batch at this block's first frame."""
-        st = self._staged
-        if st[0] != self.admitted:
-            from livegan.audio.dsp import I_FRAME
-
-            self._apply(st, ist[I_FRAME])
-
-    def _apply(self, st, frame) -> None:
-        b, snap, fxp, byp, tempo, loc, run = st
-        if self.engine is not None:
-            if loc[0] != self._loc_set:
-                self._loc_set = loc[0]
-                self.engine.locate(loc[1], loc[2])
-            if run != self._run_set:
-                self._run_set = run
-                self.engine.set_running(run)
-        if tempo is not None and tempo != self._tempo_set:
-            self._tempo_set = tempo
-            if self.engine is not None:
-                self.engine.set_tempo(tempo)  # read by this block's kernel: applies from this frame
-            if self.fx is not None:
-                self.fx.set_tempo(tempo)
-        if self.fx is not None:
-            for name, v in fxp.items():
-                if self._fx_set.get(name) != v:
-                    self.fx.set_param(name, v)
-                    self._fx_set[name] = v
-            for t, on in byp.items():
-                if self._bypass_set.get(t) != on:
-                    self.fx.set_bypass(t, on)
-                    self._bypass_set[t] = on
-        self._snap = snap
-        self.seq = snap[0]
-        a = self.admitted
-        while a < b:  # usually one batch per block
-            a += 1
-            self.admit_frame[a % ADMIT_RING] = frame
-        self.admitted = b
+        self.admitter.admit(ist)
 
 
 def controller_for(patch: Patch, meta, seed: int = 0) -> tuple[Controller, Patch, list]:

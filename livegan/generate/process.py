@@ -104,6 +104,10 @@ class ProcessModel:
         return self._buf[:b].copy()
 
     def close(self) -> None:
+        """Stop the child and free the shared block; a second call does nothing. Main thread."""
+        if getattr(self, "_closed", False):
+            return
+        self._closed = True
         try:
             if self._proc.is_alive():
                 self._conn.send(None)

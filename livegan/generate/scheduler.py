@@ -132,3 +132,14 @@ class GeneratorThread(threading.Thread):
 
     def stop(self):
         self.stop_event.set()
+
+
+def stop_generator(gen, wait_s: float = 10.0) -> bool:
+    """Stop the generator thread and wait for a generation in progress (a thread left inside torch
+    at interpreter exit aborts the process: "terminate called without an active exception").
+    True if it is still running after ``wait_s`` (a forward() that never returns). Main thread."""
+    gen.stop()
+    if gen.ident is None:
+        return False
+    gen.join(wait_s)
+    return gen.is_alive()

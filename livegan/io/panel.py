@@ -45,7 +45,8 @@ def _text(v) -> str:
 
 def panel(stats: dict, controller=None, keyboard=None):
     """A rich renderable of the performance state. ``stats`` keys (all optional): bar, beat,
-    bpm, playing, next, gen_ms, load, xruns, late, level_db, rec_s, clock ('internal'/'midi'), faults
+    bpm, playing, next, gen_ms, load, wait_ms (the longest callback start delay of the last second),
+    xruns, late, level_db, rec_s, clock ('internal'/'midi'), faults
     (generations that failed), fault (the last one's text) and note (the last control warning)."""
     from rich.panel import Panel
     from rich.table import Table
@@ -57,7 +58,8 @@ def panel(stats: dict, controller=None, keyboard=None):
                  f"loop {_text(s.get('playing', '-'))} -> {_text(s.get('next', '-'))}",
                  f"gen {s.get('gen_ms', 0.0):.0f} ms")
     lvl = s.get("level_db", -math.inf)
-    head.add_row(f"load {100 * s.get('load', 0.0):4.0f}%", f"xruns {s.get('xruns', 0)}  late {s.get('late', 0)}"
+    head.add_row(f"load {100 * s.get('load', 0.0):4.0f}%  wait {s.get('wait_ms', 0.0):5.2f} ms",
+                 f"xruns {s.get('xruns', 0)}  late {s.get('late', 0)}"
                  + (f"  [red]faults {s['faults']}[/red]" if s.get("faults") else ""),
                  f"level {lvl:6.1f} dBFS" if lvl > -200 else "level   -inf dBFS",
                  ("[red]● REC[/red] " if s.get("recording") else "rec ") + f"{s.get('rec_s', 0.0):6.1f} s")
@@ -153,7 +155,8 @@ def status_line(s: dict) -> str:
     lvl = s.get("level_db", -math.inf)
     return (f"{s.get('bar', 0) + 1}:{s.get('beat', 0) + 1}  {s.get('bpm', 0.0):.2f} BPM  "
             f"loop {s.get('playing', '-')} -> {s.get('next', '-')}  gen {s.get('gen_ms', 0.0):.0f} ms  "
-            f"load {100 * s.get('load', 0.0):.0f}%  xruns {s.get('xruns', 0)}  late {s.get('late', 0)}  "
+            f"load {100 * s.get('load', 0.0):.0f}%  wait {s.get('wait_ms', 0.0):.2f} ms  "
+            f"xruns {s.get('xruns', 0)}  late {s.get('late', 0)}  "
             f"level {lvl:.1f} dBFS  rec {s.get('rec_s', 0.0):.1f} s"
             + (f"  faults {s['faults']}" if s.get("faults") else ""))
 

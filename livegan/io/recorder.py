@@ -86,12 +86,17 @@ def _encode_flac(wav: str, flac: str, block: int = 1 << 16) -> None:
 
 
 class Recorder:
-    def __init__(self, path, sample_rate: int, channels: int, ring_seconds: float = 4.0, poll_s: float = 0.05):
+    def __init__(self, path, sample_rate: int, channels: int, ring_seconds: float = 4.0, poll_s: float = 0.05,
+                 ring=None):
+        """``ring``: (ring, rst) to drain (``Engine.take_ring``, which may be shared with the audio
+        process), emptied here; None: a ring of ``ring_seconds`` of its own."""
         self.path = str(path)  # what the take is called when closed (WAV or FLAC)
         self.wav_path = recording_path(path)  # where the audio goes while recording
         self.file = open_for_recording(path, sample_rate, channels)
-        self.ring = np.zeros((int(ring_seconds * sample_rate), channels), np.float32)
-        self.rst = np.zeros(N_RST, np.int64)  # the callback writes R_WRITTEN and R_DROPPED, this writer R_READ
+        if ring is None:
+            ring = (np.zeros((int(ring_seconds * sample_rate), channels), np.float32), np.zeros(N_RST, np.int64))
+        self.ring, self.rst = ring  # the callback writes R_WRITTEN and R_DROPPED, this writer R_READ
+        self.rst[:] = 0  # no callback writes into it while no take records
         self.frames_written = 0
         self.poll_s = poll_s
         self._stop = threading.Event()

@@ -45,7 +45,17 @@ def panel_stats(engine, out, takes, patch, rate: int) -> dict:
     return dict(bar=bar, beat=beat, bpm=engine.transport.tempo, clock=patch.clock, playing=s["playing_loop"],
                 next=int(engine.bank.loop_id[sched]) if sched >= 0 else "-", gen_ms=1e3 * float(g),
                 load=float(out.loads[(calls - 1) % out.loads.shape[0]]) if calls else 0.0,
+                wait_ms=_recent_max(out.delays, calls, int(rate / out.blocksize)) * 1e3 if out else 0.0,
                 xruns=out.xruns if out else 0, late=s["late_loops"],
-                level_db=level_dbfs(engine.ring, engine.rst), recording=takes.active,
+                level_db=level_dbfs(*engine.live_ring()), recording=takes.active,
                 faults=engine.faults.count, fault=engine.faults.last,
                 rec_s=(takes.rec.frames_written / rate) if takes.active else 0.0, warning=takes.warning)
+
+
+def _recent_max(ring, n: int, last: int) -> float:
+    """The largest of the ``last`` values written into a ring after ``n`` writes (0 before any)."""
+    m = min(n, last, ring.shape[0])
+    if m <= 0:
+        return 0.0
+    i = np.arange(n - m, n) % ring.shape[0]
+    return float(ring[i].max())

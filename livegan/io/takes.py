@@ -44,9 +44,9 @@ class Takes:
     began, and a ``livegan take FRAME`` marker where a later take's audio starts, so ``livegan
     render --automation TAKE.mid`` re-renders exactly that take).
 
-    A take starts and ends on a block boundary: its recorder's ring is swapped in as one
-    reference (``Engine.attach_ring``); between takes the engine writes into a small meter ring
-    (the panel's level) that ``drain_meter`` empties. Thread: main (the control thread).
+    A take starts and ends on a block boundary: the engine's take ring, which the take's recorder
+    drains, is swapped in at a block start (``Engine.attach_ring``); between takes the engine writes
+    into a small meter ring (the panel's level) that ``drain_meter`` empties. Thread: main (the control thread).
     """
 
     JOURNAL_EVERY_S = 0.05  # the performance log reaches the disk this often while a take records
@@ -54,7 +54,7 @@ class Takes:
     def __init__(self, engine, rate: int, channels: int, perflog, first: str | None, say):
         self.engine, self.rate, self.channels, self.perflog, self.first, self.say = \
             engine, rate, channels, perflog, first, say
-        self.meter = (engine.ring, engine.rst)  # the engine's own ring (perform makes one for the meter)
+        self.meter = (engine.ring, engine.rst)  # the engine's ring 0 (perform makes one for the meter)
         self.rec = None  # the Recorder of the take in progress
         self.journal = None  # its performance log's journal (livegan.io.journal)
         self.n = 0
@@ -84,13 +84,13 @@ class Takes:
         self.n += 1
         path = take_path(self.first, self.n)
         try:
-            rec = Recorder(path, self.rate, self.channels).start()
+            rec = Recorder(path, self.rate, self.channels, ring=self.engine.take_ring).start()
         except CLIError as e:
             if not running:
                 raise
             self.warn(str(e))
             return
-        self.engine.attach_ring(rec.ring, rec.rst)
+        self.engine.attach_ring(1)
         self.rec, self._warned = rec, False
         self.start_frame = 0  # before the stream starts: from frame 0
         if running:
@@ -134,7 +134,7 @@ class Takes:
         rec = self.rec
         if rec is None:
             return
-        self.engine.attach_ring(*self.meter)
+        self.engine.attach_ring(0)
         if running:
             self._wait_attached()  # the callback writes no more into the take's ring
         self.rec = None
