@@ -25,7 +25,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+
+from livegan.testing.jackd import start_jack, stop_jack  # noqa: E402  (after the path)
 
 
 def wavegan_shaped_model(path: str) -> str:
@@ -67,29 +68,6 @@ def wavegan_shaped_model(path: str) -> str:
                 sigmas=[0.577] * k, training={"preset": "benchmark: random weights, wavegan layout d=16"})
     save_loop_model(G(), path, meta, quiet=True)
     return path
-
-
-def start_jack(name: str, period: int):
-    env = {**os.environ, "JACK_NO_AUDIO_RESERVATION": "1"}
-    for rt in (["-R", "-P", "70"], ["--no-realtime"]):
-        p = subprocess.Popen(["jackd", "-n", name, *rt, "-d", "dummy", "-r", "48000", "-p", str(period)], env=env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        ok = subprocess.run(["jack_wait", "-s", name, "-w", "-t", "10"], capture_output=True,
-                            env={**env, "JACK_NO_START_SERVER": "1"}).returncode == 0
-        if ok and p.poll() is None:
-            return p, " ".join(rt)
-        p.terminate()
-        p.wait(timeout=10)
-    raise RuntimeError(f"jackd -n {name} -p {period} would not start")
-
-
-def stop_jack(p):
-    if p.poll() is None:
-        p.send_signal(signal.SIGTERM)
-        try:
-            p.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            p.kill()
 
 
 def run_null_child(args) -> dict:
