@@ -154,8 +154,9 @@ def summarize(rounds: list[dict], clients: list[str]) -> dict:
         xs = [r["clients"][c]["jack_xruns"] for r in rounds]
         blamed = sorted({n for r in rounds for n in r["clients"][c]["blamed"]})
         own = [r["clients"][c]["own_xruns"] for r in rounds]
+        win = [r["clients"][c]["window_s"] for r in rounds]
         s["clients"][c] = {"jack_xruns": xs, "mean": sum(xs) / len(xs) if xs else math.nan, "blamed": blamed,
-                           "own_xruns": own, "failed_rounds": [r["round"] for r in rounds if not r["clients"][c]["ok"]]}
+                           "own_xruns": own, "window_s_mean": sum(win) / len(win) if win else math.nan, "failed_rounds": [r["round"] for r in rounds if not r["clients"][c]["ok"]]}
     if "c" in clients:
         for c in clients:
             if c == "c":
@@ -172,7 +173,8 @@ def print_summary(block: dict) -> None:
           f"{block['audio']}: JACK xruns per round (each XRun line in a client's window is charged to it)")
     for c, v in s["clients"].items():
         own = "" if all(o is None for o in v["own_xruns"]) else f"; own count {v['own_xruns']}"
-        print(f"  {c:5s}: {v['jack_xruns']} mean {v['mean']:.2f}; JACK blamed {v['blamed'] or 'none'}{own}"
+        print(f"  {c:5s}: {v['jack_xruns']} mean {v['mean']:.2f} in a {v['window_s_mean']:.1f} s window (start to "
+              f"exit); JACK blamed {v['blamed'] or 'none'}{own}"
               + (f"; FAILED rounds {v['failed_rounds']}" if v["failed_rounds"] else ""))
     for c, e in s["excess_over_c"].items():
         ci = "n/a (under 2 rounds)" if e["ci95"] is None else f"[{e['ci95'][0]:+.2f}, {e['ci95'][1]:+.2f}]"
