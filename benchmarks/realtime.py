@@ -16,8 +16,12 @@ in pyo, FIFO mode) inside the callback, as ``livegan perform`` does.
 ``--gen thread`` (default) generates on a thread of the audio process;
 ``--gen process`` generates in a child process that writes loops into shared
 memory, so torch never holds the audio process's GIL.
+``--audio thread|process`` says where the callback runs (passed to every child).
+``--ab`` runs interleaved rounds of a C null client, livegan idle and livegan busy on one server
+per block size and counts xruns from JACK's own log (``benchmarks/realtime_ab.py``).
 
     flock /tmp/livegan-heavy.lock python benchmarks/realtime.py --seconds 60
+    flock /tmp/livegan-heavy.lock python benchmarks/realtime.py --ab --json ab.json
 """
 from __future__ import annotations
 
@@ -25,7 +29,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -33,6 +36,9 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+
+from livegan.testing.jackd import start_jack, stop_jack  # noqa: E402  (after the path)
+import realtime_ab  # noqa: E402  (this folder: the --ab rounds)
 
 
 def wavegan_shaped_model(path: str) -> str:
@@ -67,29 +73,6 @@ def wavegan_shaped_model(path: str) -> str:
                 sigmas=[0.577] * k, training={"preset": "benchmark: random weights, wavegan layout d=16"})
     save_loop_model(G(), path, meta, quiet=True)
     return path
-
-
-def start_jack(name: str, period: int):
-    env = {**os.environ, "JACK_NO_AUDIO_RESERVATION": "1"}
-    for rt in (["-R", "-P", "70"], ["--no-realtime"]):
-        p = subprocess.Popen(["jackd", "-n", name, *rt, "-d", "dummy", "-r", "48000", "-p", str(period)], env=env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        ok = subprocess.run(["jack_wait", "-s", name, "-w", "-t", "10"], capture_output=True,
-                            env={**env, "JACK_NO_START_SERVER": "1"}).returncode == 0
-        if ok and p.poll() is None:
-            return p, " ".join(rt)
-        p.terminate()
-        p.wait(timeout=10)
-    raise RuntimeError(f"jackd -n {name} -p {period} would not start")
-
-
-def stop_jack(p):
-    if p.poll() is None:
-        p.send_signal(signal.SIGTERM)
-        try:
-            p.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            p.kill()
 
 
 def run_null_child(args) -> dict:
@@ -236,37 +219,41 @@ def cost():
             print(f"block {bs}: {what}: {dt * 1e6:.1f} us per process() = {dt / (bs / 48000):.3f} of the period")
 
 
-def main():
+def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--seconds", type=float, default=None, help="per run (default 60; 20 per client per round with --ab)")
     ap.add_argument("--blocks", type=int, nargs="+", default=[128, 64])
     ap.add_argument("--gen", choices=("none", "off", "thread", "process"), nargs="+",
                     default=["none", "thread", "process"],
                     help="none: a null client (baseline xruns of this machine); off: the engine playing one loop, "
                          "knobs moving, no generation; thread / process: where generation runs")
+    ap.add_argument("--audio", choices=("thread", "process"), default="process",
+                    help="where the callback runs: thread (the PortAudio callback in the engine's process) or "
+                         "process (the audio process) (default: %(default)s)")
     ap.add_argument("--switch-interval", type=float, default=0.0005,
                     help="sys.setswitchinterval in the engine's process (seconds; perform uses 0.0005)")
     ap.add_argument("--model", default=None, help=".ts model (default: a WaveGAN-shaped random generator)")
     ap.add_argument("--fx", action="store_true", help="run the generic patch's effects chain in the callback")
     ap.add_argument("--still-main", action="store_true",
                     help="diagnostic: the main thread sleeps through the run instead of moving a knob every beat")
+    ap.add_argument("--ab", action="store_true",
+                    help="interleaved A/B: per block size one JACK server, --rounds rounds of C null client, "
+                         "livegan idle, livegan busy (new loop every beat, effects), xruns from JACK's log")
+    ap.add_argument("--rounds", type=int, default=10, help="--ab: rounds per block size (default: %(default)s)")
+    ap.add_argument("--ab-clients", nargs="+", choices=realtime_ab.CLIENTS, default=list(realtime_ab.CLIENTS),
+                    help="--ab: which clients each round runs (c: jack_simple_client; default: all)")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--blocksize", type=int, default=128, help=argparse.SUPPRESS)
     ap.add_argument("--json", default=None, help="also write all results here")
     ap.add_argument("--cost", action="store_true", help="only time Engine.process per block (no JACK)")
-    args = ap.parse_args()
-    if args.cost:
-        cost()
-        return 0
-    if args.child:
-        args.gen = args.gen[0]
-        run_child(args)
-        return 0
-    if shutil.which("jackd") is None:
-        print("jackd is not installed: cannot run the real-time benchmark", file=sys.stderr)
-        return 2
-    tmp = tempfile.mkdtemp(prefix="livegan-bench-")
-    model = args.model or wavegan_shaped_model(os.path.join(tmp, "wavegan-shaped.ts"))
+    args = ap.parse_args(argv)
+    if args.seconds is None:
+        args.seconds = 20.0 if args.ab else 60.0
+    return args
+
+
+def run_series(args, model: str) -> list[dict]:
+    """Each block size x each --gen in its own server and child; prints one line per run."""
     results = []
     for bs in args.blocks:
         for gen in args.gen:
@@ -276,7 +263,7 @@ def main():
                 env = {**os.environ, "JACK_DEFAULT_SERVER": name, "JACK_NO_START_SERVER": "1"}
                 r = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", "--blocksize", str(bs),
                                     "--gen", gen, "--seconds", str(args.seconds), "--model", model,
-                                    "--switch-interval", str(args.switch_interval)]
+                                    "--switch-interval", str(args.switch_interval), "--audio", args.audio]
                                    + (["--still-main"] if args.still_main else [])
                                    + (["--fx"] if args.fx else []), env=env,
                                    capture_output=True, text=True, timeout=args.seconds + 300)
@@ -298,6 +285,25 @@ def main():
                   f"gen ms median {res['gen_ms_median']:.1f} p99 {res['gen_ms_p99']:.1f}, callback load median "
                   f"{res['callback_load_median']:.3f} p99 {res['callback_load_p99']:.3f} max "
                   f"{res['callback_load_max']:.3f}", flush=True)
+    return results
+
+
+def main():
+    args = parse_args()
+    if args.cost:
+        cost()
+        return 0
+    if args.child:
+        args.gen = args.gen[0]
+        run_child(args)
+        return 0
+    if shutil.which("jackd") is None or (args.ab and "c" in args.ab_clients and shutil.which("jack_simple_client") is None):
+        print("jackd (and for --ab jack_simple_client, Debian package jackd2) is not installed: cannot run the "
+              "real-time benchmark", file=sys.stderr)
+        return 2
+    tmp = tempfile.mkdtemp(prefix="livegan-bench-")
+    model = args.model or wavegan_shaped_model(os.path.join(tmp, "wavegan-shaped.ts"))
+    results = realtime_ab.run_ab(args, model, tmp) if args.ab else run_series(args, model)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)

@@ -140,7 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--stats-json", default=None, metavar="FILE", help="write run statistics here at exit")
     s.add_argument("--samplerate", type=int_in(*SAMPLERATE_RANGE), default=None,
                    help="output sample rate (default: device's)")
-    s.add_argument("--blocksize", type=int_in(16, 8192), default=256, help="frames per audio callback")
+    s.add_argument("--blocksize", type=int_in(16, 8192), default=None,
+                   help="frames per audio callback (default: the JACK server's period on JACK, else 256)")
     s.add_argument("--latency", type=latency, default="low", help="'low', 'high' or seconds")
     s.add_argument("--seconds", type=seconds_up_to(1e7), default=None,
                    help="stop after this many seconds of audio played")
