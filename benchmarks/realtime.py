@@ -6,17 +6,20 @@ the default server), runs ``livegan perform``'s pieces for ``--seconds`` in a
 child process (PortAudio scans JACK at import, so each server gets a fresh
 process), and prints: xruns, late loops, loops generated, generation time
 (median, p99), callback time as a fraction of the block period (median,
-p99, max), switches.
+p99, max), the callback start delay (median, p99, p99.9, max: from JACK
+invoking the callback to its first line) and late starts (over half a
+period), switches.
 
 Generation runs on this CPU (one torch thread) with a WaveGAN-shaped
 generator (the ``wavegan`` preset's layout, d=16, 16384 Hz x 32768, random
 weights: only its cost matters here), or ``--model FILE.ts``.
 ``--fx`` runs the generic patch's effects chain (filter, drive, delay, reverb
 in pyo, FIFO mode) inside the callback, as ``livegan perform`` does.
-``--gen thread`` (default) generates on a thread of the audio process;
+``--gen thread`` (default) generates on a thread of the control process;
 ``--gen process`` generates in a child process that writes loops into shared
-memory, so torch never holds the audio process's GIL.
-``--audio thread|process`` says where the callback runs (passed to every child).
+memory.
+``--audio process`` (default) runs the callback, engine and effects in the audio
+process (``livegan.audio.host``), ``--audio thread`` in the control process (the old path).
 ``--ab`` runs interleaved rounds of a C null client, livegan idle and livegan busy on one server
 per block size and counts xruns from JACK's own log (``benchmarks/realtime_ab.py``).
 
@@ -91,11 +94,11 @@ def run_null_child(args) -> dict:
 
     stream = sd.OutputStream(device="system", samplerate=48000, channels=2, blocksize=args.blocksize,
                              dtype="float32", callback=cb)
+    print("STREAM_START", flush=True)
     stream.start()
-    print("STREAM_ON", flush=True)
     time.sleep(args.seconds)
-    print("STREAM_OFF", flush=True)
     stream.stop()
+    print("STREAM_STOPPED", flush=True)
     stream.close()
     res = {"blocksize": args.blocksize, "gen": "none (null client)", "seconds": args.seconds, "xruns": st["xruns"],
            "xrun_at_callback": st["at"], "callbacks": st["calls"]}
@@ -148,8 +151,8 @@ def run_child(args) -> dict:
     gc.disable()  # no collection can start inside the callback (refcounting still frees)
     if args.gen != "off":
         gen.start()
+    print("STREAM_START", flush=True)  # the A/B harness charges JACK's xruns from here...
     out.start()
-    print("STREAM_ON", flush=True)  # the A/B harness charges JACK's xruns from here...
     rt_main = raise_thread_priority(40) if args.gen == "process" else False
     rng = np.random.default_rng(1)
     last_beat = 0
@@ -162,8 +165,8 @@ def run_child(args) -> dict:
             last_beat = b
             controls.cc(int(rng.integers(0, 8)), int(rng.integers(0, 128)))
         time.sleep(0.005)
-    print("STREAM_OFF", flush=True)  # ...to here
     out.close()
+    print("STREAM_STOPPED", flush=True)  # ...to here
     parts.close()
     if args.gen != "off":
         gen.stop()
@@ -280,11 +283,15 @@ def run_series(args, model: str) -> list[dict]:
                 print(f"block {bs:4d} ({bs / 48:.2f} ms), null client   : xruns {res['xruns']} in "
                       f"{res['callbacks']} callbacks (baseline: the machine, not livegan)", flush=True)
                 continue
-            print(f"block {bs:4d} ({bs / 48:.2f} ms), gen {gen:7s}{', fx' if args.fx else ''}: xruns {res['xruns']}, late loops "
+            print(f"block {bs:4d} ({bs / 48:.2f} ms), gen {gen:7s}{', fx' if args.fx else ''}, audio {args.audio}: "
+                  f"xruns {res['xruns']}, late loops "
                   f"{res['late_loops']}, loops {res['loops_generated']}, switches {res['switches']}, "
                   f"gen ms median {res['gen_ms_median']:.1f} p99 {res['gen_ms_p99']:.1f}, callback load median "
                   f"{res['callback_load_median']:.3f} p99 {res['callback_load_p99']:.3f} max "
-                  f"{res['callback_load_max']:.3f}", flush=True)
+                  f"{res['callback_load_max']:.3f}; start delay ms median {res['start_delay_ms_median']:.3f} "
+                  f"p99 {res['start_delay_ms_p99']:.3f} p99.9 {res['start_delay_ms_p999']:.3f} max "
+                  f"{res['start_delay_ms_max']:.3f} (a quarter period: {bs / 48 / 4:.3f}), "
+                  f"late starts {res['late_starts']}", flush=True)
     return results
 
 

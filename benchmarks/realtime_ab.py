@@ -79,7 +79,7 @@ def run_client(cmd: list[str], env: dict, seconds: float, log_path: str) -> dict
     window, the names blamed, its own xrun count (livegan's RESULT line) and how it went."""
     start = os.path.getsize(log_path)
     t0 = time.monotonic()
-    own, error = None, None
+    own, error, stop = None, None, None
     if cmd[0] == "jack_simple_client":
         p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         time.sleep(seconds)
@@ -92,19 +92,38 @@ def run_client(cmd: list[str], env: dict, seconds: float, log_path: str) -> dict
             _, err = p.communicate()
         error = f"exited early: {err.strip()[-500:]}" if early else None
     else:
-        try:
-            r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=seconds + 300)
-            line = [ln for ln in r.stdout.splitlines() if ln.startswith("RESULT ")]
-            if r.returncode != 0 or not line:
-                error = f"rc {r.returncode}: {r.stderr.strip()[-1500:]}"
-            else:
-                own = json.loads(line[0][7:]).get("xruns")
-        except subprocess.TimeoutExpired:
-            error = "timed out"
-    end = os.path.getsize(log_path)
+        own, error, (start, stop) = _run_child(cmd, env, seconds, log_path)
+    end = os.path.getsize(log_path) if cmd[0] == "jack_simple_client" or stop is None else stop
     names = xrun_names(log_path, start, end)
     return {"jack_xruns": len(names), "blamed": sorted(set(names)), "own_xruns": own, "ok": error is None,
             "error": error, "window_s": round(time.monotonic() - t0, 2), "log_bytes": [start, end]}
+
+
+def _run_child(cmd: list[str], env: dict, seconds: float, log_path: str):
+    """A livegan child: -> (its own xrun count, error or None, (log offset at its STREAM_START line, at its
+    STREAM_STOPPED line)): its window is its stream's life, as the C client's is, not its imports and
+    model load."""
+    start = stop = None
+    p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    result, other = None, []
+    try:
+        for line in p.stdout:  # read as the child prints: the log offset at each marker
+            if line.startswith("STREAM_START"):
+                start = os.path.getsize(log_path)
+            elif line.startswith("STREAM_STOPPED"):
+                stop = os.path.getsize(log_path)
+            elif line.startswith("RESULT "):
+                result = json.loads(line[7:])
+            else:
+                other.append(line)
+        err = "".join(other[-40:])
+        p.wait(timeout=seconds + 300)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        return None, "timed out", (start or 0, stop)
+    if p.returncode != 0 or result is None or start is None:
+        return None, f"rc {p.returncode}: {err.strip()[-1500:]}", (start or 0, stop)
+    return result.get("xruns"), None, (start, stop)
 
 
 def run_block(args, model: str, bs: int, tmp: str) -> dict:

@@ -85,7 +85,7 @@ def _check_args(args) -> str:
 
     if args.seconds is not None and args.seconds <= 0:
         raise CLIError(f"--seconds must be > 0, got {args.seconds}")
-    if args.blocksize < 16 or args.blocksize > 8192:
+    if args.blocksize is not None and not 16 <= args.blocksize <= 8192:
         raise CLIError(f"--blocksize must be in [16, 8192], got {args.blocksize}")
     if args.record:
         if os.path.splitext(args.record)[1].lower() not in (".wav", ".flac"):
@@ -111,6 +111,10 @@ def _open(args) -> Show:
     from livegan.audio.output import resolve_output
 
     dev = resolve_output(args.device)
+    if args.blocksize is None:  # the JACK server's period on JACK (one callback per cycle), else 256
+        from livegan.audio.jack import default_blocksize
+
+        args.blocksize = default_blocksize(sd.query_hostapis(sd.query_devices(dev)["hostapi"])["name"])
     show.rate = rate = args.samplerate or int(sd.query_devices(dev)["default_samplerate"])
     show.channels = channels = min(2, int(sd.query_devices(dev)["max_output_channels"]))
     if show.in_process:
