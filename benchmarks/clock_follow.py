@@ -132,6 +132,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=6.0, help="seconds per tempo segment")
     ap.add_argument("--no-jack", action="store_true")
+    ap.add_argument("--audio", choices=("process", "thread"), default="process",
+                    help="where the engine's callback runs in part 4 (as livegan perform --audio)")
     ap.add_argument("--sender", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.sender:
@@ -145,7 +147,7 @@ def main():
         rows, info = jack_follow(a.seconds)
         print(f"JACK MIDI, sender in a second process: {info}")
         _print(rows)
-        rows, info = jack_engine(a.seconds)
+        rows, info = jack_engine(a.seconds, a.audio)
         print(f"engine on JACK following the sender in real time: {info}")
         print(f"  {'BPM':>6} {'tempo err max':>14} {'phase err mean':>15} {'max':>8} {'bias':>8}")
         for r in rows:
@@ -227,28 +229,27 @@ def _sender_port(name_prefix):
     return name
 
 
-def jack_engine(seconds):
-    """The engine on the JACK server following the sender (Start, then the tempo schedule)."""
+def jack_engine(seconds, audio="process"):
+    """The engine on the JACK server following the sender (Start, then the tempo schedule); its
+    callback in the audio process (``audio`` "process", as ``livegan perform`` runs it) or here ("thread")."""
     import rtmidi
 
     from livegan.audio import dsp
-    from livegan.audio.engine import warm_up
-    from livegan.audio.output import AudioOutput
+    from livegan.audio.output import resolve_output
     from livegan.control.live import LiveControl
     from livegan.control.sources import MidiSource
     from livegan.io.midi import MidiHandler, MidiInput
     from livegan.control.follow import FrameClock
     from livegan.control.patch import default_patch_path, load_patch, replace
-    from livegan.performance import build
+    from livegan.performance import open_live
     from livegan.testing import clock_sim
 
     period = jack_period_s()
     meta = clock_sim.tiny_meta()
-    parts = build(meta, replace(load_patch(default_patch_path()), clock="midi"), 48000, 2, fx=False)
+    parts, out, arena = open_live(meta, replace(load_patch(default_patch_path()), clock="midi"), 48000, 2,
+                                  resolve_output(None), 256, audio=audio, fx=False)
     ec, engine = parts.controls, parts.engine
     engine.publish_loop(clock_sim.sine_loop(), 0)
-    warm_up(1, 2)
-    out = AudioOutput(engine, blocksize=256, samplerate=48000, channels=2)
     fc = FrameClock(out.cb_ring, lambda: out.calls, 48000, latency_s=out.output_latency)
     child = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--sender", "--seconds", str(seconds)],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -279,6 +280,10 @@ def jack_engine(seconds):
             mi.close()
         child.kill()
         child.wait()
+    info = dict(xruns=out.xruns, callbacks=out.calls, output_latency_ms=round(out.output_latency * 1e3, 3),
+                locates=int(sum(1 for _, kk, _, _ in engine.events() if kk == dsp.EV_LOCATE)), audio=audio)
+    if arena is not None:
+        arena.close()
     sent = np.array([s_[0] for s_ in data["sent"]])
     bpms = np.array([s_[1] for s_ in data["sent"]])
     smp = np.array(samples)
@@ -299,9 +304,7 @@ def jack_engine(seconds):
         rows.append(dict(bpm=float(bpms[a]), tempo_err_max=float(np.abs(tempo[m] - bpms[a]).max()),
                          phase_err_mean_ms=float(np.abs(e).mean()), phase_err_max_ms=float(np.abs(e).max()),
                          phase_bias_ms=float(e.mean())))
-    info = dict(xruns=out.xruns, callbacks=out.calls, output_latency_ms=round(out.output_latency * 1e3, 3),
-                locates=int(sum(1 for _, kk, _, _ in engine.events() if kk == dsp.EV_LOCATE)),
-                samples=int(ok.sum()))
+    info["samples"] = int(ok.sum())
     return rows, info
 
 

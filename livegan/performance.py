@@ -88,7 +88,8 @@ def open_live(meta, patch: Patch, rate: int, channels: int, device: int, blocksi
     arena = Arena(shared=True)
     try:
         parts = build(meta, patch, rate, channels, arena=arena, remote_fx=True, **kw)
-        return parts, AudioProcess(parts, arena, device, rate, blocksize, latency, channels), arena
+        out = AudioProcess(parts, arena, device, rate, blocksize, latency, channels, effects_on=kw.get("fx", True))
+        return parts, out, arena
     except BaseException:
         arena.close()
         raise

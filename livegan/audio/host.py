@@ -172,7 +172,22 @@ class AudioProcess:
 
     @property
     def alive(self) -> bool:
+        """False once the audio process has ended (closed, or crashed). Any thread."""
         return self._proc.is_alive()
+
+    def exit_text(self) -> str:
+        """How the audio process ended, in words (a signal by name)."""
+        import signal
+
+        code = self._proc.exitcode
+        if code is None:
+            return "still running"
+        if code < 0:
+            try:
+                return f"killed by {signal.Signals(-code).name}"
+            except ValueError:
+                return f"killed by signal {-code}"
+        return f"exit code {code}"
 
     @property
     def calls(self) -> int:

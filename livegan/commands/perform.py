@@ -230,6 +230,9 @@ def _play(show: Show) -> int:
     def finished():
         if gen.error is not None:
             raise CLIError(f"generator failed: {gen.error}")
+        if not getattr(out, "alive", True):  # the audio process crashed: the take so far is saved
+            raise CLIError(f"the audio process stopped unexpectedly ({out.exit_text()}); the sound stopped, "
+                           "the take and its performance log are saved")
         return stop.is_set() or (end_frame is not None and (engine.transport.frame >= end_frame
                                                             or time.monotonic() >= deadline))
 
