@@ -325,12 +325,9 @@ def _close_output(show: Show) -> None:
 def _model_path(arg):
     from livegan.model import default_model_path
 
-    if arg:
-        return arg
-    p = default_model_path()
-    if not os.path.isfile(p):
-        raise CLIError("no built-in model is installed yet: pass --model FILE.ts")
-    return p
+    if arg or os.path.isfile(default_model_path()):
+        return arg or default_model_path()
+    raise CLIError("no built-in model is installed yet: pass --model FILE.ts")
 
 
 def _first_loop(model, engine, snap, path):
