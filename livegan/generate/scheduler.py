@@ -58,8 +58,10 @@ class Scheduler:
 
 
 def generate_loop(model, engine, snapshot) -> np.ndarray:
-    """Control snapshot -> (C, N) float32 loop. Generator thread (never the callback)."""
+    """Control snapshot -> (C, N) float32 loop; its z waits in ``engine.pending_z`` for the
+    ``publish_loop`` that follows (a saved loop records it). Generator thread (never the callback)."""
     z = np.asarray(engine.controls.z(engine.meta, snapshot), np.float32)[None, :]
+    engine.pending_z = z[0].copy()
     return model.generate(z)[0]
 
 
