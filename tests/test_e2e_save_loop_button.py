@@ -1,6 +1,6 @@
 """A ``save_loop`` button during ``livegan perform`` on JACK writes the loop playing as a WAV with its tempo.
 
-A controller process presses the button (CC 118 in this test's patch) while the first loop plays,
+A controller process presses the button (CC 118 in the generic patch) while the first loop plays,
 picks seed 1, presses it again once seed 1's loop plays, and once more on the same loop. The
 ``--loops-dir`` then holds two WAVs (the second press on a loop writes nothing new), each the loop
 the model makes for that seed bit for bit at the model's rate, named for the model's tempo and bar,
@@ -17,7 +17,7 @@ import numpy as np
 import soundfile as sf
 
 from livegan.control.admission import controller_for
-from livegan.control.patch import Button, default_patch_path, load_patch, replace
+from livegan.control.patch import default_patch_path, load_patch, replace
 from livegan.control.patch_write import save_patch
 from livegan.model import load_model
 from livegan.testing.midi_sender import perform_with_sender
@@ -28,10 +28,8 @@ PLAN = [(0.5, [0xB0, 118, 127]), (0.6, [0xB0, 118, 0]), (1.3, [0x90, 37, 100]), 
 
 
 def test_save_loop_button_writes_the_playing_loop(tiny_model, jack_server, tmp_path):
-    generic = load_patch(default_patch_path())
     patch_path = tmp_path / "loops.toml"
-    save_patch(replace(generic, name="loops", tempo=240.0, buttons=[*generic.buttons, Button(118, "save_loop")]),
-               patch_path)
+    save_patch(replace(load_patch(default_patch_path()), name="loops", tempo=240.0), patch_path)
     rc, err, ctl_rc, ctl_err = perform_with_sender(
         ["--model", tiny_model, "--patch", patch_path, "--seconds", "3.5", "--loops-dir", tmp_path / "loops"],
         PLAN, f"lgloops{os.getpid()}", tmp_path)
