@@ -175,6 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--audio", choices=("process", "thread"), default="process",
                    help="process: the audio callback, engine and effects run in a process of their own, so no "
                         "other thread of livegan can hold up the sound; thread: in this process (the old path)")
+    s.add_argument("--loops-dir", default=None, metavar="DIR",
+                   help="where the l key and a save_loop button write the playing loop (default: the take's folder)")
 
     s = sub.add_parser("render", help="render a performance offline from MIDI automation", formatter_class=fmt)
     s.add_argument("--automation", required=True, metavar="PERF.mid",
@@ -185,6 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--patch", default=None, help="patch .toml file (default: the generic patch)")
     s.add_argument("--samplerate", type=int_in(*SAMPLERATE_RANGE), default=48000, help="output sample rate")
     s.add_argument("--blocksize", type=int_in(1, 65536), default=256, help="frames per process() call")
+    s.add_argument("--loops", default=None, metavar="DIR",
+                   help="also write each distinct loop that played into DIR (WAV + .json, as perform's l key)")
 
     s = sub.add_parser("learn", help="MIDI learn: move each control and write the patch", formatter_class=fmt)
     s.add_argument("--patch", required=True, help="patch .toml file to write")

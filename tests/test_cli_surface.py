@@ -15,8 +15,8 @@ SURFACE = {
     "train": ["data_dir", "--preset", "--out", "--steps", "--device", "--resume"],
     "export": ["run_dir", "-o"],
     "wrap": ["model", "-o", "--sample-rate", "--bpm", "--bars", "--beats-per-bar", "--latent-dim", "--crossfade-ms"],
-    "perform": ["--model", "--patch", "--midi", "--device", "--record", "--stats-json"],
-    "render": ["--automation", "--seconds", "-o", "--model", "--patch"],
+    "perform": ["--model", "--patch", "--midi", "--device", "--record", "--stats-json", "--loops-dir"],
+    "render": ["--automation", "--seconds", "-o", "--model", "--patch", "--loops"],
     "learn": ["--patch"],
     "demo": [],
 }
