@@ -201,7 +201,7 @@ class FxChain:
 
     def set_tempo(self, bpm: float) -> None:
         """Keep every tempo-synced parameter on the beat."""
-        self.bpm = bpm
+        self.bpm = float(bpm)  # an admitted tempo is a numpy float, and pyo's SigTo takes only a float
         for t, e in self.effects.items():
             for p in EFFECTS[t].synced:
                 self.set_param(f"{t}.{p}", e.params[p])
