@@ -10,7 +10,7 @@ from livegan.control.sources import Event, KeySource, midi_bytes
 
 class LiveControl:
     """The control thread of ``livegan perform``: control sources (``livegan.control.sources``: the
-    computer keyboard, then MIDI) -> ``EngineControls``, every applied event into the performance log
+    computer keyboard, then MIDI, then OSC) -> ``EngineControls``, every applied event into the performance log
     at the engine frame it took effect, and (with a tempo source: the MIDI clock when the patch says
     ``clock = "midi"``) its tempo and beat grid -> the engine and the delay.
 
@@ -97,7 +97,9 @@ class LiveControl:
         msgs = []
         for src in self.sources:
             for ev in src.poll():
-                msgs.append(midi_bytes(ev, self._knob_cc))
+                m = midi_bytes(ev, self._knob_cc)
+                if m is not None:  # (a tempo is logged as its marker by _apply)
+                    msgs.append(m)
                 if not ev.applied:
                     self._apply(ev, msgs)
         if self.tempo_source is not None:
@@ -127,7 +129,23 @@ class LiveControl:
             self.transport = ev.kind
             if self.tempo_source is not None:
                 self._transport(ev.kind == "stop", msgs)
+        elif ev.kind == "tempo":
+            self._set_tempo(ev.b / 1000.0, msgs)
+        elif ev.kind == "record" and self.on_action is not None:
+            self.on_action("record_on" if ev.b else "record_off")
         # note_off: no effect, kept in the log for a DAW's eyes
+
+    def _set_tempo(self, bpm: float, msgs) -> None:
+        """A source's tempo (OSC), staged and logged as a tempo marker; a tempo source leads instead."""
+        if self.tempo_source is not None:
+            return
+        bpm = round(self.engine.clamp_tempo(bpm), 3)  # the log keeps 3 decimals: render gets the same
+        if bpm != self.tempo:
+            self.tempo = bpm
+            self.ec.stage_tempo(bpm)
+            msgs.append(("tempo", bpm))
+            self.last = f"tempo {bpm:g}"
+            self.applied += 1
 
     def _transport(self, stop: bool, msgs) -> None:
         """Start / Continue: lock to the clock's position at its next tick; Stop: the loops duck out

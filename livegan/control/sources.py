@@ -16,7 +16,8 @@ from typing import NamedTuple, Protocol, runtime_checkable
 class Event(NamedTuple):
     """One control event. ``kind``: "cc" (``a`` controller, ``b`` 0-127), "knob" (``a`` the patch's knob
     index, ``b`` 0-127), "note_on" / "note_off" (``a`` note, ``b`` velocity), "start" / "stop" /
-    "continue" (transport). ``applied``: the source already gave it to the Controller (the computer
+    "continue" (transport), "tempo" (``b`` BPM x 1000), "record" (``b`` 1 starts a take, 0 stops it).
+    ``applied``: the source already gave it to the Controller (the computer
     keyboard does, so the panel answers at once); the control thread then only logs it."""
     kind: str
     channel: int = 0
@@ -97,7 +98,10 @@ class KeySource:
 
 def midi_bytes(ev: Event, knob_cc=None) -> list:
     """An event as the MIDI message the performance log keeps; ``knob_cc(index)`` gives a "knob" event's
-    CC (the patch's)."""
+    CC (the patch's). None for "tempo" and "record": the control thread logs a tempo as a marker, and a
+    take's own log marks where it starts."""
+    if ev.kind in ("tempo", "record"):
+        return None
     if ev.kind in ("cc", "knob"):
         return [0xB0 | ev.channel, ev.a if ev.kind == "cc" else knob_cc(ev.a), ev.b]
     if ev.kind in ("note_on", "note_off"):
