@@ -163,6 +163,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--device", default=None, help="audio output: index or name substring")
     s.add_argument("--record", default=None, metavar="OUT.wav", help="record the performance (WAV or FLAC)")
     s.add_argument("--stats-json", default=None, metavar="FILE", help="write run statistics here at exit")
+    s.add_argument("--osc", type=int_in(0, 65535), default=None, metavar="PORT",
+                   help="OSC control on this UDP port (0: a free one, printed); addresses in the README")
+    s.add_argument("--osc-host", default=None, metavar="HOST",
+                   help="where the OSC server listens (default 127.0.0.1: this machine only); 0.0.0.0 or a LAN "
+                        "address opens it, on purpose, to anyone who can reach this machine")
     s.add_argument("--samplerate", type=int_in(*SAMPLERATE_RANGE), default=None,
                    help="output sample rate (default: device's)")
     s.add_argument("--blocksize", type=int_in(16, 8192), default=None,

@@ -47,7 +47,7 @@ class Show:
         self.interactive = sys.stdin.isatty() and sys.stdout.isatty()
         self.in_process = getattr(args, "generator", "thread") == "process"
         self.notes = []  # warnings from the control thread (a clock tempo held at the model's limit): panel and stderr
-        self.gen = self.midi_in = None
+        self.gen = self.midi_in = self.osc = None
         self.arena = None  # the shared real-time state with ``--audio process`` (livegan.audio.arena)
 
     def say(self, msg: str) -> None:
@@ -101,6 +101,7 @@ def _check_args(args) -> str:
 def _open(args) -> Show:
     """Patch, output device, model, the performance's parts and the stream (not started yet)."""
     from livegan.audio.engine import start_tempo_problem
+    from livegan.control.osc import open_osc
     from livegan.control.patch import default_patch_path, load_patch
     from livegan.model import load_model
     from livegan.performance import open_live
@@ -108,6 +109,8 @@ def _open(args) -> Show:
     show = Show(args)
     show.model_path = _check_args(args)
     show.patch = patch = load_patch(args.patch or default_patch_path())
+    # a port in use fails before the model loads
+    show.osc = open_osc(getattr(args, "osc", None), getattr(args, "osc_host", None))
     # the stream's parameters first: a wrong device fails before the model loads
     import sounddevice as sd  # noqa: F401  (JACK must already run: PortAudio scans now)
     from livegan.audio.output import resolve_output
@@ -177,9 +180,12 @@ def _connect(show: Show) -> None:
                                    tempo=show.midi_in.clock if show.midi_in and show.patch.clock == "midi" else None,
                                    perflog=show.perflog, frame_clock=frame_clock)
     show.loops = LoopSaver(engine, args.loops_dir, say=lambda m: (show.notes.append(m), show.say(m)))
-    acts = {"record": takes.toggle, "save_loop": show.loops.save_playing}  # button actions -> main-thread calls
+    acts = {"record": takes.toggle, "save_loop": show.loops.save_playing,  # button actions -> main-thread calls
+            "record_on": lambda: takes.active or takes.toggle(), "record_off": lambda: takes.active and takes.toggle()}
     live.on_action = lambda a: acts[a]() if a in acts else None
     live.warn = lambda m: (show.notes.append(m), show.say(f"warning: {m}"))
+    if show.osc is not None:
+        show.osc.attach(live)
 
 
 def _start_first_take(record: str, takes) -> None:
@@ -209,6 +215,7 @@ def _announce(show: Show) -> None:
           f"{args.blocksize}-frame blocks, {engine.transport.tempo:g} BPM, quantize {patch.quantize}, "
           f"patch {patch.name}"
           + (f", MIDI {show.midi_in.port_name}" if show.midi_in else ", computer keyboard" if show.interactive else "")
+          + (f", OSC on {show.osc.host}:{show.osc.port}" if show.osc else "")
           + (f", recording {takes.rec.path} + {os.path.splitext(os.path.basename(takes.rec.path))[0]}.mid"
              if args.record else ", space or a record button starts a take"),
           file=sys.stderr, flush=True)
@@ -242,7 +249,8 @@ def _play(show: Show) -> int:
                                                             or time.monotonic() >= deadline))
 
     def panel_now():
-        return {**panel_stats(engine, out, takes, show.patch, show.rate), "note": show.notes[-1] if show.notes else ""}
+        return {**panel_stats(engine, out, takes, show.patch, show.rate), "note": show.notes[-1] if show.notes else "",
+                **(show.osc.stats() if show.osc else {})}
 
     said = [0]
 
@@ -289,12 +297,14 @@ def _teardown(show: Show, rc: int) -> None:
         if show.midi_in is not None and not show.midi_in.close():
             print("livegan perform: warning: the MIDI thread did not stop within 2 s; its port is left open",
                   file=sys.stderr, flush=True)
+        if show.osc is not None:
+            show.osc.close()
         show.live.flush()  # events the stopped stream never admitted: at the frame it stopped on
         takes.stop(running=False)  # the take in progress: WAV closed, its performance log saved
         if show.chain is not None:
             show.chain.close()
         gc.enable()
-        stats = run_stats(show.engine, show.out, takes, skip_calls=8)
+        stats = {**run_stats(show.engine, show.out, takes, skip_calls=8), **(show.osc.stats() if show.osc else {})}
         if args.stats_json:
             try:
                 with open(args.stats_json, "w") as f:

@@ -47,7 +47,8 @@ def panel(stats: dict, controller=None, keyboard=None):
     """A rich renderable of the performance state. ``stats`` keys (all optional): bar, beat,
     bpm, playing, next, gen_ms, load, wait_ms (the longest callback start delay of the last second),
     xruns, late, level_db, rec_s, clock ('internal'/'midi'), faults
-    (generations that failed), fault (the last one's text) and note (the last control warning)."""
+    (generations that failed), fault (the last one's text), note (the last control warning) and
+    osc_rejected (OSC messages ignored)."""
     from rich.panel import Panel
     from rich.table import Table
 
@@ -60,7 +61,8 @@ def panel(stats: dict, controller=None, keyboard=None):
     lvl = s.get("level_db", -math.inf)
     head.add_row(f"load {100 * s.get('load', 0.0):4.0f}%  wait {s.get('wait_ms', 0.0):5.2f} ms",
                  f"xruns {s.get('xruns', 0)}  late {s.get('late', 0)}"
-                 + (f"  [red]faults {s['faults']}[/red]" if s.get("faults") else ""),
+                 + (f"  [red]faults {s['faults']}[/red]" if s.get("faults") else "")
+                 + (f"  OSC rejected {s['osc_rejected']}" if s.get("osc_rejected") else ""),
                  f"level {lvl:6.1f} dBFS" if lvl > -200 else "level   -inf dBFS",
                  ("[red]● REC[/red] " if s.get("recording") else "rec ") + f"{s.get('rec_s', 0.0):6.1f} s")
     knobs = Table(box=None, padding=(0, 1))
@@ -159,7 +161,8 @@ def status_line(s: dict) -> str:
             f"load {100 * s.get('load', 0.0):.0f}%  wait {s.get('wait_ms', 0.0):.2f} ms  "
             f"xruns {s.get('xruns', 0)}  late {s.get('late', 0)}  "
             f"level {lvl:.1f} dBFS  rec {s.get('rec_s', 0.0):.1f} s"
-            + (f"  faults {s['faults']}" if s.get("faults") else ""))
+            + (f"  faults {s['faults']}" if s.get("faults") else "")
+            + (f"  OSC rejected {s['osc_rejected']}" if s.get("osc_rejected") else ""))
 
 
 def level_dbfs(ring, rst, frames: int = 4096) -> float:
