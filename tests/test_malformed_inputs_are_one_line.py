@@ -179,6 +179,10 @@ PERFORM = {
     "patch non-UTF-8": (["--seconds", "1", "--patch", "{nonutf8_toml}"], ["{nonutf8_toml}"]),
     "patch nested": (["--seconds", "1", "--patch", "{nested_toml}"], ["{nested_toml}"]),
     "patch folder": (["--seconds", "1", "--patch", "{folder_toml}"], ["{folder_toml}"]),
+    "osc port 70000": (["--osc", "70000"], ["--osc"]),
+    "osc port word": (["--osc", "nine"], ["--osc"]),
+    "osc-host without osc": (["--osc-host", "0.0.0.0"], ["--osc-host", "--osc"]),
+    "osc-host not here": (["--osc", "9000", "--osc-host", "192.0.2.1"], ["--osc-host 192.0.2.1"]),
 }
 
 
