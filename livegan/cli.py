@@ -120,6 +120,15 @@ def _add_wrap(sub, fmt) -> None:
     s.add_argument("--name", default=None, help="model name in the metadata (default: the file's name)")
 
 
+def _add_osc(s) -> None:
+    """perform's OSC control options."""
+    s.add_argument("--osc", type=int_in(0, 65535), default=None, metavar="PORT",
+                   help="OSC control on this UDP port (0: a free one, printed); addresses in the README")
+    s.add_argument("--osc-host", default=None, metavar="HOST",
+                   help="where the OSC server listens (default 127.0.0.1: this machine only); 0.0.0.0 or a LAN "
+                        "address opens it, on purpose, to anyone who can reach this machine")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="livegan", description=__doc__.splitlines()[0],
                                 formatter_class=_HelpFormatter)
@@ -163,11 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--device", default=None, help="audio output: index or name substring")
     s.add_argument("--record", default=None, metavar="OUT.wav", help="record the performance (WAV or FLAC)")
     s.add_argument("--stats-json", default=None, metavar="FILE", help="write run statistics here at exit")
-    s.add_argument("--osc", type=int_in(0, 65535), default=None, metavar="PORT",
-                   help="OSC control on this UDP port (0: a free one, printed); addresses in the README")
-    s.add_argument("--osc-host", default=None, metavar="HOST",
-                   help="where the OSC server listens (default 127.0.0.1: this machine only); 0.0.0.0 or a LAN "
-                        "address opens it, on purpose, to anyone who can reach this machine")
+    _add_osc(s)
     s.add_argument("--samplerate", type=int_in(*SAMPLERATE_RANGE), default=None,
                    help="output sample rate (default: device's)")
     s.add_argument("--blocksize", type=int_in(16, 8192), default=None,
