@@ -1,4 +1,4 @@
-"""The seams where control and tempo come in: a control source (MIDI today, OSC next to it) and a
+"""The seams where control and tempo come in: a control source (MIDI, the keyboard, OSC) and a
 tempo source (MIDI clock today, Ableton Link next).
 
 Both are read by the control thread (``livegan.control.live.LiveControl.step``, every few ms). A
