@@ -22,8 +22,8 @@ Processes and threads: the audio callback (``AudioOutput.callback``), the engine
 effects chain run in the audio process (``livegan.audio.host``; ``--audio thread`` keeps them
 in this process, the old path); this process has main (this module: setup, the wait loop, MIDI
 bridging, teardown), generator (``GeneratorThread``), recorder (``Recorder``), MIDI
-(``livegan.io.midi.MidiInput``) and, with ``--osc``, OSC (``livegan.control.osc``). The main thread is also the control thread
-(``livegan.control.live.LiveControl``) and the UI thread. The two processes share the
+(``livegan.io.midi.MidiInput``) and, with ``--osc``, OSC (``livegan.control.osc``). The main thread is
+also the control thread (``livegan.control.live.LiveControl``) and the UI thread. The two processes share the
 real-time state in shared memory (``livegan.audio.arena``).
 """
 from __future__ import annotations

@@ -1,16 +1,18 @@
 """OSC control (python-osc): ``livegan perform --osc PORT`` plays the patch from TouchOSC, Max or a script.
 
-Addresses mirror the patch; each message carries one argument:
+Addresses mirror the patch; each message carries one argument (logged in the performance file as):
 
-| address | argument | what it does (logged in the performance file as) |
-|---|---|---|
-| ``/livegan/knob/N`` | float 0..1 | the patch's knob N (1-based, the panel's order, keys 1-8), takeover as the patch says (its CC, 0..1 -> 0..127) |
-| ``/livegan/fx/NAME/PARAM`` | float 0..1 | the knob the patch maps to effect parameter NAME.PARAM, e.g. ``/livegan/fx/filter/cutoff``: 0..1 is the knob's travel over its range, as turning it (its CC) |
-| ``/livegan/morph`` | float 0..1 | the morph between the patch's two morph pads (the morph CC) |
-| ``/livegan/seed`` | int i | seed i: the patch's i-th seed note (0-based, the number the panel shows) (that note on) |
-| ``/livegan/pad`` | int i | snapshot pad i (1-based, as the panel): save if empty, else recall (that note on) |
-| ``/livegan/tempo`` | float BPM | the tempo, from the next block on (a tempo marker); ignored while a clock leads |
-| ``/livegan/record`` | int 1 / 0 | start / stop a take (nothing: a take's own log marks where it starts) |
+- ``/livegan/knob/N`` float 0..1: the patch's knob N (1-based, the panel's order, keys 1-8), takeover
+  as the patch says (its CC, 0..1 -> 0..127);
+- ``/livegan/fx/NAME/PARAM`` float 0..1: the knob the patch maps to effect parameter NAME.PARAM, e.g.
+  ``/livegan/fx/filter/cutoff``; 0..1 is the knob's travel over its range, as turning it (its CC);
+- ``/livegan/morph`` float 0..1: the morph between the patch's two morph pads (the morph CC);
+- ``/livegan/seed`` int i: seed i, the patch's i-th seed note (0-based, the number the panel shows)
+  (that note on);
+- ``/livegan/pad`` int i: snapshot pad i (1-based, as the panel): save if empty, else recall (that note on);
+- ``/livegan/tempo`` float BPM: the tempo from the next block on (a tempo marker); refused while a
+  clock leads;
+- ``/livegan/record`` int 1 / 0: start / stop a take (nothing: a take's own log marks where it starts).
 
 Floats are quantised to the 128 steps of a MIDI CC (tempo to 0.001 BPM) before they act, so the
 performance log holds exactly what played and ``livegan render --automation TAKE.mid`` re-renders it
