@@ -150,6 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--audio", choices=("process", "thread"), default="process",
                    help="process: the audio callback, engine and effects run in a process of their own, so no "
                         "other thread of livegan can hold up the sound; thread: in this process (the old path)")
+    s.add_argument("--link", action="store_true",
+                   help="follow and lead an Ableton Link session (tempo, bar phase, start/stop), as a patch with "
+                        "clock = \"link\"")
 
     s = sub.add_parser("render", help="render a performance offline from MIDI automation", formatter_class=fmt)
     s.add_argument("--automation", required=True, metavar="PERF.mid",
