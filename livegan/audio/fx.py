@@ -201,7 +201,7 @@ class FxChain:
 
     def set_tempo(self, bpm: float) -> None:
         """Keep every tempo-synced parameter on the beat."""
-        self.bpm = bpm
+        self.bpm = float(bpm)  # pyo takes Python numbers only; the admitted record holds numpy ones
         for t, e in self.effects.items():
             for p in EFFECTS[t].synced:
                 self.set_param(f"{t}.{p}", e.params[p])
