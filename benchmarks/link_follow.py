@@ -34,7 +34,7 @@ sys.path.insert(0, ROOT)
 from livegan.testing import link_show  # noqa: E402
 from livegan.testing.netns import netns_argv, netns_problem  # noqa: E402
 
-JACK_NAME = "lglink"
+JACK_NAME = f"lglink{os.getpid()}"  # one per run: a crashed run's server never blocks the next
 
 
 def main():
@@ -95,8 +95,9 @@ def _jack_body(out_dir, audio, rt):
     from livegan.performance import open_live
     from livegan.testing import clock_sim
 
+    # (the patch's effects on, as perform plays it: open_live(..., audio="process", fx=False) does not open)
     parts, out, arena = open_live(clock_sim.tiny_meta(), link_show.patch(), 48000, 2, resolve_output(None), 256,
-                                  audio=audio, fx=False)
+                                  audio=audio)
     ec, engine = parts.controls, parts.engine
     engine.publish_loop(clock_sim.sine_loop(), 0)
     fc = FrameClock(out.cb_ring, lambda: out.calls, 48000, latency_s=out.output_latency)

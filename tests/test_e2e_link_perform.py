@@ -65,6 +65,9 @@ def show(tiny_model, tmp_path_factory):
     assert r.returncode == 0, r.stderr[-4000:]
     run = json.loads((out / "run.json").read_text())
     assert run["rc"] == 0 and run["ready"].split()[:1] == ["ready"], run["stderr"][-4000:]
+    assert "Traceback" not in run["stderr"], run["stderr"][-4000:]  # (an exception in the callback stops the stream)
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["frames_recorded"] == stats["frames_played"] >= SECONDS * SR, stats  # the whole show, not a piece
     return out, run
 
 
