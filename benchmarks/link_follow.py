@@ -84,6 +84,8 @@ def jack_show(out_dir, audio):
     try:
         _jack_body(out_dir, audio, rt)
     finally:
+        if "sounddevice" in sys.modules:  # PortAudio leaves the server before it goes, not at exit
+            sys.modules["sounddevice"]._terminate()
         stop_jack(jack)
 
 
@@ -124,14 +126,15 @@ def _jack_body(out_dir, audio, rt):
         notes = link_show.finish(peer, t0)
     finally:
         out.close()
+        run = dict(xruns=out.xruns, callbacks=out.calls, output_latency_ms=out.output_latency * 1e3, jack_rt=rt)
         link.close()
         peer.kill()
         peer.wait()
-        if arena is not None:
+        if arena is not None:  # (the counters live in it: read above)
             arena.close()
-    notes.update(xruns=out.xruns, callbacks=out.calls, output_latency_ms=out.output_latency * 1e3, jack_rt=rt)
-    print(f"  JACK ({rt}): xruns {out.xruns}, callbacks {out.calls}, output latency "
-          f"{out.output_latency * 1e3:.3f} ms", flush=True)
+    notes.update(run)
+    print(f"  JACK ({rt}): xruns {run['xruns']}, callbacks {run['callbacks']}, output latency "
+          f"{run['output_latency_ms']:.3f} ms", flush=True)
     link_show.save(out_dir, np.array(rows), notes)
 
 
