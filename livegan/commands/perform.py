@@ -107,6 +107,7 @@ def _open(args) -> Show:
     show = Show(args)
     show.model_path = _check_args(args)
     show.patch = patch = load_patch(args.patch or default_patch_path())
+    patch.clock = "link" if getattr(args, "link", False) else patch.clock  # --link: as the patch said it (the panel too)
     # the stream's parameters first: a wrong device fails before the model loads
     import sounddevice as sd  # noqa: F401  (JACK must already run: PortAudio scans now)
     from livegan.audio.output import resolve_output
@@ -172,7 +173,7 @@ def _connect(show: Show) -> None:
         if show.midi_in.api == rtmidi.API_UNIX_JACK:  # JACK MIDI arrives with the next cycle: half a period late on average
             show.midi_in.clock.latency_s = 0.5 * args.blocksize / rate
     frame_clock = FrameClock(out.cb_ring, lambda: out.calls, rate, latency_s=out.output_latency)
-    show.link = join_link(engine) if show.patch.clock == "link" or getattr(args, "link", False) else None
+    show.link = join_link(engine) if show.patch.clock == "link" else None
     show.live = live = LiveControl(show.ec, engine, sources=[MidiSource(show.midi_in)] if show.midi_in else [],
                                    tempo=show.midi_in.clock if show.midi_in and show.patch.clock == "midi" else None,
                                    perflog=show.perflog, frame_clock=frame_clock, link=show.link)
