@@ -193,6 +193,28 @@ def run_child(args) -> dict:
     return res
 
 
+def process_cost(model: str, runs: int = 3):
+    """The audio process's own cost on the running JACK server: seconds to open it (spawn, imports,
+    effects chain, kernel warm-up) and its resident memory once its stream runs."""
+    from livegan.audio.output import resolve_output
+    from livegan.control.patch import default_patch_path, load_patch
+    from livegan.model import read_meta
+    from livegan.performance import open_live
+
+    meta = read_meta(model)
+    for _ in range(runs):
+        t = time.perf_counter()
+        parts, out, arena = open_live(meta, load_patch(default_patch_path()), 48000, 2, resolve_output(None), 256)
+        opened = time.perf_counter() - t
+        out.start()
+        time.sleep(1.0)
+        with open(f"/proc/{out._proc.pid}/status") as f:
+            rss = next(int(ln.split()[1]) for ln in f if ln.startswith("VmRSS")) / 1024
+        out.close()
+        arena.close()
+        print(f"audio process: opened in {opened:.2f} s, {rss:.0f} MiB resident (generic patch's effects on)")
+
+
 def cost():
     """``Engine.process`` time per block without any audio server: one loop, and during a crossfade."""
     import numpy as np
@@ -249,6 +271,8 @@ def parse_args(argv=None):
     ap.add_argument("--blocksize", type=int, default=128, help=argparse.SUPPRESS)
     ap.add_argument("--json", default=None, help="also write all results here")
     ap.add_argument("--cost", action="store_true", help="only time Engine.process per block (no JACK)")
+    ap.add_argument("--process-cost", action="store_true",
+                    help="only the audio process's start-up time and memory (on the running JACK server)")
     args = ap.parse_args(argv)
     if args.seconds is None:
         args.seconds = 20.0 if args.ab else 60.0
@@ -297,6 +321,9 @@ def run_series(args, model: str) -> list[dict]:
 
 def main():
     args = parse_args()
+    if args.process_cost:
+        process_cost(args.model or os.path.join(ROOT, "livegan", "models", "default.ts"))
+        return 0
     if args.cost:
         cost()
         return 0

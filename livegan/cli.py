@@ -21,6 +21,7 @@ HANDLERS = {
     "info": "livegan.commands.info:cli_info",
     "train": "train.trainer:cli_train",
     "export": "train.export:cli_export",
+    "wrap": "train.wrap:cli_wrap",
     "perform": "livegan.commands.perform:cli_perform",
     "render": "livegan.commands.render:cli_render",
     "learn": "livegan.commands.learn:cli_learn",
@@ -97,6 +98,28 @@ def torch_device(text):
     return text
 
 
+def _add_wrap(sub, fmt) -> None:
+    """``livegan wrap``'s options (train/wrap.py)."""
+    s = sub.add_parser("wrap", help="turn a third-party TorchScript decoder (RAVE / nn~ decode, or a plain "
+                                    "forward) into a self-checked loop-model file", formatter_class=fmt)
+    s.add_argument("model", help="a TorchScript decoder: decode(z[B, latent, T]) or forward(z[B, latent])")
+    s.add_argument("-o", "--output", required=True, help="output .ts loop-model file")
+    s.add_argument("--sample-rate", type=int_in(*SAMPLERATE_RANGE), default=None,
+                   help="the decoder's rate (default: its sr / sample_rate / sampling_rate attribute)")
+    s.add_argument("--bpm", type=float, default=120.0, help="tempo the rendered bar means")
+    s.add_argument("--bars", type=int_in(1, 64), default=1, help="bars per loop")
+    s.add_argument("--beats-per-bar", type=int_in(1, 32), default=4, help="beats per bar")
+    s.add_argument("--latent-dim", type=int_in(1, 4096), default=None,
+                   help="the decoder's latent size (default: decode_params, or a latent_size / latent_dim attribute)")
+    s.add_argument("--latent-dist", choices=("normal", "uniform"), default="normal", help="the decoder's prior")
+    s.add_argument("--swing", type=float, default=0.5,
+                   help="decode: how far the latent path swings out and back over the bar (0: a constant latent)")
+    s.add_argument("--crossfade-ms", type=float, default=10.0, help="circular crossfade at the wrap")
+    s.add_argument("--pca-renders", type=int_in(16, 4096), default=256,
+                   help="forward: loops rendered for the PCA that finds the knob directions")
+    s.add_argument("--name", default=None, help="model name in the metadata (default: the file's name)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="livegan", description=__doc__.splitlines()[0],
                                 formatter_class=_HelpFormatter)
@@ -131,6 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "training loops reached by the fixed z, then lowest Frechet distance), else the last; "
                         "'last': the one at the last step")
 
+    _add_wrap(sub, fmt)
+
     s = sub.add_parser("perform", help="play a model live with MIDI knobs", formatter_class=fmt)
     s.add_argument("--model", default=None, help=".ts model file (default: the built-in model)")
     s.add_argument("--patch", default=None, help="patch .toml file (default: the generic patch)")
@@ -150,9 +175,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--audio", choices=("process", "thread"), default="process",
                    help="process: the audio callback, engine and effects run in a process of their own, so no "
                         "other thread of livegan can hold up the sound; thread: in this process (the old path)")
-    s.add_argument("--link", action="store_true",
-                   help="follow and lead an Ableton Link session (tempo, bar phase, start/stop), as a patch with "
-                        "clock = \"link\"")
+    s.add_argument("--loops-dir", default=None, metavar="DIR",
+                   help="where the l key and a save_loop button write the playing loop (default: the take's folder)")
+    s.add_argument("--link", action="store_true", help="follow and lead an Ableton Link session (tempo, bar phase, "
+                   "start/stop), as a patch with clock = \"link\"")
 
     s = sub.add_parser("render", help="render a performance offline from MIDI automation", formatter_class=fmt)
     s.add_argument("--automation", required=True, metavar="PERF.mid",
@@ -163,6 +189,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--patch", default=None, help="patch .toml file (default: the generic patch)")
     s.add_argument("--samplerate", type=int_in(*SAMPLERATE_RANGE), default=48000, help="output sample rate")
     s.add_argument("--blocksize", type=int_in(1, 65536), default=256, help="frames per process() call")
+    s.add_argument("--loops", default=None, metavar="DIR",
+                   help="also write each distinct loop that played into DIR (WAV + .json, as perform's l key)")
 
     s = sub.add_parser("learn", help="MIDI learn: move each control and write the patch", formatter_class=fmt)
     s.add_argument("--patch", required=True, help="patch .toml file to write")

@@ -160,11 +160,12 @@ def check_output(path: str, frames: int, channels: int) -> None:
 
 
 def render_automation(model_path: str, patch, events, output: str, seconds: float, rate: int,
-                      blocksize: int = 256, skip: int = 0, fx: bool = True, say=None) -> str:
+                      blocksize: int = 256, skip: int = 0, fx: bool = True, say=None, loops: str | None = None) -> str:
     """Render ``events`` played through ``patch`` by the model at ``model_path`` into ``output``
     (.wav float or .flac 24-bit, ``rate`` Hz, stereo): ``seconds`` after the first ``skip`` frames
     (before a take's start), which are rendered and dropped. Written to a temporary file renamed at the end,
-    so a failed render leaves what was at ``output``. Every problem is one CLIError line; ``say``
+    so a failed render leaves what was at ``output``. ``loops``: a folder that gets each distinct loop
+    that played in the kept frames (``livegan.io.loops``). Every problem is one CLIError line; ``say``
     hears warnings. Returns the one-line summary."""
     import soundfile as sf
 
@@ -179,6 +180,11 @@ def render_automation(model_path: str, patch, events, output: str, seconds: floa
     if problem:
         raise CLIError(problem)
     parts = build(model.meta, patch, rate, 2, fx=fx)
+    saver = None
+    if loops is not None:
+        from livegan.io.loops import LoopSaver
+
+        saver = LoopSaver(parts.engine, loops)
     for w in parts.warnings:
         say(w)
     ext = os.path.splitext(output)[1].lower()
@@ -192,10 +198,12 @@ def render_automation(model_path: str, patch, events, output: str, seconds: floa
                 done[0] += block.shape[0]
                 if done[0] > skip:
                     f.write(block[max(0, skip - a):])
+                    if saver is not None:
+                        saver.poll()
             engine, _ = render(model, parts, events, skip + frames, blocksize=blocksize, sink=sink, warn=say)
         os.replace(tmp, output)
     except (OSError, sf.LibsndfileError) as e:  # a full disk, a vanished folder
-        raise CLIError(f"output {output}: writing failed ({first_line(e)})") from None
+        raise CLIError(f"{_failed_file(e, output, loops)}: writing failed ({first_line(e)})") from None
     except GenerationFault as e:
         raise CLIError(f"model {model_path}: {e}") from None
     finally:
@@ -207,4 +215,13 @@ def render_automation(model_path: str, patch, events, output: str, seconds: floa
     return (f"rendered {output}: {seconds:g} s at {rate} Hz, patch {patch.name}"
             f"{' (effects off)' if parts.fx is None else ''}, {s['switches']} loop switches, "
             f"{s['loops_generated']} loops generated{failed}, {len(events)} automation events, "
-            f"tempo at the end {engine.transport.tempo:g} BPM")
+            f"tempo at the end {engine.transport.tempo:g} BPM"
+            + (f", {len(saver.saved)} loops written to {loops}" if saver is not None else ""))
+
+
+def _failed_file(e, output: str, loops: str | None) -> str:
+    """Which of a render's outputs a write error ``e`` hit: "--loops DIR" or "output OUT"."""
+    name = getattr(e, "filename", None)
+    if loops is not None and name and os.path.dirname(os.path.abspath(name)) == os.path.abspath(loops):
+        return f"--loops {loops}"
+    return f"output {output}"

@@ -89,7 +89,10 @@ def open_live(meta, patch: Patch, rate: int, channels: int, device: int, blocksi
     try:
         parts = build(meta, patch, rate, channels, arena=arena, remote_fx=True, **kw)
         out = AudioProcess(parts, arena, device, rate, blocksize, latency, channels, effects_on=kw.get("fx", True))
-        return parts, out, arena
     except BaseException:
         arena.close()
         raise
+    from livegan.audio.output import release_portaudio
+
+    release_portaudio()  # the audio process holds the stream; this process's idle JACK client goes
+    return parts, out, arena

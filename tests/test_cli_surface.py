@@ -14,8 +14,9 @@ SURFACE = {
     "info": ["model"],
     "train": ["data_dir", "--preset", "--out", "--steps", "--device", "--resume"],
     "export": ["run_dir", "-o"],
-    "perform": ["--model", "--patch", "--midi", "--device", "--record", "--stats-json"],
-    "render": ["--automation", "--seconds", "-o", "--model", "--patch"],
+    "wrap": ["model", "-o", "--sample-rate", "--bpm", "--bars", "--beats-per-bar", "--latent-dim", "--crossfade-ms"],
+    "perform": ["--model", "--patch", "--midi", "--device", "--record", "--stats-json", "--loops-dir"],
+    "render": ["--automation", "--seconds", "-o", "--model", "--patch", "--loops"],
     "learn": ["--patch"],
     "demo": [],
 }

@@ -14,14 +14,13 @@ import glob
 import os
 import subprocess
 import sys
-import time
 
 import numpy as np
 import soundfile as sf
 
 from livegan.control.patch import default_patch_path, load_patch, replace
 from livegan.control.patch_write import save_patch
-from livegan.testing.midi_sender import start_sender, tell_start
+from livegan.testing.midi_sender import perform_with_sender
 
 # (1 s bars: knob and seed changes stay 0.3 bar from the bar lines, where live and render decide alike)
 PLAN = [(1.2, [0xB0, 119, 127]), (1.3, [0xB0, 119, 0]), (1.45, [0xB0, 20, 64]), (1.5, [0xB0, 20, 120]),
@@ -32,28 +31,10 @@ PLAN = [(1.2, [0xB0, 119, 127]), (1.3, [0xB0, 119, 0]), (1.45, [0xB0, 20, 64]), 
 def test_record_button_takes_each_re_render_exactly(tiny_model, jack_server, tmp_path):
     patch_path = tmp_path / "takes.toml"
     save_patch(replace(load_patch(default_patch_path()), name="takes", tempo=240.0), patch_path)
-    client = f"lgtakes{os.getpid()}"
-    env = {**os.environ, "LIVEGAN_MIDI_CLIENT": client, "JACK_NO_START_SERVER": "1"}
-    p = subprocess.Popen([sys.executable, "-m", "livegan", "perform", "--model", str(tiny_model), "--patch",
-                          str(patch_path), "--midi", "virtual", "--seconds", "6.5"], cwd=tmp_path,
-                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    ctl = start_sender(f"{client}ctl", client, PLAN, env)
-    lines = []
-    try:
-        for line in p.stderr:
-            lines.append(line)
-            if "livegan perform: tiny-sines on" in line:  # the stream starts within a few ms of this line
-                tell_start(ctl, time.monotonic())
-                break
-        ctl_out, ctl_err = ctl.communicate(timeout=60)
-        lines.append(p.communicate(timeout=60)[1])
-    finally:
-        for q in (p, ctl):
-            if q.poll() is None:
-                q.kill()
-    err = "".join(lines)
-    assert ctl.returncode == 0, ctl_err
-    assert p.returncode == 0, err
+    rc, err, ctl_rc, ctl_err = perform_with_sender(["--model", tiny_model, "--patch", patch_path, "--seconds", "6.5"],
+                                                   PLAN, f"lgtakes{os.getpid()}", tmp_path)
+    assert ctl_rc == 0, ctl_err
+    assert rc == 0, err
     wavs = sorted(glob.glob(str(tmp_path / "livegan-*.wav")), key=os.path.getmtime)
     assert len(wavs) == 2, (wavs, err)
     lengths = [sf.info(w).frames / 48000 for w in wavs]

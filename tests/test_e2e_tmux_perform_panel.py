@@ -3,11 +3,13 @@
 A tiny model plays on the JACK dummy server inside a tmux pane; the test
 sends keys (select knob 1, turn it four fine steps, pick seed 1) and reads
 the panel with capture-pane: the knob's value, the seed, the transport
-moving, the next loop arriving. Q quits with exit code 0, and the
-performance log beside the recording holds what the keys did, as MIDI.
+moving, the next loop arriving; l saves that loop beside the take. Q quits
+with exit code 0, and the performance log beside the recording holds what
+the keys did, as MIDI.
 """
 from __future__ import annotations
 
+import glob
 import json
 import os
 import re
@@ -17,6 +19,7 @@ import sys
 import time
 
 import pytest
+import soundfile as sf
 
 from livegan.io.automation import read_automation
 
@@ -60,6 +63,8 @@ def test_perform_panel_and_keys_under_tmux(tiny_model, jack_server, tmp_path):
         assert "REC" in p and "dir 4" in p and "cutoff" not in p.split("dir 1")[0]
         p = wait_for(lambda p: bar_beat(p) is not None and bar_beat(p) != t1)  # the transport runs
         p = wait_for(lambda p: re.search(r"loop [1-9]\d* ->", p) is not None)  # the keys' loop plays
+        subprocess.run(["tmux", "send-keys", "-t", s, "l"], check=True)  # save the loop playing
+        p = wait_for(lambda p: "saved" in p)
         subprocess.run(["tmux", "send-keys", "-t", s, "Q"], check=True)
         end = time.monotonic() + 20
         while not (rc_file.exists() and rc_file.read_text().strip()) and time.monotonic() < end:
@@ -73,3 +78,5 @@ def test_perform_panel_and_keys_under_tmux(tiny_model, jack_server, tmp_path):
     assert [(m.control, m.value) for _, m in log if m.type == "control_change"] == \
         [(20, 64), (20, 66), (20, 68), (20, 70), (20, 72)]
     assert [m.note for _, m in log if m.type == "note_on"] == [37]
+    saved = glob.glob(str(tmp_path / "livegan-loop-*-120bpm-1bar-16384hz.wav"))  # into the take's folder
+    assert len(saved) == 1 and os.path.isfile(saved[0][:-4] + ".json") and sf.info(saved[0]).frames == 32768

@@ -135,6 +135,7 @@ RENDER = {  # id -> (args, words the line must hold)
     "patch missing": (["--automation", "{good_mid}", *R, "--patch", "{tmp}/none.toml"], ["{tmp}/none.toml"]),
     "model missing": (["--automation", "{good_mid}", "--model", "{tmp}/none.ts", "-o", "{tmp}/o.wav", "--seconds",
                        "1"], ["{tmp}/none.ts"]),
+    "loops unwritable": (["--automation", "{good_mid}", *R, "--loops", "/proc/loops"], ["--loops /proc/loops"]),
     "no arguments": ([], ["--automation"]),
 }
 MIDI_WORDS = {"type2.mid": "type-2", "tpb0.mid": "ticks per beat is 0", "smpte_bad.mid": "SMPTE",
@@ -173,6 +174,8 @@ PERFORM = {
     "record not audio": (["--seconds", "1", "--record", "{tmp}/take.txt"], ["{tmp}/take.txt"]),
     "stats-json folder": (["--seconds", "1", "--stats-json", "{folder_json}"], ["{folder_json}", "folder"]),
     "stats-json unwritable": (["--seconds", "1", "--stats-json", "/proc/s.json"], ["/proc/s.json"]),
+    "loops-dir a file": (["--seconds", "1", "--loops-dir", "{good_mid}"], ["--loops-dir {good_mid}", "not a folder"]),
+    "loops-dir unwritable": (["--seconds", "1", "--loops-dir", "/proc/loops"], ["--loops-dir /proc/loops"]),
     "patch non-UTF-8": (["--seconds", "1", "--patch", "{nonutf8_toml}"], ["{nonutf8_toml}"]),
     "patch nested": (["--seconds", "1", "--patch", "{nested_toml}"], ["{nested_toml}"]),
     "patch folder": (["--seconds", "1", "--patch", "{folder_toml}"], ["{folder_toml}"]),

@@ -44,6 +44,14 @@ def test_keys_select_turn_seed_save_recall_and_record():
     assert kb.handle("Q") == "quit" and kb.handle("\x1b") == "quit"
 
 
+def test_l_saves_the_playing_loop_and_shows_where():
+    c = _controller()
+    calls = []
+    kb = KeyboardControl(c, on_save_loop=lambda: calls.append(1) or "loop 3 saved: x.wav")
+    assert kb.handle("l") == "loop 3 saved: x.wav" and calls == [1]
+    assert KeyboardControl(c).handle("l") is None  # nothing to save with: the key does nothing
+
+
 def test_panel_renders_every_field():
     from rich.console import Console
     c = _controller()

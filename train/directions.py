@@ -4,6 +4,8 @@ PCA of the generator's early activations (the dense layer's output) over many
 z gives the directions along which the generator's output varies most; they
 are mapped back to z by regressing z on the PCA coordinates, so each
 direction is a vector in z space. Strongest (most activation variance) first.
+``livegan wrap`` uses the same regression on a third-party decoder's outputs
+(``pca_directions``), where no early layer is known.
 """
 from __future__ import annotations
 
@@ -11,21 +13,22 @@ import numpy as np
 import torch
 
 
-@torch.no_grad()
-def ganspace(g, latent_dim: int, latent_dist: str, k: int = 16, n: int = 2048, seed: int = 0):
-    """-> (directions (K, latent_dim) unit rows, sigmas (K,) std of the prior's z along each).
-
-    ``g`` has ``head(z) -> (B, C, L0)``; K <= latent_dim.
-    """
+def prior_z(n: int, latent_dim: int, latent_dist: str, seed: int = 0) -> torch.Tensor:
+    """(n, latent_dim) float32 from the prior, reproducibly from ``seed``."""
     gen = torch.Generator().manual_seed(seed)
     if latent_dist == "uniform":
-        z = torch.rand(n, latent_dim, generator=gen) * 2 - 1  # (n, D)
-    else:
-        z = torch.randn(n, latent_dim, generator=gen)
-    g.eval()
-    h = torch.cat([g.head(z[i:i + 512]).flatten(1) for i in range(0, n, 512)])  # (n, F)
+        return torch.rand(n, latent_dim, generator=gen) * 2 - 1  # (n, D)
+    return torch.randn(n, latent_dim, generator=gen)
+
+
+def pca_directions(z: torch.Tensor, h: torch.Tensor, k: int, seed: int = 0):
+    """z (n, D) and features h (n, F) of what each z made -> (directions (K, D) unit rows, sigmas (K,)).
+
+    Rows are the z-space directions of the top-K principal components of h, strongest first; sigmas are
+    the spread of ``z`` along each. K <= min(k, D, n - 1).
+    """
     h = h - h.mean(0)
-    k = int(min(k, latent_dim, n - 1))
+    k = int(min(k, z.shape[1], z.shape[0] - 1))
     torch.manual_seed(seed)  # pca_lowrank is randomised
     _, _, v = torch.pca_lowrank(h, q=min(k + 10, *h.shape), center=False, niter=6)  # (F, q), strongest first
     x = (h @ v[:, :k]).double().numpy()  # (n, K) PCA coordinates
@@ -35,3 +38,15 @@ def ganspace(g, latent_dim: int, latent_dist: str, k: int = 16, n: int = 2048, s
     dirs = u / np.maximum(norms, 1e-12)
     sigmas = (zc @ dirs.T).std(0)  # (K,) spread of the prior along each direction
     return dirs.astype(np.float32), np.maximum(sigmas, 1e-6).astype(np.float32)
+
+
+@torch.no_grad()
+def ganspace(g, latent_dim: int, latent_dist: str, k: int = 16, n: int = 2048, seed: int = 0):
+    """-> (directions (K, latent_dim) unit rows, sigmas (K,) std of the prior's z along each).
+
+    ``g`` has ``head(z) -> (B, C, L0)``; K <= latent_dim.
+    """
+    z = prior_z(n, latent_dim, latent_dist, seed)
+    g.eval()
+    h = torch.cat([g.head(z[i:i + 512]).flatten(1) for i in range(0, n, 512)])  # (n, F)
+    return pca_directions(z, h, k, seed)

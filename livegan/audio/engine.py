@@ -23,6 +23,7 @@ from livegan.faults import GenFaults, checked_loop
 
 H_REC_WANT, H_REC_SEEN, H_REC_FRAME = range(3)  # the engine's record-ring state (int64 ``hst``)
 N_HST = 3
+LOOP_Z_KEPT = 64  # z of the newest loops kept by id: far more than the bank's slots, so a playing loop's is kept
 
 
 def tempo_limit(meta, sample_rate: int, step: bool = False) -> float:
@@ -158,6 +159,8 @@ class Engine:
         self.loops_generated = 0
         self.gen_seconds = np.zeros(65536, np.float64)  # ring of generation times (generator thread)
         self.faults = GenFaults()  # generations that failed: the current loop kept playing
+        self.pending_z = None  # the z of the loop being generated (``generate_loop``), for publish_loop
+        self.loop_z: dict[int, np.ndarray] = {}  # loop id -> its z, the last LOOP_Z_KEPT (a saved loop names it)
 
     # ---- configuration (any thread) -------------------------------------------------
     def _check_tempo(self, bpm: float) -> None:
@@ -280,6 +283,10 @@ class Engine:
         slot = b.acquire()
         b.fill(slot, loop)
         lid = b.publish(slot, int(target_beat), int(self.ist[dsp.I_CUR]))
+        z, self.pending_z = self.pending_z, None
+        if z is not None:
+            self.loop_z[lid] = z
+            self.loop_z.pop(lid - LOOP_Z_KEPT, None)
         return lid
 
     def record_gen_time(self, seconds: float) -> None:

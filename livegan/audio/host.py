@@ -87,7 +87,7 @@ def _child_open(spec: dict):
         from livegan.audio.fx import FxChain
 
         chain = FxChain(spec["effects"], spec["rate"], spec["channels"], bpm=spec["fx_bpm"])
-    adm = Admitter(arena, spec["effects"])
+    adm = Admitter(arena, spec["patch_effects"])  # the staged record's layout: the patch's, chain or not
     engine = Engine(meta, adm, fx=chain, arena=arena, **spec["engine"])
     adm.bind(engine, chain)
     adm.adopt()
@@ -118,6 +118,7 @@ class AudioProcess:
         self.xrun_calls, self.cb_ring = self.counters.xrun_calls, self.counters.cb_ring
         effects = list(parts.patch.effects) if effects_on else []
         spec = dict(arena=arena.specs(), meta={k: getattr(e.meta, k) for k in META_FIELDS}, effects=effects,
+                    patch_effects=list(parts.patch.effects),
                     fx_bpm=float(parts.patch.tempo or e.meta.bpm), rate=self.samplerate, channels=self.channels,
                     device=device, blocksize=self.blocksize, latency=latency,
                     engine=dict(sample_rate=e.sample_rate, channels=e.channels, quantize=e.quantize,

@@ -66,7 +66,21 @@ def _sd():
         import sounddevice as sd
     except OSError as e:
         raise CLIError(f"PortAudio is not installed ({e}); on Debian: apt-get install libportaudio2") from None
+    if not sd._initialized:  # released by release_portaudio: scan again
+        sd._initialize()
     return sd
+
+
+def release_portaudio() -> None:
+    """Shut PortAudio down in this process (the next ``_sd()`` starts it again). On JACK, PortAudio keeps
+    an active client in the server's graph from the moment it starts, streams or not: the control
+    process releases its own once the audio process has the stream, so JACK wakes one livegan client
+    per cycle, not two. Main thread, with no stream open in this process."""
+    import sys
+
+    sd = sys.modules.get("sounddevice")
+    if sd is not None and sd._initialized:
+        sd._terminate()
 
 
 def _outputs(sd):

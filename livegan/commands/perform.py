@@ -83,6 +83,7 @@ def cli_perform(args) -> int:
 def _check_args(args) -> str:
     """Every option and output path checked before the model loads and the stream opens; -> the model path."""
     from livegan.io.files import check_writable
+    from livegan.io.loops import perform_folder
 
     if args.seconds is not None and args.seconds <= 0:
         raise CLIError(f"--seconds must be > 0, got {args.seconds}")
@@ -94,6 +95,7 @@ def _check_args(args) -> str:
         check_writable(args.record, "--record", new_file=True)
     if args.stats_json:
         check_writable(args.stats_json, "--stats-json")
+    args.loops_dir = perform_folder(getattr(args, "loops_dir", None), args.record)
     return _model_path(args.model)
 
 
@@ -147,7 +149,8 @@ def _connect(show: Show) -> None:
     from livegan.control.link import join_link
     from livegan.control.live import LiveControl
     from livegan.control.sources import MidiSource
-    from livegan.generate.scheduler import GeneratorThread
+    from livegan.generate.scheduler import GeneratorThread, first_loop
+    from livegan.io.loops import LoopSaver
     from livegan.io.perflog import PerfLog
     from livegan.io.takes import Takes
 
@@ -156,7 +159,7 @@ def _connect(show: Show) -> None:
     show.takes = takes = Takes(engine, rate, show.channels, show.perflog, args.record, show.say)
     t0 = time.perf_counter()
     snap = engine.controls.snapshot()
-    engine.publish_loop(_first_loop(show.model, engine, snap, show.model_path), 0)  # plays from frame 0
+    engine.publish_loop(first_loop(show.model, engine, snap, show.model_path), 0)  # plays from frame 0
     engine.record_gen_time(time.perf_counter() - t0)
     if args.record:
         _start_first_take(args.record, takes)
@@ -177,7 +180,9 @@ def _connect(show: Show) -> None:
     show.live = live = LiveControl(show.ec, engine, sources=[MidiSource(show.midi_in)] if show.midi_in else [],
                                    tempo=show.midi_in.clock if show.midi_in and show.patch.clock == "midi" else None,
                                    perflog=show.perflog, frame_clock=frame_clock, link=show.link)
-    live.on_action = lambda a: takes.toggle() if a == "record" else None
+    show.loops = LoopSaver(engine, args.loops_dir, say=lambda m: (show.notes.append(m), show.say(m)))
+    acts = {"record": takes.toggle, "save_loop": show.loops.save_playing}  # button actions -> main-thread calls
+    live.on_action = lambda a: acts[a]() if a in acts else None
     live.warn = lambda m: (show.notes.append(m), show.say(f"warning: {m}"))
 
 
@@ -258,7 +263,8 @@ def _play(show: Show) -> int:
     if show.interactive:
         from livegan.control.keyboard import KeyboardControl
 
-        kb = KeyboardControl(show.ec.c, log=show.live.log, midi_grid=True, on_record=lambda on: takes.toggle())
+        kb = KeyboardControl(show.ec.c, log=show.live.log, midi_grid=True, on_record=lambda on: takes.toggle(),
+                             on_save_loop=show.loops.save_playing)
         run_panel(panel_now, show.ec.c, kb, until=finished, tick=tick)
     else:
         next_status = time.monotonic() + 2.0
@@ -332,29 +338,6 @@ def _close_output(show: Show) -> None:
 def _model_path(arg):
     from livegan.model import default_model_path
 
-    if arg:
-        return arg
-    p = default_model_path()
-    if not os.path.isfile(p):
-        raise CLIError("no built-in model is installed yet: pass --model FILE.ts")
-    return p
-
-
-def _first_loop(model, engine, snap, path):
-    """The loop the show starts with, under a deadline: a model that raises, breaks the contract
-    or never returns here stops the show before it starts, with one line. Main thread."""
-    from livegan.faults import checked_loop
-    from livegan.errors import ModelFileError
-    from livegan.faults import GenerationTimeout, call_with_deadline, fault_text, gen_timeout_s
-    from livegan.generate.scheduler import generate_loop
-
-    m = engine.meta
-    try:
-        return call_with_deadline(lambda: checked_loop(generate_loop(model, engine, snap), m.channels,
-                                                       m.loop_samples), gen_timeout_s(), "the first loop's forward()")
-    except Exception as e:
-        if hasattr(model, "close"):  # a generator process stuck in forward(): killed, not left behind
-            model.close()
-        if isinstance(e, GenerationTimeout):
-            raise ModelFileError(path, str(e)) from None
-        raise ModelFileError(path, f"the first loop failed ({fault_text(e)})") from None
+    if arg or os.path.isfile(default_model_path()):
+        return arg or default_model_path()
+    raise CLIError("no built-in model is installed yet: pass --model FILE.ts")

@@ -37,6 +37,10 @@ def cli_render(args) -> int:
         raise CLIError(f"--samplerate must be in {list(SAMPLERATE_RANGE)}, got {args.samplerate}")
     total = int(round(args.seconds * args.samplerate))
     check_output(args.output, total, 2)
+    if args.loops is not None:
+        from livegan.io.loops import loops_folder
+
+        loops_folder(args.loops, "--loops")
     patch = load_patch(args.patch or default_patch_path())
     events = automation_events(args.automation, args.samplerate)  # a .mid, or an unfinished take's journal
     skip = take_start(events)  # a later take of a performance: render from frame 0, keep from the take on
@@ -44,5 +48,5 @@ def cli_render(args) -> int:
         raise CLIError(f"automation file {args.automation}: its take starts at frame {skip}, "
                        f"more than {RENDER_MAX_SECONDS:g} s in")
     print(render_automation(model_path, patch, events, args.output, args.seconds, args.samplerate,
-                            blocksize=args.blocksize, skip=skip))
+                            blocksize=args.blocksize, skip=skip, loops=args.loops))
     return 0

@@ -3,7 +3,8 @@
 ``KEYS``: 1-8 select a knob, [ and ] or - and = turn it (shift: coarse: { } _ +),
 z x c v b n m , seeds 1-8, a s d f g h j k snapshot pads 1-8 (an empty pad
 saves, a full one recalls; S toggles save mode), space toggles recording,
-Q or Esc quits. Thread: the UI thread (the main thread of ``perform``).
+l saves the loop playing as a WAV (livegan.io.loops), Q or Esc quits.
+Thread: the UI thread (the main thread of ``perform``).
 """
 from __future__ import annotations
 
@@ -23,10 +24,11 @@ class KeyboardControl:
     then gives the same control state as the keys did.
     """
 
-    def __init__(self, controller, on_record=None, log=None, midi_grid: bool = False):
+    def __init__(self, controller, on_record=None, log=None, midi_grid: bool = False, on_save_loop=None):
         self.c = controller
         self.selected = 0
         self.on_record = on_record
+        self.on_save_loop = on_save_loop  # callable() -> what it did (one line), for the l key
         self.log = log  # optional callable(raw MIDI bytes) so keys reach the performance log too
         self.midi_grid = midi_grid
         self.recording = False
@@ -90,6 +92,8 @@ class KeyboardControl:
             if self.on_record:
                 self.on_record(self.recording)
             self.last = "recording" if self.recording else "recording stopped"
+        elif key == "l" and self.on_save_loop is not None:
+            self.last = self.on_save_loop()
         else:
             return None
         return self.last

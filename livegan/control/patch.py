@@ -37,7 +37,7 @@ QUANTIZE = ("none", "beat", "bar", "2bars", "4bars", "8bars")
 CLOCK = ("internal", "midi", "link")  # link: Ableton Link (livegan.control.link)
 
 MAX_PATCH_BYTES = 1 << 20  # a patch is a page of text; a bigger file is something else
-ACTIONS = ("save", "record", "random_seed") + tuple(f"bypass.{t}" for t in EFFECTS)
+ACTIONS = ("save", "record", "random_seed", "save_loop") + tuple(f"bypass.{t}" for t in EFFECTS)
 
 
 @dataclass

@@ -58,8 +58,10 @@ class Scheduler:
 
 
 def generate_loop(model, engine, snapshot) -> np.ndarray:
-    """Control snapshot -> (C, N) float32 loop. Generator thread (never the callback)."""
+    """Control snapshot -> (C, N) float32 loop; its z waits in ``engine.pending_z`` for the
+    ``publish_loop`` that follows (a saved loop records it). Generator thread (never the callback)."""
     z = np.asarray(engine.controls.z(engine.meta, snapshot), np.float32)[None, :]
+    engine.pending_z = z[0].copy()
     return model.generate(z)[0]
 
 
@@ -143,3 +145,21 @@ def stop_generator(gen, wait_s: float = 10.0) -> bool:
         return False
     gen.join(wait_s)
     return gen.is_alive()
+
+
+def first_loop(model, engine, snap, path):
+    """The loop the show starts with, under a deadline: a model that raises, breaks the contract
+    or never returns here stops the show before it starts, with one line. Main thread."""
+    from livegan.errors import ModelFileError
+    from livegan.faults import GenerationTimeout, call_with_deadline, checked_loop, fault_text, gen_timeout_s
+
+    m = engine.meta
+    try:
+        return call_with_deadline(lambda: checked_loop(generate_loop(model, engine, snap), m.channels,
+                                                       m.loop_samples), gen_timeout_s(), "the first loop's forward()")
+    except Exception as e:
+        if hasattr(model, "close"):  # a generator process stuck in forward(): killed, not left behind
+            model.close()
+        if isinstance(e, GenerationTimeout):
+            raise ModelFileError(path, str(e)) from None
+        raise ModelFileError(path, f"the first loop failed ({fault_text(e)})") from None

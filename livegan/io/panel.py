@@ -9,7 +9,7 @@ Keyboard (no controller needed), ``KEYS``:
   1-8 select a knob, [ and ] or - and = turn it (shift: coarse: { } _ +),
   z x c v b n m , seeds 1-8, a s d f g h j k snapshot pads 1-8 (an empty pad
   saves, a full one recalls; S toggles save mode), space toggles recording,
-  Q or Esc quits.
+  l saves the loop playing (perform), Q or Esc quits.
 
 Threads: the UI thread (the main thread) draws and reads keys; key presses
 go to the ``Controller`` from this thread (the control thread in a live
@@ -92,7 +92,8 @@ def panel(stats: dict, controller=None, keyboard=None):
     grid.add_row(head)
     grid.add_row(knobs)
     grid.add_row(foot)
-    return Panel(grid, title="livegan", subtitle="1-8 knob  [ ] turn  zxcv seeds  asdf pads  space rec  Q quit")
+    return Panel(grid, title="livegan",
+                 subtitle="1-8 knob  [ ] turn  zxcv seeds  asdf pads  space rec  l loop  Q quit")
 
 
 class RawTerminal:

@@ -9,8 +9,10 @@ until ``repeat_for`` seconds have passed. The sender prints how many messages it
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 
 SCRIPT = r"""
 import json, sys, time
@@ -72,3 +74,29 @@ def tell_start(sender: subprocess.Popen, t0: float) -> None:
     same clock)."""
     sender.stdin.write(f"{t0!r}\n")
     sender.stdin.flush()
+
+
+def perform_with_sender(args, plan, client: str, cwd, timeout: float = 60.0):
+    """``python -m livegan perform ARGS --midi virtual`` (its JACK MIDI input named ``client``) with a
+    sender playing ``plan`` from when perform says its stream starts (plan times are show times);
+    -> (perform's exit code, its stderr, the sender's exit code, the sender's stderr). Whatever still
+    runs after ``timeout`` is killed."""
+    env = {**os.environ, "LIVEGAN_MIDI_CLIENT": client, "JACK_NO_START_SERVER": "1"}
+    p = subprocess.Popen([sys.executable, "-m", "livegan", "perform", *map(str, args), "--midi", "virtual"],
+                         cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, env=env)
+    ctl = start_sender(f"{client}ctl", client, plan, env)
+    lines = []
+    try:
+        for line in p.stderr:
+            lines.append(line)
+            if line.startswith("livegan perform: ") and " on '" in line and " Hz, " in line:  # the banner:
+                tell_start(ctl, time.monotonic())  # the stream starts within a few ms of it
+                break
+        ctl_err = ctl.communicate(timeout=timeout)[1]
+        lines.append(p.communicate(timeout=timeout)[1])
+    finally:
+        for q in (p, ctl):
+            if q.poll() is None:
+                q.kill()
+    return p.returncode, "".join(lines), ctl.returncode, ctl_err

@@ -1,0 +1,259 @@
+"""``livegan wrap MODEL.ts -o LOOP.ts``: someone else's TorchScript decoder as a livegan loop model.
+
+Conventions taken (probed in this order):
+
+- **decode** (RAVE exports, nn~ methods): ``decode(z[B, latent, T]) -> [B, ch, T * ratio]``. The latent
+  size comes from nn~'s ``decode_params`` buffer ([in_channels, in_ratio, out_channels, out_ratio]), else
+  an attribute ``latent_size`` / ``latent_dim``, else ``--latent-dim``; the ratio is measured by decoding
+  8 and 16 frames (and must agree with ``decode_params``). A livegan z is [centre, swing] (2 x latent,
+  ``--swing 0``: the centre alone); frame t of the trajectory is centre + swing x s x sin(2 pi t / bar),
+  out and back once per bar (``train.wrap_modules.swing_path``). Knobs: the model's own latent order
+  (RAVE's latents are PCA-ordered, strongest first): centre dimensions first, then swing dimensions.
+- **forward**: ``forward(z[B, latent]) -> [B, ch, N]`` or ``[B, N]`` with N at least one bar and the
+  crossfade; the latent size from an attribute ``latent_dim`` / ``latent_size`` / ``z_dim`` or
+  ``--latent-dim``. Knobs: PCA of the outputs' log spectra over ``--pca-renders`` draws from the prior,
+  regressed to z (GANSpace's method, ``train.directions.pca_directions``).
+
+The rate is ``--sample-rate``, else an attribute ``sr`` / ``sample_rate`` / ``sampling_rate``. The bar is
+``--bars`` x ``--beats-per-bar`` beats at ``--bpm``, made seamless by a ``--crossfade-ms`` circular
+crossfade (``train.wrap_modules.fold``). Self-checks: the decoder's code passes livegan's op allow-list
+before it is loaded (a file that fails is refused with the line naming the op: a wrapped file must load
+in ``perform``, and widening the list is a trust decision, not a wrapping one); the same z renders the
+same audio twice (a decoder that draws noise or keeps streaming state could not re-render a show bit
+for bit); then ``save_loop_model``'s checks (reload, same outputs, exact shape, time per loop), and the
+seam at the wrap against the loop's own steps inside (``seam_against_inside``).
+
+Thread: main.
+"""
+from __future__ import annotations
+
+import datetime
+import hashlib
+import math
+import os
+
+import numpy as np
+import torch
+
+from livegan.errors import CLIError, ModelFileError, first_line
+from livegan.model import LoopModel, check_code, seed_z
+from train.directions import pca_directions, prior_z
+from train.export import save_loop_model
+from train.metrics import seam_score
+from train.wrap_modules import DecodeLoop, ForwardLoop, swing_path
+
+N_KNOBS = 16  # directions written, at most (export writes as many)
+SEAM_SEEDS = 32  # loops the seam check averages: one loop's wrap is one step, as random as any single step
+PRIOR_STD = {"normal": 1.0, "uniform": 1.0 / math.sqrt(3.0)}
+
+
+def _attr(m, names):
+    for n in names:
+        if hasattr(m, n):
+            return getattr(m, n)
+    return None
+
+
+def _load(path: str):
+    """Check the decoder's code against the allow-list, then load it (nothing runs before the check)."""
+    if not os.path.isfile(path):
+        raise ModelFileError(path, "no such file")
+    check_code(path)
+    try:
+        m = torch.jit.load(path, map_location="cpu")
+    except Exception as e:  # torch's C++ traces: one line
+        raise ModelFileError(path, f"not a loadable TorchScript module ({first_line(e)})") from None
+    return m.eval()
+
+
+def _sample_rate(m, path: str, given) -> int:
+    if given is not None:
+        return int(given)
+    sr = _attr(m, ("sr", "sample_rate", "sampling_rate"))
+    if isinstance(sr, torch.Tensor) and sr.numel() == 1:
+        sr = sr.item()
+    if isinstance(sr, (int, float)) and not isinstance(sr, bool) and 1000 <= sr <= 384000 and sr == int(sr):
+        return int(sr)
+    raise CLIError(f"{path}: the model names no sample rate (attribute sr / sample_rate / sampling_rate); "
+                   "pass --sample-rate")
+
+
+def _latent(m, path: str, given, names) -> int:
+    if given is not None:
+        return int(given)
+    d = _attr(m, names)
+    if isinstance(d, torch.Tensor) and d.numel() == 1:
+        d = d.item()
+    if isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= 4096:
+        return d
+    raise CLIError(f"{path}: the model names no latent size (attribute {' / '.join(names)}); pass --latent-dim")
+
+
+def _reason(e: BaseException) -> str:
+    """One line of why a TorchScript call failed: the interpreter's error ends with the op's own message."""
+    lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+    if len(lines) > 1 and lines[0].startswith("The following operation failed in the TorchScript interpreter"):
+        return lines[-1][:160]
+    return first_line(e, 160)
+
+
+def _call(fn, x: torch.Tensor, what: str, path: str) -> torch.Tensor:
+    try:
+        with torch.inference_mode():
+            y = fn(x)
+    except Exception as e:
+        raise CLIError(f"{path}: {what} on z of shape {tuple(x.shape)} failed, so it is no decoder of that "
+                       f"convention ({_reason(e)})") from None
+    if not isinstance(y, torch.Tensor) or y.dtype != torch.float32 or y.dim() not in (2, 3):
+        kind = f"a {y.dtype} tensor of {y.dim()} dims" if isinstance(y, torch.Tensor) else type(y).__name__
+        raise CLIError(f"{path}: {what} returned {kind}, not float32 audio [B, ch, N] or [B, N]")
+    y = y if y.dim() == 3 else y.unsqueeze(1)
+    if y.shape[1] not in (1, 2):
+        raise CLIError(f"{path}: {what} returned {y.shape[1]} channels; a loop model has 1 or 2")
+    return y
+
+
+def _probe_decode(m, path: str, latent_given) -> dict:
+    params = _attr(m, ("decode_params",))
+    params = [int(v) for v in params.tolist()] if isinstance(params, torch.Tensor) and params.numel() == 4 else None
+    if params and latent_given is None:
+        latent = params[0]  # nn~: [in_channels, in_ratio, out_channels, out_ratio]
+    else:
+        latent = _latent(m, path, latent_given, ("latent_size", "latent_dim"))
+    ys = [_call(m.decode, torch.zeros(1, latent, t), "decode()", path) for t in (8, 16)]
+    ratio = ys[0].shape[2] // 8
+    if ratio < 1 or ys[0].shape[2] != 8 * ratio or ys[1].shape[2] != 16 * ratio:
+        raise CLIError(f"{path}: decode() of 8 and 16 frames gave {ys[0].shape[2]} and {ys[1].shape[2]} samples, "
+                       "not T x ratio")
+    if params and params[3] > 0 and params[1] // params[3] != ratio:
+        raise CLIError(f"{path}: decode_params says {params[1]}/{params[3]} samples per frame, decode() gives {ratio}")
+    return dict(latent=latent, ratio=ratio, channels=int(ys[0].shape[1]))
+
+
+def _probe_forward(m, path: str, latent_given) -> dict:
+    latent = _latent(m, path, latent_given, ("latent_dim", "latent_size", "z_dim"))
+    y = _call(m, torch.zeros(2, latent), "forward()", path)
+    return dict(latent=latent, samples=int(y.shape[2]), channels=int(y.shape[1]))
+
+
+def _knobs_in_model_order(latent: int, latent_dim: int, dist: str):
+    """Centre dimensions 0.. in the model's order, then swing dimensions: one-hot rows, prior std."""
+    n = min(latent, N_KNOBS if latent_dim == latent else N_KNOBS // 2)
+    rows = list(range(n)) + ([latent + i for i in range(n)] if latent_dim > latent else [])
+    dirs = np.eye(latent_dim, dtype=np.float32)[rows]
+    return dirs, np.full(len(rows), PRIOR_STD[dist], np.float32)
+
+
+@torch.no_grad()
+def _knobs_by_pca(module, latent: int, dist: str, renders: int):
+    """GANSpace on the outputs: PCA of the rendered loops' log power in 128 bands, regressed to z."""
+    z = prior_z(renders, latent, dist)
+    feats = []
+    for i in range(0, renders, 16):
+        y = module(z[i:i + 16]).double().mean(1)  # (b, L) mono
+        p = torch.fft.rfft(y).abs() ** 2  # (b, F)
+        bands = torch.stack([c.mean(1) for c in torch.tensor_split(p, 128, dim=1)], 1)  # (b, 128)
+        feats.append(torch.log(bands + 1e-10))
+    return pca_directions(z, torch.cat(feats).float(), N_KNOBS)
+
+
+def seam_against_inside(loops: np.ndarray, points: int = 64, seed: int = 0) -> tuple[float, float]:
+    """(N, C, L) -> (seam score at the wrap, the same score at ``points`` random points inside each loop),
+    each averaged over the loops: about 1 and 1 for a loop that wraps as smoothly as it runs."""
+    rng = np.random.default_rng(seed)
+    x = np.asarray(loops, np.float64).mean(1)  # (N, L)
+    inside = np.mean([seam_score(np.roll(x, -int(k), axis=1)).mean()
+                      for k in rng.integers(1, x.shape[1], size=points)])
+    return float(seam_score(x).mean()), float(inside)
+
+
+def _fit(src: str, sr: int, bpm: float, bars: int, beats: int, fade_ms: float) -> tuple[int, int]:
+    loop = int(round(bars * beats * 60.0 / bpm * sr))
+    fade = int(round(fade_ms * 1e-3 * sr))
+    if not 64 <= loop <= 1 << 24:
+        raise CLIError(f"{src}: {bars} bar(s) of {beats} beats at {bpm:g} BPM is {loop} samples at {sr} Hz; "
+                       "a loop model holds 64 to 16777216")
+    if fade > loop // 2:
+        raise CLIError(f"--crossfade-ms {fade_ms:g} is more than half the bar ({loop} samples)")
+    return loop, fade
+
+
+def build(src: str, m, *, sr: int, bpm: float = 120.0, bars: int = 1, beats: int = 4, latent_dim=None,
+          latent_dist: str = "normal", swing: float = 0.5, fade_ms: float = 10.0, renders: int = 256):
+    """-> (loop module, metadata dict for ``save_loop_model``). ``m`` is the loaded decoder."""
+    loop, fade = _fit(src, sr, bpm, bars, beats, fade_ms)
+    if hasattr(m, "decode"):
+        p = _probe_decode(m, src, latent_dim)
+        frames = -(-(loop + fade) // p["ratio"])  # ceil: the bar and the crossfade's continuation
+        path = swing_path(p["latent"], frames, p["ratio"], loop, swing)
+        module = DecodeLoop(m, path, loop, fade)
+        dirs, sigmas = _knobs_in_model_order(p["latent"], path.shape[0], latent_dist)
+        record = dict(convention="decode", ratio=p["ratio"], frames=frames,
+                      path=f"centre + swing x {swing:g} x sin, once per bar" if swing > 0 else "constant",
+                      directions="the model's latent order: centre dimensions, then swing dimensions")
+    else:
+        p = _probe_forward(m, src, latent_dim)
+        if p["samples"] < loop + fade:
+            need = math.ceil(bars * beats * 60.0 * sr / max(p["samples"] - fade, 1))  # the slowest tempo that fits
+            hint = f": use --bpm {need} or more, or fewer --bars" if need <= 1000 else ""
+            raise CLIError(f"{src}: forward() renders {p['samples']} samples at {sr} Hz, one bar and the crossfade "
+                           f"need {loop + fade}{hint}")
+        module = ForwardLoop(m, loop, fade)
+        dirs, sigmas = _knobs_by_pca(module, p["latent"], latent_dist, renders)
+        record = dict(convention="forward", rendered=p["samples"],
+                      directions=f"PCA of the outputs' log spectra over {renders} draws, regressed to z")
+    with open(src, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    meta = dict(name=os.path.splitext(os.path.basename(src))[0] or "wrapped", sample_rate=sr, loop_samples=loop,
+                channels=p["channels"], latent_dim=int(dirs.shape[1]), latent_dist=latent_dist,
+                bpm=bars * beats * 60.0 * sr / loop, bars=bars, beats_per_bar=beats,
+                directions=dirs.tolist(), sigmas=sigmas.tolist(),
+                training=dict(preset="wrap", wrapped=os.path.basename(src), sha256=digest, latent=p["latent"],
+                              crossfade_samples=fade, date=datetime.date.today().isoformat(), **record))
+    return module, meta
+
+
+def _check_deterministic(module, meta: dict, src: str) -> None:
+    z = torch.from_numpy(np.stack([seed_z(s, meta["latent_dim"], meta["latent_dist"]) for s in (1, 2)]))
+    with torch.inference_mode():
+        same = torch.equal(module(z), module(z))
+    if not same:
+        raise CLIError(f"{src}: the same z renders different audio twice (the decoder draws noise or keeps "
+                       "streaming state); livegan needs a deterministic decoder to re-render a show bit for bit")
+
+
+def wrap_model(src, out, *, sample_rate=None, name=None, quiet: bool = False, **opts) -> dict:
+    """Wrap the decoder at ``src`` into the loop-model file ``out``; returns save_loop_model's report plus
+    ``seam_wrap`` and ``seam_inside`` (``seam_against_inside`` over ``SEAM_SEEDS`` seeds of the saved file)."""
+    src, out = os.fspath(src), os.fspath(out)
+    m = _load(src)
+    module, meta = build(src, m, sr=_sample_rate(m, src, sample_rate), **opts)
+    if name:
+        meta["name"] = name
+    _check_deterministic(module, meta, src)
+    report = save_loop_model(module, out, meta, quiet=quiet)
+    saved = LoopModel(out, device="cpu", threads=None, warmup=1)
+    z = np.stack([seed_z(s, saved.meta.latent_dim, saved.meta.latent_dist) for s in range(SEAM_SEEDS)])
+    report["seam_wrap"], report["seam_inside"] = seam_against_inside(
+        np.concatenate([saved.generate(z[i:i + 4]) for i in range(0, SEAM_SEEDS, 4)]))
+    if not quiet:
+        ok = "" if report["seam_wrap"] <= 1.5 * report["seam_inside"] else "  (a click: over 1.5x)"
+        print(f"wrapped {meta['training']['convention']}() of {src}: {meta['latent_dim']}-d z, "
+              f"{len(meta['sigmas'])} knobs; seam at the wrap {report['seam_wrap']:.2f}, "
+              f"inside the loop {report['seam_inside']:.2f}{ok}")
+    return report
+
+
+def _checked(v, lo: float, hi: float, flag: str) -> float:
+    if not (math.isfinite(v) and lo <= v <= hi):
+        raise CLIError(f"{flag} must be a number in [{lo:g}, {hi:g}], got {v!r}")
+    return float(v)
+
+
+def cli_wrap(args) -> int:
+    wrap_model(args.model, args.output, sample_rate=args.sample_rate, name=args.name,
+               bpm=_checked(args.bpm, 10, 1000, "--bpm"), bars=args.bars, beats=args.beats_per_bar,
+               latent_dim=args.latent_dim, latent_dist=args.latent_dist,
+               swing=_checked(args.swing, 0, 4, "--swing"),
+               fade_ms=_checked(args.crossfade_ms, 0, 100, "--crossfade-ms"), renders=args.pca_renders)
+    return 0
