@@ -187,6 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "other thread of livegan can hold up the sound; thread: in this process (the old path)")
     s.add_argument("--loops-dir", default=None, metavar="DIR",
                    help="where the l key and a save_loop button write the playing loop (default: the take's folder)")
+    s.add_argument("--link", action="store_true", help="follow and lead an Ableton Link session (tempo, bar phase, "
+                   "start/stop), as a patch with clock = \"link\"")
 
     s = sub.add_parser("render", help="render a performance offline from MIDI automation", formatter_class=fmt)
     s.add_argument("--automation", required=True, metavar="PERF.mid",

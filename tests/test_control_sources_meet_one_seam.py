@@ -1,12 +1,15 @@
 """Control and tempo come in through declared seams (``livegan.control.sources``): any object with
 ``poll() -> [Event]`` is a control source, and a knob a source names by index (as OSC will) acts and is
 logged exactly as the MIDI CC the patch gives that knob, so a show played from it re-renders; a tempo
-source is told the engine's tempo and beat back (two-way, as Ableton Link needs)."""
+source is told livegan's own tempo change and the engine's beat (two-way, as Ableton Link needs)."""
 from __future__ import annotations
+
+from types import SimpleNamespace
 
 import numpy as np
 
 from livegan.control.follow import ClockFollower
+from livegan.control.link import LinkTempo
 from livegan.control.live import LiveControl
 from livegan.control.patch import default_patch_path, load_patch
 from livegan.control.sources import ControlSource, Event, KeySource, MidiSource, TempoSource
@@ -83,13 +86,25 @@ def test_an_applied_event_is_logged_but_not_applied_twice():
     assert log.rows()[:, 1:4].tolist() == [[0x90, 40, 100]]
 
 
-def test_a_tempo_source_is_told_the_engine_tempo_and_beat():
+def test_a_tempo_source_is_told_livegans_own_tempo_and_the_engine_beat():
     tempo = RecordingTempo()
     parts, _, live = _show([], tempo=tempo)
-    _play(parts, live, 40)
-    assert len(tempo.told) == 40 and all(bpm == 120.0 for bpm, _ in tempo.told)
-    beats = [beat for _, beat in tempo.told]
-    assert beats[0] == 0.0 and beats[-1] > 0.0 and beats == sorted(beats)  # the engine's beat, moving on
+    _play(parts, live, 20)
+    assert tempo.told == []  # following is not telling: only livegan's own change is published
+    live.ask_tempo(126.0)
+    _play(parts, live, 20)
+    assert len(tempo.told) == 1 and tempo.told[0][0] == 126.0
+    assert abs(tempo.told[0][1] - 20 * 256 / 48000 * 2) < 1e-9  # the engine's beat then (120 BPM, 20 blocks)
+    assert parts.engine.transport.tempo == 120.0  # the source keeps the lead
+
+
+def test_without_a_tempo_source_livegans_own_tempo_plays_and_is_logged():
+    parts, log, live = _show([])
+    _play(parts, live, 4)
+    live.ask_tempo(126.0)
+    _play(parts, live, 4)
+    assert parts.engine.transport.tempo == 126.0
+    assert log.rows()[:, 1:].tolist() == [[0x100, 126000 >> 14, 126000 & 0x3FFF]]  # a tempo marker, re-rendered
 
 
 def test_the_shipped_sources_meet_the_declared_interfaces():
@@ -99,4 +114,9 @@ def test_the_shipped_sources_meet_the_declared_interfaces():
 
     assert isinstance(MidiSource(FakeInput()), ControlSource) and isinstance(KeySource(), ControlSource)
     assert isinstance(ClockFollower(), TempoSource)
+    state = SimpleNamespace(setIsPlaying=lambda on, t: None, isPlaying=lambda: True, tempo=lambda: 120.0)
+    stub = SimpleNamespace(clock=lambda: SimpleNamespace(micros=lambda: 0), captureAppSessionState=lambda: state,
+                           commitAppSessionState=lambda s: None)  # no network: the interface is what counts
+    link = LinkTempo(120.0, 4, link=stub)
+    assert isinstance(link, TempoSource) and isinstance(link, ControlSource)
     assert not isinstance(object(), ControlSource) and not isinstance(object(), TempoSource)

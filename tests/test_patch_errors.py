@@ -27,7 +27,7 @@ CASES = [
     ("[transport]\ntempo = \"fast\"", "transport.tempo", "model"),
     ("[transport]\nquantize = \"3bars\"", "transport.quantize", "must be one of"),
     ("[transport]\ncrossfade_ms = 1", "transport.crossfade_ms", "[4, 2000]"),
-    ("[transport]\nclock = \"link\"", "transport.clock", "internal, midi"),
+    ("[transport]\nclock = \"osc\"", "transport.clock", "internal, midi, link"),
     ("[[knob]]\ndirection = 1", "knob[0].cc", "is missing"),
     ("[[knob]]\ncc = 300\ndirection = 1", "knob[0].cc", "[0, 127]"),
     ("[[knob]]\ncc = 1", "knob[0]", "exactly one of"),

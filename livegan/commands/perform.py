@@ -5,7 +5,8 @@ It plays through a patch (``--patch``, default the generic patch): MIDI from
 to ``livegan.control.controller.Controller`` (knobs -> directions with takeover, seed
 notes, snapshot pads, morph, buttons, effect knobs), the patch's effects chain
 is the engine's ``fx`` hook, and with ``clock = "midi"`` the MIDI clock's
-tempo drives the engine. In a terminal the rich panel shows the state and
+tempo drives the engine (``clock = "link"`` or ``--link``: an Ableton Link
+session's, two-way). In a terminal the rich panel shows the state and
 the computer keyboard plays (no controller needed); without a terminal (a
 script, ``--seconds``) a one-line status is printed every few seconds.
 ``--record OUT.wav`` also writes every applied control event to ``OUT.mid``
@@ -47,7 +48,7 @@ class Show:
         self.interactive = sys.stdin.isatty() and sys.stdout.isatty()
         self.in_process = getattr(args, "generator", "thread") == "process"
         self.notes = []  # warnings from the control thread (a clock tempo held at the model's limit): panel and stderr
-        self.gen = self.midi_in = self.osc = None
+        self.gen = self.midi_in = self.osc = self.link = None
         self.arena = None  # the shared real-time state with ``--audio process`` (livegan.audio.arena)
 
     def say(self, msg: str) -> None:
@@ -111,6 +112,7 @@ def _open(args) -> Show:
     show.patch = patch = load_patch(args.patch or default_patch_path())
     # a port in use fails before the model loads
     show.osc = open_osc(getattr(args, "osc", None), getattr(args, "osc_host", None))
+    patch.clock = "link" if getattr(args, "link", False) else patch.clock  # --link: as the patch said it (the panel too)
     # the stream's parameters first: a wrong device fails before the model loads
     import sounddevice as sd  # noqa: F401  (JACK must already run: PortAudio scans now)
     from livegan.audio.output import resolve_output
@@ -147,6 +149,7 @@ def _open(args) -> Show:
 def _connect(show: Show) -> None:
     """The first loop, take 1 (with ``--record``), the generator, MIDI input and the control thread."""
     from livegan.control.follow import FrameClock
+    from livegan.control.link import join_link
     from livegan.control.live import LiveControl
     from livegan.control.sources import MidiSource
     from livegan.generate.scheduler import GeneratorThread, first_loop
@@ -176,9 +179,10 @@ def _connect(show: Show) -> None:
         if show.midi_in.api == rtmidi.API_UNIX_JACK:  # JACK MIDI arrives with the next cycle: half a period late on average
             show.midi_in.clock.latency_s = 0.5 * args.blocksize / rate
     frame_clock = FrameClock(out.cb_ring, lambda: out.calls, rate, latency_s=out.output_latency)
+    show.link = join_link(engine) if show.patch.clock == "link" else None
     show.live = live = LiveControl(show.ec, engine, sources=[MidiSource(show.midi_in)] if show.midi_in else [],
                                    tempo=show.midi_in.clock if show.midi_in and show.patch.clock == "midi" else None,
-                                   perflog=show.perflog, frame_clock=frame_clock)
+                                   perflog=show.perflog, frame_clock=frame_clock, link=show.link)
     show.loops = LoopSaver(engine, args.loops_dir, say=lambda m: (show.notes.append(m), show.say(m)))
     acts = {"record": takes.toggle, "save_loop": show.loops.save_playing,  # button actions -> main-thread calls
             "record_on": lambda: takes.active or takes.toggle(), "record_off": lambda: takes.active and takes.toggle()}
@@ -216,6 +220,7 @@ def _announce(show: Show) -> None:
           f"patch {patch.name}"
           + (f", MIDI {show.midi_in.port_name}" if show.midi_in else ", computer keyboard" if show.interactive else "")
           + (f", OSC on {show.osc.host}:{show.osc.port}" if show.osc else "")
+          + (f", Ableton Link ({show.link.peers} peers)" if show.link else "")
           + (f", recording {takes.rec.path} + {os.path.splitext(os.path.basename(takes.rec.path))[0]}.mid"
              if args.record else ", space or a record button starts a take"),
           file=sys.stderr, flush=True)
@@ -294,6 +299,8 @@ def _teardown(show: Show, rc: int) -> None:
         if hasattr(show.model, "close"):
             show.model.close()
             hung = hung and stop_generator(show.gen, 1.0)  # a generator process killed: its thread ends
+        if show.link is not None:
+            show.link.close()
         if show.midi_in is not None and not show.midi_in.close():
             print("livegan perform: warning: the MIDI thread did not stop within 2 s; its port is left open",
                   file=sys.stderr, flush=True)

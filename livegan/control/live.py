@@ -12,7 +12,8 @@ class LiveControl:
     """The control thread of ``livegan perform``: control sources (``livegan.control.sources``: the
     computer keyboard, then MIDI, then OSC) -> ``EngineControls``, every applied event into the performance log
     at the engine frame it took effect, and (with a tempo source: the MIDI clock when the patch says
-    ``clock = "midi"``) its tempo and beat grid -> the engine and the delay.
+    ``clock = "midi"``, Ableton Link with ``clock = "link"``) its tempo and beat grid -> the engine and
+    the delay; livegan's own tempo (``ask_tempo``) -> the tempo source (two-way).
 
     A source's own thread (the MIDI thread) only stores CCs (last value wins)
     and pushes notes and transport into a ring; ``step`` polls every source,
@@ -36,7 +37,9 @@ class LiveControl:
     RESYNC_EVERY_S = 1.0  # ...at most this often (right after a Start the clock's tempo is still settling)
 
     def __init__(self, ec: EngineControls, engine, sources=(), tempo=None, perflog=None, frame_clock=None,
-                 now=None):
+                 now=None, link=None):
+        if link is not None:  # Ableton Link (``livegan.control.link``): the tempo, and a source of start / stop
+            sources, tempo = [*sources, link], link
         self.ec, self.engine, self.perflog = ec, engine, perflog
         self.keys = KeySource()  # the computer keyboard (``log``)
         self.sources = [self.keys, *sources]  # ``ControlSource``s, polled in this order
@@ -55,6 +58,7 @@ class LiveControl:
         self._pending: list = []  # (batch, [raw MIDI or ("tempo", bpm)]) waiting for admission
         self.warn = None  # callable(text): one line for the performer (a clock tempo held at the model's limit)
         self._held = False  # the clock's tempo is above what the model can play here
+        self._asked = None  # livegan's own tempo (``ask_tempo``), for the next step
 
     def frame(self) -> int:
         return self.engine.transport.frame
@@ -102,6 +106,8 @@ class LiveControl:
                     msgs.append(m)
                 if not ev.applied:
                     self._apply(ev, msgs)
+        if self._asked is not None:
+            self._own_tempo(msgs)
         if self.tempo_source is not None:
             self._follow_clock(msgs)
         b = self.ec.sync(force=bool(msgs))  # keys reached the Controller directly: publish them too
@@ -111,8 +117,25 @@ class LiveControl:
             if self.on_action is not None:
                 self.on_action(a)
         self.ec.c.actions.clear()
+
+    def ask_tempo(self, bpm: float) -> None:
+        """livegan's own tempo (the performer's), applied by the next step: told to the tempo source
+        (Ableton Link shares it with the session and the grid follows it back like a peer's change;
+        a MIDI clock keeps the lead), or with none, staged and logged. Control thread."""
+        self._asked = float(bpm)
+
+    def _own_tempo(self, msgs) -> None:
+        from livegan.audio.transport import MAX_BPM, MIN_BPM
+
+        bpm, self._asked = self._asked, None
         if self.tempo_source is not None:
-            self.tempo_source.publish(self.tempo, self.engine.transport.beat_at(self.frame()), self.now())
+            self.tempo_source.publish(bpm, self.engine.transport.beat_at(self.frame()), self.now())
+            return
+        bpm = round(min(self.engine.max_tempo, MAX_BPM, max(MIN_BPM, bpm)), 3)  # as the log keeps it
+        if bpm != self.tempo:
+            self.tempo = bpm
+            self.ec.stage_tempo(bpm)
+            msgs.append(("tempo", bpm))
 
     def _knob_cc(self, index: int) -> int:
         return self.ec.c.patch.knobs[index].cc
@@ -136,8 +159,10 @@ class LiveControl:
         # note_off: no effect, kept in the log for a DAW's eyes
 
     def _set_tempo(self, bpm: float, msgs) -> None:
-        """A source's tempo (OSC), staged and logged as a tempo marker; a tempo source leads instead."""
+        """A source's tempo (OSC), staged and logged as a tempo marker; with a tempo source it is asked
+        of the source instead (a Link session takes it and the grid follows it back; a clock ignores it)."""
         if self.tempo_source is not None:
+            self.ask_tempo(bpm)
             return
         bpm = round(self.engine.clamp_tempo(bpm), 3)  # the log keeps 3 decimals: render gets the same
         if bpm != self.tempo:
@@ -203,8 +228,8 @@ class LiveControl:
             target = bpm + min(self.PLL_MAX * bpm, max(-self.PLL_MAX * bpm, nudge))
         lim = self.engine.max_tempo  # a fast clock with a high-rate model: held at the kernel's limit
         if bpm > lim and not self._held:
-            self.last = (f"MIDI clock at {bpm:g} BPM is faster than this model can play at this output rate: "
-                         f"held at {lim:g} BPM")
+            self.last = (f"{getattr(clk, 'name', 'MIDI clock')} at {bpm:g} BPM is faster than this model can play "
+                         f"at this output rate: held at {lim:g} BPM")
             if self.warn is not None:
                 self.warn(self.last)
         self._held = bpm > lim

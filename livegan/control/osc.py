@@ -206,9 +206,11 @@ class OscSource:
 
     def attach(self, live) -> None:
         """Serve the patch ``live`` plays and feed its control path (after its other sources); no
-        tempo while a tempo source leads; warnings through ``live.warn``. Main thread."""
+        tempo while a MIDI clock leads (with Link it goes to the session); warnings through
+        ``live.warn``. Main thread."""
         self.warn = live.warn
-        self.start(live.ec.c.patch, live.engine.max_tempo, tempo=live.tempo_source is None)
+        src = live.tempo_source  # a MIDI clock leads alone; a Link session takes our tempo (two-way)
+        self.start(live.ec.c.patch, live.engine.max_tempo, tempo=src is None or getattr(src, "takes_tempo", False))
         live.sources.append(self)
 
     def stats(self) -> dict:

@@ -34,7 +34,7 @@ from livegan.model import is_int, is_num, printable
 
 TAKEOVER = ("jump", "pickup")
 QUANTIZE = ("none", "beat", "bar", "2bars", "4bars", "8bars")
-CLOCK = ("internal", "midi")
+CLOCK = ("internal", "midi", "link")  # link: Ableton Link (livegan.control.link)
 
 MAX_PATCH_BYTES = 1 << 20  # a patch is a page of text; a bigger file is something else
 ACTIONS = ("save", "record", "random_seed", "save_loop") + tuple(f"bypass.{t}" for t in EFFECTS)

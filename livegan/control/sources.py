@@ -1,5 +1,5 @@
 """The seams where control and tempo come in: a control source (MIDI, the keyboard, OSC) and a
-tempo source (MIDI clock today, Ableton Link next).
+tempo source (MIDI clock, Ableton Link: ``livegan.control.link``).
 
 Both are read by the control thread (``livegan.control.live.LiveControl.step``, every few ms). A
 source may run a thread of its own (the MIDI thread) that only fills last-value stores and
@@ -35,13 +35,13 @@ class ControlSource(Protocol):
 @runtime_checkable
 class TempoSource(Protocol):
     """An external tempo and beat grid. Read by the control thread; two-way: ``publish`` tells the
-    source the engine's own tempo and beat (Ableton Link shares them with its peers; a MIDI clock
-    cannot be told anything and ignores it).
+    source livegan's own tempo change and the engine's beat then (``LiveControl.ask_tempo``: Ableton
+    Link shares it with its peers; a MIDI clock cannot be told anything and ignores it).
 
     - ``tempo_bpm``: the source's tempo, 0 while it does not know one yet;
     - ``running``: its transport plays;
     - ``has_position``: it knows where in the song it is (``beats_at`` is meaningful);
-    - ``beats_at(t)``: its beat position at monotonic time ``t``."""
+    - ``beats_at(t)``: its beat position heard at monotonic time ``t``."""
     tempo_bpm: float
     running: bool
 
