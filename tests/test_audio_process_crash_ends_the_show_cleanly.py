@@ -1,6 +1,8 @@
 """The audio process dying mid-show (a crash in a C library, the OOM killer) ends ``livegan perform``
-with one line naming it, exit 2, and the take recorded so far saved with its performance log; and
-the control process dying (SIGKILL) takes the audio process with it, so no orphan keeps a stream open.
+with one line naming it, exit 2, and the take recorded so far saved with its performance log; so
+does a stream that stops calling back (here: the audio process frozen with SIGSTOP); the control
+process dying (SIGKILL) takes the audio process with it, so no orphan keeps a stream open; and an
+exception inside the callback (an effect that raises) silences one block, not the show.
 
 Skips only where no JACK server can run (the skip says why).
 """
@@ -57,6 +59,58 @@ def test_audio_process_killed_ends_the_show_with_one_line_and_keeps_the_take(jac
     assert "the audio process stopped unexpectedly (killed by SIGKILL)" in err, err
     data, rate = sf.read(str(wav), dtype="float32")
     assert rate == SR and data.shape[0] >= 1.5 * SR and (tmp_path / "take.mid").exists(), err
+
+
+def test_frozen_audio_process_ends_the_show_with_one_line_and_keeps_the_take(jack_server, tiny_model, tmp_path):
+    p, kid, wav = _start(tiny_model, tmp_path)
+    os.kill(kid, signal.SIGSTOP)
+    try:
+        _, err = p.communicate(timeout=40)
+    finally:
+        if p.poll() is None:
+            p.kill()
+        try:
+            os.kill(kid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    assert p.returncode == 2 and "Traceback" not in err, err
+    assert "the audio stream stopped: no callback for" in err, err
+    data, _ = sf.read(str(wav), dtype="float32")
+    assert data.shape[0] >= 1.5 * SR and (tmp_path / "take.mid").exists(), err
+
+
+FAULTY_FX = r"""
+import sys
+import livegan.audio.fx as fx
+calls = [0]
+process = fx.FxChain.process
+def boom(self, block):
+    calls[0] += 1
+    if calls[0] == 200:
+        raise RuntimeError("an effect broke")
+    process(self, block)
+fx.FxChain.process = boom
+from livegan.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_an_exception_in_the_callback_silences_one_block_and_the_show_plays_on(jack_server, tiny_model, tmp_path):
+    """The callback's code is the same in the audio process; ``--audio thread`` lets the test break an
+    effect from outside (the audio process imports its own copy)."""
+    import json
+
+    wav, stats = tmp_path / "take.wav", tmp_path / "s.json"
+    r = subprocess.run([sys.executable, "-c", FAULTY_FX, "perform", "--model", str(tiny_model), "--audio", "thread",
+                        "--record", str(wav), "--seconds", "4", "--stats-json", str(stats)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    said = [ln for ln in r.stderr.splitlines() if "the audio callback failed (RuntimeError: an effect broke)" in ln]
+    assert len(said) == 1, r.stderr
+    s = json.loads(stats.read_text())
+    assert s["callback_faults"] == 1 and s["frames_played"] >= 4 * SR, s
+    data, _ = sf.read(str(wav), dtype="float32")
+    assert abs(data[-SR:]).max() > 0.01, "no sound after the fault: the loops did not play on"
 
 
 def test_control_process_killed_takes_the_audio_process_with_it(jack_server, tiny_model, tmp_path):

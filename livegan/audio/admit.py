@@ -116,8 +116,15 @@ class Admitter:
         return r[A_VER] == v  # rewritten while copied: the next block takes it
 
     def _apply(self, cur, frame: int) -> None:
-        """Apply a copied record at ``frame`` and note the batches up to it as admitted there."""
+        """Note the batches up to a copied record as admitted at ``frame``, then apply it (the effects
+        last: if the chain raises, the batch is not tried again on every block)."""
         e, fx, done = self.engine, self.fx, self._set
+        b = int(cur[A_BATCH])
+        a = int(self.count[0])
+        while a < b:  # usually one batch per block
+            a += 1
+            self.admit_frame[a % ADMIT_RING] = frame
+        self.count[0] = b
         if e is not None:
             if cur[A_LOC_N] != done[A_LOC_N]:
                 done[A_LOC_N] = cur[A_LOC_N]
@@ -134,12 +141,6 @@ class Admitter:
                 fx.set_tempo(t)
         if fx is not None:
             self._apply_fx(cur)
-        b = int(cur[A_BATCH])
-        a = int(self.count[0])
-        while a < b:  # usually one batch per block
-            a += 1
-            self.admit_frame[a % ADMIT_RING] = frame
-        self.count[0] = b
 
     def _apply_fx(self, cur) -> None:
         done, fx = self._set, self.fx

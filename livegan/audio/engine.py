@@ -268,6 +268,14 @@ class Engine:
         if rec is not None:
             dsp.ring_write(rec[0], rec[1], out)
 
+    def drop_fx(self) -> None:
+        """Play on without the effects chain (it raised in the callback); its admission goes too.
+        Audio thread (the exceptional path)."""
+        self.fx = None
+        adm = getattr(self.controls, "admitter", self.controls)
+        if getattr(adm, "fx", None) is not None:
+            adm.fx = None
+
     # ---- generator thread --------------------------------------------------------
     def publish_loop(self, loop: np.ndarray, target_beat: int, wait=None) -> int:
         """Put a (C, N) loop in a free slot and schedule it for ``target_beat`` (-1: asap).

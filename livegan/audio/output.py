@@ -202,7 +202,12 @@ class AudioOutput:
         r = self.cb_ring[n & 15]
         r[0] = self._mono()
         r[1] = self.engine.ist[dsp.I_FRAME]  # the block's first frame
-        self.engine.process(outdata)
+        try:
+            self.engine.process(outdata)
+        except Exception as e:  # an exception here would stop the stream: this block is silent instead
+            outdata.fill(0.0)
+            self.counters.fault(e)
+            self.engine.drop_fx()  # the Python part of the block: the loops play on without it
         self.loads[n % self.loads.shape[0]] = (self._perf() - t0) / self.period
         ost[O_CALLS] = n + 1
 
@@ -238,7 +243,8 @@ class AudioOutput:
         return self.counters.stats(self.period, skip)
 
 
-O_CALLS, O_XRUNS = range(2)  # the output's int64 counters (``Counters.ost``)
+O_CALLS, O_XRUNS, O_FAULTS = range(3)  # the output's int64 counters (``Counters.ost``)
+FAULT_TEXT = 240  # bytes kept of the last callback fault's text
 
 
 class Counters:
@@ -251,16 +257,33 @@ class Counters:
         from livegan.audio.arena import Arena
 
         a = self.arena = arena or Arena()  # kept: the arrays live as long as their mapping
-        self.ost = a.array("out.counts", 2, np.int64)
+        self.ost = a.array("out.counts", 3, np.int64)
+        self.fault_text = a.array("out.fault_text", FAULT_TEXT, np.uint8)  # UTF-8, NUL-padded
         self.xrun_calls = a.array("out.xrun_calls", 64, np.int64, -1)
         self.loads = a.array("out.loads", stat_blocks, np.float64)  # callback time / block period, ring
         self.delays = a.array("out.delays", stat_blocks, np.float64)  # seconds, ring
         self.cb_ring = a.array("out.cb_ring", (16, 2), np.float64)
 
+    def fault(self, e: BaseException) -> None:
+        """Count an exception the callback caught and keep its one-line text. Audio thread (the
+        exceptional path: it may allocate)."""
+        b = f"{type(e).__name__}: {e}".splitlines()[0].encode("utf-8", "replace")[:FAULT_TEXT - 1]
+        self.fault_text[:] = 0
+        self.fault_text[:len(b)] = np.frombuffer(b, np.uint8)
+        self.ost[O_FAULTS] += 1
+
+    def last_fault(self) -> str:
+        """The text of the last callback fault ("" before any). Main thread."""
+        return bytes(self.fault_text).split(b"\0", 1)[0].decode("utf-8", "replace")
+
     def stats(self, period: float, skip: int = 0) -> dict:
         """Callback time as a fraction of the block period (median, p99, max) and the callback start
         delay in ms (median, p99, p99.9, max, and how many callbacks started more than half a period
         late), after ``skip`` calls. Main thread."""
+        faults = {"callback_faults": int(self.ost[O_FAULTS]), "last_callback_fault": self.last_fault() or None}
+        return {**self._timing(period, skip), **faults}
+
+    def _timing(self, period: float, skip: int) -> dict:
         n = min(int(self.ost[O_CALLS]), self.loads.shape[0])
         x = self.loads[min(skip, n):n]
         d = self.delays[min(skip, n):n] * 1e3

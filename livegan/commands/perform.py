@@ -231,6 +231,7 @@ def _play(show: Show) -> int:
     -> the exit code (130 after SIGINT). Main thread."""
     from livegan.io.panel import run_panel, status_line
     from livegan.io.stats import panel_stats
+    from livegan.io.watch import ShowWatch
 
     args, engine, out, gen, stop, takes = show.args, show.engine, show.out, show.gen, show.stop, show.takes
     gen.start()
@@ -240,16 +241,14 @@ def _play(show: Show) -> int:
 
         raise_thread_priority(40)  # main loop holds the GIL only briefly
     # --seconds counts frames played (a stream that starts late still plays them all); the
-    # wall-clock limit 5 s later only guards against a stream that stopped calling back
+    # wall-clock limit 5 s later is a last guard (ShowWatch ends a stream that stopped calling back)
     end_frame = None if args.seconds is None else int(round(args.seconds * show.rate))
     deadline = None if args.seconds is None else time.monotonic() + args.seconds + 5.0
 
+    watch = ShowWatch(engine, out, gen, show.say)
+
     def finished():
-        if gen.error is not None:
-            raise CLIError(f"generator failed: {gen.error}")
-        if not getattr(out, "alive", True):  # the audio process crashed: the take so far is saved
-            raise CLIError(f"the audio process stopped unexpectedly ({out.exit_text()}); the sound stopped, "
-                           "the take and its performance log are saved")
+        watch.check()  # a dead generator, audio process or stream: one line, the take saved
         return stop.is_set() or (end_frame is not None and (engine.transport.frame >= end_frame
                                                             or time.monotonic() >= deadline))
 
@@ -257,16 +256,11 @@ def _play(show: Show) -> int:
         return {**panel_stats(engine, out, takes, show.patch, show.rate), "note": show.notes[-1] if show.notes else "",
                 **(show.osc.stats() if show.osc else {})}
 
-    said = [0]
-
     def tick():
         show.live.step()
         takes.drain_meter()  # the meter ring has no writer thread: keep it drained
         takes.poll()  # a write error on screen at once; the journal to disk
-        texts = engine.faults.texts  # each distinct generation fault once (the panel shows the last)
-        while said[0] < len(texts):
-            show.say(f"warning: a generation failed, the current loop plays on: {texts[said[0]]}")
-            said[0] += 1
+        watch.tick()  # generation and callback faults, each said once
 
     if show.interactive:
         from livegan.control.keyboard import KeyboardControl

@@ -1,0 +1,60 @@
+"""What the control thread watches on every tick of a show, so a fault is said once and a sound that
+died ends the show with one line (the take and its performance log are saved by the teardown).
+
+- generation faults: each distinct text once (the current loop plays on);
+- callback faults: the callback caught an exception, played that block silent and dropped the
+  effects chain (``AudioOutput.callback``): said once each, with its text;
+- the audio process: alive (``AudioProcess.alive``), or the show ends naming how it ended;
+- the stream: calling back; no callback for ``STALL_S`` (the server stopped, the device went away)
+  ends the show.
+
+Thread: main (the control thread).
+"""
+from __future__ import annotations
+
+import time
+
+from livegan.errors import CLIError
+
+
+class ShowWatch:
+    STALL_S = 3.0
+
+    def __init__(self, engine, out, gen, say, now=time.monotonic):
+        self.engine, self.out, self.gen, self.say, self.now = engine, out, gen, say, now
+        self._gen_said = 0
+        self._faults_said = 0
+        self._calls = -1
+        self._since = now()
+
+    def tick(self) -> None:
+        """Say what went wrong since the last tick, once."""
+        texts = self.engine.faults.texts  # each distinct generation fault once (the panel shows the last)
+        while self._gen_said < len(texts):
+            self.say(f"warning: a generation failed, the current loop plays on: {texts[self._gen_said]}")
+            self._gen_said += 1
+        c = getattr(self.out, "counters", None)
+        if c is not None:
+            from livegan.audio.output import O_FAULTS
+
+            n = int(c.ost[O_FAULTS])
+            if n > self._faults_said:
+                self._faults_said = n
+                self.say(f"warning: the audio callback failed ({c.last_fault()}); that block was silent, the "
+                         "effects are bypassed from now on, the loops play on")
+
+    def check(self) -> None:
+        """Raise one CLIError line when the show cannot go on: the generator thread died, the audio
+        process ended, or the stream stopped calling back."""
+        if self.gen is not None and self.gen.error is not None:
+            raise CLIError(f"generator failed: {self.gen.error}")
+        out = self.out
+        if not getattr(out, "alive", True):
+            raise CLIError(f"the audio process stopped unexpectedly ({out.exit_text()}); the sound stopped, "
+                           "the take and its performance log are saved")
+        calls, now = out.calls, self.now()
+        if calls != self._calls:
+            self._calls, self._since = calls, now
+        elif now - self._since > self.STALL_S:
+            raise CLIError(f"the audio stream stopped: no callback for {self.STALL_S:g} s (the audio server "
+                           "stopped or the device went away); the take and its performance log are saved")
