@@ -173,18 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--record", default=None, metavar="OUT.wav", help="record the performance (WAV or FLAC)")
     s.add_argument("--stats-json", default=None, metavar="FILE", help="write run statistics here at exit")
     _add_osc(s)
-    s.add_argument("--samplerate", type=int_in(*SAMPLERATE_RANGE), default=None,
-                   help="output sample rate (default: device's)")
-    s.add_argument("--blocksize", type=int_in(16, 8192), default=None,
-                   help="frames per audio callback (default: the JACK server's period on JACK, else 256)")
-    s.add_argument("--latency", type=latency, default="low", help="'low', 'high' or seconds")
-    s.add_argument("--seconds", type=seconds_up_to(1e7), default=None,
-                   help="stop after this many seconds of audio played")
-    s.add_argument("--generator", choices=("thread", "process"), default="thread",
-                   help="generate loops on a thread, or in a child process")
-    s.add_argument("--audio", choices=("process", "thread"), default="process",
-                   help="process: the audio callback, engine and effects run in a process of their own, so no "
-                        "other thread of livegan can hold up the sound; thread: in this process (the old path)")
+    _add_realtime(s)
     s.add_argument("--loops-dir", default=None, metavar="DIR",
                    help="where the l key and a save_loop button write the playing loop (default: the take's folder)")
     s.add_argument("--link", action="store_true", help="follow and lead an Ableton Link session (tempo, bar phase, "
@@ -210,6 +199,22 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-o", "--output", default="livegan-demo.wav", help="output WAV")
     s.add_argument("--no-play", action="store_true", help="only render, never play")
     return p
+
+
+def _add_realtime(s) -> None:
+    """perform's real-time options: rate, block, latency, where generation and the callback run."""
+    s.add_argument("--samplerate", type=int_in(*SAMPLERATE_RANGE), default=None,
+                   help="output sample rate (default: device's)")
+    s.add_argument("--blocksize", type=int_in(16, 8192), default=None,
+                   help="frames per audio callback (default: the JACK server's period on JACK, else 256)")
+    s.add_argument("--latency", type=latency, default="low", help="'low', 'high' or seconds")
+    s.add_argument("--seconds", type=seconds_up_to(1e7), default=None,
+                   help="stop after this many seconds of audio played")
+    s.add_argument("--generator", choices=("thread", "process"), default="thread",
+                   help="generate loops on a thread, or in a child process")
+    s.add_argument("--audio", choices=("process", "thread"), default="process",
+                   help="process: the audio callback, engine and effects run in a process of their own, so no "
+                        "other thread of livegan can hold up the sound; thread: in this process (the old path)")
 
 
 def _handler(command: str):

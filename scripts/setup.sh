@@ -3,7 +3,7 @@
 # environment, PyTorch (the CPU-friendly pin when none is present) and the package,
 # every dependency at the version locked in requirements/ (re-lock: bash scripts/lock.sh).
 #   bash scripts/setup.sh           # performer + trainer
-#   bash scripts/setup.sh --tests   # also what the test suite needs (JACK server, jack_capture, tmux)
+#   bash scripts/setup.sh --tests   # also what the test suite needs (JACK server, jack_capture, tmux, iproute2)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,7 +17,7 @@ TORCH_LOCK=()
 [ -z "${LIVEGAN_TORCH_SPEC:-}" ] && TORCH_LOCK=(-c requirements/torch-constraints.txt)
 
 pkgs=(libportaudio2 libsndfile1)
-[ "$want_tests" = 1 ] && pkgs+=(jackd2 jack-capture tmux)
+[ "$want_tests" = 1 ] && pkgs+=(jackd2 jack-capture tmux iproute2)  # iproute2: the Link tests' loopback-only namespace
 $PY -c "import venv, ensurepip" 2>/dev/null || pkgs+=(python3-venv)
 
 missing=()

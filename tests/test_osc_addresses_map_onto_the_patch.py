@@ -106,7 +106,8 @@ def test_no_datagram_raises(data):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(max_size=40), st.lists(st.one_of(st.none(), st.booleans(), st.integers(), st.floats(),
+@given(st.text(max_size=40), st.lists(st.one_of(st.none(), st.booleans(), st.integers(),
+                                                st.floats(allow_subnormal=False),  # a library may flush them (FTZ)
                                                 st.text(max_size=5), st.binary(max_size=5)), max_size=3))
 def test_no_address_or_argument_raises_anything_but_a_rejection(address, args):
     src = OscSource().configure(PATCH)
