@@ -47,36 +47,34 @@ def _start(tiny_model, tmp_path):
     return p, kids[0], wav
 
 
-def test_audio_process_killed_ends_the_show_with_one_line_and_keeps_the_take(jack_server, tiny_model, tmp_path):
+def _signal_audio_process_and_wait(tiny_model, tmp_path, sig) -> str:
+    """Send ``sig`` to the audio process of a recording show; -> perform's stderr once it has ended
+    with exit 2, no traceback and the take so far saved (1.5 s or more, its .mid beside it)."""
     p, kid, wav = _start(tiny_model, tmp_path)
-    os.kill(kid, signal.SIGKILL)
-    try:
-        _, err = p.communicate(timeout=30)
-    finally:
-        if p.poll() is None:
-            p.kill()
-    assert p.returncode == 2 and "Traceback" not in err, err
-    assert "the audio process stopped unexpectedly (killed by SIGKILL)" in err, err
-    data, rate = sf.read(str(wav), dtype="float32")
-    assert rate == SR and data.shape[0] >= 1.5 * SR and (tmp_path / "take.mid").exists(), err
-
-
-def test_frozen_audio_process_ends_the_show_with_one_line_and_keeps_the_take(jack_server, tiny_model, tmp_path):
-    p, kid, wav = _start(tiny_model, tmp_path)
-    os.kill(kid, signal.SIGSTOP)
+    os.kill(kid, sig)
     try:
         _, err = p.communicate(timeout=40)
     finally:
         if p.poll() is None:
             p.kill()
         try:
-            os.kill(kid, signal.SIGKILL)
+            os.kill(kid, signal.SIGKILL)  # a frozen one is not left behind
         except ProcessLookupError:
             pass
     assert p.returncode == 2 and "Traceback" not in err, err
+    data, rate = sf.read(str(wav), dtype="float32")
+    assert rate == SR and data.shape[0] >= 1.5 * SR and (tmp_path / "take.mid").exists(), err
+    return err
+
+
+def test_audio_process_killed_ends_the_show_with_one_line_and_keeps_the_take(jack_server, tiny_model, tmp_path):
+    err = _signal_audio_process_and_wait(tiny_model, tmp_path, signal.SIGKILL)
+    assert "the audio process stopped unexpectedly (killed by SIGKILL)" in err, err
+
+
+def test_frozen_audio_process_ends_the_show_with_one_line_and_keeps_the_take(jack_server, tiny_model, tmp_path):
+    err = _signal_audio_process_and_wait(tiny_model, tmp_path, signal.SIGSTOP)
     assert "the audio stream stopped: no callback for" in err, err
-    data, _ = sf.read(str(wav), dtype="float32")
-    assert data.shape[0] >= 1.5 * SR and (tmp_path / "take.mid").exists(), err
 
 
 FAULTY_FX = r"""
