@@ -5,7 +5,8 @@ connects to the system playback itself), livegan idle (``--child --gen off``: th
 loop, knobs moving) and livegan busy (``--child --gen thread --fx``: a new loop every beat, effects
 on); the order rotates by one client per round, so drift in the machine's noise falls on every client
 alike. Xruns are counted from JACK's own log: every ``JackEngine::XRun: client = NAME`` line written
-between a client's start and its exit is charged to that round's client (clients run one at a time;
+in a client's window is charged to that round's client (the C client: from its start to its SIGTERM;
+a livegan child: from just before its stream starts to just after it stops; clients run one at a time;
 the names JACK blamed are kept too), and lines written between clients to no client. livegan's
 excess is the paired difference (livegan - C, same round): its mean with a 95 % Student t interval.
 """
@@ -79,7 +80,7 @@ def run_client(cmd: list[str], env: dict, seconds: float, log_path: str) -> dict
     window, the names blamed, its own xrun count (livegan's RESULT line) and how it went."""
     start = os.path.getsize(log_path)
     t0 = time.monotonic()
-    own, error, stop = None, None, None
+    own, error, stop, secs = None, None, None, None
     if cmd[0] == "jack_simple_client":
         p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         time.sleep(seconds)
@@ -92,26 +93,28 @@ def run_client(cmd: list[str], env: dict, seconds: float, log_path: str) -> dict
             _, err = p.communicate()
         error = f"exited early: {err.strip()[-500:]}" if early else None
     else:
-        own, error, (start, stop) = _run_child(cmd, env, seconds, log_path)
+        own, error, (start, stop, secs) = _run_child(cmd, env, seconds, log_path)
     end = os.path.getsize(log_path) if cmd[0] == "jack_simple_client" or stop is None else stop
     names = xrun_names(log_path, start, end)
     return {"jack_xruns": len(names), "blamed": sorted(set(names)), "own_xruns": own, "ok": error is None,
-            "error": error, "window_s": round(time.monotonic() - t0, 2), "log_bytes": [start, end]}
+            "error": error, "window_s": round(secs if secs is not None else time.monotonic() - t0, 2),
+            "log_bytes": [start, end]}
 
 
 def _run_child(cmd: list[str], env: dict, seconds: float, log_path: str):
     """A livegan child: -> (its own xrun count, error or None, (log offset at its STREAM_START line, at its
-    STREAM_STOPPED line)): its window is its stream's life, as the C client's is, not its imports and
-    model load."""
-    start = stop = None
+    STREAM_STOPPED line, seconds between them)): its window is its stream's life, as the C client's is,
+    not its imports and model load."""
+    start = stop = t_start = secs = None
     p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     result, other = None, []
     try:
         for line in p.stdout:  # read as the child prints: the log offset at each marker
             if line.startswith("STREAM_START"):
-                start = os.path.getsize(log_path)
+                start, t_start = os.path.getsize(log_path), time.monotonic()
             elif line.startswith("STREAM_STOPPED"):
                 stop = os.path.getsize(log_path)
+                secs = time.monotonic() - t_start if t_start is not None else None
             elif line.startswith("RESULT "):
                 result = json.loads(line[7:])
             else:
@@ -120,10 +123,10 @@ def _run_child(cmd: list[str], env: dict, seconds: float, log_path: str):
         p.wait(timeout=seconds + 300)
     except subprocess.TimeoutExpired:
         p.kill()
-        return None, "timed out", (start or 0, stop)
+        return None, "timed out", (start or 0, stop, secs)
     if p.returncode != 0 or result is None or start is None:
-        return None, f"rc {p.returncode}: {err.strip()[-1500:]}", (start or 0, stop)
-    return result.get("xruns"), None, (start, stop)
+        return None, f"rc {p.returncode}: {err.strip()[-1500:]}", (start or 0, stop, secs)
+    return result.get("xruns"), None, (start, stop, secs)
 
 
 def run_block(args, model: str, bs: int, tmp: str) -> dict:
@@ -192,8 +195,8 @@ def print_summary(block: dict) -> None:
           f"{block['audio']}: JACK xruns per round (each XRun line in a client's window is charged to it)")
     for c, v in s["clients"].items():
         own = "" if all(o is None for o in v["own_xruns"]) else f"; own count {v['own_xruns']}"
-        print(f"  {c:5s}: {v['jack_xruns']} mean {v['mean']:.2f} in a {v['window_s_mean']:.1f} s window (start to "
-              f"exit); JACK blamed {v['blamed'] or 'none'}{own}"
+        print(f"  {c:5s}: {v['jack_xruns']} mean {v['mean']:.2f} in a {v['window_s_mean']:.1f} s window (the span "
+              f"charged); JACK blamed {v['blamed'] or 'none'}{own}"
               + (f"; FAILED rounds {v['failed_rounds']}" if v["failed_rounds"] else ""))
     for c, e in s["excess_over_c"].items():
         ci = "n/a (under 2 rounds)" if e["ci95"] is None else f"[{e['ci95'][0]:+.2f}, {e['ci95'][1]:+.2f}]"
