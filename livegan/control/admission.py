@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from livegan.audio.admit import ADMIT_RING, Admitter
+from livegan.audio.arena import Arena
 from livegan.control.controller import Controller
 from livegan.control.patch import Patch
 
@@ -44,9 +46,6 @@ class EngineControls:
     """
 
     def __init__(self, controller: Controller, fx=None, arena=None, remote_fx: bool = False):
-        from livegan.audio.admit import ADMIT_RING, Admitter
-        from livegan.audio.arena import Arena
-
         self.c = controller
         self.fx = fx
         self.fx_on = fx is not None or remote_fx  # knobs of effects are staged for a chain (here or there)
@@ -91,8 +90,6 @@ class EngineControls:
 
     def snapshot(self):
         """(seq, z (D,) float32) as last admitted. Generator thread."""
-        from livegan.audio.admit import ADMIT_RING
-
         return self._snaps[self.admitter.admitted % ADMIT_RING]
 
     def message(self, msg) -> str | None:
@@ -133,8 +130,6 @@ class EngineControls:
     def sync(self, force: bool = False) -> int:
         """Stage the Controller's state as a new batch if it changed (or ``force``); returns the
         batch number that holds the current state. Control thread."""
-        from livegan.audio.admit import ADMIT_RING
-
         c = self.c
         st = self._staged
         snap, fxp, byp = st[1:4]
