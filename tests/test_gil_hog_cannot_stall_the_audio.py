@@ -10,10 +10,9 @@ thread`` showed a start delay max of 235 ms (p99.9 197 ms), 12 late starts and 1
 ``--audio process`` a max of 0.88 ms (p99.9 0.46 ms), no late start, no xrun.
 
 This VM also delays a callback now and then for reasons that are not the GIL (a C client gets
-xruns here too): one CI run of the audio process saw a single 5.9 ms start (one xrun) among ten
-holds. So the audio process gets up to ``TRIES`` runs and must give one in which no callback
-started a period late; the old path cannot: each of its ten holds delays a callback by the hold's
-length, in every run.
+xruns here too; see benchmarks/results/realtime.md). So the audio process gets up to ``TRIES`` runs
+and must give one in which no callback started a period late; the old path cannot: each of its ten
+holds delays a callback by the hold's length, in every run.
 
 Skips only where no JACK server can run (the skip says why).
 """
