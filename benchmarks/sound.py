@@ -91,13 +91,19 @@ def generated(run: str):
 
 
 def ms_per_loop(g, latent_dim: int, runs: int = 20) -> float:
-    """Median ms per 2-s loop on one CPU thread (interleaved with the other presets by the caller)."""
+    """Median ms per 2-s loop on one CPU thread of ``g`` as ``livegan export`` writes it (its playing form,
+    compiled to TorchScript); interleaved with the other presets by the caller."""
     import torch
+
+    from train.export import to_script
+    from train.models import ExportedGenerator, playing_form
 
     torch.set_num_threads(1)
     times = []
+    g = to_script(ExportedGenerator(playing_form(g)), torch.randn(1, latent_dim))
     with torch.inference_mode():
-        g(torch.randn(1, latent_dim))
+        for _ in range(3):  # TorchScript optimises its graph over the first calls
+            g(torch.randn(1, latent_dim))
         for _ in range(runs):
             t = time.perf_counter()
             g(torch.randn(1, latent_dim))

@@ -20,10 +20,10 @@ from livegan.model import FORMAT_VERSION, META_NAME, LoopModel, sample_latent, v
 from train import checkpoint
 from train.config import Preset
 from train.directions import ganspace
-from train.models import ExportedGenerator, build_generator
+from train.models import ExportedGenerator, build_generator, playing_form
 
 
-def _to_script(module: torch.nn.Module, example_z: torch.Tensor):
+def to_script(module: torch.nn.Module, example_z: torch.Tensor):
     try:
         return torch.jit.script(module)
     except Exception:  # modules with Python-only code paths still trace fine for a fixed graph
@@ -72,7 +72,7 @@ def save_loop_model(module: torch.nn.Module, path, meta: dict, seed: int = 0, qu
     if before.shape != want:
         raise ModelFileError(path, f"generator returns shape {before.shape}, metadata says {want}")
 
-    scripted = _to_script(module, z)
+    scripted = to_script(module, z)
     _write_atomically(scripted, path, meta)
 
     loaded = LoopModel(path, device="cpu", threads=None)  # validates metadata, shape, NaN, range
@@ -121,7 +121,7 @@ def export_run(run_dir, path, n_directions: int = 16, quiet: bool = False, which
     if not quiet:
         fd = f", FD {snap['fd']:.1f}" if snap["fd"] is not None else ""
         print(f"generator: {snap['snapshot']} snapshot (step {snap['step']} of {int(ck['step'])}{fd})")
-    return save_loop_model(ExportedGenerator(g), path, meta, quiet=quiet)
+    return save_loop_model(ExportedGenerator(playing_form(g)), path, meta, quiet=quiet)
 
 
 def cli_export(args) -> int:

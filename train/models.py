@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from livegan.errors import first_line
 from train.config import Preset
-from train.spectral import MultiResolutionD, SpectralGenerator
+from train.spectral import MultiResolutionD, SpectralGenerator, SpectralPlayer
 
 
 def _pads(kernel: int, stride: int) -> tuple[int, int]:
@@ -192,6 +192,12 @@ def build_generator(p: Preset, weights: dict | None = None) -> nn.Module:
         g.load_state_dict(weights)
         g.eval()
     return g
+
+
+def playing_form(g: nn.Module) -> nn.Module:
+    """The module a trained generator exports as: the same function, laid out for one fast CPU call
+    where its preset has such a form (``SpectralPlayer``); ``g`` itself otherwise."""
+    return SpectralPlayer(g).eval() if isinstance(g, SpectralGenerator) else g
 
 
 def build(p: Preset) -> tuple[nn.Module, nn.Module]:

@@ -206,6 +206,65 @@ class MultiResolutionSTFTLoss(nn.Module):
         return total / len(self.ffts)
 
 
+
+class _PlayBlock(nn.Module):
+    """A trained ``Block`` with its layer scale folded into the last pointwise layer."""
+
+    def __init__(self, b: Block):
+        super().__init__()
+        self.pad, self.dw, self.norm, self.pw1 = b.pad, b.dw, b.norm, b.pw1
+        self.pw2 = nn.Linear(b.pw2.in_features, b.pw2.out_features)
+        with torch.no_grad():
+            self.pw2.weight.copy_(b.pw2.weight * b.layer_scale[:, None])
+            self.pw2.bias.copy_(b.pw2.bias * b.layer_scale)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.dw(wrap_pad(x, self.pad)).transpose(1, 2)
+        return x + self.pw2(F.gelu(self.pw1(self.norm(y)))).transpose(1, 2)
+
+
+class SpectralPlayer(nn.Module):
+    """What a trained ``SpectralGenerator`` exports as: the same function, laid out for one fast CPU call.
+
+    The head's phase rows are reordered so each bin's (u, v) pair sits side by side: scaled in place, they
+    are the complex spectrum as they stand, where the training form scales u and v apart and stacks them. The
+    blocks' layer scales are folded into their weights. Loops equal the generator's to float rounding.
+    """
+
+    def __init__(self, g: SpectralGenerator):
+        super().__init__()
+        self.c, self.frames, self.hop, self.n_fft = g.c, g.frames, g.hop, g.n_fft
+        self.ch, self.bins, self.log_mag_max, self.scale = g.ch, g.bins, g.log_mag_max, g.scale
+        self.dense = g.dense
+        self.register_buffer("keys", g.keys.detach().clone())
+        self.register_buffer("timelines", g.timelines.detach().clone())
+        self.blocks = nn.Sequential(*[_PlayBlock(b) for b in g.blocks])
+        self.norm = g.norm
+        b = self.bins  # per channel: the bins' log-magnitudes, then u0 v0 u1 v1 ... in place of u0 u1 ... v0 v1 ...
+        rows = torch.cat([torch.arange(b), torch.stack([torch.arange(b, 2 * b), torch.arange(2 * b, 3 * b)], 1).flatten()])
+        rows = (rows[None] + 3 * b * torch.arange(self.ch)[:, None]).flatten()
+        self.out = nn.Linear(g.out.in_features, g.out.out_features)
+        with torch.no_grad():
+            self.out.weight.copy_(g.out.weight[rows])
+            self.out.bias.copy_(g.out.bias[rows])
+        self.register_buffer("window", g.window.detach().clone())
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        h = self.dense(z)
+        if self.keys.shape[0] > 0:
+            h = h + torch.softmax(z @ self.keys.t() * self.scale, dim=1) @ self.timelines
+        n = z.shape[0]
+        h = self.blocks(h.view(n, self.c, self.frames))
+        y = self.out(self.norm(h.transpose(1, 2))).view(n, self.frames, self.ch, 3 * self.bins)
+        mag = torch.exp(torch.clamp(y[:, :, :, :self.bins], max=self.log_mag_max))
+        uv = y[:, :, :, self.bins:].unflatten(3, (self.bins, 2))  # (B, T, ch, bins, 2): a view, no copy
+        sq = uv * uv
+        r = mag * torch.rsqrt(sq[:, :, :, :, 0] + sq[:, :, :, :, 1] + 1e-8)
+        spec = torch.view_as_complex(uv * r.unsqueeze(4))  # (B, T, ch, bins)
+        frames = torch.fft.irfft(spec, n=self.n_fft)
+        return circular_overlap_add(frames * self.window, self.hop)
+
+
 def anchors(n: int, latent_dim: int, seed: int, draws: int = 8192, iters: int = 20) -> torch.Tensor:
     """(n, latent_dim) latent anchors for n training loops: k-means centres of prior draws (so each anchor's
     share of the prior is about 1 / n), pushed out to the prior's typical radius sqrt(latent_dim), where
