@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from train.config import apply_overrides, check
-from train.presets import spectral
+from train.presets import spectral, wavegan
 from train.spectral import (MultiResolutionD, SpectralGenerator, anchors, circular_overlap_add, circular_stft)
 
 SMALL = ["sample_rate=8192", "loop_samples=16384", "hop=64", "n_fft=256", "model_dim=8", "d_ffts=64,256",
@@ -80,13 +80,17 @@ def test_the_spectral_preset_is_44k_stereo_and_its_rules_are_checked():
     p = spectral()
     check(p)
     assert (p.sample_rate, p.loop_samples, p.channels) == (44100, 88200, 2)
-    for bad in (["hop=400"], ["n_fft=1000"], ["kernel=6"], ["d_ffts=256,abc"], ["loss=wgan-gp"]):
+    for bad, named in ((["hop=400"], "hop"), (["n_fft=1000"], "n_fft"), (["kernel=6"], "kernel"),
+                       (["d_ffts=256,abc"], "d_ffts"), (["loss=wgan-gp"], "hinge"),
+                       (["latent_dist=uniform"], "latent_dist"),
+                       (["sample_rate=8000", "loop_samples=1920", "hop=80", "n_fft=160", "d_ffts=64,256"], "rec_weight")):
         try:
             check(apply_overrides(p, bad))
         except ValueError as e:
-            assert bad[0].split("=")[0] in str(e) or "hinge" in str(e)
+            assert named in str(e), (bad, str(e))
         else:
             raise AssertionError(f"{bad} was accepted")
+    check(apply_overrides(p, ["latent_dist=uniform", "anchor_temp=0"]))  # no anchors: any prior
     try:
         check(dataclasses.replace(p, arch="wavegan", sample_rate=16384, loop_samples=32768, kernel=25, stride=4,
                                   n_layers=5, channels=1))
@@ -94,6 +98,13 @@ def test_the_spectral_preset_is_44k_stereo_and_its_rules_are_checked():
         assert "hinge" in str(e)
     else:
         raise AssertionError("loss 'hinge' with a waveform arch was accepted")
+    for field in ("ema=0.999", "r1_weight=1", "rec_weight=1", "hop=256"):  # read by spectral alone: refused
+        try:
+            check(apply_overrides(wavegan(), [field]))
+        except ValueError as e:
+            assert field.split("=")[0] in str(e) and "spectral" in str(e), str(e)
+        else:
+            raise AssertionError(f"wavegan with {field} was accepted")
 
 
 def test_z_at_an_anchor_plays_that_loops_timeline_and_random_z_blend_their_nearest():

@@ -171,8 +171,8 @@ RANGES = {
     "select_every": (0, None), "checkpoint_every": (0, None), "n_val": (1, None), "seed": (0, 2 ** 32 - 1),
     "threads": (0, 4096),
     "hop": (1, 1 << 16), "n_fft": (4, 1 << 16), "d_width": (1, 4096), "rec_weight": (0, None),
-    "rec_only_steps": (0, None), "anchor_sigma": (0, None), "anchors": (0, 1 << 16), "anchor_temp": (0, None), "ema": (0, 1), "r1_weight": (0, None),
-    "r1_every": (1, None),
+    "rec_only_steps": (0, None), "anchor_sigma": (0, None), "anchors": (0, 1 << 16), "anchor_temp": (0, None),
+    "ema": (0, 1), "r1_weight": (0, None), "r1_every": (1, None),
 }
 OPEN_LOW = {"real_label", "lr", "eps"}
 OPEN_HIGH = {"beta1", "beta2", "translate", "cutout", "ema"}
@@ -231,6 +231,12 @@ def check(p: Preset) -> None:
         _check_waveform(p)
 
 
+REC_FFTS = (2048, 512, 128)  # the spectral reconstruction loss's STFT sizes, longest first
+# what only arch "spectral" reads (``anchors`` is set from the data, so it is not here)
+SPECTRAL_ONLY = ("hop", "n_fft", "d_ffts", "d_width", "anchor_temp", "rec_weight", "rec_only_steps", "anchor_sigma",
+                 "ema", "r1_weight", "r1_every")
+
+
 def _check_spectral(p: Preset) -> None:
     if p.loop_samples % p.hop:
         raise ValueError(f"hop={p.hop} must divide loop_samples={p.loop_samples} (G makes whole frames)")
@@ -245,6 +251,12 @@ def _check_spectral(p: Preset) -> None:
             raise ValueError(f"d_ffts: {n} is longer than the loop ({p.loop_samples} samples)")
     if p.loss != "hinge" or p.pack != 1:
         raise ValueError("arch 'spectral' trains with loss 'hinge' and pack 1")
+    if p.anchor_temp > 0 and p.latent_dist != "normal":
+        raise ValueError(f"latent_dist {p.latent_dist!r}: the spectral anchors sit where normal z lie (radius "
+                         f"sqrt(latent_dim)); use 'normal', or anchor_temp=0 for no anchors")
+    if p.rec_weight > 0 and REC_FFTS[0] > p.loop_samples:
+        raise ValueError(f"rec_weight: the reconstruction loss's {REC_FFTS[0]}-point STFT is longer than the loop "
+                         f"({p.loop_samples} samples); use rec_weight=0")
 
 
 def resolutions(text: str) -> list[int]:
@@ -264,6 +276,9 @@ def resolutions(text: str) -> list[int]:
 def _check_waveform(p: Preset) -> None:
     if p.loss == "hinge":
         raise ValueError(f"loss 'hinge' is for arch 'spectral'; arch {p.arch!r} trains with 'bce' or 'wgan-gp'")
+    for name in SPECTRAL_ONLY:  # set but never read: say so, rather than train without it
+        if getattr(p, name) != Preset.__dataclass_fields__[name].default:
+            raise ValueError(f"{name} is for arch 'spectral'; arch {p.arch!r} does not use it")
     total = p.stride ** p.n_layers
     if p.loop_samples % total:
         raise ValueError(f"loop_samples={p.loop_samples} is not divisible by stride**n_layers={total}")
