@@ -129,7 +129,7 @@ def _loop(s: TrainState, batches: Batches, previewer: Previewer | None, run_dir:
             if s.step % 25 == 0:
                 bar.set_postfix(D=f"{out['loss_d']:.3f}", G=f"{out['loss_g']:.3f}", refresh=False)
         if p.max_seconds > 0:
-            flag = torch.tensor([float(s.seconds >= p.max_seconds)])
+            flag = torch.tensor([float(s.seconds >= p.max_seconds)], device=s.device)  # nccl broadcasts GPU tensors
             if s.world > 1:
                 dist.broadcast(flag, 0)  # every rank stops at the same step
             stop = bool(flag.item())
