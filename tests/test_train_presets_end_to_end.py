@@ -10,6 +10,7 @@ from livegan.cli import main
 from livegan.model import read_meta
 from livegan.testing.synth import write_loop_folder
 from train.presets import PRESETS
+from train.sound_metrics import HIGH_BAND_FLOOR_DB
 
 # shrink each preset so 2 steps take seconds; the structure (arch, loss, rates, roll) is kept
 TINY = {
@@ -17,10 +18,12 @@ TINY = {
     "paper-plus": ["model_dim=2", "preview_every=1", "keep_every=1", "checkpoint_every=1", "select_every=1"],
     "wavegan": ["model_dim=2", "batch_size=2", "n_critic=1", "sample_rate=2048", "loop_samples=4096", "n_val=8",
                 "preview_every=1", "keep_every=1", "checkpoint_every=1"],
-    "spectral": ["model_dim=8", "batch_size=2", "sample_rate=8000", "loop_samples=16000", "hop=80", "n_fft=160",
-                 "d_ffts=64,256", "d_width=4", "rec_only_steps=1", "n_val=8", "preview_every=1", "keep_every=1",
-                 "checkpoint_every=1", "select_every=1"],
+    # the default preset keeps its own shape: 44.1 kHz stereo 2-s loops, hop, n_fft and D's resolutions
+    # (r1_every=1: the lazy R1 penalty runs in the one adversarial step)
+    "spectral": ["model_dim=8", "batch_size=2", "d_width=4", "rec_only_steps=1", "r1_every=1", "n_val=8",
+                 "preview_every=1", "keep_every=1", "checkpoint_every=1", "select_every=1"],
 }
+SHAPE = {"spectral": (44100, 88200, 2)}  # (sample rate, loop samples, channels) the exported file must declare
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +58,10 @@ def test_preset_trains_two_steps_and_exports_a_valid_model(preset, loop_folder, 
     assert main(["export", str(run), "-o", str(out)]) == 0
     meta = read_meta(out)
     assert meta.training["preset"] == preset and meta.training["steps"] == 2
+    if preset in SHAPE:
+        assert (meta.sample_rate, meta.loop_samples, meta.channels) == SHAPE[preset]
+        # full band: the sound metrics are measured, not nan or at their floor (see the report test's paper run)
+        assert np.isfinite(m["hiss"]) and np.isfinite(m["hiss_train"]) and m["high_band_db"] > HIGH_BAND_FLOOR_DB
     assert meta.directions.shape[0] > 0 and meta.directions.shape[1] == meta.latent_dim
     assert np.allclose(np.linalg.norm(meta.directions, axis=1), 1.0, atol=1e-4)
     capsys.readouterr()
@@ -77,6 +84,38 @@ def test_resume_continues_from_the_checkpoint(loop_folder, tmp_path):
     ck = torch.load(run / "checkpoint.pt", weights_only=True)
     assert ck["step"] == 4 and len(ck["history"]["step"]) == 4
     assert ck["preset"]["model_dim"] == 2 and ck["preset"]["threads"] == 1
+
+
+def test_spectral_resume_keeps_the_moving_average_and_refuses_other_loops(loop_folder, tmp_path, capsys):
+    """The exported generator is the moving average: a resumed run goes on averaging from the saved
+    one (not from G), and a folder that now gives another number of loops (one anchor each) is refused."""
+    import torch
+
+    run = tmp_path / "run"
+    base = ["train", str(loop_folder), "--preset", "spectral", "--out", str(run), "--device", "cpu",
+            "--set", "report=false", "--set", "preview_every=0", "--set", "select_every=0"]
+    for kv in ["model_dim=8", "batch_size=2", "sample_rate=8000", "loop_samples=16000", "hop=80", "n_fft=160",
+               "d_ffts=64,256", "d_width=4", "rec_only_steps=1", "n_val=8"]:
+        base += ["--set", kv]
+    assert main(base + ["--steps", "2"]) == 0
+    before = torch.load(run / "checkpoint.pt", weights_only=True)
+    assert main(base + ["--steps", "3", "--resume"]) == 0
+    after = torch.load(run / "checkpoint.pt", weights_only=True)
+    assert after["step"] == 3
+    keep = min(0.995, (1.0 + 2) / (10.0 + 2))  # the decay at the step taken after resuming
+    for k, g in after["g"].items():
+        want = before["g_ema"][k] + (1.0 - keep) * (g - before["g_ema"][k])
+        assert torch.allclose(after["g_ema"][k], want, atol=1e-6), k
+    assert any(not torch.equal(after["g_ema"][k], g) for k, g in after["g"].items())
+
+    fewer = tmp_path / "fewer"
+    write_loop_folder(fewer, 2, sr=22050, kinds=("bass",))
+    capsys.readouterr()
+    args = base + ["--steps", "4", "--resume"]
+    args[1] = str(fewer)
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "loops" in err and "Traceback" not in err
 
 
 def test_bad_override_is_one_clear_cli_error(loop_folder, tmp_path, capsys):
