@@ -111,6 +111,21 @@ def _torch_one_thread():
     torch.set_num_threads(1)
 
 
+@pytest.fixture(autouse=True)
+def _torch_state_per_test():
+    """What an in-process ``livegan train`` sets for its whole process (torch threads, flush-to-zero,
+    oneDNN) is put back after each test, so no test runs under another's settings."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        yield
+        return
+    threads, onednn = torch.get_num_threads(), torch.backends.mkldnn.enabled
+    yield
+    torch.set_num_threads(threads)
+    torch.backends.mkldnn.enabled = onednn
+    torch.set_flush_denormal(False)
+
+
 def wait_until(pred, timeout=10.0, step=0.02):
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:
