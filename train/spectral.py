@@ -13,7 +13,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from train.config import Preset, resolutions
+from train.config import REC_FFTS, Preset, resolutions
 
 LOG_MAG_MAX = 12.0  # exp(12) ~ 1.6e5: far above any bin of a full-scale loop, keeps exp() finite early on
 FLOOR_DB = -90.0  # the loss and D's log spectra floor magnitudes here, re a full-scale sine's peak bin
@@ -55,9 +55,9 @@ class SpectralGenerator(nn.Module):
     latent direction moves a pattern pinned to the bar. With ``anchors`` (one per training loop) each
     loop also has a timeline of its own, and z adds a blend of them, weighted by a softmax of z's
     closeness to each loop's anchor (``anchor_temp``): z at an anchor plays that loop's timeline alone,
-    a random z mostly its nearest loops' (about 1 / anchors of the prior is nearest each); ``n_layers`` circular ConvNeXt blocks shape it;
-    a linear head gives each channel's log-magnitude and phase for ``n_fft // 2 + 1`` bins per frame,
-    and a circular inverse STFT (Hann window, overlap ``n_fft / hop``) makes the samples.
+    a random z mostly its nearest loops' (about 1 / anchors of the prior is nearest each);
+    ``n_layers`` circular ConvNeXt blocks shape it; a linear head gives each channel's log-magnitude and
+    phase for ``n_fft // 2 + 1`` bins per frame, and a circular inverse STFT (Hann window, overlap ``n_fft / hop``) makes the samples.
     """
 
     def __init__(self, p: Preset):
@@ -95,8 +95,8 @@ class SpectralGenerator(nn.Module):
         y = self.out(self.norm(h.transpose(1, 2)))  # (B, T, ch * 3 * bins)
         y = y.view(b, self.frames, self.ch, 3 * self.bins)
         mag = torch.exp(torch.clamp(y[:, :, :, :self.bins], max=self.log_mag_max))  # (B, T, ch, bins)
-        # the phase as a 2-d vector (u, v) per bin, normalised: no sin / cos per bin (polar() was the slowest
-        # op on a CPU), and every op on whole contiguous slices
+        # the phase as a 2-d vector (u, v) per bin, normalised: no sin / cos per bin, and every op on whole
+        # contiguous slices (the choice against polar(): benchmarks/results/sound.md)
         u, v = y[:, :, :, self.bins:2 * self.bins], y[:, :, :, 2 * self.bins:]
         r = mag * torch.rsqrt(u * u + v * v + 1e-8)
         spec = torch.view_as_complex(torch.stack([u * r, v * r], dim=4))  # (B, T, ch, bins)
@@ -109,10 +109,13 @@ def init_from_data(g: SpectralGenerator, loops: np.ndarray) -> None:
     """Start G's log-magnitudes at the training loops' mean log-magnitude spectrum (per channel and bin,
     over every frame): its first loops already have the data's spectral balance, not -60 dB noise, and
     the reconstruction works on the loops' shape from step one. ``loops`` (N, C, L) at G's rate."""
-    x = torch.from_numpy(np.ascontiguousarray(loops[:, :g.ch], dtype=np.float32))
-    xp = torch.cat([x, x[..., :g.n_fft - g.hop]], dim=-1)
-    segs = xp.unfold(-1, g.n_fft, g.hop)  # (N, C, frames, n_fft): what each of G's frames overlap-adds
-    logmag = torch.log(torch.fft.rfft(segs, dim=-1).abs() + floor(g.n_fft)).mean(dim=(0, 2))  # (C, bins)
+    total = torch.zeros(g.ch, g.bins, dtype=torch.float64)
+    for i in range(0, len(loops), 16):  # a few loops at a time: a folder of thousands fits in memory
+        x = torch.from_numpy(np.ascontiguousarray(loops[i:i + 16, :g.ch], dtype=np.float32))
+        xp = torch.cat([x, x[..., :g.n_fft - g.hop]], dim=-1)
+        segs = xp.unfold(-1, g.n_fft, g.hop)  # (n, C, frames, n_fft): what each of G's frames overlap-adds
+        total += torch.log(torch.fft.rfft(segs, dim=-1).abs() + floor(g.n_fft)).sum(dim=(0, 2)).double()
+    logmag = (total / (len(loops) * g.frames)).float()  # (C, bins)
     g.out.bias.view(g.ch, 3 * g.bins)[:, :g.bins].copy_(logmag)
 
 
@@ -130,8 +133,10 @@ def circular_overlap_add(frames: torch.Tensor, hop: int) -> torch.Tensor:
 def circular_stft(x: torch.Tensor, n_fft: int, window: torch.Tensor) -> torch.Tensor:
     """(B, ch, L) -> magnitudes (B, ch, n_fft // 2 + 1, ceil(L / hop)), hop = n_fft // 4, frames wrapping.
 
-    Frames by ``unfold`` and one ``rfft``: its backward is a plain overlap-add, several times cheaper
-    on a CPU than ``torch.stft``'s."""
+    Frames by ``unfold`` and one ``rfft``: its backward is a plain overlap-add (the choice against
+    ``torch.stft``: benchmarks/results/sound.md). Where hop does not divide L, the last frame overlaps the
+    first by the remainder, so a roll by one hop rolls the frames only nearly; D judges every loop at a
+    random roll, so no moment of the loop, the seam included, has a place of its own."""
     hop = n_fft // 4
     frames = -(-x.shape[-1] // hop)
     xp = torch.cat([x, x[..., :(frames - 1) * hop + n_fft - x.shape[-1]]], dim=-1)
@@ -188,7 +193,7 @@ class MultiResolutionSTFTLoss(nn.Module):
     """Spectral convergence + mean |log magnitude difference| over several circular STFT resolutions
     (Parallel WaveGAN, Yamamoto et al. 2020): blind to phase except as the resolutions together pin it."""
 
-    def __init__(self, ffts=(2048, 512, 128)):
+    def __init__(self, ffts=REC_FFTS):
         super().__init__()
         self.ffts = tuple(ffts)
         for n in self.ffts:
@@ -204,7 +209,6 @@ class MultiResolutionSTFTLoss(nn.Module):
             sc = torch.linalg.vector_norm(sr - sf) / (torch.linalg.vector_norm(sr) + 1e-9)
             total = total + sc + F.l1_loss(torch.log(sf + floor(n)), torch.log(sr + floor(n)))
         return total / len(self.ffts)
-
 
 
 class _PlayBlock(nn.Module):
@@ -241,8 +245,8 @@ class SpectralPlayer(nn.Module):
         self.blocks = nn.Sequential(*[_PlayBlock(b) for b in g.blocks])
         self.norm = g.norm
         b = self.bins  # per channel: the bins' log-magnitudes, then u0 v0 u1 v1 ... in place of u0 u1 ... v0 v1 ...
-        rows = torch.cat([torch.arange(b), torch.stack([torch.arange(b, 2 * b), torch.arange(2 * b, 3 * b)], 1).flatten()])
-        rows = (rows[None] + 3 * b * torch.arange(self.ch)[:, None]).flatten()
+        uv = torch.stack([torch.arange(b, 2 * b), torch.arange(2 * b, 3 * b)], 1).flatten()
+        rows = (torch.cat([torch.arange(b), uv])[None] + 3 * b * torch.arange(self.ch)[:, None]).flatten()
         self.out = nn.Linear(g.out.in_features, g.out.out_features)
         with torch.no_grad():
             self.out.weight.copy_(g.out.weight[rows])
