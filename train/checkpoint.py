@@ -2,7 +2,8 @@
 ``save`` and read back by ``load``, which refuses anything else with one line naming the file.
 
 It holds the preset as a dict (``asdict``), the networks and optimisers, the fixed validation z, the
-step, wall time, loss history, the best-scored generator (``select_every``) and the RNG state.
+step, wall time, loss history, the best-scored generator (``select_every``), the moving average of G
+(``g_ema``, the spectral preset's exported generator; None without ``ema``) and the RNG state.
 """
 from __future__ import annotations
 

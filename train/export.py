@@ -117,7 +117,7 @@ def export_run(run_dir, path, n_directions: int = 16, quiet: bool = False, which
                 training={"preset": p.name, "steps": int(ck["step"]), "seconds": round(float(ck["seconds"]), 1),
                           "snapshot": snap["snapshot"], "snapshot_step": snap["step"], "snapshot_fd": snap["fd"],
                           "loops": summary.get("loops"), "date": datetime.date.today().isoformat(),
-                          "directions": "GANSpace: PCA of the dense layer's activations, regressed to z"})
+                          "directions": "GANSpace: PCA of G's first activations (its head), regressed to z"})
     if not quiet:
         fd = f", FD {snap['fd']:.1f}" if snap["fd"] is not None else ""
         print(f"generator: {snap['snapshot']} snapshot (step {snap['step']} of {int(ck['step'])}{fd})")

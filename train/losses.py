@@ -53,5 +53,5 @@ def hinge_d(real_logit: torch.Tensor, fake_logit: torch.Tensor) -> torch.Tensor:
 
 
 def hinge_g(fake_logit: torch.Tensor) -> torch.Tensor:
+    """G's hinge loss: raise D's score of its loops, unclipped (Lim & Ye 2017)."""
     return -fake_logit.mean()
-

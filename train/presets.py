@@ -97,7 +97,6 @@ def spectral() -> Preset:
 
 
 PRESETS = {"spectral": spectral, "paper": paper, "paper-plus": paper_plus, "wavegan": wavegan}
-DEFAULT = "spectral"
 
 
 def get_preset(name: str) -> Preset:

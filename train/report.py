@@ -36,8 +36,8 @@ def _score(ck: dict, p: Preset, loops: np.ndarray) -> tuple[np.ndarray, dict, di
              snapshot_step=snap["step"])
     last = None
     if snap["snapshot"] == "best" and snap["step"] != int(ck["step"]):
-        last = metrics.evaluate(loops, render(build_generator(p, checkpoint.snapshot(ck, "last")[0]), ck["z_val"], torch.device("cpu")),
-                                p.sample_rate)
+        g_last = build_generator(p, checkpoint.snapshot(ck, "last")[0])
+        last = metrics.evaluate(loops, render(g_last, ck["z_val"], torch.device("cpu")), p.sample_rate)
     return gen, m, last, snap
 
 

@@ -23,7 +23,7 @@ import numpy as np
 HISS_BAND_HZ = (2000.0, 7000.0)  # where a waveform generator's hiss sits above a bass line's harmonics
 SILENT_DB = -60.0  # dB re full scale: frames with a lower RMS are silence and carry no hiss verdict
 HISS_BAND_BINS = 8  # bins averaged per band before the flatness (~170 Hz; see the module docstring)
-HISS_FLOOR_DB = -80.0  # dB re full scale: band power below white noise this loud is inaudible (see below)
+HISS_FLOOR_DB = -80.0  # dB re full scale: band power below white noise this loud is inaudible (module docstring)
 HIGH_BAND_FLOOR_DB = -120.0  # high_band_db of loops with no power above hz (e.g. sr <= 2 * hz)
 REF_SR, REF_N_FFT = 44100, 2048  # the STFT window is ~46 ms at every rate: 2048 points at 44.1 kHz
 

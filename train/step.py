@@ -16,7 +16,7 @@ from livegan.model import seed_z
 from train import losses
 from train.augment import diff_augment, roll_all, shift_augment
 from train.config import Preset
-from train.models import Discriminator, Generator, build
+from train.models import Discriminator, build
 
 
 @dataclass
@@ -40,7 +40,7 @@ class TrainState:
     rec_loss: torch.nn.Module | None = None  # the anchors' reconstruction loss (arch "spectral")
 
     @property
-    def g_plain(self) -> Generator:
+    def g_plain(self) -> torch.nn.Module:  # a Generator or a SpectralGenerator
         return getattr(self.g, "module", self.g)
 
     @property
