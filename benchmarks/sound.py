@@ -57,7 +57,14 @@ def train(data: str, presets: list[str], out: str, seconds: float, parallel: boo
     def start(name: str, threads: list[str]) -> subprocess.Popen:
         cmd = [sys.executable, "-m", "livegan", "train", data, "--preset", name, "--out", os.path.join(out, name),
                "--set", f"max_seconds={seconds}", "--set", "steps=10000000", *threads]
-        return subprocess.Popen(cmd, stderr=subprocess.DEVNULL)
+        os.makedirs(out, exist_ok=True)
+        with open(os.path.join(out, f"{name}.stderr.txt"), "w") as err:  # the reason, where a run fails
+            return subprocess.Popen(cmd, stderr=err)
+
+    def failed(name: str) -> SystemExit:
+        with open(os.path.join(out, f"{name}.stderr.txt")) as f:
+            lines = [ln.strip() for ln in f if ln.strip()]
+        return SystemExit(f"sound: training {name} failed: {lines[-1] if lines else 'no message'}")
 
     walls = {}
     if parallel:
@@ -65,13 +72,13 @@ def train(data: str, presets: list[str], out: str, seconds: float, parallel: boo
         procs = {name: start(name, ["--set", "threads=1"]) for name in presets}
         for name, proc in procs.items():
             if proc.wait() != 0:
-                raise SystemExit(f"sound: training {name} failed")
+                raise failed(name)
             walls[name] = time.perf_counter() - t
         return walls
     for name in presets:
         t = time.perf_counter()
         if start(name, []).wait() != 0:
-            raise SystemExit(f"sound: training {name} failed")
+            raise failed(name)
         walls[name] = time.perf_counter() - t
     return walls
 
@@ -84,6 +91,8 @@ def generated(run: str):
     from train.config import Preset
     from train.models import build_generator, render
 
+    if not os.path.isfile(os.path.join(run, checkpoint.CKPT)):
+        raise SystemExit(f"sound: {run} holds no training run to score (train it: leave out --score-only)")
     ck = checkpoint.load(run)
     p = Preset(**ck["preset"])
     g = build_generator(p, checkpoint.snapshot(ck, "best")[0])
@@ -98,6 +107,7 @@ def ms_per_loop(g, latent_dim: int, runs: int = 20) -> float:
     from train.export import to_script
     from train.models import ExportedGenerator, playing_form
 
+    before = torch.get_num_threads()
     torch.set_num_threads(1)
     times = []
     g = to_script(ExportedGenerator(playing_form(g)), torch.randn(1, latent_dim))
@@ -108,24 +118,15 @@ def ms_per_loop(g, latent_dim: int, runs: int = 20) -> float:
             t = time.perf_counter()
             g(torch.randn(1, latent_dim))
             times.append(time.perf_counter() - t)
-    torch.set_num_threads(os.cpu_count() or 1)
+    torch.set_num_threads(before)
     return float(np.median(times)) * 1e3
 
 
 def morph(g, p) -> float:
-    import torch
+    """Knob 0's morph smoothness, as the run's own report measures it."""
+    from train.report import _morph
 
-    from train import metrics
-    from train.directions import ganspace
-
-    dirs, sigmas = ganspace(g, p.latent_dim, p.latent_dist, k=4)
-
-    def generate(z):
-        with torch.inference_mode():
-            return g(torch.from_numpy(np.asarray(z, np.float32))).numpy()
-
-    return float(metrics.morph_smoothness(generate, p.latent_dim, p.latent_dist, dirs[0], float(sigmas[0]),
-                                          p.sample_rate)["smoothness"])
+    return float(_morph(g, p)["morph_smoothness"])
 
 
 def score(train_loops, gen, gen_sr: int, real_fd: float, hiss_train: float) -> dict:
@@ -166,6 +167,8 @@ def main() -> int:
 
     data = os.path.join(a.out, "data")
     files = one_bar_per_file(SOURCE, data)
+    if not files:
+        raise SystemExit(f"sound: no loop_*.flac in {SOURCE} (Debian's sonic-pi-samples package)")
     loops = prepare(data, Preset(sample_rate=RATE, loop_samples=LOOP, channels=2), quiet=True)  # (N, 2, L)
     print(f"sound: {len(files)} files -> {len(loops)} training loops; {a.minutes:g} min per preset", flush=True)
     presets = a.presets.split(",")
