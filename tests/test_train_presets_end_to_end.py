@@ -101,7 +101,7 @@ def test_spectral_resume_keeps_the_moving_average_and_refuses_other_loops(loop_f
     before = torch.load(run / "checkpoint.pt", weights_only=True)
     assert main(base + ["--steps", "3", "--resume"]) == 0
     after = torch.load(run / "checkpoint.pt", weights_only=True)
-    assert after["step"] == 3
+    assert after["step"] == 3 and len(after["history"]["rec"]) == 3  # the reconstruction's curve goes on too
     keep = min(0.995, (1.0 + 2) / (10.0 + 2))  # the decay at the step taken after resuming
     for k, g in after["g"].items():
         want = before["g_ema"][k] + (1.0 - keep) * (g - before["g_ema"][k])

@@ -124,6 +124,8 @@ def _loop(s: TrainState, batches: Batches, previewer: Previewer | None, run_dir:
         s.history["step"].append(s.step)
         s.history["loss_d"].append(out["loss_d"])
         s.history["loss_g"].append(out["loss_g"])
+        if "rec" in out:  # the spectral preset's reconstruction at the anchors, apart from G's whole loss
+            s.history.setdefault("rec", []).append(out["rec"])
         if bar is not None:
             bar.update(1)
             if s.step % 25 == 0:
