@@ -57,7 +57,8 @@ class SpectralGenerator(nn.Module):
     closeness to each loop's anchor (``anchor_temp``): z at an anchor plays that loop's timeline alone,
     a random z mostly its nearest loops' (about 1 / anchors of the prior is nearest each);
     ``n_layers`` circular ConvNeXt blocks shape it; a linear head gives each channel's log-magnitude and
-    phase for ``n_fft // 2 + 1`` bins per frame, and a circular inverse STFT (Hann window, overlap ``n_fft / hop``) makes the samples.
+    phase for ``n_fft // 2 + 1`` bins per frame, and a circular inverse STFT (Hann window, overlap
+    ``n_fft / hop``) makes the samples.
     """
 
     def __init__(self, p: Preset):
@@ -80,9 +81,7 @@ class SpectralGenerator(nn.Module):
 
     def head(self, z: torch.Tensor) -> torch.Tensor:
         """Early activations used by GANSpace: (B, latent_dim) -> (B, model_dim, frames)."""
-        h = self.dense(z)
-        if self.keys.shape[0] > 0:
-            h = h + torch.softmax(z @ self.keys.t() * self.scale, dim=1) @ self.timelines
+        h = anchored(z, self.dense(z), self.keys, self.timelines, self.scale)
         return h.view(z.shape[0], self.c, self.frames)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -102,6 +101,15 @@ class SpectralGenerator(nn.Module):
         spec = torch.view_as_complex(torch.stack([u * r, v * r], dim=4))  # (B, T, ch, bins)
         frames = torch.fft.irfft(spec, n=self.n_fft)
         return circular_overlap_add(frames * self.window, self.hop)
+
+
+def anchored(z: torch.Tensor, h: torch.Tensor, keys: torch.Tensor, timelines: torch.Tensor,
+             scale: float) -> torch.Tensor:
+    """The dense layer's timelines ``h`` (B, model_dim * frames) plus z's blend of the anchors' own: a
+    softmax of z's closeness to each anchor ``keys`` (n, latent_dim) weighs ``timelines`` (n, ...)."""
+    if keys.shape[0] > 0:
+        h = h + torch.softmax(z @ keys.t() * scale, dim=1) @ timelines
+    return h
 
 
 @torch.no_grad()
@@ -254,9 +262,7 @@ class SpectralPlayer(nn.Module):
         self.register_buffer("window", g.window.detach().clone())
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        h = self.dense(z)
-        if self.keys.shape[0] > 0:
-            h = h + torch.softmax(z @ self.keys.t() * self.scale, dim=1) @ self.timelines
+        h = anchored(z, self.dense(z), self.keys, self.timelines, self.scale)
         n = z.shape[0]
         h = self.blocks(h.view(n, self.c, self.frames))
         y = self.out(self.norm(h.transpose(1, 2))).view(n, self.frames, self.ch, 3 * self.bins)
