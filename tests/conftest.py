@@ -1,9 +1,10 @@
 """Shared fixtures: a tiny exported loop model, and a JACK server.
 
-The JACK server is started here, at configure time, when none is running and
-jackd is installed, because PortAudio scans devices when sounddevice is first
-imported: the server must exist before any test imports it. The test script
-(scripts/test.sh) normally starts one first; then this file leaves it alone.
+The JACK server is started here, at configure time, when this run's server
+(``$JACK_DEFAULT_SERVER``) is not running and jackd is installed, because
+PortAudio scans devices when sounddevice is first imported: the server must
+exist before any test imports it. The test script (scripts/test.sh) normally
+starts one first, under a name of its own; then this file leaves it alone.
 """
 from __future__ import annotations
 
@@ -33,28 +34,21 @@ def jack_running() -> bool:
 
 
 def _start_jack() -> None:
+    """Start this run's own JACK server, named by ``$JACK_DEFAULT_SERVER`` (set here to a name of this
+    process's when the test script has not set one), unless that server already runs: a second test run
+    on the machine never finds, shares or stops this one."""
+    os.environ.setdefault("JACK_DEFAULT_SERVER", f"livegan-pytest-{os.getpid()}")
     if jack_running():
         return
     if shutil.which("jackd") is None:
         _jack["why_not"] = "jackd is not installed (Debian package jackd2)"
         return
-    env = {**os.environ, "JACK_NO_AUDIO_RESERVATION": "1"}
-    errors = []
-    for rt in (["-R", "-P", "70"], ["--no-realtime"]):  # SCHED_FIFO may be refused in containers
-        proc = subprocess.Popen(["jackd", *rt, "-d", "dummy", "-r", "48000", "-p", "256"], env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        ok = subprocess.run(["jack_wait", "-w", "-t", "10"], capture_output=True, env=env).returncode == 0
-        if ok and proc.poll() is None:
-            _jack["proc"] = proc
-            return
-        proc.terminate()
-        try:
-            _, err = proc.communicate(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            err = ""
-        errors.append((err or "").strip().splitlines()[-1:] or ["no output"])
-    _jack["why_not"] = f"jackd could not start here: {errors}"
+    from livegan.testing.jackd import start_jack
+
+    try:
+        _jack["proc"], _ = start_jack(os.environ["JACK_DEFAULT_SERVER"], 256)
+    except (RuntimeError, OSError) as e:
+        _jack["why_not"] = f"jackd could not start here: {e}"
 
 
 def pytest_configure(config):
@@ -64,6 +58,10 @@ def pytest_configure(config):
 def pytest_unconfigure(config):
     proc = _jack["proc"]
     if proc is not None and proc.poll() is None:
+        sd = sys.modules.get("sounddevice")
+        if sd is not None:  # PortAudio's JACK host asserts at exit if its server went first
+            while sd._initialized:
+                sd._terminate()
         proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(timeout=10)
