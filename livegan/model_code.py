@@ -38,7 +38,7 @@ import re
 import tokenize
 import zipfile
 
-from livegan.model_archive import ModelCodeError, check_entries
+from livegan.model_archive import ModelCodeError, check_entries, check_layout
 
 # aten ops (``torch.X`` / ``ops.aten.X`` / tensor methods): those the project's generators export with
 # (every preset and arch / upsample / batchnorm / channel option, the built-in model, the test
@@ -288,7 +288,8 @@ def _check_pickles(zf: zipfile.ZipFile, infos, defined: set[str]) -> None:
 def check_model_code(path: str) -> None:
     """Raise ModelCodeError naming the first thing off the allow-list in the archive at ``path``;
     zipfile.BadZipFile / OSError if it cannot be read as a zip. Reads, never runs or unpickles."""
-    with zipfile.ZipFile(path) as zf:
+    with open(path, "rb") as f, zipfile.ZipFile(f) as zf:
+        check_layout(f, zf)
         infos = zf.infolist()
         check_entries(infos)
         for info in infos:  # zipfile checks each entry's local header names the entry, as torch's reader reads it

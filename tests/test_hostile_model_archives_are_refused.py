@@ -95,6 +95,22 @@ def _header_renamed(data: bytes) -> bytes:
     return data[:i + 30] + bytes(name) + data[i + 30 + n:]
 
 
+def _commented(data: bytes) -> bytes:
+    buf = io.BytesIO(data)
+    with zipfile.ZipFile(buf, "a") as zf:
+        zf.comment = b"a comment"
+    return buf.getvalue()
+
+
+def _miscounted(data: bytes) -> bytes:
+    """The end record counts one entry fewer than the directory holds (a reader trusting the count
+    would miss the last entry)."""
+    end = bytearray(data[-22:])
+    for at in (8, 10):
+        end[at:at + 2] = (int.from_bytes(end[at:at + 2], "little") - 1).to_bytes(2, "little")
+    return data[:-22] + bytes(end)
+
+
 def _corpus(evil: bytes, tiny: bytes, marker: str) -> dict:
     """name -> (archive bytes, words the refusal must say)."""
     ev, ti = _entries(evil), _entries(tiny)
@@ -119,6 +135,9 @@ def _corpus(evil: bytes, tiny: bytes, marker: str) -> dict:
         "dot-dot-entry": (_zip(ti + [(f"{top}/code/../code/__torch__/x.py", b"")]), "unexpected archive entry"),
         "no-code": (_zip([(n, b) for n, b in ti if "/code/" not in n]), "has no code"),
         "header-names-another-entry": (_header_renamed(evil), "cannot read"),
+        "bytes-before-the-archive": (b"\0" * 64 + evil, "bytes before its archive"),
+        "zip-comment": (_commented(evil), "zip comment"),
+        "end-record-miscounts": (_miscounted(evil), "end record counts"),
     }
 
 
@@ -146,7 +165,7 @@ CASES = [
     "case-renamed-code-and-pickles", "case-renamed-code", "case-renamed-pickles", "duplicate-entry",
     "names-differing-in-case", "nested-archive", "debug-pkl-with-reduce", "constants-pkl-with-reduce",
     "data-pkl-with-stack-global", "extra-top-folder", "entry-without-a-folder", "dot-dot-entry", "no-code",
-    "header-names-another-entry"]
+    "header-names-another-entry", "bytes-before-the-archive", "zip-comment", "end-record-miscounts"]
 
 
 def _one_line(err: str, path) -> str:
