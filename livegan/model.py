@@ -14,6 +14,7 @@ the audio callback.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -33,8 +34,16 @@ META_NAME = "livegan.json"  # name of the extra file inside the TorchScript zip
 LATENT_DISTS = ("uniform", "normal")
 SAMPLERATE_RANGE = (8000, 384000)  # the lowest common audio rate .. the highest the model format allows
 
-# TorchScript is the contract's container (DESIGN.md); torch >= 2.10 marks jit deprecated but keeps it.
-warnings.filterwarnings("ignore", message=r"`torch\.jit\.", category=DeprecationWarning)
+
+
+@contextlib.contextmanager
+def jit_quiet():
+    """torch.jit calls without torch's DeprecationWarning: TorchScript is the model file's container
+    (docs/model-file.md), and torch >= 2.10 marks jit deprecated but keeps it. Scoped to the calls
+    that need it, so importing livegan leaves the process's warning filters alone."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"`torch\.jit\.", category=DeprecationWarning)
+        yield
 
 
 @dataclass(frozen=True)
@@ -249,7 +258,8 @@ class LoopModel:
         check_code(self.path)
         extra = {META_NAME: ""}
         try:
-            self.module = torch.jit.load(self.path, map_location=self.device, _extra_files=extra)
+            with jit_quiet():
+                self.module = torch.jit.load(self.path, map_location=self.device, _extra_files=extra)
         except Exception as e:  # torch raises RuntimeError/ValueError with long C++ traces
             raise ModelFileError(self.path, f"not a loadable TorchScript model ({first_line(e)})") from None
         self.module.eval()

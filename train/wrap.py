@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 from livegan.errors import CLIError, ModelFileError, first_line
-from livegan.model import LoopModel, check_code, seed_z
+from livegan.model import LoopModel, check_code, jit_quiet, seed_z
 from train.directions import pca_directions, prior_z
 from train.export import save_loop_model
 from train.metrics import seam_score
@@ -60,7 +60,8 @@ def _load(path: str):
         raise ModelFileError(path, "no such file")
     check_code(path)
     try:
-        m = torch.jit.load(path, map_location="cpu")
+        with jit_quiet():
+            m = torch.jit.load(path, map_location="cpu")
     except Exception as e:  # torch's C++ traces: one line
         raise ModelFileError(path, f"not a loadable TorchScript module ({first_line(e)})") from None
     return m.eval()
