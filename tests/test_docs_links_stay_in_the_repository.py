@@ -1,4 +1,4 @@
-"""The README and docs/ point only at files inside the repository, and every link they make resolves.
+"""The README, docs/ and the results records point only at files inside the repository, and every link they make resolves.
 
 A reader of a fresh clone has the repository and nothing else: a link to a file beside the
 checkout (a design note in a workspace) or to a page that moved leaves them with nothing. Links
@@ -47,6 +47,7 @@ def _problems(md_path: str) -> list[str]:
 
 def test_readme_and_docs_links_resolve_inside_the_repository():
     files = [os.path.join(ROOT, "README.md")] + sorted(glob.glob(os.path.join(ROOT, "docs", "**", "*.md"),
-                                                                recursive=True))
+                                                                recursive=True)) \
+        + sorted(glob.glob(os.path.join(ROOT, "benchmarks", "results", "*.md")))
     bad = [p for f in files for p in _problems(f)]
     assert bad == [], "\n".join(bad)
