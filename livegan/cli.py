@@ -123,7 +123,7 @@ def _add_wrap(sub, fmt) -> None:
 def _add_osc(s) -> None:
     """perform's OSC control options."""
     s.add_argument("--osc", type=int_in(0, 65535), default=None, metavar="PORT",
-                   help="OSC control on this UDP port (0: a free one, printed); addresses in the README")
+                   help="OSC control on this UDP port (0: a free one, printed); addresses in docs/control.md")
     s.add_argument("--osc-host", default=None, metavar="HOST",
                    help="where the OSC server listens (default 127.0.0.1: this machine only); 0.0.0.0 or a LAN "
                         "address opens it, on purpose, to anyone who can reach this machine")

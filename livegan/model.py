@@ -14,6 +14,7 @@ the audio callback.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -33,8 +34,16 @@ META_NAME = "livegan.json"  # name of the extra file inside the TorchScript zip
 LATENT_DISTS = ("uniform", "normal")
 SAMPLERATE_RANGE = (8000, 384000)  # the lowest common audio rate .. the highest the model format allows
 
-# TorchScript is the contract's container (DESIGN.md); torch >= 2.10 marks jit deprecated but keeps it.
-warnings.filterwarnings("ignore", message=r"`torch\.jit\.", category=DeprecationWarning)
+
+
+@contextlib.contextmanager
+def jit_quiet():
+    """torch.jit calls without torch's DeprecationWarning: TorchScript is the model file's container
+    (docs/model-file.md), and torch >= 2.10 marks jit deprecated but keeps it. Scoped to the calls
+    that need it, so importing livegan leaves the process's warning filters alone."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"`torch\.jit\.", category=DeprecationWarning)
+        yield
 
 
 @dataclass(frozen=True)
@@ -211,7 +220,8 @@ def load_checked(path: str, device: str = "cpu", extra_files: dict | None = None
 
     check_code(path)
     try:
-        module = torch.jit.load(path, map_location=device, _extra_files=extra_files or {})
+        with jit_quiet():
+            module = torch.jit.load(path, map_location=device, _extra_files=extra_files or {})
     except Exception as e:  # torch raises RuntimeError/ValueError with long C++ traces
         raise ModelFileError(path, f"not a loadable TorchScript model ({first_line(e)})") from None
     try:

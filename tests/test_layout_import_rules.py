@@ -1,5 +1,5 @@
 """The layout keeps its shape: the folders are the threads and the stages, and the import rules that
-make them so hold (README "Layout").
+make them so hold (docs/architecture.md, "Layout").
 
 - ``livegan/audio`` (the audio thread) imports nothing from ``control``, ``io``, ``commands`` or
   ``testing``, and never torch;

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from livegan.errors import ModelFileError
-from livegan.model import FORMAT_VERSION, META_NAME, LoopModel, sample_latent, validate_meta
+from livegan.model import FORMAT_VERSION, META_NAME, LoopModel, jit_quiet, sample_latent, validate_meta
 from train import checkpoint
 from train.config import Preset
 from train.directions import ganspace
@@ -24,10 +24,11 @@ from train.models import ExportedGenerator, build_generator, playing_form
 
 
 def to_script(module: torch.nn.Module, example_z: torch.Tensor):
-    try:
-        return torch.jit.script(module)
-    except Exception:  # modules with Python-only code paths still trace fine for a fixed graph
-        return torch.jit.trace(module, example_z, check_trace=False)
+    with jit_quiet():
+        try:
+            return torch.jit.script(module)
+        except Exception:  # modules with Python-only code paths still trace fine for a fixed graph
+            return torch.jit.trace(module, example_z, check_trace=False)
 
 
 def _write_atomically(scripted, path: str, meta: dict) -> None:
@@ -35,7 +36,8 @@ def _write_atomically(scripted, path: str, meta: dict) -> None:
     ModelFileError and leaves no file. Serialised in memory first: torch's file writer aborts the
     process when a write fails."""
     buf = io.BytesIO()
-    torch.jit.save(scripted, buf, _extra_files={META_NAME: json.dumps(meta)})
+    with jit_quiet():
+        torch.jit.save(scripted, buf, _extra_files={META_NAME: json.dumps(meta)})
     tmp = path + ".part"
     try:
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)

@@ -67,7 +67,7 @@ class Admitter:
         cur[:] = self.rec
         done[A_LOC_N], done[A_RUN], done[A_TEMPO] = cur[A_LOC_N], cur[A_RUN], cur[A_TEMPO]
         if self.fx is not None:
-            if cur[A_TEMPO] == cur[A_TEMPO]:
+            if not math.isnan(cur[A_TEMPO]):
                 self.fx.set_tempo(cur[A_TEMPO])
             self._apply_fx(cur)
 
@@ -133,7 +133,7 @@ class Admitter:
                 done[A_RUN] = cur[A_RUN]
                 e.set_running(cur[A_RUN] != 0.0)
         t = cur[A_TEMPO]
-        if t == t and t != done[A_TEMPO]:
+        if not math.isnan(t) and t != done[A_TEMPO]:
             done[A_TEMPO] = t
             if e is not None:
                 e.set_tempo(t)  # read by this block's kernel: applies from this frame
@@ -146,7 +146,7 @@ class Admitter:
         done, fx = self._set, self.fx
         for i, name in enumerate(self.names):
             v = cur[N_HEAD + i]
-            if v == v and v != done[N_HEAD + i]:
+            if not math.isnan(v) and v != done[N_HEAD + i]:
                 fx.set_param(name, v)
                 done[N_HEAD + i] = v
         k = N_HEAD + len(self.names)

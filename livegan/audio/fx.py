@@ -39,10 +39,9 @@ from __future__ import annotations
 
 import ctypes
 import os
+import sys
 from dataclasses import dataclass, field
 from typing import Callable, NamedTuple
-
-os.environ.setdefault("PYO_GUI_WX", "0")
 
 import numpy as np
 
@@ -110,9 +109,25 @@ def default_effect(effect_type: str) -> Effect:
 _SERVER = {"server": None, "key": None, "chain": None}
 
 
+def _import_pyo():
+    """pyo, imported without its wx GUI: pyo reads ``PYO_GUI_WX`` once, at its own import, and would
+    otherwise try wxPython. The variable is set only for that import (a user's own value wins), so
+    importing this module changes no process-wide state."""
+    if "pyo" in sys.modules:
+        return sys.modules["pyo"]
+    had = "PYO_GUI_WX" in os.environ
+    os.environ.setdefault("PYO_GUI_WX", "0")
+    try:
+        import pyo
+    finally:
+        if not had:
+            del os.environ["PYO_GUI_WX"]
+    return pyo
+
+
 def _server(sr: int, channels: int, block: int):
     """One manual pyo server per process (pyo keeps global state); rebuilt when the format changes."""
-    import pyo
+    pyo = _import_pyo()
 
     key = (sr, channels, block)
     if _SERVER["key"] != key:
@@ -134,7 +149,7 @@ class FxChain:
 
     def __init__(self, effects: list[Effect], sample_rate: int, channels: int, bpm: float = 120.0,
                  pyo_block: int = 128):
-        import pyo
+        pyo = _import_pyo()
 
         prev = _SERVER["chain"]
         if prev is not None:

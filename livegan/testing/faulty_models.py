@@ -20,6 +20,7 @@ import time
 
 import torch
 
+from livegan.model import jit_quiet
 from livegan.testing.tiny import TINY, tiny_meta
 from livegan.testing.midi_sender import seed_note_plan, start_sender
 
@@ -80,7 +81,8 @@ def save_faulty(path, kind: str, after: int = 3, slow_s: float = 1.0, **meta_ove
     m = FaultyGen(KINDS[kind], after, meta_over.get("loop_samples", TINY["loop_samples"]), spin)
     meta = tiny_meta(name=f"faulty-{kind}", **meta_over)
     meta.update(format=1)
-    torch.jit.save(torch.jit.script(m), str(path), _extra_files={"livegan.json": json.dumps(meta)})
+    with jit_quiet():
+        torch.jit.save(torch.jit.script(m), str(path), _extra_files={"livegan.json": json.dumps(meta)})
     return str(path)
 
 
