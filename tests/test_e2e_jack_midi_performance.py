@@ -190,11 +190,13 @@ SENDER = r"""
 import sys, time
 import rtmidi
 out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name=sys.argv[1])
-end = time.monotonic() + 10
+end = time.monotonic() + 60  # perform's start (torch, the model, numba) on a busy machine
 hits = []
 while not hits and time.monotonic() < end:
     hits = [i for i, p in enumerate(out.get_ports()) if p.startswith(sys.argv[2] + ":")]
     time.sleep(0.05)
+if not hits:
+    sys.exit("no livegan input port: " + repr(out.get_ports()))
 out.open_port(hits[0])
 time.sleep(0.3)
 for msg in ([0xB0, 20, 64], [0xB0, 20, 90], [0x90, 39, 100], [0x80, 39, 0]):
