@@ -51,6 +51,39 @@ def _start_jack() -> None:
         _jack["why_not"] = f"jackd could not start here: {e}"
 
 
+# Markers, so a fast subset runs in about a minute: pytest -m "not jack and not e2e and not slow".
+# jack: needs a JACK server (the jack_server fixture, or a server of the test's own); e2e: a whole
+# command against another process or the full render; slow: files whose tests each train, render
+# seconds of audio or start perform (each over a few seconds here).
+JACK_FILES = {"test_e2e_link_perform.py", "test_jack_period_sets_default_blocksize.py",
+              "test_jack_realtime_path.py", "test_link_follows_a_peer.py"}
+SLOW_FILES = {
+    "test_audio_process_crash_ends_the_show_cleanly.py", "test_train_snapshot_selection.py",
+    "test_perform_survives_generation_faults.py", "test_train_presets_end_to_end.py",
+    "test_malformed_inputs_are_one_line.py", "test_malformed_inputs_train.py", "test_wrap_third_party_decoders.py",
+    "test_hung_model_times_out.py", "test_builtin_instrument.py", "test_model_file_contract.py",
+    "test_exit_during_generation_is_clean.py", "test_recorder_interrupted_perform_leaves_readable_wav.py",
+    "test_export_full_disk_is_one_line.py", "test_osc_flood_changes_nothing.py",
+    "test_sigkill_take_survives_with_journal.py", "test_second_signal_keeps_the_take.py",
+    "test_realtime_errors_are_one_line.py", "test_gil_hog_cannot_stall_the_audio.py",
+    "test_report_shows_sound_metrics_and_spectrograms.py", "test_tempo_limits_never_crash.py",
+    "test_takes_never_overwrite.py", "test_train_ddp.py", "test_loops_out.py", "test_record_write_error_keeps_show.py",
+    "test_render_cli_matches_engine.py", "test_printed_text_is_sanitised.py", "test_train_uses_every_core.py",
+    "test_realtime_generator_process_matches_thread.py", "test_figures_spectrograms_share_one_scale.py",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        name = item.path.name
+        if "jack_server" in getattr(item, "fixturenames", ()) or name in JACK_FILES:
+            item.add_marker(pytest.mark.jack)
+        if name.startswith(("test_e2e_", "test_integration_")):
+            item.add_marker(pytest.mark.e2e)
+        if name in SLOW_FILES:
+            item.add_marker(pytest.mark.slow)
+
+
 def pytest_configure(config):
     _start_jack()
 
