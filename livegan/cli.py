@@ -12,6 +12,7 @@ import math
 import os
 import re
 import sys
+import traceback
 
 from livegan.errors import CLIError, ModelFileError
 from livegan.model import SAMPLERATE_RANGE
@@ -228,6 +229,9 @@ def main(argv=None) -> int:
     try:
         rc = handler(args)
     except (CLIError, ModelFileError) as e:
+        if os.environ.get("LIVEGAN_DEBUG"):  # the traceback and the cause the one line stands for
+            e.__suppress_context__ = False
+            traceback.print_exception(e, file=sys.stderr)
         print(f"livegan {args.command}: error: {e}", file=sys.stderr)
         rc = 2
     except KeyboardInterrupt:
