@@ -31,6 +31,8 @@ import sys
 import time
 
 from livegan.audio.engine import start_tempo_problem
+from livegan.audio.jack import default_blocksize
+from livegan.audio.output import resolve_output
 from livegan.control.follow import FrameClock
 from livegan.control.keyboard import KeyboardControl
 from livegan.control.link import join_link
@@ -122,9 +124,6 @@ class Show:
         patch.clock = "link" if getattr(args, "link", False) else patch.clock  # --link: as the patch said it (the panel too)
         # the stream's parameters first: a wrong device fails before the model loads
         import sounddevice as sd  # (JACK must already run: PortAudio scans now)
-
-        from livegan.audio.jack import default_blocksize
-        from livegan.audio.output import resolve_output
 
         dev = resolve_output(args.device)
         info = sd.query_devices(dev)
@@ -266,7 +265,7 @@ class Show:
             finally:
                 if self.arena is not None:
                     self.arena.close()
-                close_sources(self.sources or [self.osc])
+                close_sources(self.sources or [self.osc, self.link])
             return
         try:
             self.out.close()
