@@ -5,7 +5,6 @@ it closes whatever was opened, even when a stage fails, running ``Show.hooks`` a
 from __future__ import annotations
 
 import ast
-import os
 import socket
 from types import SimpleNamespace
 
