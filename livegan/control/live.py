@@ -3,7 +3,9 @@ source -> the engine's tempo and beat grid.
 """
 from __future__ import annotations
 
+import time
 
+from livegan.audio.transport import MAX_BPM, MIN_BPM
 from livegan.control.admission import EngineControls
 from livegan.control.sources import ControlSource, Event, TempoSource, close_sources, midi_bytes
 
@@ -51,7 +53,7 @@ class LiveControl:
         self.transport = ""  # "start" / "stop" / "continue" from a source
         self.tempo = engine.transport.tempo  # the last tempo asked of the engine
         self.frame_clock = frame_clock  # livegan.control.follow.FrameClock: phase lock needs it
-        self.now = now or __import__("time").monotonic
+        self.now = now or time.monotonic
         self.need_locate = False  # a Start / Continue / resync waits for the clock's next position
         self.running = True  # what we asked of the engine's transport
         self._next_pll = 0.0
@@ -143,8 +145,6 @@ class LiveControl:
         self._asked = float(bpm)
 
     def _own_tempo(self, msgs) -> None:
-        from livegan.audio.transport import MAX_BPM, MIN_BPM
-
         bpm, self._asked = self._asked, None
         if self.tempo_source is not None:
             self.tempo_source.publish(bpm, self.engine.transport.beat_at(self.frame()), self.now())
@@ -210,8 +210,6 @@ class LiveControl:
         """Tempo from the clock; with its transport running (after Start / Continue), the beat grid
         locked to its song position: a locate to get there, then a small tempo nudge (a phase-locked
         loop) keeps the beat heard at the output within a few ms of the clock's."""
-        from livegan.audio.transport import MAX_BPM, MIN_BPM
-
         clk = self.tempo_source
         bpm = clk.tempo_bpm
         if bpm <= 0:
