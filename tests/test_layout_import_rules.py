@@ -2,7 +2,8 @@
 make them so hold (README "Layout").
 
 - ``livegan/audio`` (the audio thread) imports nothing from ``control``, ``io``, ``commands`` or
-  ``testing``, and never torch;
+  ``testing``, and never torch; ``livegan/control`` imports nothing from ``io`` (``io`` imports
+  ``control``: the MIDI thread's clock follower, the panel's keyboard);
 - ``train/`` imports from livegan only the model contract, the errors and the pure DSP kernels
   (``python -m train`` is the one console script's other name, so ``train/__main__.py`` calls the CLI);
 - ``livegan/commands/*`` is imported by nothing but ``livegan/cli.py``;
@@ -103,6 +104,8 @@ def rule_violations(root=ROOT) -> list[str]:
                 for banned in ("livegan.control", "livegan.io", "livegan.commands", "livegan.testing"):
                     if imp == banned or imp.startswith(banned + "."):
                         bad.setdefault(where[:2] + (f"audio/ must not import {banned.split('.')[1]}/",), where)
+            if name.startswith("livegan.control") and (imp == "livegan.io" or imp.startswith("livegan.io.")):
+                bad.setdefault(where[:2] + ("control/ must not import io/ (io/ imports control/)",), where)
             if name.startswith("train") and name != "train.__main__" and top == "livegan" and imp != "livegan":
                 if not any(imp == ok or imp.startswith(ok + ".") for ok in TRAIN_MAY_IMPORT):
                     bad.setdefault(where[:2] + (f"train/ imports only {', '.join(TRAIN_MAY_IMPORT)}",), where)
@@ -243,6 +246,7 @@ def _tree(tmp_path, files: dict):
     ("livegan/io/journal.py", "from livegan.commands.render import read_automation\n", "imported by livegan.cli only"),
     ("livegan/commands/demo.py", "from livegan.commands import render\n", "does not import another"),
     ("livegan/control/live.py", "from livegan.testing.synth import sine_loop\n", "livegan/testing is for tests"),
+    ("livegan/control/live.py", "def f():\n    from livegan.io.midi import MidiSource\n", "control/ must not import io/"),
 ])
 def test_a_broken_rule_is_named(tmp_path, rel, text, rule):
     base = {f"{p}/__init__.py": '"""x"""\n' for p in ("livegan", "livegan/audio", "livegan/io", "livegan/control",
