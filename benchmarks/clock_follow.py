@@ -133,7 +133,7 @@ def main():
     ap.add_argument("--seconds", type=float, default=6.0, help="seconds per tempo segment")
     ap.add_argument("--no-jack", action="store_true")
     ap.add_argument("--audio", choices=("process", "thread"), default="process",
-                    help="where the engine's callback runs in part 4 (as livegan perform --audio)")
+                    help="where the engine's callback runs in part 4 (thread: as livegan perform --debug-audio-thread)")
     ap.add_argument("--sender", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.sender:
@@ -237,8 +237,7 @@ def jack_engine(seconds, audio="process"):
     from livegan.audio import dsp
     from livegan.audio.output import resolve_output
     from livegan.control.live import LiveControl
-    from livegan.control.sources import MidiSource
-    from livegan.io.midi import MidiHandler, MidiInput
+    from livegan.io.midi import MidiHandler, MidiInput, MidiSource
     from livegan.control.follow import FrameClock
     from livegan.control.patch import default_patch_path, load_patch, replace
     from livegan.performance import open_live
@@ -260,7 +259,7 @@ def jack_engine(seconds, audio="process"):
         mi = MidiInput(_sender_port(SENDER_PORT), handler=MidiHandler(), api=rtmidi.API_UNIX_JACK,
                        client_name="lg-clockengine").start()
         mi.clock.latency_s = period / 2
-        live = LiveControl(ec, engine, sources=[MidiSource(mi)], tempo=mi.clock, frame_clock=fc)
+        live = LiveControl(ec, engine, sources=[MidiSource(mi), mi.clock], frame_clock=fc)
         sys.setswitchinterval(0.0005)
         out.start()
         time.sleep(0.5)

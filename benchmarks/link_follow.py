@@ -41,7 +41,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--jack", action="store_true", help="also part 2: the engine on a JACK dummy server")
     ap.add_argument("--audio", choices=("process", "thread"), default="process",
-                    help="where the engine's callback runs in part 2 (as livegan perform --audio)")
+                    help="where the engine's callback runs in part 2 (thread: as livegan perform --debug-audio-thread)")
     ap.add_argument("--inside", default=None, help=argparse.SUPPRESS)  # part 2's body, in the namespace
     a = ap.parse_args()
     if a.inside:
@@ -107,7 +107,7 @@ def _jack_body(out_dir, audio, rt):
     peer = link_show.start_peer(link, link_show.SECONDS)
     rows = []
     try:
-        live = LiveControl(ec, engine, frame_clock=fc, link=link)
+        live = LiveControl(ec, engine, sources=[link], frame_clock=fc)
         sys.setswitchinterval(0.0005)
         out.start()
         time.sleep(0.5)

@@ -12,6 +12,7 @@ import math
 import os
 import re
 import sys
+import traceback
 
 from livegan.errors import CLIError, ModelFileError
 from livegan.model import SAMPLERATE_RANGE
@@ -202,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_realtime(s) -> None:
-    """perform's real-time options: rate, block, latency, where generation and the callback run."""
+    """perform's real-time options: rate, block, latency, and the debug path for the callback."""
     s.add_argument("--samplerate", type=int_in(*SAMPLERATE_RANGE), default=None,
                    help="output sample rate (default: device's)")
     s.add_argument("--blocksize", type=int_in(16, 8192), default=None,
@@ -210,11 +211,9 @@ def _add_realtime(s) -> None:
     s.add_argument("--latency", type=latency, default="low", help="'low', 'high' or seconds")
     s.add_argument("--seconds", type=seconds_up_to(1e7), default=None,
                    help="stop after this many seconds of audio played")
-    s.add_argument("--generator", choices=("thread", "process"), default="thread",
-                   help="generate loops on a thread, or in a child process")
-    s.add_argument("--audio", choices=("process", "thread"), default="process",
-                   help="process: the audio callback, engine and effects run in a process of their own, so no "
-                        "other thread of livegan can hold up the sound; thread: in this process (the old path)")
+    s.add_argument("--debug-audio-thread", action="store_true",
+                   help="debug path: run the audio callback, engine and effects in this process instead of an "
+                        "audio process of their own, where another thread holding Python's GIL can delay the sound")
 
 
 def _handler(command: str):
@@ -228,6 +227,9 @@ def main(argv=None) -> int:
     try:
         rc = handler(args)
     except (CLIError, ModelFileError) as e:
+        if os.environ.get("LIVEGAN_DEBUG"):  # the traceback and the cause the one line stands for
+            e.__suppress_context__ = False
+            traceback.print_exception(e, file=sys.stderr)
         print(f"livegan {args.command}: error: {e}", file=sys.stderr)
         rc = 2
     except KeyboardInterrupt:

@@ -5,6 +5,8 @@ one never pulls in the command line or a domain module.
 """
 from __future__ import annotations
 
+import contextlib
+
 
 class CLIError(Exception):
     """An error the user can fix: printed as one line, exit code 2."""
@@ -32,3 +34,15 @@ def first_line(e: BaseException, limit: int | None = 200) -> str:
     nothing): a library's multi-line message or C++ trace, reduced to the project's one-line error."""
     lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
     return (lines[0] if lines else type(e).__name__)[:limit]
+
+
+@contextlib.contextmanager
+def user_input(*kinds: type):
+    """Around the code that checks what the user gave (options, a preset, a folder, a file): an
+    exception of ``kinds`` (default KeyError, ValueError, OSError) becomes a ``CLIError`` line with its
+    message; the same exception anywhere else stays a bug, with its traceback. The original is kept
+    as the cause (``LIVEGAN_DEBUG=1`` prints it: ``livegan.cli``)."""
+    try:
+        yield
+    except kinds or (KeyError, ValueError, OSError) as e:
+        raise CLIError(str(e).strip("'\"")) from e

@@ -1,7 +1,7 @@
 """Generation faults and deadlines: what a model's ``forward()`` may do wrong, and the deadline that
 keeps a forward() that never returns from hanging the load or the start of a show.
 
-Used by the model loader (``livegan.model``), the generator thread or process (``livegan.generate``),
+Used by the model loader (``livegan.model``), the generator thread (``livegan.generate``),
 the engine's loop check (``checked_loop``) and fault count (``GenFaults``) and the offline render. Imports nothing of livegan's but the errors.
 """
 from __future__ import annotations

@@ -9,7 +9,7 @@ never restates it.
 float32 in [-1, 1].
 
 Threads: ``load_model`` runs on the main thread before any stream starts;
-``LoopModel.generate`` runs on the generator thread (or process), never on
+``LoopModel.generate`` runs on the generator thread, never on
 the audio callback.
 """
 from __future__ import annotations

@@ -69,7 +69,7 @@ def open_live(meta, patch: Patch, rate: int, channels: int, device: int, blocksi
 
     ``audio`` "process": the parts on a shared arena (``livegan.audio.arena``) and an
     ``livegan.audio.host.AudioProcess`` whose callback, engine and effects chain run in a process
-    of their own; "thread": an ``AudioOutput`` in this process (the old path; arena None). ``kw``
+    of their own; "thread": an ``AudioOutput`` in this process (``--debug-audio-thread``; arena None). ``kw``
     as ``build`` takes them. Whatever was made is closed again if opening fails (one ``CLIError``
     line for a device problem). Main thread.
     """

@@ -94,12 +94,12 @@ sys.exit(main(sys.argv[1:]))
 
 
 def test_an_exception_in_the_callback_silences_one_block_and_the_show_plays_on(jack_server, tiny_model, tmp_path):
-    """The callback's code is the same in the audio process; ``--audio thread`` lets the test break an
+    """The callback's code is the same in the audio process; ``--debug-audio-thread`` lets the test break an
     effect from outside (the audio process imports its own copy)."""
     import json
 
     wav, stats = tmp_path / "take.wav", tmp_path / "s.json"
-    r = subprocess.run([sys.executable, "-c", FAULTY_FX, "perform", "--model", str(tiny_model), "--audio", "thread",
+    r = subprocess.run([sys.executable, "-c", FAULTY_FX, "perform", "--model", str(tiny_model), "--debug-audio-thread",
                         "--record", str(wav), "--seconds", "4", "--stats-json", str(stats)],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr

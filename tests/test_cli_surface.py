@@ -53,3 +53,13 @@ def test_devices_imports_neither_torch_nor_numba():
 def test_unknown_subcommand_is_a_usage_error():
     r = subprocess.run([sys.executable, "-m", "livegan", "dance"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "invalid choice" in r.stderr
+
+
+def test_perform_offers_one_path_and_names_its_debug_path_as_one(capsys):
+    """One way to play (audio process, generator thread): the old in-process callback is a debug
+    option that says so; the retired matrix options (``--audio``, ``--generator``) are gone."""
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["perform", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--debug-audio-thread debug path:" in text
+    assert not re.search(r"--audio\b(?!-)|--generator\b", text)

@@ -1,18 +1,23 @@
-"""Control and tempo come in through declared seams (``livegan.control.sources``): any object with
-``poll() -> [Event]`` is a control source, and a knob a source names by index (as OSC will) acts and is
-logged exactly as the MIDI CC the patch gives that knob, so a show played from it re-renders; a tempo
-source is told livegan's own tempo change and the engine's beat (two-way, as Ableton Link needs)."""
+"""Control and tempo come in through one seam (``livegan.control.sources``): ``LiveControl`` takes one
+list of sources. Any object with ``poll() -> [Event]`` is a control source, and a knob a source names
+by index (as OSC does) acts and is logged exactly as the MIDI CC the patch gives that knob, so a show
+played from it re-renders; the list's tempo source (one at most) is told livegan's own tempo change
+and the engine's beat (two-way, as Ableton Link needs); a source's ``plug``, ``close`` and ``stats``
+are called through the list alone, so a new source needs nothing else of the control path."""
 from __future__ import annotations
 
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 
 from livegan.control.follow import ClockFollower
 from livegan.control.link import LinkTempo
 from livegan.control.live import LiveControl
 from livegan.control.patch import default_patch_path, load_patch
-from livegan.control.sources import ControlSource, Event, KeySource, MidiSource, TempoSource
+from livegan.control.osc import open_osc
+from livegan.control.sources import ControlSource, Event, KeySource, TempoSource
+from livegan.io.midi import MidiSource
 from livegan.io.perflog import PerfLog
 from livegan.model import validate_meta
 from livegan.performance import build
@@ -48,7 +53,8 @@ def _show(sources, tempo=None):
     parts = build(meta, load_patch(default_patch_path()), 48000, 2, fx=False)
     parts.engine.publish_loop(np.zeros((1, meta.loop_samples), np.float32), 0)
     log = PerfLog(48000)
-    return parts, log, LiveControl(parts.controls, parts.engine, sources=sources, tempo=tempo, perflog=log)
+    return parts, log, LiveControl(parts.controls, parts.engine, sources=[*sources] + ([tempo] if tempo else []),
+                                   perflog=log)
 
 
 def _play(parts, live, steps):
@@ -77,9 +83,7 @@ def test_a_knob_named_by_index_acts_and_logs_as_the_patch_cc():
 
 def test_an_applied_event_is_logged_but_not_applied_twice():
     keys = KeySource()
-    parts, log, live = _show([])
-    live.keys = keys  # (the keyboard's own source is the first one LiveControl polls)
-    live.sources[0] = keys
+    parts, log, live = _show([keys])
     keys.push([0x90, 40, 100])  # the keyboard already gave this note to the Controller
     _play(parts, live, 3)
     assert live.applied == 0 and parts.controls.c.seed == 0
@@ -120,3 +124,55 @@ def test_the_shipped_sources_meet_the_declared_interfaces():
     link = LinkTempo(120.0, 4, link=stub)
     assert isinstance(link, TempoSource) and isinstance(link, ControlSource)
     assert not isinstance(object(), ControlSource) and not isinstance(object(), TempoSource)
+
+
+class Plugged:
+    """A new kind of source: it plugs in, counts, and closes with a warning, all through the list."""
+
+    def __init__(self):
+        self.live, self.closed, self.polls = None, False, 0
+
+    def plug(self, live):
+        self.live = live
+
+    def poll(self):
+        self.polls += 1
+        return [Event("cc", 0, 20, 64)] if self.live is not None and self.polls == 1 else []
+
+    def stats(self):
+        return {"plugged_polls": 1}
+
+    def close(self):
+        self.closed = True
+        return "plugged: closed"
+
+
+def test_a_new_source_is_plugged_polled_counted_and_closed_through_the_list_alone():
+    src = Plugged()
+    parts, log, live = _show([KeySource(), src])
+    live.start()
+    _play(parts, live, 3)
+    assert src.live is live and live.applied == 1 and log.rows()[:, 1:4].tolist() == [[0xB0, 20, 64]]
+    assert live.stats() == {"plugged_polls": 1}
+    assert live.close() == ["plugged: closed"] and src.closed
+
+
+def test_one_tempo_source_at_a_time():
+    clock = ClockFollower()
+    parts, _, live = _show([clock])
+    assert live.tempo_source is clock
+    with pytest.raises(ValueError, match="one tempo source"):
+        _show([clock, RecordingTempo()])
+
+
+def test_osc_plugs_in_as_a_list_entry_and_leaves_the_tempo_to_a_clock_in_the_list():
+    for clock, takes_tempo in ((None, True), (ClockFollower(), False)):
+        osc = open_osc(0)
+        try:
+            parts, _, live = _show([osc] + ([clock] if clock else []))
+            assert osc.patch is None
+            live.start()
+            assert osc.patch is parts.controls.c.patch and osc.tempo is takes_tempo
+            assert live.stats() == {"osc_accepted": 0, "osc_rejected": 0}
+        finally:
+            assert live.close() == []

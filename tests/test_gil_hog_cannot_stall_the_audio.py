@@ -1,17 +1,15 @@
 """Another part of livegan holding the GIL cannot delay the sound: ``livegan perform`` on JACK while
 a thread of the control process runs a numba kernel without ``nogil`` for 100 ms, ten times.
 
-With the audio process (the default, ``--audio process``) every callback starts within one period
-of the moment JACK invoked it, however long the control process's GIL is held, and the take has
-every frame the engine played. The old path (``--audio thread``: the callback in the control
-process) must show the stall in the same measure: its callback waits for the GIL. On this 2-core
-VM (2026-11-28, JACK dummy at 48 kHz, 256-frame period, 10 holds of 100-160 ms): ``--audio
-thread`` showed a start delay max of 235 ms (p99.9 197 ms), 12 late starts and 12 xruns;
-``--audio process`` a max of 0.88 ms (p99.9 0.46 ms), no late start, no xrun.
+With the audio process (the default) every callback starts within one period of the moment JACK
+invoked it, however long the control process's GIL is held, and the take has every frame the engine
+played. The debug path (``--debug-audio-thread``: the callback in the control process) must show the
+stall in the same measure: its callback waits for the GIL. Measured numbers:
+benchmarks/results/realtime.md.
 
 This VM also delays a callback now and then for reasons that are not the GIL (a C client gets
 xruns here too; see benchmarks/results/realtime.md). So the audio process gets up to ``TRIES`` runs
-and must give one in which no callback started a period late; the old path cannot: each of its ten
+and must give one in which no callback started a period late; the debug path cannot: each of its ten
 holds delays a callback by the hold's length, in every run.
 
 Skips only where no JACK server can run (the skip says why).
@@ -44,13 +42,9 @@ runs = []
 for _ in range(3):  # a kernel cannot read a clock: its length is calibrated (median of three)
     t = time.perf_counter(); spin(10_000_000); runs.append((time.perf_counter() - t) / 10_000_000)
 per = sorted(runs)[1]
-import livegan.commands.perform as P
+from livegan.commands.perform import Show
 started = threading.Event()
-play = P._play
-def _play(show):
-    started.set()
-    return play(show)
-P._play = _play
+Show.hooks.append(lambda stage, show: stage == "play" and started.set())
 
 def hog():
     started.wait()
@@ -74,7 +68,7 @@ def _perform_with_hog(tiny_model, jack_server, tmp_path, audio: str) -> tuple[di
     stats = tmp_path / f"{audio}.json"
     cmd = [sys.executable, "-c", DRIVER, str(HOLDS), str(HOLD_S), str(GAP_S), "perform", "--model", str(tiny_model),
            "--device", "jack", "--blocksize", str(jack_server["period"]), "--seconds", str(1.0 + HOLDS * (HOLD_S + GAP_S) + 2.0),
-           "--audio", audio, "--record", str(tmp_path / f"{audio}.wav"), "--stats-json", str(stats)]
+           *(["--debug-audio-thread"] if audio == "thread" else []), "--record", str(tmp_path / f"{audio}.wav"), "--stats-json", str(stats)]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
     assert r.returncode == 0, r.stderr[-3000:]
     held = [float(x) for ln in r.stderr.splitlines() if ln.startswith("HELD ") for x in ln.split()[1:]]
@@ -89,11 +83,11 @@ def test_gil_held_100ms_ten_times_in_the_control_process(tiny_model, jack_server
         assert len(held) == HOLDS and min(held) >= 0.6 * HOLD_S and sum(held) >= 0.9 * HOLDS * HOLD_S, \
             f"the hog did not hold the GIL as meant: {held}\n{err}"
         period_ms = 1e3 * s["blocksize"] / s["samplerate"]
-        print(f"--audio {audio}: start delay ms median {s['start_delay_ms_median']:.3f} p99.9 "
+        print(f"audio {audio}: start delay ms median {s['start_delay_ms_median']:.3f} p99.9 "
               f"{s['start_delay_ms_p999']:.3f} max {s['start_delay_ms_max']:.3f} (period {period_ms:.2f} ms), "
               f"late starts {s['late_starts']}, xruns {s['xruns']}, held {held}")
         runs.append(s)
-        if audio == "thread":  # the old path: the measure sees the stall that the load figure cannot
+        if audio == "thread":  # the debug path: the measure sees the stall that the load figure cannot
             assert s["start_delay_ms_max"] > 0.5 * HOLD_S * 1e3 and s["late_starts"] >= HOLDS // 2, s
         elif s["start_delay_ms_max"] < period_ms:
             assert s["frames_recorded"] == s["frames_played"] and s["ring_drops"] == 0, s

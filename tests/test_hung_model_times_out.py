@@ -22,7 +22,7 @@ DEADLINE = {"LIVEGAN_GEN_TIMEOUT_S": "3"}
 BOUND_S = 40  # start-up (imports, torch, numba) on a busy machine + the 3 s deadline
 
 
-PERFORM_CASES = [(0, "thread"), (2, "thread"), (0, "process"), (2, "process")]
+PERFORM_CASES = [0, 2]  # hangs at the warm-up, at the first loop of a show
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +36,9 @@ def runs(jack_server, tmp_path_factory):
         t0 = time.monotonic()
         return key, (fn(), time.monotonic() - t0)
 
-    def perform(after, mode):
-        take = d / f"take-{after}-{mode}.wav"
-        r = run_cli("perform", "--model", models[after], "--seconds", 1, "--generator", mode, "--record", take,
+    def perform(after):
+        take = d / f"take-{after}.wav"
+        r = run_cli("perform", "--model", models[after], "--seconds", 1, "--record", take,
                     env_extra=DEADLINE, timeout=BOUND_S + 30)
         return r, take
 
@@ -47,7 +47,7 @@ def runs(jack_server, tmp_path_factory):
                                        ["--seconds", 4, "--record", d / "take.wav", "--stats-json", d / "stats.json"],
                                        env_extra=DEADLINE)
     jobs = [("info", lambda: run_cli("info", models[0], env_extra=DEADLINE, timeout=BOUND_S + 30)), ("mid", mid_show)]
-    jobs += [((a, m), lambda a=a, m=m: perform(a, m)) for a, m in PERFORM_CASES]
+    jobs += [(a, lambda a=a: perform(a)) for a in PERFORM_CASES]
     with ThreadPoolExecutor(len(jobs)) as ex:
         out = dict(ex.map(lambda j: timed(*j), jobs))
     out["models"], out["dir"] = models, d
@@ -66,9 +66,9 @@ def test_info_on_a_model_that_never_returns_is_one_line(runs):
     _one_error_line(r, runs["models"][0])
 
 
-@pytest.mark.parametrize("after, mode", PERFORM_CASES)
-def test_perform_on_a_model_that_never_returns_is_one_line(runs, after, mode):
-    (r, take), took = runs[(after, mode)]
+@pytest.mark.parametrize("after", PERFORM_CASES)
+def test_perform_on_a_model_that_never_returns_is_one_line(runs, after):
+    (r, take), took = runs[after]
     assert took < BOUND_S
     _one_error_line(r, runs["models"][after])
     assert not take.exists(), "no take is opened for a show that never started"

@@ -14,8 +14,7 @@ import pytest
 
 from livegan.audio import dsp
 from livegan.control.live import LiveControl
-from livegan.control.sources import MidiSource
-from livegan.io.midi import MidiHandler
+from livegan.io.midi import MidiHandler, MidiSource
 from livegan.model import validate_meta
 from livegan.control.patch import default_patch_path, load_patch, replace
 from livegan.io.perflog import PerfLog, marker_bpm
@@ -44,7 +43,7 @@ def _setup(**patch_over):
     engine.publish_loop(np.zeros((1, 32768), np.float32), 0)
     mi = FakeInput(patch.channel)
     log = PerfLog(48000)
-    live = LiveControl(ec, engine, sources=[MidiSource(mi)], tempo=mi.clock if patch.clock == "midi" else None,
+    live = LiveControl(ec, engine, sources=[MidiSource(mi)] + ([mi.clock] if patch.clock == "midi" else []),
                        perflog=log)
     return engine, ec, mi, log, live
 

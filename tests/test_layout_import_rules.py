@@ -2,12 +2,15 @@
 make them so hold (docs/architecture.md, "Layout").
 
 - ``livegan/audio`` (the audio thread) imports nothing from ``control``, ``io``, ``commands`` or
-  ``testing``, and never torch;
+  ``testing``, and never torch; ``livegan/control`` imports nothing from ``io`` (``io`` imports
+  ``control``: the MIDI thread's clock follower, the panel's keyboard);
 - ``train/`` imports from livegan only the model contract, the errors and the pure DSP kernels
   (``python -m train`` is the one console script's other name, so ``train/__main__.py`` calls the CLI);
 - ``livegan/commands/*`` is imported by nothing but ``livegan/cli.py``;
 - ``livegan/testing`` is imported by nothing in the instrument;
-- no import cycle among the project's modules (function-local imports included);
+- no import cycle among the project's modules (function-local imports included), nor among its
+  packages (``livegan/control`` may import ``livegan/io`` or the other way, never both: a cycle of
+  folders is a cycle of stages even where no two modules import each other);
 - no module over 350 lines and no function over 80, except the engine's numba block kernel.
 
 Imports are read from the source (``ast``), so every import counts: module level, inside a
@@ -101,6 +104,8 @@ def rule_violations(root=ROOT) -> list[str]:
                 for banned in ("livegan.control", "livegan.io", "livegan.commands", "livegan.testing"):
                     if imp == banned or imp.startswith(banned + "."):
                         bad.setdefault(where[:2] + (f"audio/ must not import {banned.split('.')[1]}/",), where)
+            if name.startswith("livegan.control") and (imp == "livegan.io" or imp.startswith("livegan.io.")):
+                bad.setdefault(where[:2] + ("control/ must not import io/ (io/ imports control/)",), where)
             if name.startswith("train") and name != "train.__main__" and top == "livegan" and imp != "livegan":
                 if not any(imp == ok or imp.startswith(ok + ".") for ok in TRAIN_MAY_IMPORT):
                     bad.setdefault(where[:2] + (f"train/ imports only {', '.join(TRAIN_MAY_IMPORT)}",), where)
@@ -116,13 +121,11 @@ def rule_violations(root=ROOT) -> list[str]:
     return sorted(f"{rel}:{line}: {name} imports {imp} ({rule})" for (rel, line, rule), (_, _, name, imp) in bad.items())
 
 
-def import_cycles(root=ROOT) -> list[list[str]]:
-    """Strongly connected components of more than one module in the project's import graph."""
-    _, graph = _project_imports(root)
-    adj = {m: sorted({d for _, d in deps}) for m, deps in graph.items()}
+def _cycles(adj: dict) -> list[list[str]]:
+    """Strongly connected components of more than one node of a graph {node: [node]} (Tarjan)."""
     index, low, stack, on, out = {}, {}, [], set(), []
 
-    def visit(v):  # Tarjan, iterative enough for a few hundred modules
+    def visit(v):  # recursive: a few hundred modules, a dozen packages
         index[v] = low[v] = len(index)
         stack.append(v)
         on.add(v)
@@ -149,6 +152,40 @@ def import_cycles(root=ROOT) -> list[list[str]]:
     return out
 
 
+def import_cycles(root=ROOT) -> list[list[str]]:
+    """Strongly connected components of more than one module in the project's import graph."""
+    _, graph = _project_imports(root)
+    return _cycles({m: sorted({d for _, d in deps}) for m, deps in graph.items()})
+
+
+def package_of(module: str) -> str:
+    """The folder a module belongs to (``livegan.control.live`` -> ``livegan.control``, ``train.step`` ->
+    ``train``); a module at livegan's top (``livegan.cli``, ``livegan.model``) stands for itself: that
+    folder is the whole instrument, not one stage."""
+    parts = module.split(".")
+    if parts[0] == "livegan":
+        return ".".join(parts[:2])
+    return parts[0]
+
+
+def package_cycles(root=ROOT) -> list[str]:
+    """One line per cycle among the packages: the packages, then each import that crosses between them
+    ('livegan.control.sources:68 -> livegan.io.midi')."""
+    _, graph = _project_imports(root)
+    adj, where = {}, {}
+    for m, deps in graph.items():
+        for line, d in deps:
+            a, b = package_of(m), package_of(d)
+            if a != b:
+                adj.setdefault(a, set()).add(b)
+                where.setdefault((a, b), {})[(m, line)] = d  # `from pkg import mod`: the module named last
+    out = []
+    for comp in _cycles({a: sorted(bs) for a, bs in adj.items()}):
+        crossing = [f"{m}:{line} -> {d}" for a in comp for b in comp for (m, line), d in where.get((a, b), {}).items()]
+        out.append(f"{' <-> '.join(comp)}: {'; '.join(crossing)}")
+    return out
+
+
 def size_violations(root=ROOT) -> list[str]:
     mods = _modules(root)
     bad = []
@@ -171,6 +208,10 @@ def test_import_rules_hold():
 
 def test_no_import_cycle():
     assert import_cycles() == []
+
+
+def test_no_import_cycle_between_packages():
+    assert package_cycles() == []
 
 
 def test_modules_and_functions_stay_short():
@@ -205,6 +246,7 @@ def _tree(tmp_path, files: dict):
     ("livegan/io/journal.py", "from livegan.commands.render import read_automation\n", "imported by livegan.cli only"),
     ("livegan/commands/demo.py", "from livegan.commands import render\n", "does not import another"),
     ("livegan/control/live.py", "from livegan.testing.synth import sine_loop\n", "livegan/testing is for tests"),
+    ("livegan/control/live.py", "def f():\n    from livegan.io.midi import MidiSource\n", "control/ must not import io/"),
 ])
 def test_a_broken_rule_is_named(tmp_path, rel, text, rule):
     base = {f"{p}/__init__.py": '"""x"""\n' for p in ("livegan", "livegan/audio", "livegan/io", "livegan/control",
@@ -224,6 +266,18 @@ def test_an_import_cycle_is_found(tmp_path):
                             "livegan/b.py": "def f():\n    import livegan.c\n", "livegan/c.py": "from livegan.a import x\n",
                             "livegan/d.py": "import livegan.a\n", "train/__init__.py": ""})
     assert import_cycles(root) == [["livegan.a", "livegan.b", "livegan.c"]]
+
+
+def test_a_package_cycle_is_found_where_no_two_modules_import_each_other(tmp_path):
+    root = _tree(tmp_path, {"livegan/__init__.py": "", "livegan/control/__init__.py": "", "livegan/io/__init__.py": "",
+                            "livegan/control/a.py": "def f():\n    from livegan.io import b\n",
+                            "livegan/io/b.py": "", "livegan/io/c.py": "from livegan.control.d import x\n",
+                            "livegan/control/d.py": "from livegan import model\n", "livegan/model.py": "",
+                            "livegan/cli.py": "import livegan.io.c\n", "train/__init__.py": "",
+                            "train/step.py": "from livegan.model import x\n"})
+    assert import_cycles(root) == []
+    assert package_cycles(root) == ["livegan.control <-> livegan.io: livegan.control.a:2 -> livegan.io.b; "
+                                    "livegan.io.c:1 -> livegan.control.d"]
 
 
 def test_a_long_module_or_function_is_named(tmp_path):

@@ -23,13 +23,12 @@ SR = 48000
 
 DRIVER = f"""
 import resource, signal, sys
-import livegan.commands.perform as P
-connect = P._connect
-def _connect(show):  # the parts are open: from here on the files meet a 'full disk'
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    resource.setrlimit(resource.RLIMIT_FSIZE, ({LIMIT}, {LIMIT}))
-    return connect(show)
-P._connect = _connect
+from livegan.commands.perform import Show
+def full_disk(stage, show):  # the parts are open: from here on the files meet a 'full disk'
+    if stage == "connect":
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, ({LIMIT}, {LIMIT}))
+Show.hooks.append(full_disk)
 from livegan.cli import main
 sys.exit(main(sys.argv[1:]))
 """

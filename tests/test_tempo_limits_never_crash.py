@@ -18,7 +18,7 @@ from conftest import run_cli
 from livegan.testing.tiny import tiny_meta
 from livegan.testing.faulty_models import save_faulty
 from livegan.control.live import LiveControl
-from livegan.control.sources import MidiSource
+from livegan.io.midi import MidiSource
 from livegan.audio.engine import tempo_limit
 from livegan.control.follow import PPQN
 from livegan.model import validate_meta
@@ -45,7 +45,7 @@ def test_a_midi_clock_faster_than_the_model_allows_is_held_at_the_limit():
     engine.publish_loop((0.5 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)[None], 0)
     mi = clock_sim._Input()
     warned = []
-    live = LiveControl(ec, engine, sources=[MidiSource(mi)], tempo=mi.clock, now=lambda: now[0])
+    live = LiveControl(ec, engine, sources=[MidiSource(mi), mi.clock], now=lambda: now[0])
     live.warn = warned.append
     out = np.zeros((BLOCK, 2), np.float32)
     now, tick_t, peak = [0.0], 0.0, 0.0

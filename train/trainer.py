@@ -17,6 +17,7 @@ import time
 import torch
 import torch.distributed as dist
 
+from livegan.errors import CLIError, user_input
 from train import checkpoint
 from train.config import Preset, apply_overrides, check, resumed
 from train.models import check_networks
@@ -160,13 +161,17 @@ def _finish(s: TrainState, previewer: Previewer, run_dir: str, loops, since: tup
 
 def train(data_dir, p: Preset, run_dir, device: str = "auto", resume: bool = False, fit=None,
           quiet: bool = False) -> TrainState:
-    """Prepare, train, preview, checkpoint, report. Returns the final state."""
-    check(p)
-    check_networks(p)
-    dev, rank, world = _open_process(p, device)
-    run_dir = os.fspath(run_dir)
-    p, ck = _open_run(run_dir, p, resume)
-    loops, p = _prepare(data_dir, p, run_dir, fit, quiet, rank, world, ck is not None)
+    """Prepare, train, preview, checkpoint, report. Returns the final state. A bad preset, device, run
+    folder or data folder is a ``CLIError`` (one line); past those checks an error is a bug."""
+    from train.data import NoUsableAudio
+
+    with user_input(KeyError, ValueError, OSError, NoUsableAudio):
+        check(p)
+        check_networks(p)
+        dev, rank, world = _open_process(p, device)
+        run_dir = os.fspath(run_dir)
+        p, ck = _open_run(run_dir, p, resume)
+        loops, p = _prepare(data_dir, p, run_dir, fit, quiet, rank, world, ck is not None)
     s = make_state(p, dev, rank, world)
     if p.arch == "spectral":
         s.anchors = anchors(len(loops), p.latent_dim, p.seed)
@@ -209,10 +214,7 @@ def close_ddp(s: TrainState) -> None:
 
 
 def cli_train(args) -> int:
-    from livegan.errors import CLIError
-    from train.data import NoUsableAudio
-
-    try:
+    with user_input():  # an unknown preset or field, a value out of range
         p = get_preset(args.preset)
         overrides = list(args.set)
         if args.steps is not None:
@@ -221,7 +223,10 @@ def cli_train(args) -> int:
             overrides.append(f"fit={args.fit}")
         p = apply_overrides(p, overrides)
         check(p)
+    try:
         train(args.data_dir, p, args.out, device=args.device, resume=args.resume)
-    except (KeyError, ValueError, NoUsableAudio, OSError) as e:
-        raise CLIError(str(e).strip("'\"")) from None
+    except OSError as e:  # a file of the run that cannot be written (a full disk): the user can fix that
+        if e.filename is None:
+            raise
+        raise CLIError(f"{e.filename}: {e.strerror or e}") from e
     return 0

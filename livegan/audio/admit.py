@@ -8,7 +8,7 @@ the block's first frame in ``admit_frame[batch % ADMIT_RING]`` and the batch in 
 the control side reads to log each batch's events at the frame it took effect.
 
 The record, the counter and the frame ring are arena arrays (``livegan.audio.arena``), so the two
-sides may be threads of one process (``livegan render``, ``--audio thread``) or two processes (the
+sides may be threads of one process (``livegan render``, ``--debug-audio-thread``) or two processes (the
 audio process): one code path either way, which keeps a live performance and its re-render
 sample-exact.
 

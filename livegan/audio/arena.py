@@ -2,7 +2,7 @@
 
 The engine, its loop bank and the output's counters take every array they share between threads
 from an ``Arena``. ``Arena()`` hands out plain arrays (one process: ``livegan render``, the tests,
-``--audio thread``); ``Arena(shared=True)`` puts each array in its own shared-memory block, and
+``--debug-audio-thread``); ``Arena(shared=True)`` puts each array in its own shared-memory block, and
 ``Arena.attach(arena.specs())`` in another process maps the same blocks, so the audio process and
 the control process read and write one state. Only plain numbers cross: no lock, no pickle, no
 message per block.

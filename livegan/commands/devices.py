@@ -4,7 +4,7 @@ Thread: main.
 """
 from __future__ import annotations
 
-from livegan.io.midi import quiet_stderr
+from livegan.io.midi_ports import quiet_stderr
 
 
 def list_audio_outputs() -> list[dict]:

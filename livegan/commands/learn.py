@@ -150,7 +150,7 @@ def save_learned(patch: Patch, path: str) -> str:
 def cli_learn(args) -> int:
     import rtmidi
 
-    from livegan.io.midi import CLIENT, choose_api, resolve_port
+    from livegan.io.midi_ports import CLIENT, choose_api, resolve_port
 
     from livegan.io.files import check_writable
 

@@ -3,22 +3,26 @@ source -> the engine's tempo and beat grid.
 """
 from __future__ import annotations
 
+import time
 
+from livegan.audio.transport import MAX_BPM, MIN_BPM
 from livegan.control.admission import EngineControls
-from livegan.control.sources import Event, KeySource, midi_bytes
+from livegan.control.sources import ControlSource, Event, TempoSource, close_sources, midi_bytes
 
 
 class LiveControl:
-    """The control thread of ``livegan perform``: control sources (``livegan.control.sources``: the
-    computer keyboard, then MIDI, then OSC) -> ``EngineControls``, every applied event into the performance log
-    at the engine frame it took effect, and (with a tempo source: the MIDI clock when the patch says
-    ``clock = "midi"``, Ableton Link with ``clock = "link"``) its tempo and beat grid -> the engine and
-    the delay; livegan's own tempo (``ask_tempo``) -> the tempo source (two-way).
+    """The control thread of ``livegan perform``: ``sources``, one list (``livegan.control.sources``:
+    in ``livegan perform`` the computer keyboard, MIDI, the MIDI clock with ``clock = "midi"``, Ableton
+    Link with ``clock = "link"``, OSC), polled in its order -> ``EngineControls``, every applied event
+    into the performance log at the engine frame it took effect; the list's tempo source (at most one)
+    gives its tempo and beat grid -> the engine and the delay, and livegan's own tempo (``ask_tempo``)
+    goes to it (two-way).
 
     A source's own thread (the MIDI thread) only stores CCs (last value wins)
-    and pushes notes and transport into a ring; ``step`` polls every source,
-    the keys ``log`` was given since the last step first, applies them to the Controller
-    and stages them as one batch (``EngineControls.sync``). The audio thread
+    and pushes notes and transport into a ring; ``step`` polls every source in
+    the list's order, applies their events to the Controller (those the keyboard
+    applied itself are only logged) and stages them as one batch
+    (``EngineControls.sync``). The audio thread
     admits the batch at the start of its next block; a later ``step`` writes
     the batch's events into the performance log at that block's first frame,
     which is the frame ``livegan render`` applies them at, so the re-render
@@ -36,20 +40,20 @@ class LiveControl:
     RESYNC_S = 0.015  # a larger phase error re-locates the grid instead (ducked, click-free)...
     RESYNC_EVERY_S = 1.0  # ...at most this often (right after a Start the clock's tempo is still settling)
 
-    def __init__(self, ec: EngineControls, engine, sources=(), tempo=None, perflog=None, frame_clock=None,
-                 now=None, link=None):
-        if link is not None:  # Ableton Link (``livegan.control.link``): the tempo, and a source of start / stop
-            sources, tempo = [*sources, link], link
+    def __init__(self, ec: EngineControls, engine, sources=(), perflog=None, frame_clock=None, now=None):
         self.ec, self.engine, self.perflog = ec, engine, perflog
-        self.keys = KeySource()  # the computer keyboard (``log``)
-        self.sources = [self.keys, *sources]  # ``ControlSource``s, polled in this order
-        self.tempo_source = tempo  # a ``TempoSource`` the beat grid follows, or None (the patch's own tempo)
+        self.sources = list(sources)  # ControlSources and at most one TempoSource, in the order polled
+        self._polled = [s for s in self.sources if isinstance(s, ControlSource)]
+        clocks = [s for s in self.sources if isinstance(s, TempoSource)]
+        if len(clocks) > 1:
+            raise ValueError(f"one tempo source at a time, got {len(clocks)}: {clocks}")
+        self.tempo_source = clocks[0] if clocks else None  # the beat grid follows it; None: the patch's own tempo
         self.last = ""  # what the last event did, for the panel
         self.applied = 0
         self.transport = ""  # "start" / "stop" / "continue" from a source
         self.tempo = engine.transport.tempo  # the last tempo asked of the engine
         self.frame_clock = frame_clock  # livegan.control.follow.FrameClock: phase lock needs it
-        self.now = now or __import__("time").monotonic
+        self.now = now or time.monotonic
         self.need_locate = False  # a Start / Continue / resync waits for the clock's next position
         self.running = True  # what we asked of the engine's transport
         self._next_pll = 0.0
@@ -63,9 +67,25 @@ class LiveControl:
     def frame(self) -> int:
         return self.engine.transport.frame
 
-    def log(self, msg) -> None:
-        """A key press's raw MIDI bytes: logged with the next batch. Control thread."""
-        self.keys.push(msg)
+    def start(self) -> None:
+        """Each source's ``plug(self)``, once, after ``on_action`` and ``warn`` are set (OSC starts
+        serving the patch played). Main thread, before the show."""
+        for src in self.sources:
+            if hasattr(src, "plug"):
+                src.plug(self)
+
+    def close(self) -> list:
+        """Each source's ``close``; -> the warnings they gave. Main thread, at the end of the show."""
+        return close_sources(self.sources)
+
+    def stats(self) -> dict:
+        """The sources' own counters (OSC's accepted and rejected messages), for the panel and
+        ``--stats-json``. Any thread."""
+        out = {}
+        for src in self.sources:
+            if hasattr(src, "stats"):
+                out.update(src.stats())
+        return out
 
     def _drain_log(self) -> None:
         """Batches the audio thread has admitted -> the performance log at their admission frame."""
@@ -99,7 +119,7 @@ class LiveControl:
         """Poll the sources, apply their events, follow the tempo source, stage one batch. Control thread."""
         self._drain_log()
         msgs = []
-        for src in self.sources:
+        for src in self._polled:
             for ev in src.poll():
                 m = midi_bytes(ev, self._knob_cc)
                 if m is not None:  # (a tempo is logged as its marker by _apply)
@@ -125,8 +145,6 @@ class LiveControl:
         self._asked = float(bpm)
 
     def _own_tempo(self, msgs) -> None:
-        from livegan.audio.transport import MAX_BPM, MIN_BPM
-
         bpm, self._asked = self._asked, None
         if self.tempo_source is not None:
             self.tempo_source.publish(bpm, self.engine.transport.beat_at(self.frame()), self.now())
@@ -192,8 +210,6 @@ class LiveControl:
         """Tempo from the clock; with its transport running (after Start / Continue), the beat grid
         locked to its song position: a locate to get there, then a small tempo nudge (a phase-locked
         loop) keeps the beat heard at the output within a few ms of the clock's."""
-        from livegan.audio.transport import MAX_BPM, MIN_BPM
-
         clk = self.tempo_source
         bpm = clk.tempo_bpm
         if bpm <= 0:

@@ -204,14 +204,13 @@ class OscSource:
         self.port = self._server.server_address[1]
         return self
 
-    def attach(self, live) -> None:
-        """Serve the patch ``live`` plays and feed its control path (after its other sources); no
-        tempo while a MIDI clock leads (with Link it goes to the session); warnings through
-        ``live.warn``. Main thread."""
+    def plug(self, live) -> None:
+        """``LiveControl.start`` (this source is in its list): serve the patch ``live`` plays; no tempo
+        while a MIDI clock leads (with Link it goes to the session); warnings through ``live.warn``.
+        Main thread."""
         self.warn = live.warn
         src = live.tempo_source  # a MIDI clock leads alone; a Link session takes our tempo (two-way)
         self.start(live.ec.c.patch, live.engine.max_tempo, tempo=src is None or getattr(src, "takes_tempo", False))
-        live.sources.append(self)
 
     def stats(self) -> dict:
         """``osc_accepted`` and ``osc_rejected`` (``--stats-json``, the panel). Any thread."""

@@ -1,12 +1,23 @@
-"""The seams where control and tempo come in: a control source (MIDI, the keyboard, OSC) and a
-tempo source (MIDI clock, Ableton Link: ``livegan.control.link``).
+"""The one seam where control and tempo come in: ``LiveControl`` takes one list of sources, polled
+in its order every control step (``livegan perform``: the computer keyboard, MIDI, the MIDI clock,
+Ableton Link, OSC). An entry is
 
-Both are read by the control thread (``livegan.control.live.LiveControl.step``, every few ms). A
-source may run a thread of its own (the MIDI thread) that only fills last-value stores and
-preallocated rings; ``poll`` drains them and never blocks. Events are MIDI-shaped, because the
-performance log is a MIDI file that ``livegan render`` replays: a source whose knobs have no MIDI
-address (OSC) names them by index, and the control thread logs them as the CC the patch gives that
-knob.
+- a control source (``ControlSource``: ``poll() -> [Event]``): the keyboard (``KeySource``), MIDI
+  (``livegan.io.midi.MidiSource``), OSC (``livegan.control.osc``), Link's start / stop;
+- a tempo source (``TempoSource``): the MIDI clock (``livegan.control.follow.ClockFollower``), Ableton
+  Link (``livegan.control.link``); at most one per list, and the beat grid follows it;
+- or both (Link).
+
+Optional, on any entry: ``plug(live)`` (``LiveControl.start``, main thread, before the show: what the
+source needs of the control path, e.g. OSC serves the patch played), ``close()`` (``LiveControl.close``,
+at the end: None or a warning line) and ``stats()`` (a dict for ``--stats-json`` and the panel). So a
+new source is one module and one entry in the show's list (``livegan.commands.perform.Show.connect``).
+
+A source may run a thread of its own (the MIDI thread) that only fills last-value stores and
+preallocated rings; ``poll`` drains them on the control thread and never blocks. Events are
+MIDI-shaped, because the performance log is a MIDI file that ``livegan render`` replays: a source
+whose knobs have no MIDI address (OSC) names them by index, and the control thread logs them as the
+CC the patch gives that knob.
 """
 from __future__ import annotations
 
@@ -18,16 +29,22 @@ class Event(NamedTuple):
     index, ``b`` 0-127), "note_on" / "note_off" (``a`` note, ``b`` velocity), "start" / "stop" /
     "continue" (transport), "tempo" (``b`` BPM x 1000), "record" (``b`` 1 starts a take, 0 stops it).
     ``applied``: the source already gave it to the Controller (the computer
-    keyboard does, so the panel answers at once); the control thread then only logs it."""
+    keyboard does, so the panel answers at once); the control thread then only logs it.
+    ``track``: the track it is for (0, the one track today; a set of tracks will take it from the MIDI
+    channel, an OSC ``/livegan/track/N/...`` address or the keyboard's selected track); ``channel``
+    is the MIDI channel the performance log writes it on."""
     kind: str
     channel: int = 0
     a: int = 0
     b: int = 0
     applied: bool = False
+    track: int = 0
 
 
 @runtime_checkable
 class ControlSource(Protocol):
+    """An entry of ``LiveControl``'s list that gives events."""
+
     def poll(self) -> list:
         """Events since the last poll, oldest first ([``Event``]). Control thread; never blocks."""
 
@@ -51,30 +68,6 @@ class TempoSource(Protocol):
     def beats_at(self, t: float) -> float: ...
 
     def publish(self, bpm: float, beat: float, t: float) -> None: ...
-
-
-class MidiSource:
-    """A ``livegan.io.midi.MidiInput`` as a control source: the CCs that moved (last value wins), then
-    the notes and transport messages its ring holds. Control thread."""
-
-    def __init__(self, midi_in):
-        self.midi_in = midi_in
-        self._total = -1
-        import numpy as np
-
-        self._seen = np.zeros((16, 128), np.int64)
-
-    def poll(self) -> list:
-        from livegan.io.midi import CONTINUE, NOTE_OFF, NOTE_ON, START, STOP
-
-        h = self.midi_in.handler
-        out = []
-        if h.knobs.total != self._total:
-            self._total = h.knobs.total
-            out += [Event("cc", ch, cc, int(round(v01 * 127))) for ch, cc, v01 in h.knobs.changed_since(self._seen)]
-        kinds = {NOTE_ON: "note_on", NOTE_OFF: "note_off", START: "start", STOP: "stop", CONTINUE: "continue"}
-        out += [Event(kinds[kind], ch, d1, d2) for _, kind, ch, d1, d2 in h.events.pop_all() if kind in kinds]
-        return out
 
 
 class KeySource:
@@ -107,3 +100,15 @@ def midi_bytes(ev: Event, knob_cc=None) -> list:
     if ev.kind in ("note_on", "note_off"):
         return [(0x90 if ev.kind == "note_on" else 0x80) | ev.channel, ev.a, ev.b]
     return [{"start": 0xFA, "stop": 0xFC, "continue": 0xFB}[ev.kind]]
+
+
+def close_sources(sources) -> list:
+    """Each source's ``close`` (those that have one), in the list's order; -> the warnings they gave.
+    Main thread, at the end of the show (or of one that never started)."""
+    said = []
+    for src in sources:
+        if hasattr(src, "close"):
+            w = src.close()
+            if w:
+                said.append(w)
+    return said

@@ -1,15 +1,19 @@
 """Generation in a child process, loops handed back through shared memory.
 
 ``ProcessModel(path)`` looks like a ``LoopModel`` (``.meta``, ``.generate(z)``,
-``.generate_seconds``) but runs torch in a separate process: the audio
-process's GIL is then never held by torch or its Python glue, so the audio
-callback only competes for it with short bookkeeping. The child writes each
-(B, C, N) float32 result into a shared-memory block; only z and a few numbers
-cross the pipe.
+``.generate_seconds``) but runs torch in a separate process, so the process
+that calls it never holds the GIL for torch or its Python glue. The child writes
+each (B, C, N) float32 result into a shared-memory block; only z and a few
+numbers cross the pipe.
 
-Threads/processes: ``generate`` is called on the generator thread of the
-audio process (it blocks on the pipe, GIL released); ``_child_main`` is the
-child process's main thread.
+``livegan perform`` does not use it: its audio callback runs in an audio process
+of its own, which no GIL of the control process can delay, so generation stays
+on a thread there. ``benchmarks/realtime.py --gen process`` measures this form
+(its callback shares the process with the generator).
+
+Threads/processes: ``generate`` is called on the caller's generator thread (it
+blocks on the pipe, GIL released); ``_child_main`` is the child process's main
+thread.
 """
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""MIDI input: ports by index / name / 'virtual', last-value knobs, an event ring, reconnects.
+"""MIDI input: last-value knobs, an event ring, reconnects, and ``MidiSource``, the control source
+``LiveControl`` polls (ports are found by ``livegan.io.midi_ports``: index, name or 'virtual').
 
 One MIDI thread per input polls rtmidi's own queue (``get_message``), so the
 JACK or ALSA process thread that receives the bytes never waits for Python's
@@ -20,19 +21,17 @@ Nothing here blocks: the loop sleeps ``poll_s`` between empty polls.
 """
 from __future__ import annotations
 
-import os
-import sys
 import threading
 import time
 
 import numpy as np
 
-from livegan.errors import CLIError
 from livegan.control.follow import ClockFollower
+from livegan.control.sources import Event
+from livegan.io.midi_ports import CLIENT, choose_api, load_rtmidi, resolve_port  # noqa: F401  (resolve_port: tests)
 
 # event kinds in the ring
 NOTE_ON, NOTE_OFF, PROGRAM, START, STOP, CONTINUE, SONG_POS = 1, 2, 3, 4, 5, 6, 7
-CLIENT = os.environ.get("LIVEGAN_MIDI_CLIENT", "livegan")  # the JACK/ALSA client name (tests pick a unique one)
 
 
 class KnobState:
@@ -154,87 +153,12 @@ class MidiHandler:
             self.ignored += 1
 
 
-# ---------------------------------------------------------------- ports
-
-class quiet_stderr:
-    """Silence C libraries (ALSA, JACK) that print to fd 2 while probing; restores it after."""
-
-    def __enter__(self):
-        sys.stderr.flush()
-        self._saved = os.dup(2)
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 2)
-        os.close(devnull)
-
-    def __exit__(self, *exc):
-        os.dup2(self._saved, 2)
-        os.close(self._saved)
-
-
-def _rtmidi():
-    import rtmidi
-    return rtmidi
-
-
-def choose_api():
-    """rtmidi API: $LIVEGAN_MIDI_API ('jack'/'alsa') if set, else JACK when a JACK server answers, else ALSA."""
-    rtmidi = _rtmidi()
-
-    want = os.environ.get("LIVEGAN_MIDI_API", "").lower()
-    order = {"jack": [rtmidi.API_UNIX_JACK], "alsa": [rtmidi.API_LINUX_ALSA]}.get(
-        want, [rtmidi.API_UNIX_JACK, rtmidi.API_LINUX_ALSA, rtmidi.API_MACOSX_CORE, rtmidi.API_WINDOWS_MM])
-    compiled = rtmidi.get_compiled_api()
-    for api in order:
-        if api not in compiled:
-            continue
-        if api == rtmidi.API_UNIX_JACK and not _jack_answers():
-            continue
-        try:
-            with quiet_stderr():
-                m = rtmidi.MidiIn(api)
-                m.get_ports()
-                m.delete()
-            return api
-        except Exception:
-            continue
-    raise CLIError("no MIDI system answers here (no JACK server, no ALSA sequencer); "
-                   "use the computer keyboard instead of --midi")
-
-
-def _jack_answers() -> bool:
-    import shutil
-    import subprocess
-    if shutil.which("jack_lsp") is None:
-        return os.path.exists("/dev/shm/jack_default_0") or bool(os.environ.get("JACK_DEFAULT_SERVER"))
-    r = subprocess.run(["jack_lsp"], capture_output=True, timeout=5,
-                       env={**os.environ, "JACK_NO_START_SERVER": "1"})
-    return r.returncode == 0
-
-
-def resolve_port(ports: list[str], spec: str) -> int:
-    """Index of the input named by ``spec`` (an index, or a case-insensitive name substring)."""
-    cands = [(i, p) for i, p in enumerate(ports) if not p.startswith(CLIENT + ":") and not p.startswith(CLIENT + " ")]
-    if spec.strip().lstrip("-").isdigit():
-        i = int(spec)
-        if 0 <= i < len(ports):
-            return i
-        raise CLIError(f"MIDI input {i} does not exist; inputs: {_listing(ports)}")
-    hits = [i for i, p in cands if spec.lower() in p.lower()]
-    if not hits:
-        raise CLIError(f"no MIDI input matches '{spec}'; inputs: {_listing(ports)}")
-    return hits[0]
-
-
-def _listing(ports):
-    return ", ".join(f"{i}: {p}" for i, p in enumerate(ports)) or "(none)"
-
-
 class MidiInput:
     """One MIDI input and its MIDI thread. ``spec``: index, name substring or 'virtual'."""
 
     def __init__(self, spec: str, handler: MidiHandler | None = None, api=None,
                  poll_s: float = 0.0005, reconnect_s: float = 0.5, client_name: str = CLIENT):
-        rtmidi = _rtmidi()
+        rtmidi = load_rtmidi()
         self.spec = str(spec)
         self.handler = handler or MidiHandler()
         self.api = choose_api() if api is None else api
@@ -341,3 +265,32 @@ class MidiInput:
                 self.reconnects += 1
             except Exception:
                 pass
+
+
+class MidiSource:
+    """A ``MidiInput`` (or anything with its ``handler``) as a control source
+    (``livegan.control.sources.ControlSource``): the CCs that moved (last value wins), then the notes
+    and transport messages its ring holds. Its clock (``MidiInput.clock``) is a tempo source of its
+    own, in the show's list when the patch says ``clock = "midi"``. Control thread."""
+
+    KINDS = {NOTE_ON: "note_on", NOTE_OFF: "note_off", START: "start", STOP: "stop", CONTINUE: "continue"}
+
+    def __init__(self, midi_in):
+        self.midi_in = midi_in
+        self._total = -1
+        self._seen = np.zeros((16, 128), np.int64)
+
+    def poll(self) -> list:
+        h = self.midi_in.handler
+        out = []
+        if h.knobs.total != self._total:
+            self._total = h.knobs.total
+            out += [Event("cc", ch, cc, int(round(v01 * 127))) for ch, cc, v01 in h.knobs.changed_since(self._seen)]
+        out += [Event(self.KINDS[kind], ch, d1, d2) for _, kind, ch, d1, d2 in h.events.pop_all() if kind in self.KINDS]
+        return out
+
+    def close(self) -> str | None:
+        """Stop the MIDI thread: None, or the warning when it did not stop. Main thread, at the end."""
+        if not self.midi_in.close():
+            return "the MIDI thread did not stop within 2 s; its port is left open"
+        return None

@@ -15,8 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from livegan.control.live import LiveControl
-from livegan.control.sources import MidiSource
-from livegan.io.midi import MidiHandler
+from livegan.io.midi import MidiHandler, MidiSource
 from livegan.control.follow import PPQN, FrameClock
 from livegan.model import validate_meta
 from livegan.control.patch import default_patch_path, load_patch, replace
@@ -96,7 +95,7 @@ def simulate(plan, seconds, latency_s=0.004, cb_jitter_s=0.0015, seed=0, perflog
     fc = FrameClock(ring, lambda: calls[0], SR, latency_s=latency_s)
     clock_now = [0.0]
     log = PerfLog(SR) if perflog else None
-    live = LiveControl(ec, engine, sources=[MidiSource(mi)], tempo=mi.clock, perflog=log, frame_clock=fc,
+    live = LiveControl(ec, engine, sources=[MidiSource(mi), mi.clock], perflog=log, frame_clock=fc,
                        now=lambda: clock_now[0])
     msgs, truth = sender(plan, seconds)
     n_blocks = int(seconds * SR / BLOCK)

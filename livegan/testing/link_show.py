@@ -58,7 +58,7 @@ def run(out_dir: str, seconds: float = SECONDS) -> None:
         calls = [0]
         fc = FrameClock(ring, lambda: calls[0], SR, latency_s=LATENCY_S)
         log = PerfLog(SR)
-        live = LiveControl(ec, engine, perflog=log, frame_clock=fc, link=link)
+        live = LiveControl(ec, engine, sources=[link], perflog=log, frame_clock=fc)
         n = int(seconds * SR / BLOCK)
         audio = np.zeros((n * BLOCK, 2), np.float32)
         rows = np.zeros((n, 4))
