@@ -30,7 +30,6 @@ real-time state in shared memory (``livegan.audio.arena``).
 from __future__ import annotations
 
 import gc
-import json
 import os
 import signal
 import sys
@@ -82,7 +81,7 @@ def cli_perform(args) -> int:
 
 def _check_args(args) -> str:
     """Every option and output path checked before the model loads and the stream opens; -> the model path."""
-    from livegan.io.files import check_writable
+    from livegan.io.files import check_target, check_writable
     from livegan.io.loops import perform_folder
 
     if args.seconds is not None and args.seconds <= 0:
@@ -94,7 +93,11 @@ def _check_args(args) -> str:
             raise CLIError(f"--record {args.record}: use a .wav or .flac file name")
         check_writable(args.record, "--record", new_file=True)
     if args.stats_json:
+        from livegan.model import default_model_path
+
         check_writable(args.stats_json, "--stats-json")
+        check_target(args.stats_json, "--stats-json", getattr(args, "force", False),
+                     [(args.model or default_model_path(), "the model"), (args.patch, "the patch")])
     args.loops_dir = perform_folder(getattr(args, "loops_dir", None), args.record)
     return _model_path(args.model)
 
@@ -283,7 +286,7 @@ def _teardown(show: Show, rc: int) -> None:
     """Stream stopped, generator and MIDI stopped, the take saved, ``--stats-json`` written, the
     summary printed. A generation that never returns: leave at once with ``os._exit``. Main thread."""
     from livegan.generate.scheduler import stop_generator
-    from livegan.io.stats import run_stats
+    from livegan.io.stats import run_stats, write_stats
 
     args, takes = show.args, show.takes
     try:
@@ -307,11 +310,7 @@ def _teardown(show: Show, rc: int) -> None:
         gc.enable()
         stats = {**run_stats(show.engine, show.out, takes, skip_calls=8), **(show.osc.stats() if show.osc else {})}
         if args.stats_json:
-            try:
-                with open(args.stats_json, "w") as f:
-                    json.dump(stats, f, indent=2)
-            except OSError as e:
-                takes.errors.append(f"--stats-json {args.stats_json}: cannot be written ({e.strerror or e})")
+            takes.errors += write_stats(args.stats_json, stats, getattr(args, "force", False))
         print("livegan perform: " + ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
                                               for k, v in stats.items() if not isinstance(v, list)),
               file=sys.stderr)

@@ -44,13 +44,10 @@ def loop_name(loop_id: int, meta, rate: int) -> str:
 
 def free_path(folder: str, name: str) -> str:
     """``folder/name``, or ``name-2``, ``-3``, ... when its WAV or sidecar exists."""
-    root, ext = os.path.splitext(os.path.join(folder, name))
-    k = 1
-    while True:
-        stem = root if k == 1 else f"{root}-{k}"
-        if not (os.path.lexists(stem + ext) or os.path.lexists(stem + ".json")):
-            return stem + ext
-        k += 1
+    from livegan.io.files import free_name
+
+    return free_name(os.path.join(folder, name),
+                     lambda p: os.path.lexists(p) or os.path.lexists(os.path.splitext(p)[0] + ".json"))
 
 
 def acid_chunk(beats: int, beats_per_bar: int, bpm: float) -> bytes:
