@@ -71,7 +71,7 @@ def exported_metrics(run: str, loops: np.ndarray, sr: int, reference_folder: str
     from train.export import export_run
 
     ts = run + (".ts" if which == "best" else f"_{which}.ts")
-    rep = export_run(run, ts, quiet=True, which=which)
+    rep = export_run(run, ts, quiet=True, which=which, force=True)  # (the benchmark's own export of its run)
     m = load_model(ts, device="cpu", threads=2)
     gen = m.generate(sample_latent(m.meta, np.random.default_rng(1234), 100))
     out = metrics.evaluate(loops, gen, sr, m.meta.sample_rate)

@@ -105,6 +105,7 @@ def _add_wrap(sub, fmt) -> None:
                                     "forward) into a self-checked loop-model file", formatter_class=fmt)
     s.add_argument("model", help="a TorchScript decoder: decode(z[B, latent, T]) or forward(z[B, latent])")
     s.add_argument("-o", "--output", required=True, help="output .ts loop-model file")
+    s.add_argument("--force", action="store_true", help="replace an existing -o file (once the new one passes its checks)")
     s.add_argument("--sample-rate", type=int_in(*SAMPLERATE_RANGE), default=None,
                    help="the decoder's rate (default: its sr / sample_rate / sampling_rate attribute)")
     s.add_argument("--bpm", type=float, default=120.0, help="tempo the rendered bar means")
@@ -159,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("export", help="export a trained run as a .ts loop-model file", formatter_class=fmt)
     s.add_argument("run_dir", help="run folder written by `livegan train`")
     s.add_argument("-o", "--output", required=True, help="output .ts file")
+    s.add_argument("--force", action="store_true", help="replace an existing -o file (once the new one passes its checks)")
     s.add_argument("--snapshot", choices=("best", "last"), default="best",
                    help="'best': the generator the run kept (presets with select_every, e.g. paper-plus: most "
                         "training loops reached by the fixed z, then lowest Frechet distance), else the last; "
@@ -173,6 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--device", default=None, help="audio output: index or name substring")
     s.add_argument("--record", default=None, metavar="OUT.wav", help="record the performance (WAV or FLAC)")
     s.add_argument("--stats-json", default=None, metavar="FILE", help="write run statistics here at exit")
+    s.add_argument("--force", action="store_true",
+                   help="let --stats-json replace an existing file (takes and loops never replace one: they "
+                        "get the next free name)")
     _add_osc(s)
     _add_realtime(s)
     s.add_argument("--loops-dir", default=None, metavar="DIR",
@@ -185,6 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="standard MIDI file of control events (or an unfinished take's TAKE.journal)")
     s.add_argument("--seconds", type=seconds_up_to(RENDER_MAX_SECONDS), required=True, help="length of the render")
     s.add_argument("-o", "--output", required=True, help="output WAV or FLAC")
+    s.add_argument("--force", action="store_true",
+                   help="replace an existing -o file (once the render is complete; never the automation it reads)")
     s.add_argument("--model", default=None, help=".ts model file (default: the built-in model)")
     s.add_argument("--patch", default=None, help="patch .toml file (default: the generic patch)")
     s.add_argument("--samplerate", type=int_in(*SAMPLERATE_RANGE), default=48000, help="output sample rate")
@@ -197,7 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--midi", default=None, help="MIDI input: index, name substring, or 'virtual'")
 
     s = sub.add_parser("demo", help="render (and play) a 30 s demo of the built-in model", formatter_class=fmt)
-    s.add_argument("-o", "--output", default="livegan-demo.wav", help="output WAV")
+    s.add_argument("-o", "--output", default="livegan-demo.wav",
+                   help="output WAV; if it exists and holds this demo it is played again, any other file is kept "
+                        "and the demo goes to the next free name (NAME-2.wav)")
     s.add_argument("--no-play", action="store_true", help="only render, never play")
     return p
 

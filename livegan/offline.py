@@ -142,7 +142,7 @@ def check_output(path: str, frames: int, channels: int) -> None:
     size being known) one that a WAV can hold and the disk can take."""
     import shutil
 
-    from livegan.io.files import check_writable
+    from livegan.files import check_writable
 
     ext = os.path.splitext(path)[1].lower()
     if ext not in (".wav", ".flac"):
@@ -160,16 +160,21 @@ def check_output(path: str, frames: int, channels: int) -> None:
 
 
 def render_automation(model_path: str, patch, events, output: str, seconds: float, rate: int,
-                      blocksize: int = 256, skip: int = 0, fx: bool = True, say=None, loops: str | None = None) -> str:
+                      blocksize: int = 256, skip: int = 0, fx: bool = True, say=None, loops: str | None = None,
+                      force: bool = False, inputs=()) -> str:
     """Render ``events`` played through ``patch`` by the model at ``model_path`` into ``output``
     (.wav float or .flac 24-bit, ``rate`` Hz, stereo): ``seconds`` after the first ``skip`` frames
-    (before a take's start), which are rendered and dropped. Written to a temporary file renamed at the end,
-    so a failed render leaves what was at ``output``. ``loops``: a folder that gets each distinct loop
-    that played in the kept frames (``livegan.io.loops``). Every problem is one CLIError line; ``say``
-    hears warnings. Returns the one-line summary."""
+    (before a take's start), which are rendered and dropped. Written under a temporary name and moved
+    into place when complete (``livegan.files.output_file``): a failed render leaves what was at
+    ``output``; an existing ``output`` is replaced only with ``force``, and never when it is one of
+    ``inputs`` ((path, what) pairs) or the model. ``loops``: a folder that gets each distinct loop that
+    played in the kept frames (``livegan.io.loops``); a loop that cannot be written (a full disk) is a
+    warning, the render is still written and its summary printed, then one CLIError line names
+    ``--loops``. Every problem is one CLIError line; ``say`` hears warnings. Returns the one-line summary."""
     import soundfile as sf
 
     from livegan.audio.engine import start_tempo_problem
+    from livegan.files import output_file, write_error
     from livegan.model import load_model
     from livegan.performance import build
 
@@ -184,44 +189,39 @@ def render_automation(model_path: str, patch, events, output: str, seconds: floa
     if loops is not None:
         from livegan.io.loops import LoopSaver
 
-        saver = LoopSaver(parts.engine, loops)
+        saver = LoopSaver(parts.engine, loops, say=lambda m: say(f"--loops {loops}: {m}"))
     for w in parts.warnings:
         say(w)
     ext = os.path.splitext(output)[1].lower()
-    tmp = os.path.join(os.path.dirname(os.path.abspath(output)), f".{os.path.basename(output)}.{os.getpid()}.part{ext}")
     try:
-        with sf.SoundFile(tmp, "w", samplerate=rate, channels=2, subtype="FLOAT" if ext == ".wav" else "PCM_24") as f:
-            done = [0]
+        with output_file(output, "output", force, [*inputs, (model_path, "the model")]) as tmp:
+            with sf.SoundFile(tmp, "w", samplerate=rate, channels=2,
+                              subtype="FLOAT" if ext == ".wav" else "PCM_24") as f:
+                done = [0]
 
-            def sink(block):
-                a = done[0]
-                done[0] += block.shape[0]
-                if done[0] > skip:
-                    f.write(block[max(0, skip - a):])
-                    if saver is not None:
-                        saver.poll()
-            engine, _ = render(model, parts, events, skip + frames, blocksize=blocksize, sink=sink, warn=say)
-        os.replace(tmp, output)
+                def sink(block):
+                    a = done[0]
+                    done[0] += block.shape[0]
+                    if done[0] > skip:
+                        f.write(block[max(0, skip - a):])
+                        if saver is not None:
+                            saver.poll()
+                engine, _ = render(model, parts, events, skip + frames, blocksize=blocksize, sink=sink, warn=say)
     except (OSError, sf.LibsndfileError) as e:  # a full disk, a vanished folder
-        raise CLIError(f"{_failed_file(e, output, loops)}: writing failed ({first_line(e)})") from None
+        e = write_error(e, output)
+        raise CLIError(f"output {output}: writing failed ({e.strerror or first_line(e)})") from None
     except GenerationFault as e:
         raise CLIError(f"model {model_path}: {e}") from None
     finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
         parts.close()
     s = engine.stats()
     failed = f" ({s['gen_faults']} failed: the loop before each played on)" if s["gen_faults"] else ""
-    return (f"rendered {output}: {seconds:g} s at {rate} Hz, patch {patch.name}"
-            f"{' (effects off)' if parts.fx is None else ''}, {s['switches']} loop switches, "
-            f"{s['loops_generated']} loops generated{failed}, {len(events)} automation events, "
-            f"tempo at the end {engine.transport.tempo:g} BPM"
-            + (f", {len(saver.saved)} loops written to {loops}" if saver is not None else ""))
-
-
-def _failed_file(e, output: str, loops: str | None) -> str:
-    """Which of a render's outputs a write error ``e`` hit: "--loops DIR" or "output OUT"."""
-    name = getattr(e, "filename", None)
-    if loops is not None and name and os.path.dirname(os.path.abspath(name)) == os.path.abspath(loops):
-        return f"--loops {loops}"
-    return f"output {output}"
+    summary = (f"rendered {output}: {seconds:g} s at {rate} Hz, patch {patch.name}"
+               f"{' (effects off)' if parts.fx is None else ''}, {s['switches']} loop switches, "
+               f"{s['loops_generated']} loops generated{failed}, {len(events)} automation events, "
+               f"tempo at the end {engine.transport.tempo:g} BPM"
+               + (f", {len(saver.saved)} loops written to {loops}" if saver is not None else ""))
+    if saver is not None and saver.errors:  # the render is in place: say so, then the loops' error line
+        print(summary, flush=True)
+        raise CLIError(f"--loops {loops}: {saver.errors[0]}")
+    return summary

@@ -12,7 +12,7 @@ max_seconds=${1:-1200}; shift || true
 [ -d data/builtin/sonic-pi ] || python scripts/make_builtin_set.py data/builtin --sonic-pi
 livegan train data/builtin --preset spectral --out runs/default \
   --set max_seconds="$max_seconds" --set steps=1000000 "$@"
-livegan export runs/default -o livegan/models/default.ts
+livegan export runs/default -o livegan/models/default.ts --force  # replaces the shipped model, on purpose
 mkdir -p docs/default-model
 cp runs/default/report/{losses,pca,generated,nearest,spectrograms}.png runs/default/metrics.json \
    runs/default/preset.json runs/default/train_time.json data/builtin/SOURCES.md docs/default-model/

@@ -75,7 +75,7 @@ def test_demo_without_an_output_device_says_where_the_file_is_and_does_not_claim
 
     out = tmp_path / "demo.wav"
     sf.write(str(out), np.zeros((4800, 2), np.float32), SR)
-    monkeypatch.setattr(demo, "render_demo", lambda path: None)  # the render is tested above
+    monkeypatch.setattr(demo, "render_demo", lambda path: path)  # the render is tested above
     monkeypatch.setattr(demo, "_output_device", lambda: None)  # a machine with no audio output
     args = type("Args", (), {"output": str(out), "no_play": False})()
     assert demo.cli_demo(args) == 0

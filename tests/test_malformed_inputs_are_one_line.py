@@ -55,6 +55,7 @@ FILES = {  # name -> bytes (None: a folder)
     "folder.wav": None,
     "folder.json": None,
     "existing.wav": b"RIFF-an earlier take, not to be touched",
+    "existing.json": b'{"xruns": 0, "note": "an earlier show\'s statistics, not to be touched"}',
 }
 
 
@@ -136,6 +137,8 @@ RENDER = {  # id -> (args, words the line must hold)
     "model missing": (["--automation", "{good_mid}", "--model", "{tmp}/none.ts", "-o", "{tmp}/o.wav", "--seconds",
                        "1"], ["{tmp}/none.ts"]),
     "loops unwritable": (["--automation", "{good_mid}", *R, "--loops", "/proc/loops"], ["--loops /proc/loops"]),
+    "output exists": (["--automation", "{good_mid}", "--model", "{model}", "-o", "{existing_wav}", "--seconds", "1"],
+                      ["{existing_wav}", "exists", "--force"]),
     "no arguments": ([], ["--automation"]),
 }
 MIDI_WORDS = {"type2.mid": "type-2", "tpb0.mid": "ticks per beat is 0", "smpte_bad.mid": "SMPTE",
@@ -174,6 +177,7 @@ PERFORM = {
     "record not audio": (["--seconds", "1", "--record", "{tmp}/take.txt"], ["{tmp}/take.txt"]),
     "stats-json folder": (["--seconds", "1", "--stats-json", "{folder_json}"], ["{folder_json}", "folder"]),
     "stats-json unwritable": (["--seconds", "1", "--stats-json", "/proc/s.json"], ["/proc/s.json"]),
+    "stats-json exists": (["--seconds", "1", "--stats-json", "{existing_json}"], ["{existing_json}", "--force"]),
     "loops-dir a file": (["--seconds", "1", "--loops-dir", "{good_mid}"], ["--loops-dir {good_mid}", "not a folder"]),
     "loops-dir unwritable": (["--seconds", "1", "--loops-dir", "/proc/loops"], ["--loops-dir /proc/loops"]),
     "patch non-UTF-8": (["--seconds", "1", "--patch", "{nonutf8_toml}"], ["{nonutf8_toml}"]),

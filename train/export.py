@@ -31,31 +31,31 @@ def to_script(module: torch.nn.Module, example_z: torch.Tensor):
             return torch.jit.trace(module, example_z, check_trace=False)
 
 
-def _write_atomically(scripted, path: str, meta: dict) -> None:
-    """The model file through ``PATH.part`` renamed at the end: a failed write (a full disk) is one
-    ModelFileError and leaves no file. Serialised in memory first: torch's file writer aborts the
-    process when a write fails."""
-    buf = io.BytesIO()
-    with jit_quiet():
-        torch.jit.save(scripted, buf, _extra_files={META_NAME: json.dumps(meta)})
-    tmp = path + ".part"
+def _write(buf: io.BytesIO, tmp: str, path: str) -> None:
+    """The serialised model into ``tmp``; a failed write (a full disk) is one ModelFileError naming
+    ``path``. Serialised in memory first: torch's file writer aborts the process when a write fails."""
     try:
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         with open(tmp, "wb") as f:
             f.write(buf.getbuffer())
-        os.replace(tmp, path)  # never leave a half-written model under the final name
     except OSError as e:
-        if os.path.exists(tmp):
-            os.remove(tmp)
         raise ModelFileError(path, f"cannot be written ({e.strerror or e})") from None
 
 
-def save_loop_model(module: torch.nn.Module, path, meta: dict, seed: int = 0, quiet: bool = False) -> dict:
+def save_loop_model(module: torch.nn.Module, path, meta: dict, seed: int = 0, quiet: bool = False,
+                    force: bool = False, inputs=(), check=None) -> dict:
     """Save ``module`` to ``path`` with ``meta`` (every contract field but ``format``).
+
+    The file is written under a temporary name beside ``path``, checked there, and moved into place only
+    once every check passed (``livegan.files.output_file``): a file that fails its check, or a full
+    disk, leaves what was at ``path`` untouched. An existing ``path`` is replaced only with ``force``, and
+    never when it is one of ``inputs`` ((path, what) pairs): CLIError. ``check(tmp_path, report)``: the
+    caller's own check of the written file, before the move.
 
     Returns a report dict: path, bytes, seconds_per_loop, max_abs_diff.
     Raises ModelFileError if the written file does not pass its own check.
     """
+    from livegan.files import output_file
+
     path = os.fspath(path)
     meta = dict(meta)
     meta.setdefault("format", FORMAT_VERSION)
@@ -74,18 +74,29 @@ def save_loop_model(module: torch.nn.Module, path, meta: dict, seed: int = 0, qu
     if before.shape != want:
         raise ModelFileError(path, f"generator returns shape {before.shape}, metadata says {want}")
 
+    buf = io.BytesIO()
     scripted = to_script(module, z)
-    _write_atomically(scripted, path, meta)
-
-    loaded = LoopModel(path, device="cpu", threads=None)  # validates metadata, shape, NaN, range
-    if loaded.meta.to_json_dict() != checked.to_json_dict():
-        raise ModelFileError(path, "metadata did not round-trip through the saved file")
-    after = loaded.generate(z.numpy())
-    diff = float(np.max(np.abs(after - before)))
-    if not np.allclose(after, before, atol=1e-5, rtol=1e-4):
-        raise ModelFileError(path, f"saved model renders differently from the original (max diff {diff:.3g})")
-    t = loaded.time_per_loop(runs=10)
-    report = {"path": path, "bytes": os.path.getsize(path), "seconds_per_loop": t, "max_abs_diff": diff}
+    with jit_quiet():
+        torch.jit.save(scripted, buf, _extra_files={META_NAME: json.dumps(meta)})
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with output_file(path, "output", force, inputs) as tmp:
+        _write(buf, tmp, path)
+        try:
+            loaded = LoopModel(tmp, device="cpu", threads=None)  # validates metadata, shape, NaN, range
+            if loaded.meta.to_json_dict() != checked.to_json_dict():
+                raise ModelFileError(path, "metadata did not round-trip through the saved file")
+            after = loaded.generate(z.numpy())
+            diff = float(np.max(np.abs(after - before)))
+            if not np.allclose(after, before, atol=1e-5, rtol=1e-4):
+                raise ModelFileError(path, f"saved model renders differently from the original (max diff {diff:.3g})")
+            t = loaded.time_per_loop(runs=10)
+            report = {"path": path, "bytes": os.path.getsize(tmp), "seconds_per_loop": t, "max_abs_diff": diff}
+            if check is not None:
+                check(tmp, report)
+        except ModelFileError as e:  # the checks read the temporary file: the error names the output
+            if e.path != tmp:
+                raise
+            raise ModelFileError(path, e.problem) from None
     if not quiet:
         print(f"exported {path}: {report['bytes'] / 1e6:.2f} MB, shape (B, {checked.channels}, "
               f"{checked.loop_samples}) @ {checked.sample_rate} Hz, {t * 1e3:.2f} ms per loop on CPU, "
@@ -93,13 +104,25 @@ def save_loop_model(module: torch.nn.Module, path, meta: dict, seed: int = 0, qu
     return report
 
 
-def export_run(run_dir, path, n_directions: int = 16, quiet: bool = False, which: str = "best") -> dict:
+def run_inputs(run_dir) -> list:
+    """What ``export_run`` reads from a run folder, as (path, what) pairs its output must never be."""
+    run_dir = os.fspath(run_dir)
+    return [(os.path.join(run_dir, checkpoint.CKPT), f"the run's checkpoint in {run_dir}"),
+            (os.path.join(run_dir, "train_time.json"), f"the run's train_time.json in {run_dir}")]
+
+
+def export_run(run_dir, path, n_directions: int = 16, quiet: bool = False, which: str = "best",
+               force: bool = False) -> dict:
     """Export a run folder's generator with GANSpace directions; returns save_loop_model's report.
+    An existing ``path`` is replaced only with ``force``, never when it is a file of the run it reads.
 
     ``which``: "best" (default) is the generator the run kept (``select_every``: most training loops reached
     by the fixed z, then lowest FD), or the last
     where it kept none; "last" is the generator at the last step."""
+    from livegan.files import check_target
+
     run_dir = os.fspath(run_dir)
+    check_target(path, "output", force, run_inputs(run_dir))  # before the checkpoint is read
     if not os.path.isfile(os.path.join(run_dir, checkpoint.CKPT)):
         raise FileNotFoundError(f"{run_dir}: no {checkpoint.CKPT} here (is it a folder written by `livegan train`?)")
     ck = checkpoint.load(run_dir)
@@ -123,14 +146,15 @@ def export_run(run_dir, path, n_directions: int = 16, quiet: bool = False, which
     if not quiet:
         fd = f", FD {snap['fd']:.1f}" if snap["fd"] is not None else ""
         print(f"generator: {snap['snapshot']} snapshot (step {snap['step']} of {int(ck['step'])}{fd})")
-    return save_loop_model(ExportedGenerator(playing_form(g)), path, meta, quiet=quiet)
+    return save_loop_model(ExportedGenerator(playing_form(g)), path, meta, quiet=quiet, force=force,
+                           inputs=run_inputs(run_dir))
 
 
 def cli_export(args) -> int:
     from livegan.errors import CLIError
 
     try:
-        export_run(args.run_dir, args.output, which=args.snapshot)
+        export_run(args.run_dir, args.output, which=args.snapshot, force=args.force)
     except (FileNotFoundError, ValueError) as e:
         raise CLIError(str(e)) from None
     return 0

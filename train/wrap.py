@@ -218,20 +218,29 @@ def _check_deterministic(module, meta: dict, src: str) -> None:
                        "streaming state); livegan needs a deterministic decoder to re-render a show bit for bit")
 
 
-def wrap_model(src, out, *, sample_rate=None, name=None, quiet: bool = False, **opts) -> dict:
+def wrap_model(src, out, *, sample_rate=None, name=None, quiet: bool = False, force: bool = False, **opts) -> dict:
     """Wrap the decoder at ``src`` into the loop-model file ``out``; returns save_loop_model's report plus
-    ``seam_wrap`` and ``seam_inside`` (``seam_against_inside`` over ``SEAM_SEEDS`` seeds of the saved file)."""
+    ``seam_wrap`` and ``seam_inside`` (``seam_against_inside`` over ``SEAM_SEEDS`` seeds of the saved file).
+    An existing ``out`` is replaced only with ``force`` (once the new file passed its checks), never when it
+    is ``src`` itself."""
+    from livegan.files import check_target
+
     src, out = os.fspath(src), os.fspath(out)
+    inputs = [(src, "the decoder")]
+    check_target(out, "output", force, inputs)  # before the decoder is loaded and probed
     m = _load(src)
     module, meta = build(src, m, sr=_sample_rate(m, src, sample_rate), **opts)
     if name:
         meta["name"] = name
     _check_deterministic(module, meta, src)
-    report = save_loop_model(module, out, meta, quiet=quiet)
-    saved = LoopModel(out, device="cpu", threads=None, warmup=1)
-    z = np.stack([seed_z(s, saved.meta.latent_dim, saved.meta.latent_dist) for s in range(SEAM_SEEDS)])
-    report["seam_wrap"], report["seam_inside"] = seam_against_inside(
-        np.concatenate([saved.generate(z[i:i + 4]) for i in range(0, SEAM_SEEDS, 4)]))
+
+    def seams(tmp, report):  # on the written file, before it takes the output's name
+        saved = LoopModel(tmp, device="cpu", threads=None, warmup=1)
+        z = np.stack([seed_z(s, saved.meta.latent_dim, saved.meta.latent_dist) for s in range(SEAM_SEEDS)])
+        report["seam_wrap"], report["seam_inside"] = seam_against_inside(
+            np.concatenate([saved.generate(z[i:i + 4]) for i in range(0, SEAM_SEEDS, 4)]))
+
+    report = save_loop_model(module, out, meta, quiet=quiet, force=force, inputs=inputs, check=seams)
     if not quiet:
         ok = "" if report["seam_wrap"] <= 1.5 * report["seam_inside"] else "  (a click: over 1.5x)"
         print(f"wrapped {meta['training']['convention']}() of {src}: {meta['latent_dim']}-d z, "
@@ -251,5 +260,6 @@ def cli_wrap(args) -> int:
                bpm=_checked(args.bpm, 10, 1000, "--bpm"), bars=args.bars, beats=args.beats_per_bar,
                latent_dim=args.latent_dim, latent_dist=args.latent_dist,
                swing=_checked(args.swing, 0, 4, "--swing"),
-               fade_ms=_checked(args.crossfade_ms, 0, 100, "--crossfade-ms"), renders=args.pca_renders)
+               fade_ms=_checked(args.crossfade_ms, 0, 100, "--crossfade-ms"), renders=args.pca_renders,
+               force=args.force)
     return 0

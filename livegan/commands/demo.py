@@ -16,17 +16,52 @@ from livegan.errors import CLIError
 from livegan.offline import DEMO_AUTOMATION, DEMO_RATE, DEMO_SECONDS
 
 
-def render_demo(output: str, model: str | None = None, samplerate: int = DEMO_RATE) -> None:
-    """The demo automation through the generic patch into ``output`` (what ``livegan render`` would write)."""
+def render_demo(output: str, model: str | None = None, samplerate: int = DEMO_RATE) -> str:
+    """The demo automation through the generic patch into ``output`` (what ``livegan render`` would
+    write); -> the file that holds the demo.
+
+    Never replaces a file: where ``output`` exists (the second ``livegan demo`` in a folder) the demo is
+    rendered to the next free name (``livegan-demo-2.wav``); if ``output`` already holds exactly these
+    samples (the render is deterministic) the new copy is removed and ``output`` is the demo, so running
+    the demo again plays it again and leaves one file; any other file at ``output`` is kept and the
+    demo stays under the new name, which is said."""
     from livegan.control.patch import default_patch_path, load_patch
+    from livegan.files import free_name
     from livegan.io.journal import automation_events
     from livegan.model import default_model_path
     from livegan.offline import check_output, render_automation
 
     check_output(output, int(round(DEMO_SECONDS * samplerate)), 2)
+    target = free_name(output)
     events = automation_events(DEMO_AUTOMATION, samplerate)
-    print(render_automation(model or default_model_path(), load_patch(default_patch_path()), events, output,
-                            DEMO_SECONDS, samplerate))
+    summary = render_automation(model or default_model_path(), load_patch(default_patch_path()), events, target,
+                                DEMO_SECONDS, samplerate, inputs=[(DEMO_AUTOMATION, "the demo's automation"),
+                                                                  (default_patch_path(), "the patch")])
+    if target == output:
+        print(summary)
+    elif _same_audio(output, target):
+        os.remove(target)  # this run's own copy: the file already there is the demo
+        print(f"{output} already holds this demo: kept, nothing new written")
+        target = output
+    else:
+        print(summary)
+        print(f"{output} exists and is not this demo: kept; the demo is in {target}")
+    return target
+
+
+def _same_audio(a: str, b: str) -> bool:
+    """Whether sound files ``a`` and ``b`` hold the same samples at the same rate (a WAV's header
+    differs between two renders: libsndfile stamps its PEAK chunk with the time)."""
+    import numpy as np
+    import soundfile as sf
+
+    try:
+        ia, ib = sf.info(a), sf.info(b)
+        if (ia.samplerate, ia.channels, ia.frames) != (ib.samplerate, ib.channels, ib.frames):
+            return False  # (and a long file of the user's is never read whole)
+        return np.array_equal(sf.read(a, dtype="float32")[0], sf.read(b, dtype="float32")[0])
+    except (OSError, RuntimeError, ValueError, MemoryError):  # not a sound file libsndfile reads
+        return False
 
 
 def _output_device():
@@ -68,10 +103,10 @@ def cli_demo(args) -> int:
 
     if not os.path.isfile(default_model_path()):
         raise CLIError(f"the built-in model {default_model_path()} is missing: reinstall livegan")
-    render_demo(args.output)
+    path = render_demo(args.output)
     if args.no_play:
         return 0
-    if not play_file(args.output):
-        print(f"no audio output device found: the demo is in {args.output}; play it with any audio player. "
+    if not play_file(path):
+        print(f"no audio output device found: the demo is in {path}; play it with any audio player. "
               "(`livegan devices` lists outputs; see the README's troubleshooting for JACK.)")
     return 0

@@ -152,7 +152,7 @@ def cli_learn(args) -> int:
 
     from livegan.io.midi_ports import CLIENT, choose_api, resolve_port
 
-    from livegan.io.files import check_writable
+    from livegan.files import check_writable
 
     path = args.patch
     if os.path.isfile(path):

@@ -24,7 +24,6 @@ process has main (this module: setup, the control thread, the UI, teardown), gen
 from __future__ import annotations
 
 import gc
-import json
 import os
 import signal
 import sys
@@ -42,14 +41,14 @@ from livegan.control.patch import default_patch_path, load_patch
 from livegan.control.sources import KeySource, close_sources
 from livegan.errors import CLIError
 from livegan.generate.scheduler import GeneratorThread, first_loop, stop_generator
-from livegan.io.files import check_writable
+from livegan.files import check_target, check_writable
 from livegan.io.journal import unfinished_takes
 from livegan.io.loops import LoopSaver, perform_folder
 from livegan.io.midi import MidiHandler, MidiInput, MidiSource
 from livegan.io.panel import run_panel, status_line
 from livegan.io.perflog import PerfLog
 from livegan.io.signals import StopRequest
-from livegan.io.stats import panel_stats, run_stats
+from livegan.io.stats import panel_stats, run_stats, write_stats
 from livegan.io.takes import Takes
 from livegan.io.watch import ShowWatch
 from livegan.model import default_model_path, load_model
@@ -284,11 +283,7 @@ class Show:
         gc.enable()
         stats = {**run_stats(self.engine, self.out, takes, skip_calls=8), **self.live.stats()}
         if self.args.stats_json:
-            try:
-                with open(self.args.stats_json, "w") as f:
-                    json.dump(stats, f, indent=2)
-            except OSError as e:
-                takes.errors.append(f"--stats-json {self.args.stats_json}: cannot be written ({e.strerror or e})")
+            takes.errors += write_stats(self.args.stats_json, stats, getattr(self.args, "force", False))
         print("livegan perform: " + ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
                                               for k, v in stats.items() if not isinstance(v, list)),
               file=sys.stderr)
@@ -327,6 +322,8 @@ def _check_args(args) -> str:
         check_writable(args.record, "--record", new_file=True)
     if args.stats_json:
         check_writable(args.stats_json, "--stats-json")
+        check_target(args.stats_json, "--stats-json", getattr(args, "force", False),
+                     [(args.model or default_model_path(), "the model"), (args.patch, "the patch")])
     args.loops_dir = perform_folder(getattr(args, "loops_dir", None), args.record)
     return _model_path(args.model)
 

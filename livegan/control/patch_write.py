@@ -82,11 +82,17 @@ def dumps_patch(p: Patch) -> str:
 
 
 def save_patch(p: Patch, path) -> None:
-    """Write atomically (temp file + rename), then re-read to prove it round-trips."""
+    """Write ``p`` to ``path`` under a temporary name, read it back, and move it into place only if it
+    loads as the same text (``livegan.files.output_file``). Replaces ``path``: ``livegan learn``
+    edits the patch it loaded (its job is to rewrite that file), and tests write their own patches."""
+    from livegan.files import output_file
+
     path = os.fspath(path)
     text = dumps_patch(p)
     parse_patch(tomllib.loads(text), path)  # never write a file we could not load
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    with output_file(path, "patch", force=True) as tmp:
+        with open(tmp, "w") as f:
+            f.write(text)
+        with open(tmp) as f:
+            if f.read() != text:
+                raise OSError(f"{path}: the written patch did not read back the same")

@@ -44,13 +44,10 @@ def loop_name(loop_id: int, meta, rate: int) -> str:
 
 def free_path(folder: str, name: str) -> str:
     """``folder/name``, or ``name-2``, ``-3``, ... when its WAV or sidecar exists."""
-    root, ext = os.path.splitext(os.path.join(folder, name))
-    k = 1
-    while True:
-        stem = root if k == 1 else f"{root}-{k}"
-        if not (os.path.lexists(stem + ext) or os.path.lexists(stem + ".json")):
-            return stem + ext
-        k += 1
+    from livegan.files import free_name
+
+    return free_name(os.path.join(folder, name),
+                     lambda p: os.path.lexists(p) or os.path.lexists(os.path.splitext(p)[0] + ".json"))
 
 
 def acid_chunk(beats: int, beats_per_bar: int, bpm: float) -> bytes:
@@ -62,38 +59,53 @@ def acid_chunk(beats: int, beats_per_bar: int, bpm: float) -> bytes:
 
 def write_loop(path: str, loop: np.ndarray, rate: int, meta, info: dict) -> None:
     """Write (C, N) float32 ``loop`` to a new WAV at ``path`` (never an existing file: ``FileExistsError``)
-    with an ACID chunk, and ``info`` plus the tempo fields as ``path``'s ``.json``. Any failure is an
-    OSError, and leaves nothing half-written."""
+    with an ACID chunk, and ``info`` plus the tempo fields as ``path``'s ``.json``. Both are written under
+    temporary names beside them and moved into place once complete (``livegan.files``). Any failure
+    (a full disk) is one OSError naming ``path``, and leaves nothing under either name.
+
+    libsndfile writes the file by its name, not through a Python file object: a write error inside
+    soundfile's file callbacks is printed as "Exception ignored from cffi callback" and surfaces as an
+    AssertionError, where a named file's error comes back as one libsndfile error."""
     import soundfile as sf
 
+    from livegan.files import move_into_place, temp_beside, write_error
+
     side = os.path.splitext(path)[0] + ".json"
+    for p in (path, side):
+        if os.path.lexists(p):
+            raise FileExistsError(17, "a file of that name exists", p)
     beats = meta.bars * meta.beats_per_bar
-    made = []
+    tmps = [temp_beside(path), temp_beside(side)]
+    placed = []
     try:
-        with open(path, "x+b") as f:
-            made.append(path)
-            with sf.SoundFile(f, "w", samplerate=rate, channels=loop.shape[0], format="WAV",
-                              subtype="FLOAT") as w:
-                w.write(np.ascontiguousarray(loop.T))
+        with sf.SoundFile(tmps[0], "w", samplerate=rate, channels=loop.shape[0], format="WAV",
+                          subtype="FLOAT") as w:
+            w.write(np.ascontiguousarray(loop.T))
+        with open(tmps[0], "r+b") as f:
             f.seek(0, os.SEEK_END)  # libsndfile's close rewrote the header: append after its last chunk
             f.write(acid_chunk(beats, meta.beats_per_bar, meta.bpm))
             size = f.tell()
             f.seek(4)
             f.write(struct.pack("<I", size - 8))  # the RIFF size covers the appended chunk
-        with open(side, "x") as f:
-            made.append(side)
+        with open(tmps[1], "w") as f:
             json.dump({"file": os.path.basename(path), "bpm": meta.bpm, "bars": meta.bars,
                        "beats_per_bar": meta.beats_per_bar, "sample_rate": rate, "channels": int(loop.shape[0]),
                        "frames": int(loop.shape[1]), "model": meta.name, **info}, f, indent=1)
+        for tmp, final in zip(tmps, (path, side)):
+            move_into_place(tmp, final, "loop")
+            placed.append(final)
     except BaseException as e:
-        for p in made:  # only what this call created
-            if os.path.exists(p):
-                os.remove(p)
-        if isinstance(e, sf.LibsndfileError):
-            err = OSError(str(e))
-            err.filename = path  # (render names the output that failed from it)
-            raise err from None
+        for p in placed:  # only what this call created
+            os.remove(p)
+        if isinstance(e, CLIError):  # the name was taken while this was written
+            raise FileExistsError(17, "a file of that name appeared", path) from None
+        if isinstance(e, Exception):  # libsndfile's error, soundfile's assertion on a short write, a full disk
+            raise write_error(e, path) from None
         raise
+    finally:
+        for t in tmps:
+            if os.path.lexists(t):
+                os.remove(t)
 
 
 def copy_playing(engine, tries: int = 3):
@@ -178,7 +190,16 @@ class LoopSaver:
         return msg
 
     def poll(self) -> None:
-        """The render loop, after each block: the loop playing now, if it is new. OSError propagates."""
+        """The render loop, after each block: the loop playing now, if it is new. A loop that cannot be
+        written (a full disk) is told to ``say`` once and kept in ``errors``, and no later loop is tried:
+        the render goes on."""
+        if self.errors:
+            return
         got = copy_playing(self.engine)
         if got is not None and got[0] not in self.saved:
-            self.save(*got)
+            try:
+                self.save(*got)
+            except OSError as ex:
+                self.errors.append(f"loop {got[0]} cannot be written ({ex.strerror or ex}); no later loop was written")
+                if self.say is not None:
+                    self.say(self.errors[-1])

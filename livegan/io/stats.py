@@ -59,3 +59,23 @@ def _recent_max(ring, n: int, last: int) -> float:
         return 0.0
     i = np.arange(n - m, n) % ring.shape[0]
     return float(ring[i].max())
+
+
+def write_stats(path: str, stats: dict, force: bool = False) -> list:
+    """``stats`` as JSON at ``path`` (``--stats-json``) through a temporary file moved into place
+    (``livegan.files.output_file``); -> [the error line] when it cannot be written, else []. A file
+    that took the name during the show is kept unless ``force``."""
+    import json
+
+    from livegan.errors import CLIError
+    from livegan.files import output_file
+
+    try:
+        with output_file(path, "--stats-json", force) as tmp:
+            with open(tmp, "w") as f:
+                json.dump(stats, f, indent=2)
+    except OSError as e:
+        return [f"--stats-json {path}: cannot be written ({e.strerror or e})"]
+    except CLIError as e:
+        return [str(e)]
+    return []
