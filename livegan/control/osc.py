@@ -22,8 +22,8 @@ maximum; a message must be whole (``whole``); bundles are walked here (``message
 their messages taken or counted, and python-osc never sees a datagram that would make it log.
 
 Whatever cannot be used is counted (``rejected``: ``osc_rejected`` in ``--stats-json``, on the panel)
-and ignored: a datagram or bundle element that is not OSC (or cut off), a type tag python-osc cannot read, an unknown address, a wrong argument count or type, NaN or
-infinity, a value or index out of range, and an address the patch has nothing for (an effect
+and ignored: a datagram or bundle element that is not OSC (or cut off), a type tag python-osc cannot
+read, an unknown address, a wrong argument count or type, NaN or infinity, a value or index out of range, and an address the patch has nothing for (an effect
 parameter without a knob, morph without a morph CC, a seed past the patch's seed notes); the first
 of each kind is also said once (``warn``).
 
