@@ -23,9 +23,9 @@ their messages taken or counted, and python-osc never sees a datagram that would
 
 Whatever cannot be used is counted (``rejected``: ``osc_rejected`` in ``--stats-json``, on the panel)
 and ignored: a datagram or bundle element that is not OSC (or cut off), a type tag python-osc cannot
-read, an unknown address, a wrong argument count or type, NaN or infinity, a value or index out of range, and an address the patch has nothing for (an effect
-parameter without a knob, morph without a morph CC, a seed past the patch's seed notes); the first
-of each kind is also said once (``warn``).
+read, an unknown address, a wrong argument count or type, NaN or infinity, a value or index out of
+range, and an address the patch has nothing for (an effect parameter without a knob, morph without a
+morph CC, a seed past the patch's seed notes); the first of each kind is also said once (``warn``).
 
 Threads: the OSC thread (``OscSource.start``'s daemon, python-osc's blocking UDP server) parses each
 datagram and only stores: a knob's, morph's or tempo's last value (last value wins) or an event in a
