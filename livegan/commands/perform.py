@@ -185,7 +185,7 @@ def _connect(show: Show) -> None:
                                    perflog=show.perflog, frame_clock=frame_clock, link=show.link)
     show.loops = LoopSaver(engine, args.loops_dir, say=lambda m: (show.notes.append(m), show.say(m)))
     acts = {"record": takes.toggle, "save_loop": show.loops.save_playing,  # button actions -> main-thread calls
-            "record_on": lambda: takes.active or takes.toggle(), "record_off": lambda: takes.active and takes.toggle()}
+            "record_on": lambda: takes.ask(True), "record_off": lambda: takes.ask(False)}
     live.on_action = lambda a: acts[a]() if a in acts else None
     live.warn = lambda m: (show.notes.append(m), show.say(f"warning: {m}"))
     if show.osc is not None:
