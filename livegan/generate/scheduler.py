@@ -108,11 +108,14 @@ class GeneratorThread(threading.Thread):
                     self.stop_event.wait(min(0.005, max(0.0005, wait_frames / e.sample_rate / 2)))
                     continue
                 snap = e.controls.snapshot()
+                batch = getattr(e.controls, "snap_batch", None)
                 self.sched.done_seq = snap[0]  # a failed generation is retried at the next control change
                 try:
                     self._generate(snap, g)
                 except Exception as ex:  # the show goes on: the current loop keeps playing
                     e.faults.add(fault_text(ex))
+                if batch is not None:  # logged by the control thread: the render makes the same loop here
+                    e.controls.made.append((batch, g, e.transport.frame))
         except BaseException as ex:  # surfaced by the main thread; audio keeps playing the last loop
             self.error = ex
 
