@@ -32,9 +32,9 @@ DEMO_SECONDS = 30.0
 DEMO_RATE = 48000
 
 
-def _applier(parts, warn, loops: list):
+def _applier(parts, warn, follow):
     """apply(msg): one automation message at the engine's current frame; a ``livegan loop`` marker
-    goes to ``loops`` for the render loop. Render loop."""
+    goes to ``follow`` (a ``_Follow``). Render loop."""
     from livegan.io.perflog import marker_bpm, marker_loop, marker_transport
 
     e, fx, controls = parts.engine, parts.fx, parts.controls
@@ -45,7 +45,7 @@ def _applier(parts, warn, loops: list):
         tr = marker_transport(m)
         made = marker_loop(m)
         if made is not None:
-            loops.append(made)
+            follow.loops.append(made)
         elif bpm is not None:  # a performance's tempo change, at its frame
             if e.clamp_tempo(bpm) != bpm and warn is not None and not said_tempo:
                 said_tempo.append(bpm)
@@ -64,12 +64,37 @@ def _applier(parts, warn, loops: list):
     return apply
 
 
-def _follows(events) -> bool:
-    """Whether a performance log names the loops its show made (``livegan loop`` markers)."""
-    texts = getattr(events, "markers", None)
-    if texts is not None:  # a LogEvents: its markers' texts (those kept were checked)
-        return any(t.startswith("livegan loop ") for t in texts)
-    return any(getattr(m, "type", None) == "marker" and m.text.startswith("livegan loop ") for _, m in events)
+class _Follow:
+    """The loops a performance made, as its log names them, made again instead of the scheduler's.
+
+    The live generator decides when its own measured lead says (not 0.1 s before a boundary) and takes
+    the control state admitted then; perform logs each loop it made as ``livegan loop BEAT FRAME`` at
+    the frame it was published, FRAME the frame whose control state it was made from. At that frame
+    the render makes the loop for BEAT from the state as of FRAME and publishes it, as live. Render loop.
+    """
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.loops: list = []  # (beat, state frame) of the markers met at this frame
+        self.states: list = []  # (frame, control snapshot as admitted there), from the oldest still named
+
+    @staticmethod
+    def wanted(events) -> bool:
+        """Whether a performance log names the loops its show made (``livegan loop`` markers)."""
+        texts = getattr(events, "markers", None)
+        if texts is not None:  # a LogEvents: its markers' texts (those kept were checked)
+            return any(t.startswith("livegan loop ") for t in texts)
+        return any(getattr(m, "type", None) == "marker" and m.text.startswith("livegan loop ") for _, m in events)
+
+    def at(self, frame: int, gen_and_publish) -> None:
+        """A frame's events are applied and admitted: make the loops its markers name."""
+        states = self.states
+        states.append((frame, self.engine.controls.snapshot()))
+        while self.loops:
+            beat, at = self.loops.pop(0)
+            k = max([i for i, (f, _) in enumerate(states) if f <= at] or [0])
+            del states[:k]  # the live generator's batches only move on: no later marker names an older state
+            gen_and_publish(beat, states[0][1])
 
 
 def render(model, parts, events, total_frames: int, blocksize: int = 256, sink=None,
@@ -85,20 +110,14 @@ def render(model, parts, events, total_frames: int, blocksize: int = 256, sink=N
     automation fail the same way, so the render stays deterministic. Only the first loop must
     succeed (else ``GenerationFault``). A tempo marker faster than the model can be read at this
     rate is held at ``engine.max_tempo``. ``warn(text)`` hears each distinct fault and hold once.
-
-    A performance log that names the loops its show made (``livegan loop BEAT FRAME`` markers, the
-    live generator's: it decides when its own measured lead says, not 0.1 s before a boundary, and
-    takes the control state admitted then) is followed instead of the scheduler: at each marker's
-    frame the loop for BEAT is made from the control state as of FRAME and published, as live.
+    A log that names the loops its show made is followed instead of the scheduler (``_Follow``).
     """
     engine = parts.engine
     if parts.fx is not None:
         parts.fx.set_tempo(engine.transport.tempo)
-    lead = int(RENDER_LEAD_S * engine.sample_rate) if lead_frames is None else int(lead_frames)
-    sched = Scheduler(engine, lead)
-    sched.next_frame = None
-    loops: list = []  # (beat, state frame) of the ``livegan loop`` markers met at this frame
-    apply = _applier(parts, warn, loops)
+    sched = Scheduler(engine, int(RENDER_LEAD_S * engine.sample_rate) if lead_frames is None else int(lead_frames))
+    follow = _Follow(engine) if _Follow.wanted(events) else None
+    apply = _applier(parts, warn, follow)
     buf = np.zeros((max(1, blocksize), engine.channels), np.float32)
     audio = None if sink is not None else np.zeros((total_frames, engine.channels), np.float32)
     ev_frames = getattr(events, "frames", None)  # a LogEvents: already in time order, messages made on demand
@@ -122,17 +141,6 @@ def render(model, parts, events, total_frames: int, blocksize: int = 256, sink=N
             if warn is not None and len(engine.faults.texts) > n:
                 warn(f"a generation failed, the loop before it plays on: {engine.faults.last}")
 
-    follow = _follows(events)
-    states = []  # (frame, control snapshot as admitted there), from the oldest a loop marker may name
-
-    def made_here(frame):
-        states.append((frame, engine.controls.snapshot()))
-        while loops:
-            beat, at = loops.pop(0)
-            k = max([i for i, (f, _) in enumerate(states) if f <= at] or [0])
-            del states[:k]  # the live generator's batches only move on: no later marker names an older state
-            gen_and_publish(beat, states[0][1])
-
     ei = 0
     while ei < n_ev and ev_frames[ei] <= 0:
         apply(events[ei][1])
@@ -140,8 +148,8 @@ def render(model, parts, events, total_frames: int, blocksize: int = 256, sink=N
     engine.process(buf[:0])  # admit them at frame 0
     gen_and_publish(0)  # the first loop starts on frame 0 (faded in)
     frame = 0
-    if follow:
-        made_here(0)
+    if follow is not None:
+        follow.at(0, gen_and_publish)
     while frame < total_frames:
         applied = False
         while ei < n_ev and ev_frames[ei] <= frame:
@@ -150,9 +158,9 @@ def render(model, parts, events, total_frames: int, blocksize: int = 256, sink=N
             applied = True
         if applied:
             engine.process(buf[:0])  # admit them at this frame, as the live callback's next block does
-            if follow:
-                made_here(frame)
-        g = None if follow else sched.poll(frame)
+            if follow is not None:
+                follow.at(frame, gen_and_publish)
+        g = None if follow is not None else sched.poll(frame)
         if g is not None:
             gen_and_publish(g)
             continue

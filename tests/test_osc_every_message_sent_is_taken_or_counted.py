@@ -44,7 +44,8 @@ def test_a_2000_message_bundle_arrives_whole_through_the_server():
         _until_counted(src, 2001)
         assert (src.accepted, src.rejected) == (2001, 0)
         got = src.poll()  # last value wins: each knob's last message in the bundle
-        assert got == [Event("knob", 0, i, v) for i, v in enumerate((1998 % 128, 1999 % 128, 1997 % 128))] + [Event("knob", 0, 3, 127)], got
+        last = (1998 % 128, 1999 % 128, 1997 % 128)  # knobs 1-3: the bundle's messages 1999, 2000 and 1998
+        assert got == [Event("knob", 0, i, v) for i, v in enumerate(last)] + [Event("knob", 0, 3, 127)], got
     finally:
         src.close()
 

@@ -65,10 +65,10 @@ class EngineControls:
         self._loc = (0, 0.0, 0)  # locates asked for by stage_locate
         self._run = True
         self.generated: list[tuple[int, int]] = []  # (frame, seq) per generated loop (generator thread)
-        self.snap_batch = 0  # the batch the last ``snapshot`` is (generator thread)
-        # (batch, target beat, frame) per loop the generator thread made or tried: the control thread
-        # logs each as a ``livegan loop`` marker (``LiveControl``), so the render makes the same loops
-        self.made: collections.deque = collections.deque()
+        self.snap_frame = 0  # the frame the last ``snapshot``'s batch was admitted at (generator thread)
+        # (state frame, target beat, frame) per loop the generator thread made or tried: the control
+        # thread logs each as a ``livegan loop`` marker (``LiveControl``), so the render makes the same loops
+        self.made: collections.deque = collections.deque(maxlen=ADMIT_RING)
         self.frame_fn = lambda: -1
         self.sync(force=True)
 
@@ -95,8 +95,9 @@ class EngineControls:
         return snapshot[1]
 
     def snapshot(self):
-        """(seq, z (D,) float32) as last admitted (batch ``snap_batch``). Generator thread."""
-        self.snap_batch = b = self.admitter.admitted
+        """(seq, z (D,) float32) as last admitted (at frame ``snap_frame``). Generator thread."""
+        b = self.admitter.admitted
+        self.snap_frame = max(0, int(self.admit_frame[b % ADMIT_RING]))  # written before ``admitted``
         return self._snaps[b % ADMIT_RING]
 
     def message(self, msg) -> str | None:

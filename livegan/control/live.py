@@ -75,9 +75,9 @@ class LiveControl:
             self._write(int(ec.admit_frame[b % len(ec.admit_frame)]), msgs)
         made = getattr(ec, "made", None)
         while made:  # the generator's loops (each from an admitted batch, whose events are logged above)
-            b, beat, frame = made.popleft()
+            state, beat, frame = made.popleft()
             if self.perflog is not None:
-                self.perflog.loop(frame, beat, max(0, int(ec.admit_frame[b % len(ec.admit_frame)])))
+                self.perflog.loop(frame, beat, state)
 
     def _write(self, frame: int, msgs) -> None:
         if self.perflog is None:

@@ -178,22 +178,19 @@ MAX_DEPTH = 8  # bundles inside bundles: deeper is refused, not recursed into
 
 
 def messages_of(data: bytes, depth: int = 0) -> list:
-    """A datagram's messages, in order (a bundle's, nested ones included; time tags are not waited
-    for), each a python-osc ``OscMessage`` or the ``OscRejected`` it is counted as. Walks bundles itself
-    and checks type tags before python-osc parses a message, so that no datagram makes python-osc
-    log (its root-logger warnings would print over the panel). Pure; any thread; never raises."""
+    """A datagram's messages in order (a bundle's too; time tags are not waited for): python-osc
+    ``OscMessage``s, or the ``OscRejected`` each unusable part counts as. Bundles are walked and type tags
+    checked here, so python-osc never logs (its root-logger warnings print over the panel). Never raises."""
     from pythonosc import osc_message
 
-    data = bytes(data)
     if data.startswith(b"/"):
         if not whole(data):
             return [OscRejected("packet", f"a cut-off OSC message ({len(data)} bytes)")]
-        tags_at = (data.index(b"\0") // 4 + 1) * 4
-        tags = data[tags_at:data.find(b"\0", tags_at)] if data[tags_at:tags_at + 1] == b"," else b","
-        bad = "".join(sorted(set(tags[1:].decode("latin-1")) - _READ))
-        if bad:
-            address = data[:tags_at].rstrip(b"\0").decode("latin-1")
-            return [OscRejected("type", f"{address[:64]}: type tag {bad[:8]!r} is not one livegan reads")]
+        at = (data.index(b"\0") // 4 + 1) * 4  # the type tags (whole: they are there and end)
+        bad = "".join(sorted(set(data[at + 1:data.find(b"\0", at)].decode("latin-1")) - _READ))
+        if bad and data[at:at + 1] == b",":
+            address = data[:at].rstrip(b"\0").decode("latin-1")[:64]
+            return [OscRejected("type", f"{address}: type tag {bad[:8]!r} is not one livegan reads")]
         try:
             return [osc_message.OscMessage(data)]
         except Exception:  # ParseError, and whatever else a hostile message provokes in the parser
@@ -238,7 +235,6 @@ class OscSource:
 
         class Server(osc_server.BlockingOSCUDPServer):
             max_packet_size = MAX_DATAGRAM
-
             def verify_request(self, request, client_address):
                 return True  # every datagram reaches ``receive``, so one that is not OSC is counted
 
