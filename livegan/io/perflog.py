@@ -9,7 +9,9 @@ gives back the frame it was played on, so a re-render reproduces the control
 timeline exactly. Tempo changes of the performance are markers
 (``livegan tempo 132.000``), not tempo-map changes, so they never move events;
 an external clock's effect on the beat grid is kept the same way (``livegan
-locate BEAT FRAME``, ``livegan run 0|1``);
+locate BEAT FRAME``, ``livegan run 0|1``), and so is each loop the live
+generator made (``livegan loop BEAT FRAME``: published here for beat BEAT,
+made from the control state as of FRAME; ``livegan render`` makes it there);
 start / stop / continue (real-time bytes a MIDI file may not hold) are markers
 too, and ``read_perflog`` turns them back into messages.
 
@@ -207,8 +209,8 @@ def _marker_problem(text: str, seconds: float) -> str | None:
             if len(p) != 3 or p[2] not in ("0", "1"):
                 return "must be 'livegan run 0' or 'livegan run 1'"
         elif p[1] == "loop":
-            if len(p) != 4 or int(p[2]) < -1 or int(p[3]) < 0:
-                return "must be 'livegan loop BEAT FRAME' with BEAT >= -1 and FRAME >= 0"
+            if len(p) != 4 or not -1 <= int(p[2]) < 1 << 40 or not 0 <= int(p[3]) < 1 << 62:
+                return "must be 'livegan loop BEAT FRAME' with whole numbers BEAT >= -1 and FRAME >= 0"
         elif p[1] == "take":
             # the marker sits on the take's first frame: FRAME / seconds is the log's sample rate
             if len(p) != 3 or not 0 <= int(p[2]) <= SAMPLERATE_RANGE[1] * seconds + 1:
