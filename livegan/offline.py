@@ -32,9 +32,10 @@ DEMO_SECONDS = 30.0
 DEMO_RATE = 48000
 
 
-def _applier(parts, warn):
-    """apply(msg): one automation message at the engine's current frame. Render loop."""
-    from livegan.io.perflog import marker_bpm, marker_transport
+def _applier(parts, warn, follow):
+    """apply(msg): one automation message at the engine's current frame; a ``livegan loop`` marker
+    goes to ``follow`` (a ``_Follow``). Render loop."""
+    from livegan.io.perflog import marker_bpm, marker_loop, marker_transport
 
     e, fx, controls = parts.engine, parts.fx, parts.controls
     said_tempo = []
@@ -42,7 +43,10 @@ def _applier(parts, warn):
     def apply(m):
         bpm = marker_bpm(m)
         tr = marker_transport(m)
-        if bpm is not None:  # a performance's tempo change, at its frame
+        made = marker_loop(m)
+        if made is not None:
+            follow.loops.append(made)
+        elif bpm is not None:  # a performance's tempo change, at its frame
             if e.clamp_tempo(bpm) != bpm and warn is not None and not said_tempo:
                 said_tempo.append(bpm)
                 warn(f"tempo marker {bpm:g} BPM is beyond what this model plays at {e.sample_rate} Hz: "
@@ -60,6 +64,39 @@ def _applier(parts, warn):
     return apply
 
 
+class _Follow:
+    """The loops a performance made, as its log names them, made again instead of the scheduler's.
+
+    The live generator decides when its own measured lead says (not 0.1 s before a boundary) and takes
+    the control state admitted then; perform logs each loop it made as ``livegan loop BEAT FRAME`` at
+    the frame it was published, FRAME the frame whose control state it was made from. At that frame
+    the render makes the loop for BEAT from the state as of FRAME and publishes it, as live. Render loop.
+    """
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.loops: list = []  # (beat, state frame) of the markers met at this frame
+        self.states: list = []  # (frame, control snapshot as admitted there), from the oldest still named
+
+    @staticmethod
+    def wanted(events) -> bool:
+        """Whether a performance log names the loops its show made (``livegan loop`` markers)."""
+        texts = getattr(events, "markers", None)
+        if texts is not None:  # a LogEvents: its markers' texts (those kept were checked)
+            return any(t.startswith("livegan loop ") for t in texts)
+        return any(getattr(m, "type", None) == "marker" and m.text.startswith("livegan loop ") for _, m in events)
+
+    def at(self, frame: int, gen_and_publish) -> None:
+        """A frame's events are applied and admitted: make the loops its markers name."""
+        states = self.states
+        states.append((frame, self.engine.controls.snapshot()))
+        while self.loops:
+            beat, at = self.loops.pop(0)
+            k = max([i for i, (f, _) in enumerate(states) if f <= at] or [0])
+            del states[:k]  # the live generator's batches only move on: no later marker names an older state
+            gen_and_publish(beat, states[0][1])
+
+
 def render(model, parts, events, total_frames: int, blocksize: int = 256, sink=None,
            lead_frames: int | None = None, warn=None):
     """Render ``total_frames`` of ``parts`` (``livegan.performance.build``) playing ``model``;
@@ -73,13 +110,14 @@ def render(model, parts, events, total_frames: int, blocksize: int = 256, sink=N
     automation fail the same way, so the render stays deterministic. Only the first loop must
     succeed (else ``GenerationFault``). A tempo marker faster than the model can be read at this
     rate is held at ``engine.max_tempo``. ``warn(text)`` hears each distinct fault and hold once.
+    A log that names the loops its show made is followed instead of the scheduler (``_Follow``).
     """
     engine = parts.engine
     if parts.fx is not None:
         parts.fx.set_tempo(engine.transport.tempo)
-    lead = int(RENDER_LEAD_S * engine.sample_rate) if lead_frames is None else int(lead_frames)
-    sched = Scheduler(engine, lead)
-    apply = _applier(parts, warn)
+    sched = Scheduler(engine, int(RENDER_LEAD_S * engine.sample_rate) if lead_frames is None else int(lead_frames))
+    follow = _Follow(engine) if _Follow.wanted(events) else None
+    apply = _applier(parts, warn, follow)
     buf = np.zeros((max(1, blocksize), engine.channels), np.float32)
     audio = None if sink is not None else np.zeros((total_frames, engine.channels), np.float32)
     ev_frames = getattr(events, "frames", None)  # a LogEvents: already in time order, messages made on demand
@@ -88,8 +126,8 @@ def render(model, parts, events, total_frames: int, blocksize: int = 256, sink=N
         ev_frames = [f for f, _ in events]
     n_ev = len(events)
 
-    def gen_and_publish(target):
-        snap = engine.controls.snapshot()
+    def gen_and_publish(target, snap=None):
+        snap = engine.controls.snapshot() if snap is None else snap
         sched.done_seq = snap[0]  # a failed generation is retried at the next control change, as live
         try:
             loop = generate_loop(model, engine, snap)
@@ -110,6 +148,8 @@ def render(model, parts, events, total_frames: int, blocksize: int = 256, sink=N
     engine.process(buf[:0])  # admit them at frame 0
     gen_and_publish(0)  # the first loop starts on frame 0 (faded in)
     frame = 0
+    if follow is not None:
+        follow.at(0, gen_and_publish)
     while frame < total_frames:
         applied = False
         while ei < n_ev and ev_frames[ei] <= frame:
@@ -118,7 +158,9 @@ def render(model, parts, events, total_frames: int, blocksize: int = 256, sink=N
             applied = True
         if applied:
             engine.process(buf[:0])  # admit them at this frame, as the live callback's next block does
-        g = sched.poll(frame)
+            if follow is not None:
+                follow.at(frame, gen_and_publish)
+        g = None if follow is not None else sched.poll(frame)
         if g is not None:
             gen_and_publish(g)
             continue

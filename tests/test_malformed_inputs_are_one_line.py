@@ -46,6 +46,8 @@ FILES = {  # name -> bytes (None: a folder)
     "take_huge.mid": smf(0, 1, 480, [marker("livegan take 99999999999")]),
     "locate_bad.mid": smf(0, 1, 480, [marker("livegan locate x 5")]),
     "run_bad.mid": smf(0, 1, 480, [marker("livegan run 2")]),
+    "loop_bad.mid": smf(0, 1, 480, [marker("livegan loop -5 x")]),
+    "loop_huge.mid": smf(0, 1, 480, [marker("livegan loop 99999999999999999999 0")]),
     "wave.mid": b"RIFF\x00\x00\x00\x00WAVEfmt ",
     "folder.mid": None,
     "nonutf8.toml": b'name = "caf\xe9"\n',
@@ -147,7 +149,8 @@ MIDI_WORDS = {"type2.mid": "type-2", "tpb0.mid": "ticks per beat is 0", "smpte_b
               "long_varlen.mid": "longer than 4 bytes", "short_tempo.mid": "set_tempo", "undefined_status.mid":
               "undefined status", "tempo_word.mid": "livegan tempo abc", "tempo_9000.mid": "[20, 400]",
               "tempo_nan.mid": "[20, 400]", "tempo_escape.mid": "livegan tempo", "take_huge.mid": "99999999999",
-              "locate_bad.mid": "livegan locate", "run_bad.mid": "livegan run", "wave.mid": "not a standard MIDI"}
+              "locate_bad.mid": "livegan locate", "run_bad.mid": "livegan run", "wave.mid": "not a standard MIDI",
+              "loop_bad.mid": "livegan loop", "loop_huge.mid": "livegan loop"}
 for _name, _words in MIDI_WORDS.items():
     _key = "{" + _name.replace(".", "_") + "}"
     RENDER[f"automation {_name}"] = (["--automation", _key, *R], [_key, _words])

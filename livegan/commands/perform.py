@@ -177,7 +177,7 @@ class Show:
                                        frame_clock=frame_clock)
         self.loops = LoopSaver(engine, args.loops_dir, say=lambda m: (self.notes.append(m), self.say(m)))
         acts = {"record": takes.toggle, "save_loop": self.loops.save_playing,  # button actions -> main-thread calls
-                "record_on": lambda: takes.active or takes.toggle(), "record_off": lambda: takes.active and takes.toggle()}
+                "record_on": lambda: takes.ask(True), "record_off": lambda: takes.ask(False)}
         live.on_action = lambda a: acts[a]() if a in acts else None
         live.warn = lambda m: (self.notes.append(m), self.say(f"warning: {m}"))
         live.start()  # each source plugged in (OSC serves the patch played)

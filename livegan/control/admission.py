@@ -3,6 +3,8 @@ staged by the control thread and admitted by the audio thread at a block's first
 """
 from __future__ import annotations
 
+import collections
+
 import numpy as np
 
 from livegan.audio.admit import ADMIT_RING, Admitter
@@ -63,6 +65,10 @@ class EngineControls:
         self._loc = (0, 0.0, 0)  # locates asked for by stage_locate
         self._run = True
         self.generated: list[tuple[int, int]] = []  # (frame, seq) per generated loop (generator thread)
+        self.snap_frame = 0  # the frame the last ``snapshot``'s batch was admitted at (generator thread)
+        # (state frame, target beat, frame) per loop the generator thread made or tried: the control
+        # thread logs each as a ``livegan loop`` marker (``LiveControl``), so the render makes the same loops
+        self.made: collections.deque = collections.deque(maxlen=ADMIT_RING)
         self.frame_fn = lambda: -1
         self.sync(force=True)
 
@@ -89,8 +95,10 @@ class EngineControls:
         return snapshot[1]
 
     def snapshot(self):
-        """(seq, z (D,) float32) as last admitted. Generator thread."""
-        return self._snaps[self.admitter.admitted % ADMIT_RING]
+        """(seq, z (D,) float32) as last admitted (at frame ``snap_frame``). Generator thread."""
+        b = self.admitter.admitted
+        self.snap_frame = max(0, int(self.admit_frame[b % ADMIT_RING]))  # written before ``admitted``
+        return self._snaps[b % ADMIT_RING]
 
     def message(self, msg) -> str | None:
         """A mido-like message (control_change / note_on); other types and channels are ignored."""

@@ -93,6 +93,11 @@ class LiveControl:
         while self._pending and ec.admitted >= self._pending[0][0]:
             b, msgs = self._pending.pop(0)
             self._write(int(ec.admit_frame[b % len(ec.admit_frame)]), msgs)
+        made = getattr(ec, "made", None)
+        while made:  # the generator's loops (each from an admitted batch, whose events are logged above)
+            state, beat, frame = made.popleft()
+            if self.perflog is not None:
+                self.perflog.loop(frame, beat, state)
 
     def _write(self, frame: int, msgs) -> None:
         if self.perflog is None:

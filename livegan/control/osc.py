@@ -17,13 +17,15 @@ Addresses mirror the patch; each message carries one argument (logged in the per
 Floats are quantised to the 128 steps of a MIDI CC (tempo to 0.001 BPM) before they act, so the
 performance log holds exactly what played and ``livegan render --automation TAKE.mid`` re-renders it
 bit for bit. Integers may come as integral floats (TouchOSC buttons send floats). A bundle's time tag
-is not waited for: its messages act when they arrive. A message must be whole (``whole``).
+is not waited for: its messages act when they arrive. A datagram is read whole, up to the UDP
+maximum; a message must be whole (``whole``); bundles are walked here (``messages_of``), each of
+their messages taken or counted, and python-osc never sees a datagram that would make it log.
 
 Whatever cannot be used is counted (``rejected``: ``osc_rejected`` in ``--stats-json``, on the panel)
-and ignored: a datagram that is not OSC, an unknown address, a wrong argument count or type, NaN or
-infinity, a value or index out of range, and an address the patch has nothing for (an effect
-parameter without a knob, morph without a morph CC, a seed past the patch's seed notes); the first
-of each kind is also said once (``warn``).
+and ignored: a datagram or bundle element that is not OSC (or cut off), a type tag python-osc cannot
+read, an unknown address, a wrong argument count or type, NaN or infinity, a value or index out of
+range, and an address the patch has nothing for (an effect parameter without a knob, morph without a
+morph CC, a seed past the patch's seed notes); the first of each kind is also said once (``warn``).
 
 Threads: the OSC thread (``OscSource.start``'s daemon, python-osc's blocking UDP server) parses each
 datagram and only stores: a knob's, morph's or tempo's last value (last value wins) or an event in a
@@ -45,6 +47,7 @@ from livegan.model import printable
 
 RING = 1024  # seed, pad and record events between two polls (a poll comes every few ms)
 RCVBUF = 1 << 20  # a burst (a TouchOSC page sends every fader at once) waits in the kernel, not dropped
+MAX_DATAGRAM = 1 << 16  # read whole: over UDP no datagram is longer (python-osc reads 8192 and cuts the rest off)
 VELOCITY = 100  # a seed or pad press, as the computer keyboard logs it
 
 
@@ -169,6 +172,45 @@ def whole(dgram: bytes) -> bool:
     return len(dgram) == args_at + sum(_FIXED[t] for t in tags)
 
 
+_READ = set("ihfdsbrmtTFN[]")  # the type tags python-osc reads; it logs (on the root logger) any other
+_BUNDLE = b"#bundle\0"
+MAX_DEPTH = 8  # bundles inside bundles: deeper is refused, not recursed into
+
+
+def messages_of(data: bytes, depth: int = 0) -> list:
+    """A datagram's messages in order (a bundle's too; time tags are not waited for): python-osc
+    ``OscMessage``s, or the ``OscRejected`` each unusable part counts as. Bundles are walked and type tags
+    checked here, so python-osc never logs (its root-logger warnings print over the panel). Never raises."""
+    from pythonosc import osc_message
+
+    if data.startswith(b"/"):
+        if not whole(data):
+            return [OscRejected("packet", f"a cut-off OSC message ({len(data)} bytes)")]
+        at = (data.index(b"\0") // 4 + 1) * 4  # the type tags (whole: they are there and end)
+        bad = "".join(sorted(set(data[at + 1:data.find(b"\0", at)].decode("latin-1")) - _READ))
+        if bad and data[at:at + 1] == b",":
+            address = data[:at].rstrip(b"\0").decode("latin-1")[:64]
+            return [OscRejected("type", f"{address}: type tag {bad[:8]!r} is not one livegan reads")]
+        try:
+            return [osc_message.OscMessage(data)]
+        except Exception:  # ParseError, and whatever else a hostile message provokes in the parser
+            return [OscRejected("packet", f"a message that is not OSC ({len(data)} bytes)")]
+    if not data.startswith(_BUNDLE) or len(data) < 16:
+        return [OscRejected("packet", f"{'a bundle element' if depth else 'a datagram'} that is not OSC "
+                                      f"({len(data)} bytes)")]
+    if depth >= MAX_DEPTH:
+        return [OscRejected("packet", f"a bundle nested more than {MAX_DEPTH} deep")]
+    out, i = [], 16  # after "#bundle", its time tag
+    while i < len(data):
+        size = int.from_bytes(data[i:i + 4], "big", signed=True)
+        if i + 4 > len(data) or size <= 0 or size % 4 or i + 4 + size > len(data):
+            out.append(OscRejected("packet", f"a bundle element cut off or of a wrong size ({size} bytes)"))
+            break  # the elements after it cannot be found
+        out += messages_of(data[i + 4:i + 4 + size], depth + 1)
+        i += 4 + size
+    return out
+
+
 class OscSource:
     """An OSC UDP server as a ``ControlSource``. ``open`` binds (main thread, before the show),
     ``start`` serves on the OSC thread, ``poll`` drains on the control thread, ``close`` stops."""
@@ -192,6 +234,7 @@ class OscSource:
         from pythonosc import osc_server
 
         class Server(osc_server.BlockingOSCUDPServer):
+            max_packet_size = MAX_DATAGRAM
             def verify_request(self, request, client_address):
                 return True  # every datagram reaches ``receive``, so one that is not OSC is counted
 
@@ -246,19 +289,12 @@ class OscSource:
         return []
 
     def receive(self, data: bytes) -> None:
-        """One datagram: each message in it stored or counted. OSC thread; never raises."""
-        from pythonosc import osc_packet
-
-        try:
-            messages = osc_packet.OscPacket(data).messages
-        except Exception:  # ParseError, and whatever else a hostile datagram provokes in the parser
-            self._reject(OscRejected("packet", f"a datagram that is not OSC ({len(data)} bytes)"))
-            return
-        for tm in messages:
-            if whole(tm.message.dgram):
-                self.take(tm.message.address, tm.message.params)
+        """One datagram: each message in it (a bundle's too) stored or counted. OSC thread; never raises."""
+        for m in messages_of(data):
+            if isinstance(m, OscRejected):
+                self._reject(m)
             else:
-                self._reject(OscRejected("packet", f"a cut-off OSC message ({tm.message.size} bytes)"))
+                self.take(m.address, m.params)
 
     def take(self, address: str, args) -> None:
         """One message: stored (last value wins, or the ring) or counted. OSC thread; never raises."""

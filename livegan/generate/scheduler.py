@@ -29,6 +29,7 @@ class Scheduler:
         self.lead = int(lead_frames)
         self.done_seq = -1  # control seq of the last generated loop
         self.plan_beat = None  # boundary (beats) of the pending plan
+        self.next_frame = None  # the frame of the next decision (``poll``), None when none is planned
 
     def decision_frame(self, beat: int) -> int:
         return self.engine.transport.frame_of_beat(beat) - self.lead
@@ -108,11 +109,14 @@ class GeneratorThread(threading.Thread):
                     self.stop_event.wait(min(0.005, max(0.0005, wait_frames / e.sample_rate / 2)))
                     continue
                 snap = e.controls.snapshot()
+                state = getattr(e.controls, "snap_frame", None)
                 self.sched.done_seq = snap[0]  # a failed generation is retried at the next control change
                 try:
                     self._generate(snap, g)
                 except Exception as ex:  # the show goes on: the current loop keeps playing
                     e.faults.add(fault_text(ex))
+                if state is not None:  # logged by the control thread: the render makes the same loop here
+                    e.controls.made.append((state, g, e.transport.frame))
         except BaseException as ex:  # surfaced by the main thread; audio keeps playing the last loop
             self.error = ex
 

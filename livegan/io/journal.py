@@ -30,7 +30,7 @@ from livegan.errors import CLIError
 
 MAGIC = "livegan journal 1"
 MAX_LINE = 200  # a valid line is under 80 characters
-_STATUS_OK = set(range(0x80, 0x100)) | {0x100, 0x101, 0x102}
+_STATUS_OK = set(range(0x80, 0x100)) | {0x100, 0x101, 0x102, 0x104}
 _INT_MAX = 1 << 62
 _INT = re.compile(rb"-?[0-9]{1,19}")
 

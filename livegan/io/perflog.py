@@ -9,7 +9,9 @@ gives back the frame it was played on, so a re-render reproduces the control
 timeline exactly. Tempo changes of the performance are markers
 (``livegan tempo 132.000``), not tempo-map changes, so they never move events;
 an external clock's effect on the beat grid is kept the same way (``livegan
-locate BEAT FRAME``, ``livegan run 0|1``);
+locate BEAT FRAME``, ``livegan run 0|1``), and so is each loop the live
+generator made (``livegan loop BEAT FRAME``: published here for beat BEAT,
+made from the control state as of FRAME; ``livegan render`` makes it there);
 start / stop / continue (real-time bytes a MIDI file may not hold) are markers
 too, and ``read_perflog`` turns them back into messages.
 
@@ -70,6 +72,11 @@ class PerfLog:
         """The transport stopped (0) or runs again (1) (a marker)."""
         self.log(frame, [0x102, 1 if on else 0])
 
+    def loop(self, frame: int, beat: int, state_frame: int) -> None:
+        """The generator published (or tried) a loop for ``beat`` (-1: at once) made from the control
+        state as of ``state_frame`` (a marker: the render makes the same loop here). Thread: any producer."""
+        self.log(frame, [0x104, int(beat) + 1, int(state_frame)])
+
     def __len__(self):
         return self._n
 
@@ -117,6 +124,8 @@ class PerfLog:
                 m = mido.MetaMessage("marker", text=f"livegan run {int(d1)}")
             elif s == 0x103:
                 m = mido.MetaMessage("marker", text=f"livegan take {int(frame)}")
+            elif s == 0x104:
+                m = mido.MetaMessage("marker", text=f"livegan loop {int(d1) - 1} {int(d2)}")
             else:
                 try:
                     m = mido.Message.from_bytes([int(s)] + [int(d1), int(d2)][: _data_len(int(s))])
@@ -199,6 +208,9 @@ def _marker_problem(text: str, seconds: float) -> str | None:
         elif p[1] == "run":
             if len(p) != 3 or p[2] not in ("0", "1"):
                 return "must be 'livegan run 0' or 'livegan run 1'"
+        elif p[1] == "loop":
+            if len(p) != 4 or not -1 <= int(p[2]) < 1 << 40 or not 0 <= int(p[3]) < 1 << 62:
+                return "must be 'livegan loop BEAT FRAME' with whole numbers BEAT >= -1 and FRAME >= 0"
         elif p[1] == "take":
             # the marker sits on the take's first frame: FRAME / seconds is the log's sample rate
             if len(p) != 3 or not 0 <= int(p[2]) <= SAMPLERATE_RANGE[1] * seconds + 1:
@@ -214,7 +226,7 @@ def read_log_events(path, sample_rate: int, automation_only: bool = True) -> Log
 
     Keeps channel messages (only note on/off and CCs with ``automation_only``), start / stop /
     continue (real-time bytes, or ``livegan start|stop|continue`` markers turned back into
-    messages) and the ``livegan tempo|locate|run|take`` markers, each checked; other markers
+    messages) and the ``livegan tempo|locate|run|take|loop`` markers, each checked; other markers
     and meta events are dropped. Raises ``livegan.io.smf.MidiFileError`` naming the problem.
     """
     from livegan.io.smf import MidiFileError, read_smf
@@ -230,7 +242,7 @@ def read_log_events(path, sample_rate: int, automation_only: bool = True) -> Log
         if name in _REALTIME_BACK:
             status[k] = _REALTIME_BACK[name]
             keep[k] = True
-        elif name.split(" ")[0] in ("tempo", "locate", "run", "take"):
+        elif name.split(" ")[0] in ("tempo", "locate", "run", "take", "loop"):
             why = _marker_problem(text, float(ev.seconds[k]))
             if why:
                 raise MidiFileError(f"marker {text[:60]!r} at {ev.seconds[k]:.3f} s: {why}")
@@ -261,6 +273,14 @@ def marker_take(msg) -> int | None:
     """The frame of a ``livegan take FRAME`` marker (where a take's audio starts), else None."""
     if getattr(msg, "type", None) == "marker" and msg.text.startswith("livegan take "):
         return int(msg.text.split()[-1])
+    return None
+
+
+def marker_loop(msg):
+    """(target beat, state frame) of a ``livegan loop BEAT FRAME`` marker, else None."""
+    if getattr(msg, "type", None) == "marker" and msg.text.startswith("livegan loop "):
+        p = msg.text.split()
+        return int(p[2]), int(p[3])
     return None
 
 

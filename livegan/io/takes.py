@@ -50,6 +50,7 @@ class Takes:
     """
 
     JOURNAL_EVERY_S = 0.05  # the performance log reaches the disk this often while a take records
+    MIN_TAKE_S = 1.0  # a take lasts at least this long (of the show's frames): see ``ask``
 
     def __init__(self, engine, rate: int, channels: int, perflog, first: str | None, say):
         self.engine, self.rate, self.channels, self.perflog, self.first, self.say = \
@@ -65,6 +66,7 @@ class Takes:
         self.errors = []  # what could not be written, for the end of the performance
         self._warned = False
         self._next_flush = 0.0
+        self._stop_at = None  # a stop asked before the take was MIN_TAKE_S long: the frame it happens at
 
     @property
     def active(self) -> bool:
@@ -91,7 +93,7 @@ class Takes:
             self.warn(str(e))
             return
         self.engine.attach_ring(1)
-        self.rec, self._warned = rec, False
+        self.rec, self._warned, self._stop_at = rec, False, None
         self.start_frame = 0  # before the stream starts: from frame 0
         if running:
             self._wait_attached()
@@ -105,7 +107,10 @@ class Takes:
                           f".mid is written only at its end")
 
     def poll(self) -> None:
-        """Show a write error at once; append new events to the journal. Main thread, every tick."""
+        """A stop that waited (``ask``) happens; show a write error at once; append new events to the
+        journal. Main thread, every tick."""
+        if self._stop_at is not None and self.engine.transport.frame >= self._stop_at:
+            self.stop()
         rec = self.rec
         if rec is None:
             return
@@ -134,6 +139,7 @@ class Takes:
         rec = self.rec
         if rec is None:
             return
+        self._stop_at = None
         self.engine.attach_ring(0)
         if running:
             self._wait_attached()  # the callback writes no more into the take's ring
@@ -166,7 +172,25 @@ class Takes:
                  f"{n} events")
 
     def toggle(self) -> None:
-        self.stop() if self.rec is not None else self.start()
+        """A record press that starts a take or stops the one in progress (``ask``). Main thread."""
+        self.ask(None)
+
+    def ask(self, on: bool | None) -> None:
+        """A record press from any source (the keyboard, a record button, OSC): start a take (True),
+        stop it (False) or toggle (None). A take lasts at least ``MIN_TAKE_S`` of the show: a stop asked
+        sooner happens when the take is that long (``poll``) and a start asked meanwhile cancels it
+        (the take goes on). So a take starts at most once per ``MIN_TAKE_S`` however fast presses
+        come, and a press never loses audio: starts are never delayed, only stops. Each take's log
+        marks the frame it really began at (``livegan take FRAME``), so its re-render agrees. Main thread."""
+        recording = self.rec is not None and self._stop_at is None  # what the presses so far asked for
+        want = (not recording) if on is None else bool(on)
+        if want and self.rec is None:
+            self.start()
+        elif want:
+            self._stop_at = None
+        elif recording:
+            self._stop_at = self.start_frame + int(self.MIN_TAKE_S * self.rate)
+            self.poll()  # a take already that long stops now
 
     def drain_meter(self) -> None:
         if self.rec is None:
