@@ -32,6 +32,9 @@ FORMAT_VERSION = 1  # bump when a field changes meaning
 META_NAME = "livegan.json"  # name of the extra file inside the TorchScript zip
 LATENT_DISTS = ("uniform", "normal")
 SAMPLERATE_RANGE = (8000, 384000)  # the lowest common audio rate .. the highest the model format allows
+# The one tempo range (BPM): model files, wrap, train presets, patches, performance logs, OSC and the engine all
+# check against it, so a tempo one of them accepts never crashes another.
+MIN_BPM, MAX_BPM = 20.0, 400.0
 
 # TorchScript is the contract's container (DESIGN.md); torch >= 2.10 marks jit deprecated but keeps it.
 warnings.filterwarnings("ignore", message=r"`torch\.jit\.", category=DeprecationWarning)
@@ -124,8 +127,8 @@ def validate_meta(raw, path="<metadata>") -> ModelMeta:
             bad(k, f"must be an integer in [{lo}, {hi}], got {v!r}")
     if raw["latent_dist"] not in LATENT_DISTS:
         bad("latent_dist", f"must be one of {LATENT_DISTS}, got {raw['latent_dist']!r}")
-    if not is_num(raw["bpm"]) or not 10 <= raw["bpm"] <= 1000:
-        bad("bpm", f"must be a number in [10, 1000], got {raw['bpm']!r}")
+    if not is_num(raw["bpm"]) or not MIN_BPM <= raw["bpm"] <= MAX_BPM:
+        bad("bpm", f"must be a number in [{MIN_BPM:g}, {MAX_BPM:g}], got {raw['bpm']!r}")
     # The loop length must be exactly what bars x beats at bpm mean, or nothing stays on the beat.
     seconds = raw["loop_samples"] / raw["sample_rate"]
     musical = raw["bars"] * raw["beats_per_bar"] * 60.0 / raw["bpm"]

@@ -6,10 +6,13 @@ are templates: ``{name}`` is a file built by ``corpus`` below, ``{model}`` the t
 """
 from __future__ import annotations
 
+import json
 import os
 import struct
 
 import pytest
+
+from livegan.testing.tiny import make_tiny_generator, tiny_meta
 
 GOOD_TRACK = b"\x00\xb0\x01\x40\x10\x02\x41\x00\xff\x2f\x00"
 
@@ -71,7 +74,25 @@ def corpus(tmp_path, tiny_model):
     paths["good_mid"] = paths["type2_mid"].replace("type2", "good")
     with open(paths["good_mid"], "wb") as f:
         f.write(smf(0, 1, 480, [GOOD_TRACK]))
+    for name, over in MODELS.items():
+        paths[name.replace(".", "_")] = _raw_model(tmp_path / name, **over)
     return paths
+
+
+def _raw_model(path, **over) -> str:
+    """The tiny generator saved with metadata ``over`` as is (``save_loop_model`` would refuse it)."""
+    import torch
+
+    from livegan.model import META_NAME
+
+    meta = {**tiny_meta(**over), "format": 1}
+    torch.jit.save(torch.jit.script(make_tiny_generator()), str(path), _extra_files={META_NAME: json.dumps(meta)})
+    return str(path)
+
+
+# model files whose tempo lies outside the one range every part plays (20-400 BPM); the model check
+# allowed 10-1000 and the engine then raised ValueError in render and perform
+MODELS = {"fast.ts": dict(bars=4, beats_per_bar=4, bpm=480.0), "slow.ts": dict(sample_rate=2048, bpm=15.0)}
 
 
 def _snapshot(folder):
@@ -137,6 +158,10 @@ RENDER = {  # id -> (args, words the line must hold)
                        "1"], ["{tmp}/none.ts"]),
     "loops unwritable": (["--automation", "{good_mid}", *R, "--loops", "/proc/loops"], ["--loops /proc/loops"]),
     "no arguments": ([], ["--automation"]),
+    "model at 480 BPM": (["--automation", "{good_mid}", "--model", "{fast_ts}", "-o", "{tmp}/o.wav", "--seconds", "1"],
+                         ["{fast_ts}", "'bpm'", "[20, 400]"]),
+    "model at 15 BPM": (["--automation", "{good_mid}", "--model", "{slow_ts}", "-o", "{tmp}/o.wav", "--seconds", "1"],
+                        ["{slow_ts}", "'bpm'", "[20, 400]"]),
 }
 MIDI_WORDS = {"type2.mid": "type-2", "tpb0.mid": "ticks per beat is 0", "smpte_bad.mid": "SMPTE",
               "random.mid": "not a standard MIDI file", "truncated.mid": "truncated", "empty.mid": "not a standard",
@@ -183,6 +208,7 @@ PERFORM = {
     "osc port word": (["--osc", "nine"], ["--osc"]),
     "osc-host without osc": (["--osc-host", "0.0.0.0"], ["--osc-host", "--osc"]),
     "osc-host not here": (["--osc", "9000", "--osc-host", "192.0.2.1"], ["--osc-host 192.0.2.1"]),
+    "model at 480 BPM": (["--seconds", "1", "--model", "{fast_ts}"], ["{fast_ts}", "'bpm'", "[20, 400]"]),
 }
 
 
@@ -200,6 +226,7 @@ INFO = {
     "device gpu": (["{model}", "--device", "gpu"], ["--device"]),
     "model folder": (["{tmp}"], ["{tmp}"]),
     "model random bytes": (["{random_mid}"], ["{random_mid}"]),
+    "model at 480 BPM": (["{fast_ts}"], ["{fast_ts}", "'bpm'", "[20, 400]"]),
 }
 
 
@@ -243,3 +270,16 @@ DEMO = {
 def test_demo_refuses_malformed_output_in_one_line(cli, corpus, case):
     args, names = DEMO[case]
     run_case(cli, corpus, "demo", args, names)
+
+
+WRAP = {  # refused before the decoder is loaded
+    "bpm 480": (["{model}", "-o", "{tmp}/w.ts", "--bpm", "480"], ["--bpm", "[20, 400]"]),
+    "bpm 15": (["{model}", "-o", "{tmp}/w.ts", "--bpm", "15"], ["--bpm", "[20, 400]"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(WRAP))
+def test_wrap_refuses_malformed_input_in_one_line(cli, corpus, case):
+    args, names = WRAP[case]
+    run_case(cli, corpus, "wrap", args, names)
+    assert not os.path.exists(os.path.join(corpus["tmp"], "w.ts"))

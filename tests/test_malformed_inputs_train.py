@@ -28,6 +28,9 @@ TRAIN_CASES = [
     ("loop_samples-0", ["--set", "loop_samples=0"], "loop_samples"),
     ("loop_samples-not-whole-layers", ["--set", "loop_samples=4100"], "loop_samples"),
     ("loop-tempo-out-of-range", ["--set", "sample_rate=96000"], "loop_samples"),
+    ("loop-tempo-above-what-the-engine-plays", ["--set", "sample_rate=65536"], "20-400 BPM"),  # 480 BPM
+    ("bpm-480", ["--set", "bpm=480"], "bpm"),
+    ("bpm-15", ["--set", "bpm=15"], "bpm"),
     ("model_dim-0", ["--set", "model_dim=0"], "model_dim"),
     ("latent_dim-0", ["--set", "latent_dim=0"], "latent_dim"),
     ("kernel-below-stride", ["--set", "kernel=1", "--set", "stride=4", "--set", "n_layers=3"], "kernel"),

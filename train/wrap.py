@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 from livegan.errors import CLIError, ModelFileError, first_line
-from livegan.model import LoopModel, check_code, seed_z
+from livegan.model import MAX_BPM, MIN_BPM, LoopModel, check_code, seed_z
 from train.directions import pca_directions, prior_z
 from train.export import save_loop_model
 from train.metrics import seam_score
@@ -195,7 +195,7 @@ def build(src: str, m, *, sr: int, bpm: float = 120.0, bars: int = 1, beats: int
         p = _probe_forward(m, src, latent_dim)
         if p["samples"] < loop + fade:
             need = math.ceil(bars * beats * 60.0 * sr / max(p["samples"] - fade, 1))  # the slowest tempo that fits
-            hint = f": use --bpm {need} or more, or fewer --bars" if need <= 1000 else ""
+            hint = f": use --bpm {need} or more, or fewer --bars" if need <= MAX_BPM else ""
             raise CLIError(f"{src}: forward() renders {p['samples']} samples at {sr} Hz, one bar and the crossfade "
                            f"need {loop + fade}{hint}")
         module = ForwardLoop(m, loop, fade)
@@ -252,7 +252,7 @@ def _checked(v, lo: float, hi: float, flag: str) -> float:
 
 def cli_wrap(args) -> int:
     wrap_model(args.model, args.output, sample_rate=args.sample_rate, name=args.name,
-               bpm=_checked(args.bpm, 10, 1000, "--bpm"), bars=args.bars, beats=args.beats_per_bar,
+               bpm=_checked(args.bpm, MIN_BPM, MAX_BPM, "--bpm"), bars=args.bars, beats=args.beats_per_bar,
                latent_dim=args.latent_dim, latent_dist=args.latent_dist,
                swing=_checked(args.swing, 0, 4, "--swing"),
                fade_ms=_checked(args.crossfade_ms, 0, 100, "--crossfade-ms"), renders=args.pca_renders)
