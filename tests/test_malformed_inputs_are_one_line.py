@@ -61,8 +61,16 @@ FILES = {  # name -> bytes (None: a folder)
 }
 
 
+@pytest.fixture(scope="module")
+def bad_models(tmp_path_factory, tiny_model):
+    folder = tmp_path_factory.mktemp("bad_models")
+    paths = {name.replace(".", "_"): _raw_model(folder / name, **over) for name, over in MODELS.items()}
+    paths["bomb_ts"] = _metadata_bomb(tiny_model, folder / "bomb.ts", 64 << 20)
+    return paths
+
+
 @pytest.fixture
-def corpus(tmp_path, tiny_model):
+def corpus(tmp_path, tiny_model, bad_models):
     paths = {"model": str(tiny_model), "missing": str(tmp_path / "missing.mid"), "tmp": str(tmp_path)}
     for name, data in FILES.items():
         p = tmp_path / name
@@ -74,9 +82,26 @@ def corpus(tmp_path, tiny_model):
     paths["good_mid"] = paths["type2_mid"].replace("type2", "good")
     with open(paths["good_mid"], "wb") as f:
         f.write(smf(0, 1, 480, [GOOD_TRACK]))
-    for name, over in MODELS.items():
-        paths[name.replace(".", "_")] = _raw_model(tmp_path / name, **over)
+    paths.update(bad_models)
     return paths
+
+
+def _metadata_bomb(model, path, nbytes: int) -> str:
+    """``model`` re-zipped with its ``livegan.json`` padded to ``nbytes`` of valid JSON and deflated
+    (a few KB on disk): read whole, it cost RSS without bound."""
+    import zipfile
+
+    from livegan.model import META_NAME
+
+    with zipfile.ZipFile(model) as src, zipfile.ZipFile(path, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename.endswith("/extra/" + META_NAME):
+                data = data + b" " * (nbytes - len(data))
+                dst.writestr(info.filename, data, compress_type=zipfile.ZIP_DEFLATED)
+            else:
+                dst.writestr(info, data)
+    return str(path)
 
 
 def _raw_model(path, **over) -> str:
@@ -162,6 +187,8 @@ RENDER = {  # id -> (args, words the line must hold)
                          ["{fast_ts}", "'bpm'", "[20, 400]"]),
     "model at 15 BPM": (["--automation", "{good_mid}", "--model", "{slow_ts}", "-o", "{tmp}/o.wav", "--seconds", "1"],
                         ["{slow_ts}", "'bpm'", "[20, 400]"]),
+    "metadata bomb": (["--automation", "{good_mid}", "--model", "{bomb_ts}", "-o", "{tmp}/o.wav", "--seconds", "1"],
+                      ["{bomb_ts}", "livegan.json", "16 MiB"]),
 }
 MIDI_WORDS = {"type2.mid": "type-2", "tpb0.mid": "ticks per beat is 0", "smpte_bad.mid": "SMPTE",
               "random.mid": "not a standard MIDI file", "truncated.mid": "truncated", "empty.mid": "not a standard",
@@ -227,6 +254,7 @@ INFO = {
     "model folder": (["{tmp}"], ["{tmp}"]),
     "model random bytes": (["{random_mid}"], ["{random_mid}"]),
     "model at 480 BPM": (["{fast_ts}"], ["{fast_ts}", "'bpm'", "[20, 400]"]),
+    "metadata bomb": (["{bomb_ts}"], ["{bomb_ts}", "livegan.json", "16 MiB"]),
 }
 
 
