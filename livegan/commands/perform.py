@@ -194,9 +194,10 @@ def _connect(show: Show) -> None:
 
 def _start_first_take(record: str, takes) -> None:
     """Take 1 from frame 0: a bad path fails here, before any sound. Unfinished takes found beside it are named."""
+    from livegan.errors import shown
     from livegan.io.journal import unfinished_takes
 
-    for j in unfinished_takes(os.path.dirname(record))[:3]:
+    for j in map(shown, unfinished_takes(os.path.dirname(record))[:3]):  # a file name can hold escape sequences
         print(f"livegan perform: found an unfinished take's performance log {j} (a crash?): re-render the "
               f"take with livegan render --automation {j} --seconds S -o OUT.wav", file=sys.stderr)
     takes.start(running=False)
