@@ -311,3 +311,21 @@ def test_wrap_refuses_malformed_input_in_one_line(cli, corpus, case):
     args, names = WRAP[case]
     run_case(cli, corpus, "wrap", args, names)
     assert not os.path.exists(os.path.join(corpus["tmp"], "w.ts"))
+
+
+@pytest.mark.parametrize("args", [["devices"], ["info", "{model}", "--json", "--runs", "1"],
+                                  ["info", "{model}", "--runs", "1"]], ids=["devices", "info --json", "info"])
+def test_a_closed_stdout_ends_the_command_quietly(corpus, args):
+    """``livegan devices | head -1``: the reader is gone before the output is written. The command ends
+    as a SIGPIPE'd tool does (141), with nothing on stderr (a BrokenPipeError traceback before)."""
+    import subprocess
+    import sys
+
+    r, w = os.pipe()
+    os.close(r)  # the reader left: every write to w fails with EPIPE
+    try:
+        p = subprocess.run([sys.executable, "-m", "livegan", *[a.format(**corpus) for a in args]], stdout=w,
+                           stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(w)
+    assert p.returncode == 141 and p.stderr == "", (p.returncode, p.stderr[-2000:])
