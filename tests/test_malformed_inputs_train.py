@@ -157,3 +157,46 @@ def test_folder_with_a_dangling_link_and_a_non_utf8_name_still_trains(loops, tmp
     assert "used" in table.split("caf\\xe9.wav")[1].splitlines()[0]  # read, shown escaped
     warnings = [line for line in out.err.splitlines() if line.startswith("warning: skipped")]
     assert len(warnings) == 3 and "deleted.wav" in "".join(warnings)
+
+
+def _train_with_file_size_limit(args, nbytes: int):
+    """``livegan train ARGS`` in a subprocess whose files cannot grow past ``nbytes`` (``RLIMIT_FSIZE``,
+    ``SIGXFSZ`` ignored): writes fail with ``EFBIG`` as they would with ``ENOSPC`` on a full disk."""
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    def limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, nbytes))
+
+    return subprocess.run([sys.executable, "-m", "livegan", "train", *map(str, args)], capture_output=True,
+                          text=True, timeout=300, preexec_fn=limit)
+
+
+def _error_lines(r):
+    assert "Traceback" not in r.stderr, r.stderr[-3000:]
+    return [ln for ln in r.stderr.splitlines() if ln.startswith("livegan train: error: ")]
+
+
+def test_train_out_on_a_full_disk_is_one_line_and_leaves_no_partial_checkpoint(loops, tmp_path):
+    """The loops' cache and preset.json fit, the checkpoint (5 MB at model_dim 2) does not: torch's
+    writer raised a C++ RuntimeError traceback before and left checkpoint.pt.part."""
+    run = tmp_path / "run"
+    r = _train_with_file_size_limit([loops, "--out", run, *TINY], 1 << 20)
+    errors = _error_lines(r)
+    assert r.returncode == 2 and len(errors) == 1, r.stderr[-3000:]
+    assert str(run / "checkpoint.pt") in errors[0] and "File too large" in errors[0]
+    assert sorted(os.listdir(run)) == ["data.npz", "preset.json"]  # no checkpoint.pt(.part)
+
+
+def test_resume_on_a_full_disk_keeps_the_previous_checkpoint(loops, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", str(loops), "--out", str(run), *TINY]) == 0
+    before = (run / "checkpoint.pt").read_bytes()
+    r = _train_with_file_size_limit([loops, "--out", run, *TINY, "--steps", "4", "--resume"], 1 << 20)
+    errors = _error_lines(r)
+    assert r.returncode == 2 and len(errors) == 1 and "previous checkpoint is kept" in errors[0], r.stderr[-3000:]
+    assert (run / "checkpoint.pt").read_bytes() == before
+    assert not (run / "checkpoint.pt.part").exists()
