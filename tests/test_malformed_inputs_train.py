@@ -23,6 +23,7 @@ TRAIN_CASES = [
     ("batch_size-negative", ["--set", "batch_size=-3"], "batch_size"),
     ("batch_size-fraction", ["--set", "batch_size=2.5"], "batch_size"),
     ("batch_size-word", ["--set", "batch_size=many"], "batch_size"),
+    ("batch_size-1e9", ["--set", "batch_size=1e9"], "batch_size"),  # tried to allocate 16 TB: a traceback
     ("sample_rate-0", ["--set", "sample_rate=0"], "sample_rate"),
     ("sample_rate-negative", ["--set", "sample_rate=-48000"], "sample_rate"),
     ("loop_samples-0", ["--set", "loop_samples=0"], "loop_samples"),
@@ -200,3 +201,19 @@ def test_resume_on_a_full_disk_keeps_the_previous_checkpoint(loops, tmp_path, ca
     assert r.returncode == 2 and len(errors) == 1 and "previous checkpoint is kept" in errors[0], r.stderr[-3000:]
     assert (run / "checkpoint.pt").read_bytes() == before
     assert not (run / "checkpoint.pt.part").exists()
+
+
+@pytest.mark.parametrize("error", [torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 80.00 GiB"),
+                                   RuntimeError("[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: "
+                                                "can't allocate memory: you tried to allocate 98304000 bytes")])
+def test_running_out_of_memory_is_one_line_naming_the_fields_to_lower(loops, tmp_path, capsys, monkeypatch, error):
+    """A batch the machine cannot hold (within the range, on a smaller machine) ends as one line."""
+    import train.trainer
+
+    def train_out_of_memory(*a, **k):
+        raise error
+
+    monkeypatch.setattr(train.trainer, "train", train_out_of_memory)
+    rc = main(["train", str(loops), "--out", str(tmp_path / "run"), *TINY, "--set", "batch_size=60000"])
+    err = _one_line(capsys, rc, "out of memory")
+    assert "batch_size (60000)" in err and "model_dim (2)" in err

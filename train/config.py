@@ -168,7 +168,7 @@ RANGES = {
     "minibatch_disc": (0, None), "minibatch_disc_dim": (1, None), "minibatch_disc_pool": (1, None),
     "pack": (1, None), "feature_matching": (0, None), "real_label": (0.5, 1.0), "gp_weight": (0, None),
     "n_critic": (1, None), "lr": (0, None), "beta1": (0, 1), "beta2": (0, 1), "eps": (0, None),
-    "batch_size": (1, None), "shift_quantum": (1, None), "translate": (0, 1), "cutout": (0, 1),
+    "batch_size": (1, 1 << 16), "shift_quantum": (1, None), "translate": (0, 1), "cutout": (0, 1),
     "steps": (1, None), "max_seconds": (0, None), "preview_every": (0, None), "keep_every": (0, None),
     "select_every": (0, None), "checkpoint_every": (0, None), "n_val": (1, None), "seed": (0, 2 ** 32 - 1),
     "threads": (0, 4096),

@@ -209,7 +209,7 @@ def close_ddp(s: TrainState) -> None:
 
 
 def cli_train(args) -> int:
-    from livegan.errors import CLIError
+    from livegan.errors import CLIError, first_line
     from train.data import NoUsableAudio
 
     try:
@@ -224,4 +224,9 @@ def cli_train(args) -> int:
         train(args.data_dir, p, args.out, device=args.device, resume=args.resume)
     except (KeyError, ValueError, NoUsableAudio, OSError) as e:
         raise CLIError(str(e).strip("'\"")) from None
+    except RuntimeError as e:  # torch.OutOfMemoryError, or the CPU allocator's "can't allocate memory"
+        if not isinstance(e, torch.OutOfMemoryError) and "can't allocate memory" not in str(e):
+            raise
+        raise CLIError(f"out of memory ({first_line(e, 120)}): lower batch_size ({p.batch_size}) or "
+                       f"model_dim ({p.model_dim}) with --set") from None
     return 0
