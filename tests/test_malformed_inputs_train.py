@@ -217,3 +217,40 @@ def test_running_out_of_memory_is_one_line_naming_the_fields_to_lower(loops, tmp
     rc = main(["train", str(loops), "--out", str(tmp_path / "run"), *TINY, "--set", "batch_size=60000"])
     err = _one_line(capsys, rc, "out of memory")
     assert "batch_size (60000)" in err and "model_dim (2)" in err
+
+
+@pytest.fixture(scope="module")
+def trained(loops, tmp_path_factory):
+    run = tmp_path_factory.mktemp("trained")
+    assert main(["train", str(loops), "--out", str(run), *TINY]) == 0
+    return torch.load(run / "checkpoint.pt", weights_only=True)
+
+
+def _nan_weights(ck, last_only: bool = False):
+    names = [k for k, v in ck["g"].items() if v.is_floating_point()][-1 if last_only else 0:]
+    return {**ck, "g": {k: v * float("nan") if k in names else v for k, v in ck["g"].items()}}
+
+
+BAD_CHECKPOINTS = {  # id -> (the run's checkpoint made wrong, what the one line says)
+    "NaN weights": (_nan_weights, "non-finite output"),  # LinAlgError traceback from GANSpace's SVD
+    "NaN in the last layer": (lambda ck: _nan_weights(ck, last_only=True), "non-finite output"),  # file was written
+    "preset model_dim 100000": (lambda ck: {**ck, "preset": {**ck["preset"], "model_dim": 100000}},
+                                "model_dim"),  # tried to allocate 819 GB for the networks
+    "preset latent_dim 0": (lambda ck: {**ck, "preset": {**ck["preset"], "latent_dim": 0}}, "latent_dim"),
+    "weights of the wrong shape": (lambda ck: {**ck, "g": {k: v[..., :1] if v.dim() else v for k, v in ck["g"].items()}},
+                                   "size mismatch"),  # 48 lines of load_state_dict
+    "weights missing": (lambda ck: {**ck, "g": dict(list(ck["g"].items())[1:])}, "do not fit"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_CHECKPOINTS))
+def test_export_of_a_wrong_checkpoint_is_one_line(trained, tmp_path, capsys, case):
+    """export runs resume's checks on the checkpoint's preset, and its weights must fit it and play."""
+    make, says = BAD_CHECKPOINTS[case]
+    run = tmp_path / "run"
+    run.mkdir()
+    torch.save(make(trained), run / "checkpoint.pt")
+    rc = main(["export", str(run), "-o", str(tmp_path / "m.ts")])
+    err = _one_line(capsys, rc, says)
+    assert str(run / "checkpoint.pt") in err or str(tmp_path / "m.ts") in err, err  # names the file
+    assert not (tmp_path / "m.ts").exists()  # nothing written

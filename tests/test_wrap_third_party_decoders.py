@@ -87,11 +87,26 @@ class Printing(RaveLike):
         return torch.repeat_interleave(z[:, :1], self.ratio, dim=2)
 
 
+class NanRave(RaveLike):
+    """A decode() that renders NaN (a decoder with broken weights)."""
+
+    @torch.jit.export
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.repeat_interleave(z[:, :1], self.ratio, dim=2) * float("nan")
+
+
+class NanPlain(PlainGen):
+    """A forward() that renders NaN."""
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:  # (B, D) -> (B, N)
+        return (z @ self.w).sum(1, keepdim=True) * self.t * float("nan")
+
+
 @pytest.fixture(scope="module")
 def decoders(tmp_path_factory):
     d = tmp_path_factory.mktemp("decoders")
     made = {"rave": RaveLike(), "plain": PlainGen(), "noisy": RaveLike(noise=1e-3), "image": ImageNet(),
-            "printing": Printing()}
+            "printing": Printing(), "nan_rave": NanRave(), "nan_plain": NanPlain()}
     for name, module in made.items():
         torch.jit.save(torch.jit.script(module.eval()), str(d / f"{name}.ts"))
     (d / "bytes.ts").write_bytes(b"\x00not a model" * 100)
@@ -165,6 +180,16 @@ def test_a_file_that_is_no_decoder_is_one_line(decoders, tmp_path, name, says):
     r = run_cli("wrap", decoders / f"{name}.ts", "-o", tmp_path / "x.ts", "--sample-rate", SR)
     assert r.returncode == 2, r.stderr
     assert r.stderr.startswith("livegan wrap: error:") and says in r.stderr and r.stderr.count("\n") == 1, r.stderr
+    assert not (tmp_path / "x.ts").exists()
+
+
+@pytest.mark.parametrize("name", ["nan_rave", "nan_plain"])
+def test_a_decoder_that_renders_nan_is_one_line_saying_so(decoders, tmp_path, name):
+    """decode(): NaN read as "not deterministic" (NaN != NaN); forward(): a LinAlgError traceback from the PCA."""
+    r = run_cli("wrap", decoders / f"{name}.ts", "-o", tmp_path / "x.ts", "--pca-renders", "32")
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    assert r.stderr.startswith("livegan wrap: error:") and r.stderr.count("\n") == 1, r.stderr
+    assert "non-finite output" in r.stderr and f"{name}.ts" in r.stderr
     assert not (tmp_path / "x.ts").exists()
 
 

@@ -37,7 +37,7 @@ import torch
 
 from livegan.errors import CLIError, ModelFileError, first_line
 from livegan.model import MAX_BPM, MIN_BPM, LoopModel, check_code, seed_z
-from train.directions import pca_directions, prior_z
+from train.directions import NonFiniteOutput, pca_directions, prior_z
 from train.export import save_loop_model
 from train.metrics import seam_score
 from train.wrap_modules import DecodeLoop, ForwardLoop, swing_path
@@ -199,7 +199,10 @@ def build(src: str, m, *, sr: int, bpm: float = 120.0, bars: int = 1, beats: int
             raise CLIError(f"{src}: forward() renders {p['samples']} samples at {sr} Hz, one bar and the crossfade "
                            f"need {loop + fade}{hint}")
         module = ForwardLoop(m, loop, fade)
-        dirs, sigmas = _knobs_by_pca(module, p["latent"], latent_dist, renders)
+        try:
+            dirs, sigmas = _knobs_by_pca(module, p["latent"], latent_dist, renders)
+        except NonFiniteOutput as e:
+            raise CLIError(f"{src}: {e}") from None
         record = dict(convention="forward", rendered=p["samples"],
                       directions=f"PCA of the outputs' log spectra over {renders} draws, regressed to z")
     with open(src, "rb") as f:
@@ -216,7 +219,10 @@ def build(src: str, m, *, sr: int, bpm: float = 120.0, bars: int = 1, beats: int
 def _check_deterministic(module, meta: dict, src: str) -> None:
     z = torch.from_numpy(np.stack([seed_z(s, meta["latent_dim"], meta["latent_dist"]) for s in (1, 2)]))
     with torch.inference_mode():
-        same = torch.equal(module(z), module(z))
+        y = module(z)
+        same = torch.equal(y, module(z))
+    if not torch.isfinite(y).all():  # NaN != NaN: it would read as "not deterministic" below
+        raise CLIError(f"{src}: the model gives non-finite output (NaN or Inf), so it has nothing to play")
     if not same:
         raise CLIError(f"{src}: the same z renders different audio twice (the decoder draws noise or keeps "
                        "streaming state); livegan needs a deterministic decoder to re-render a show bit for bit")
