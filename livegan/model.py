@@ -201,7 +201,7 @@ def read_meta(path) -> ModelMeta:
 
 
 def check_code(path: str) -> None:
-    """Refuse, before torch.jit.load, a file whose TorchScript uses an op off the allow-list
+    """Refuse, before torch.jit.load, a file whose archive or TorchScript is off the allow-list
     (``livegan.model_code``): a model file is code, and its ops could read, write or print."""
     from livegan.model_code import ModelCodeError, check_model_code
 
@@ -211,6 +211,26 @@ def check_code(path: str) -> None:
         raise ModelFileError(path, str(e)) from None
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as e:
         raise ModelFileError(path, f"cannot read its code ({e})") from None
+
+
+def load_checked(path: str, device: str = "cpu", extra_files: dict | None = None):
+    """The one way a model file is loaded: the archive is checked, torch loads it, and what torch
+    compiled is checked again, before any of its methods can be called. -> the ScriptModule (eval)."""
+    import torch
+
+    from livegan.model_archive import ModelCodeError
+    from livegan.model_graph import check_loaded_code
+
+    check_code(path)
+    try:
+        module = torch.jit.load(path, map_location=device, _extra_files=extra_files or {})
+    except Exception as e:  # torch raises RuntimeError/ValueError with long C++ traces
+        raise ModelFileError(path, f"not a loadable TorchScript model ({first_line(e)})") from None
+    try:
+        check_loaded_code(module)
+    except ModelCodeError as e:
+        raise ModelFileError(path, str(e)) from None
+    return module.eval()
 
 
 def _draw(rng: np.random.Generator, shape, dist: str) -> np.ndarray:
@@ -258,13 +278,7 @@ class LoopModel:
         if threads is not None:
             torch.set_num_threads(max(1, int(threads)))
         self.device = pick_device(device)
-        check_code(self.path)
-        extra = {META_NAME: ""}
-        try:
-            self.module = torch.jit.load(self.path, map_location=self.device, _extra_files=extra)
-        except Exception as e:  # torch raises RuntimeError/ValueError with long C++ traces
-            raise ModelFileError(self.path, f"not a loadable TorchScript model ({first_line(e)})") from None
-        self.module.eval()
+        self.module = load_checked(self.path, self.device, {META_NAME: ""})
         self._torch = torch
         self.generate_seconds: list[float] = []
         rng = np.random.default_rng(0)

@@ -20,7 +20,13 @@ with ``ast``):
 - ``data.pkl`` / ``constants.pkl``: GLOBAL opcodes name the classes the unpickler
   builds (checked as opcodes with ``pickletools``, never unpickled).
 
-Thread: main (``LoopModel`` runs it before ``torch.jit.load``).
+Before any code is judged, ``livegan.model_archive.check_entries`` holds the archive's names to
+those torch writes and its loader finds one way only (its lookup folds case); after
+``torch.jit.load`` and before any method runs, ``livegan.model_graph.check_loaded_code`` walks what
+torch compiled. This file's check is what stands before the load (the loader itself runs
+``__setstate__`` methods); the graph check is the second gate, on what will run.
+
+Thread: main (``LoopModel`` and ``wrap`` run both, around ``torch.jit.load``).
 """
 from __future__ import annotations
 
@@ -31,6 +37,8 @@ import pickletools
 import re
 import tokenize
 import zipfile
+
+from livegan.model_archive import ModelCodeError, check_entries, check_layout
 
 # aten ops (``torch.X`` / ``ops.aten.X`` / tensor methods): those the project's generators export with
 # (every preset and arch / upsample / batchnorm / channel option, the built-in model, the test
@@ -97,10 +105,6 @@ _SPECIAL_CLASSES = {"__torch__.torch.nn.quantized.modules.linear.LinearPackedPar
 
 
 _ROOTS = ("torch", "ops", "__torch__", "CONSTANTS")  # names whose attributes are ops, classes, constants
-
-
-class ModelCodeError(Exception):
-    """The archive's code uses something off the allow-list; the message names it."""
 
 
 def _dotted(node) -> tuple[list[str], ast.AST]:
@@ -204,10 +208,10 @@ def _definitions(tree: ast.Module, qualifier: str, defined: set[str], members: s
 def _pickle_globals(data: bytes) -> list[str]:
     names = []
     for op, arg, _ in pickletools.genops(data):
-        if op.name == "GLOBAL":
+        if op.name in ("GLOBAL", "INST"):
             names.append(".".join(str(arg).split(" ", 1)))
-        elif op.name == "STACK_GLOBAL":
-            names.append("<STACK_GLOBAL>")
+        elif op.name in ("STACK_GLOBAL", "OBJ", "EXT1", "EXT2", "EXT4"):  # a class named off the opcode
+            names.append(f"<{op.name}>")
     return names
 
 
@@ -284,13 +288,12 @@ def _check_pickles(zf: zipfile.ZipFile, infos, defined: set[str]) -> None:
 def check_model_code(path: str) -> None:
     """Raise ModelCodeError naming the first thing off the allow-list in the archive at ``path``;
     zipfile.BadZipFile / OSError if it cannot be read as a zip. Reads, never runs or unpickles."""
-    with zipfile.ZipFile(path) as zf:
+    with open(path, "rb") as f, zipfile.ZipFile(f) as zf:
+        check_layout(f, zf)
         infos = zf.infolist()
-        names = [i.filename for i in infos]
-        if len(set(names)) != len(names):
-            raise ModelCodeError("has two archive entries with the same name")
-        if len({n.split("/", 1)[0] for n in names}) != 1:
-            raise ModelCodeError("is not one TorchScript archive (several top-level folders)")
+        check_entries(infos)
+        for info in infos:  # zipfile checks each entry's local header names the entry, as torch's reader reads it
+            zf.open(info).close()
         trees, defined, members = _parse_code(zf, infos)
         special = {re.sub(r"\.___torch_mangle_\d+", "", d) for d in defined} & _SPECIAL_CLASSES
         if special:  # the importer gives these classes a C++ (torch.classes) attribute type by name

@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 from livegan.errors import CLIError, ModelFileError, first_line
-from livegan.model import MAX_BPM, MIN_BPM, LoopModel, check_code, seed_z
+from livegan.model import MAX_BPM, MIN_BPM, LoopModel, load_checked, seed_z
 from train.directions import NonFiniteOutput, pca_directions, prior_z
 from train.export import save_loop_model
 from train.metrics import seam_score
@@ -55,15 +55,11 @@ def _attr(m, names):
 
 
 def _load(path: str):
-    """Check the decoder's code against the allow-list, then load it (nothing runs before the check)."""
+    """Check the decoder's archive and code against the allow-list, load it, check what torch compiled
+    (nothing of it runs before both checks)."""
     if not os.path.isfile(path):
         raise ModelFileError(path, "no such file")
-    check_code(path)
-    try:
-        m = torch.jit.load(path, map_location="cpu")
-    except Exception as e:  # torch's C++ traces: one line
-        raise ModelFileError(path, f"not a loadable TorchScript module ({first_line(e)})") from None
-    return m.eval()
+    return load_checked(path, "cpu")
 
 
 def _sample_rate(m, path: str, given) -> int:
