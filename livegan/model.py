@@ -32,9 +32,7 @@ FORMAT_VERSION = 1  # bump when a field changes meaning
 META_NAME = "livegan.json"  # name of the extra file inside the TorchScript zip
 LATENT_DISTS = ("uniform", "normal")
 SAMPLERATE_RANGE = (8000, 384000)  # the lowest common audio rate .. the highest the model format allows
-# The one tempo range (BPM): model files, wrap, train presets, patches, performance logs, OSC and the engine all
-# check against it, so a tempo one of them accepts never crashes another.
-MIN_BPM, MAX_BPM = 20.0, 400.0
+MIN_BPM, MAX_BPM = 20.0, 400.0  # the one tempo range: files, wrap, presets, patches, logs, OSC and the engine
 MAX_META_BYTES = 16 << 20  # 16 knobs of a 4096-d z take about 1.5 MB as JSON; a larger livegan.json is a zip bomb
 
 # TorchScript is the contract's container (DESIGN.md); torch >= 2.10 marks jit deprecated but keeps it.
@@ -178,14 +176,12 @@ def read_meta(path) -> ModelMeta:
                     raise ModelFileError(path, "not a TorchScript model file")
                 raise ModelFileError(path, f"has no embedded {META_NAME} metadata "
                                            "(was it saved by `livegan export`?)")
-            info = zf.getinfo(names[0])
-            if info.file_size > MAX_META_BYTES:  # refused before inflating it
-                raise ModelFileError(path, f"{META_NAME} is {info.file_size} bytes, more than metadata may be "
-                                           f"({MAX_META_BYTES >> 20} MiB)")
-            with zf.open(info) as f:
-                data = f.read(MAX_META_BYTES + 1)  # the declared size can lie: never inflate more than the cap
-            if len(data) > MAX_META_BYTES:
-                raise ModelFileError(path, f"{META_NAME} inflates past {MAX_META_BYTES >> 20} MiB: not metadata")
+            size = zf.getinfo(names[0]).file_size  # checked before inflating; the read is capped too (it can lie)
+            with zf.open(names[0]) as f:
+                data = f.read(MAX_META_BYTES + 1) if size <= MAX_META_BYTES else b""
+            if size > MAX_META_BYTES or len(data) > MAX_META_BYTES:
+                raise ModelFileError(path, f"{META_NAME} is {max(size, len(data))} bytes or more, more than "
+                                           f"metadata may be ({MAX_META_BYTES >> 20} MiB)")
             text = data.decode("utf-8")
     except zipfile.BadZipFile:
         raise ModelFileError(path, "not a TorchScript model file (not a zip archive, or truncated)") from None
