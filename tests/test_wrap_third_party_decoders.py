@@ -205,3 +205,13 @@ def test_a_wrapped_decoder_plays_the_demo_automation(wrapped, tmp_path):
     assert r.returncode == 0, r.stderr
     audio, rate = sf.read(str(out), dtype="float32")
     assert rate == 48000 and audio.shape == (6 * 48000, 2) and np.max(np.abs(audio)) > 0.05
+
+
+@pytest.mark.parametrize("sr,bpm", [(16002, 400.0), (48004, 400.0)])
+def test_the_loop_length_at_the_tempo_limits_gives_a_tempo_in_the_range(sr, bpm):
+    """--bpm 400 at 16002 Hz rounds the bar to 9601 samples, 400.008 BPM: the model check refused the file."""
+    from livegan.model import MAX_BPM, MIN_BPM
+    from train.wrap import _fit
+
+    loop, _ = _fit("x.ts", sr, bpm, 1, 4, 10.0)
+    assert MIN_BPM <= 4 * 60.0 * sr / loop <= MAX_BPM and abs(loop - 4 * 60.0 / bpm * sr) <= 1

@@ -165,6 +165,8 @@ def seam_against_inside(loops: np.ndarray, points: int = 64, seed: int = 0) -> t
 
 def _fit(src: str, sr: int, bpm: float, bars: int, beats: int, fade_ms: float) -> tuple[int, int]:
     loop = int(round(bars * beats * 60.0 / bpm * sr))
+    tempo = bars * beats * 60.0 * sr / max(loop, 1)  # what the file will say: the rounding must not leave the range
+    loop += (tempo > MAX_BPM) - (tempo < MIN_BPM)
     fade = int(round(fade_ms * 1e-3 * sr))
     if not 64 <= loop <= 1 << 24:
         raise CLIError(f"{src}: {bars} bar(s) of {beats} beats at {bpm:g} BPM is {loop} samples at {sr} Hz; "
