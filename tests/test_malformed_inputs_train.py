@@ -181,15 +181,18 @@ def _error_lines(r):
     return [ln for ln in r.stderr.splitlines() if ln.startswith("livegan train: error: ")]
 
 
-def test_train_out_on_a_full_disk_is_one_line_and_leaves_no_partial_checkpoint(loops, tmp_path):
-    """The loops' cache and preset.json fit, the checkpoint (5 MB at model_dim 2) does not: torch's
-    writer raised a C++ RuntimeError traceback before and left checkpoint.pt.part."""
+@pytest.mark.parametrize("room,fails,left", [(1 << 20, "checkpoint.pt", ["data.npz", "preset.json"]),
+                                             (2000, "data.npz", [])])
+def test_train_out_on_a_full_disk_is_one_line_and_leaves_no_partial_file(loops, tmp_path, room, fails, left):
+    """1 MiB: the loops' cache and preset.json fit, the checkpoint (5 MB at model_dim 2) does not: torch's
+    writer raised a C++ RuntimeError traceback before and left checkpoint.pt.part. 2000 bytes: the loops'
+    cache does not fit: '[Errno 27] File too large' named no file, and data.npz.part.npz was left."""
     run = tmp_path / "run"
-    r = _train_with_file_size_limit([loops, "--out", run, *TINY], 1 << 20)
+    r = _train_with_file_size_limit([loops, "--out", run, *TINY], room)
     errors = _error_lines(r)
     assert r.returncode == 2 and len(errors) == 1, r.stderr[-3000:]
-    assert str(run / "checkpoint.pt") in errors[0] and "File too large" in errors[0]
-    assert sorted(os.listdir(run)) == ["data.npz", "preset.json"]  # no checkpoint.pt(.part)
+    assert str(run / fails) in errors[0] and "File too large" in errors[0], errors
+    assert sorted(os.listdir(run)) == left  # nothing partial
 
 
 def test_resume_on_a_full_disk_keeps_the_previous_checkpoint(loops, tmp_path, capsys):

@@ -203,7 +203,12 @@ def prepare(data_dir, p: Preset, run_dir=None, fit: str | None = None, quiet: bo
     arr = np.stack(loops)  # (N, C, L)
     if cache:
         os.makedirs(run_dir, exist_ok=True)
-        np.savez(cache + ".part.npz", loops=arr, key=np.array(key),
-                 files=np.array(json.dumps([r.__dict__ for r in results])))
-        os.replace(cache + ".part.npz", cache)
+        try:
+            np.savez(cache + ".part.npz", loops=arr, key=np.array(key),
+                     files=np.array(json.dumps([r.__dict__ for r in results])))
+            os.replace(cache + ".part.npz", cache)
+        except OSError as e:  # a full disk: one line naming the file, and no partial one left
+            if os.path.exists(cache + ".part.npz"):
+                os.remove(cache + ".part.npz")
+            raise OSError(f"{shown(cache)}: cannot be written ({e.strerror or e})") from None
     return arr
