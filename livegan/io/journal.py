@@ -32,6 +32,7 @@ import tempfile
 import numpy as np
 
 from livegan.errors import CLIError, shown
+from livegan.model import MAX_BPM, MIN_BPM, SAMPLERATE_RANGE
 
 MAGIC = "livegan journal 1"
 MAX_LINE = 200  # a valid line is under 80 characters
@@ -88,8 +89,6 @@ def _bad(path, lineno, why):
 
 def _row_ok(f: int, s: int, d1: int, d2: int) -> bool:
     """Whether (frame, status, d1, d2) is an event ``PerfLog`` writes, with values its file can hold."""
-    from livegan.model import MAX_BPM, MIN_BPM
-
     if not 0 <= f < _INT_MAX:
         return False
     if 0x80 <= s < 0xF0 or s in (0xFA, 0xFB, 0xFC):  # channel messages; start, continue, stop
@@ -110,6 +109,8 @@ def _reachable(rows: np.ndarray, start: int, rate: int, path) -> np.ndarray:
     tempo, tpb = timing_for(rate)
     max_gap = int(_MAX_DELTA * rate * tempo / 1e6 / tpb)  # frames one delta time spans
     keep = np.ones(len(rows), bool)
+    if np.all(np.diff(np.sort(np.concatenate([[0, start], rows[:, 0]]))) <= max_gap):  # a take's journal
+        return keep
     last, placed = 0, False
     for i in np.argsort(rows[:, 0], kind="stable"):
         f = int(rows[i, 0])
@@ -128,8 +129,6 @@ def read_journal_rows(path, warn=None) -> tuple[int, int, np.ndarray]:
     """(sample rate, take start frame, rows (n, 4) int64) of a journal. A bad header is a CLIError
     naming the file; bad rows are skipped, and ``warn`` (default: stderr) gets one line saying how
     many and the first one's line number."""
-    from livegan.model import SAMPLERATE_RANGE
-
     try:
         with open(path, "rb") as f:
             data = f.read()
@@ -146,21 +145,20 @@ def read_journal_rows(path, warn=None) -> tuple[int, int, np.ndarray]:
     rate, start = int(head[4]), int(head[6])
     if not SAMPLERATE_RANGE[0] <= rate <= SAMPLERATE_RANGE[1] or start >= _INT_MAX:
         raise _bad(path, 1, f"sample rate {rate} or take start {start} out of range")
-    rows, where, bad = [], [], []
-    for n, line in enumerate(lines[1:], 2):
+    rows = np.zeros((len(lines) - 1, 4), np.int64)  # arrays, not row objects: a long show has millions
+    where = np.zeros(len(lines) - 1, np.int64)  # the line number of each row
+    n, bad = 0, []
+    for lineno, line in enumerate(lines[1:], 2):
         p = line.split()
-        if len(line) > MAX_LINE or len(p) != 4 or not all(_INT.fullmatch(x) for x in p):
-            bad.append(n)
-            continue
-        v = [int(x) for x in p]
-        if _row_ok(*v):
-            rows.append(v)
-            where.append(n)
+        v = [int(x) for x in p] if len(line) <= MAX_LINE and len(p) == 4 and all(_INT.fullmatch(x) for x in p) \
+            else None
+        if v is not None and _row_ok(*v):
+            rows[n], where[n], n = v, lineno, n + 1
         else:
-            bad.append(n)
-    rows = np.array(rows, np.int64).reshape(-1, 4)
+            bad.append(lineno)
+    rows, where = rows[:n], where[:n]
     keep = _reachable(rows, start, rate, path)
-    bad += [where[i] for i in np.flatnonzero(~keep)]
+    bad += where[~keep].tolist()
     if bad:
         say = warn or (lambda m: print(f"warning: {m}", file=sys.stderr))
         say(f"skipped {len(bad)} bad line{'s' if len(bad) > 1 else ''} of {shown(str(path))} (first at line {min(bad)})")
