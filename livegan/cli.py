@@ -235,6 +235,11 @@ def main(argv=None) -> int:
     handler = _handler(args.command)
     try:
         rc = handler(args)
+        sys.stdout.flush()  # a reader that left (`| head`) shows here, not in the interpreter's exit
+    except BrokenPipeError:
+        if not _stdout_gone():
+            raise
+        rc = 128 + 13  # what a shell reports for a command SIGPIPE ended
     except (CLIError, ModelFileError) as e:
         if os.environ.get("LIVEGAN_DEBUG"):  # the traceback and the cause the one line stands for
             e.__suppress_context__ = False
@@ -246,6 +251,23 @@ def main(argv=None) -> int:
         rc = 130
     _leave_now_if_a_forward_hangs(int(rc or 0))
     return int(rc or 0)
+
+
+def _stdout_gone() -> bool:
+    """Whether stdout is a pipe whose reader has closed it (``livegan devices | head -1``): then the
+    command ends quietly, and what is still buffered goes to /dev/null, not into a second error at exit."""
+    import select
+
+    try:
+        fd = sys.stdout.fileno()
+        poll = select.poll()
+        poll.register(fd, select.POLLOUT)
+        if not any(ev & select.POLLERR for _, ev in poll.poll(0)):
+            return False
+        os.dup2(os.open(os.devnull, os.O_WRONLY), fd)
+        return True
+    except (OSError, ValueError, AttributeError):  # stdout is no file (an in-process caller's capture)
+        return False
 
 
 def _leave_now_if_a_forward_hangs(rc: int) -> None:

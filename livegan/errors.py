@@ -29,6 +29,13 @@ class ModelFileError(Exception):
         super().__init__(f"{self.path}: {problem}")
 
 
+def shown(path: str) -> str:
+    """``path`` printable on any terminal: undecodable bytes and control characters (escape sequences)
+    written as backslash escapes, so the name printed is still the file's."""
+    text = path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+
+
 def first_line(e: BaseException, limit: int | None = 200) -> str:
     """An exception's first non-empty line, at most ``limit`` characters (None: all) (its type's name if it says
     nothing): a library's multi-line message or C++ trace, reduced to the project's one-line error."""

@@ -14,13 +14,11 @@ the audio callback.
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
 import time
 import unicodedata
-import warnings
 import zipfile
 from dataclasses import dataclass, field
 
@@ -28,22 +26,15 @@ import numpy as np
 
 from livegan.errors import ModelFileError, first_line
 from livegan.faults import GenerationFault, GenerationTimeout, call_with_deadline, fault_text, gen_timeout_s
+from livegan.model_graph import check_code, jit_quiet, load_checked  # noqa: F401  (the loader's gate; jit_quiet for train/)
 
 FORMAT_VERSION = 1  # bump when a field changes meaning
 META_NAME = "livegan.json"  # name of the extra file inside the TorchScript zip
 LATENT_DISTS = ("uniform", "normal")
 SAMPLERATE_RANGE = (8000, 384000)  # the lowest common audio rate .. the highest the model format allows
+MIN_BPM, MAX_BPM = 20.0, 400.0  # the one tempo range: files, wrap, presets, patches, logs, OSC and the engine
+MAX_META_BYTES = 16 << 20  # 16 knobs of a 4096-d z take about 1.5 MB as JSON; a larger livegan.json is a zip bomb
 
-
-
-@contextlib.contextmanager
-def jit_quiet():
-    """torch.jit calls without torch's DeprecationWarning: TorchScript is the model file's container
-    (docs/model-file.md), and torch >= 2.10 marks jit deprecated but keeps it. Scoped to the calls
-    that need it, so importing livegan leaves the process's warning filters alone."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r"`torch\.jit\.", category=DeprecationWarning)
-        yield
 
 
 @dataclass(frozen=True)
@@ -133,8 +124,8 @@ def validate_meta(raw, path="<metadata>") -> ModelMeta:
             bad(k, f"must be an integer in [{lo}, {hi}], got {v!r}")
     if raw["latent_dist"] not in LATENT_DISTS:
         bad("latent_dist", f"must be one of {LATENT_DISTS}, got {raw['latent_dist']!r}")
-    if not is_num(raw["bpm"]) or not 10 <= raw["bpm"] <= 1000:
-        bad("bpm", f"must be a number in [10, 1000], got {raw['bpm']!r}")
+    if not is_num(raw["bpm"]) or not MIN_BPM <= raw["bpm"] <= MAX_BPM:
+        bad("bpm", f"must be a number in [{MIN_BPM:g}, {MAX_BPM:g}], got {raw['bpm']!r}")
     # The loop length must be exactly what bars x beats at bpm mean, or nothing stays on the beat.
     seconds = raw["loop_samples"] / raw["sample_rate"]
     musical = raw["bars"] * raw["beats_per_bar"] * 60.0 / raw["bpm"]
@@ -183,7 +174,13 @@ def read_meta(path) -> ModelMeta:
                     raise ModelFileError(path, "not a TorchScript model file")
                 raise ModelFileError(path, f"has no embedded {META_NAME} metadata "
                                            "(was it saved by `livegan export`?)")
-            text = zf.read(names[0]).decode("utf-8")
+            size = zf.getinfo(names[0]).file_size  # checked before inflating; the read is capped too (it can lie)
+            with zf.open(names[0]) as f:
+                data = f.read(MAX_META_BYTES + 1) if size <= MAX_META_BYTES else b""
+            if size > MAX_META_BYTES or len(data) > MAX_META_BYTES:
+                raise ModelFileError(path, f"{META_NAME} is {max(size, len(data))} bytes or more, more than "
+                                           f"metadata may be ({MAX_META_BYTES >> 20} MiB)")
+            text = data.decode("utf-8")
     except zipfile.BadZipFile:
         raise ModelFileError(path, "not a TorchScript model file (not a zip archive, or truncated)") from None
     except (OSError, zipfile.LargeZipFile, EOFError, UnicodeDecodeError) as e:
@@ -195,40 +192,6 @@ def read_meta(path) -> ModelMeta:
     except (RecursionError, ValueError) as e:  # nesting past the parser's stack, a number of 4300+ digits
         raise ModelFileError(path, f"{META_NAME} is not usable JSON ({type(e).__name__}: {str(e)[:80]})") from None
     return validate_meta(raw, path)
-
-
-def check_code(path: str) -> None:
-    """Refuse, before torch.jit.load, a file whose archive or TorchScript is off the allow-list
-    (``livegan.model_code``): a model file is code, and its ops could read, write or print."""
-    from livegan.model_code import ModelCodeError, check_model_code
-
-    try:
-        check_model_code(path)
-    except ModelCodeError as e:
-        raise ModelFileError(path, str(e)) from None
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as e:
-        raise ModelFileError(path, f"cannot read its code ({e})") from None
-
-
-def load_checked(path: str, device: str = "cpu", extra_files: dict | None = None):
-    """The one way a model file is loaded: the archive is checked, torch loads it, and what torch
-    compiled is checked again, before any of its methods can be called. -> the ScriptModule (eval)."""
-    import torch
-
-    from livegan.model_archive import ModelCodeError
-    from livegan.model_graph import check_loaded_code
-
-    check_code(path)
-    try:
-        with jit_quiet():
-            module = torch.jit.load(path, map_location=device, _extra_files=extra_files or {})
-    except Exception as e:  # torch raises RuntimeError/ValueError with long C++ traces
-        raise ModelFileError(path, f"not a loadable TorchScript model ({first_line(e)})") from None
-    try:
-        check_loaded_code(module)
-    except ModelCodeError as e:
-        raise ModelFileError(path, str(e)) from None
-    return module.eval()
 
 
 def _draw(rng: np.random.Generator, shape, dist: str) -> np.ndarray:

@@ -245,10 +245,10 @@ def test_the_graph_check_refuses_what_the_archive_check_would_miss(corpus, tmp_p
     """The second gate, on its own: with the archive check switched off, the renamed archive loads, and
     the walk over what torch compiled (calls inlined, every method of every submodule) refuses it
     before any method runs."""
-    import livegan.model_code as model_code
+    import livegan.model_graph as model_graph
 
     files, marker = corpus
-    monkeypatch.setattr(model_code, "check_model_code", lambda path: None)
+    monkeypatch.setattr(model_graph, "check_model_code", lambda path: None)
     path = files["case-renamed-code-and-pickles"][0]
     assert main(["info", str(path)]) == 2
     line = _one_line(capsys.readouterr().err, path)

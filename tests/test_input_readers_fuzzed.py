@@ -216,3 +216,44 @@ def test_performance_log_reads_back_every_event_on_its_frame(events, sr):
             assert marker_bpm(m) == ev[1]
         else:
             assert m.bytes() == list(ev)
+
+
+# ------------------------------------------------------------------ an unfinished take's journal
+BAD_LINE = st.one_of(
+    st.binary(max_size=80).filter(lambda b: b"\n" not in b and len(b.split()) != 4),
+    st.builds(lambda f, s, a, b: b"%d %d %d %d" % (f, s, a, b), st.integers(-10, 10 ** 20),
+              st.sampled_from([0, 5, 0x7F, 0xF0, 0xF1, 0xF2, 0xF3, 0xF6, 0xF7, 0xF8, 0xFE, 0xFF, 0x103, 0x200]),
+              st.integers(-200, 200), st.integers(-200, 200)),
+    st.builds(lambda f, a, b: b"%d 256 %d %d" % (f, a, b), st.integers(0, 10 ** 6), st.integers(-5, 30),
+              st.integers(-5, 1 << 15)).filter(lambda b: not 20_000 <= (int(b.split()[2]) << 14 | int(b.split()[3]))
+                                               <= 400_000 or int(b.split()[3]) >= 1 << 14 or int(b.split()[2]) < 0))
+
+
+@FUZZ
+@given(st.lists(st.tuples(st.integers(0, 48000 * 600), LOGGED), max_size=30),
+       st.lists(st.tuples(st.integers(0, 30), BAD_LINE), max_size=6))
+def test_journal_keeps_every_good_row_among_bad_lines(events, bad):
+    """Whatever lines a crash or a stray write left among a take's rows, the journal reads back as the
+    ``.mid`` of its good rows, with one warning counting the rest."""
+    from livegan.io.journal import Journal, read_journal
+
+    log = PerfLog(48000)
+    for frame, ev in events:
+        if ev[0] == "tempo":
+            log.tempo(frame, ev[1])
+        else:
+            log.log(frame, ev)
+    with tempfile.TemporaryDirectory() as d:
+        Journal(os.path.join(d, "t.journal"), log, 0).close(remove=False)
+        log.save(os.path.join(d, "t.mid"))
+        with open(os.path.join(d, "t.journal"), "rb") as f:
+            lines = f.read().split(b"\n")[:-1]
+        for at, line in sorted(bad, reverse=True):
+            lines.insert(1 + min(at, len(lines) - 1), line)
+        with open(os.path.join(d, "t.journal"), "wb") as f:
+            f.write(b"\n".join(lines) + b"\n")
+        said = []
+        got = read_journal(os.path.join(d, "t.journal"), 48000, warn=said.append)
+        want = read_perflog(os.path.join(d, "t.mid"), 48000)
+    assert [(f, str(m)) for f, m in got] == [(f, str(m)) for f, m in want]
+    assert len(said) == (1 if bad else 0) and all(f"skipped {len(bad)} bad line" in s for s in said)

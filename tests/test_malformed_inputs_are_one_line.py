@@ -6,10 +6,13 @@ are templates: ``{name}`` is a file built by ``corpus`` below, ``{model}`` the t
 """
 from __future__ import annotations
 
+import json
 import os
 import struct
 
 import pytest
+
+from livegan.testing.tiny import make_tiny_generator, tiny_meta
 
 GOOD_TRACK = b"\x00\xb0\x01\x40\x10\x02\x41\x00\xff\x2f\x00"
 
@@ -61,8 +64,16 @@ FILES = {  # name -> bytes (None: a folder)
 }
 
 
+@pytest.fixture(scope="module")
+def bad_models(tmp_path_factory, tiny_model):
+    folder = tmp_path_factory.mktemp("bad_models")
+    paths = {name.replace(".", "_"): _raw_model(folder / name, **over) for name, over in MODELS.items()}
+    paths["bomb_ts"] = _metadata_bomb(tiny_model, folder / "bomb.ts", 64 << 20)
+    return paths
+
+
 @pytest.fixture
-def corpus(tmp_path, tiny_model):
+def corpus(tmp_path, tiny_model, bad_models):
     paths = {"model": str(tiny_model), "missing": str(tmp_path / "missing.mid"), "tmp": str(tmp_path)}
     for name, data in FILES.items():
         p = tmp_path / name
@@ -74,7 +85,42 @@ def corpus(tmp_path, tiny_model):
     paths["good_mid"] = paths["type2_mid"].replace("type2", "good")
     with open(paths["good_mid"], "wb") as f:
         f.write(smf(0, 1, 480, [GOOD_TRACK]))
+    paths.update(bad_models)
     return paths
+
+
+def _metadata_bomb(model, path, nbytes: int) -> str:
+    """``model`` re-zipped with its ``livegan.json`` padded to ``nbytes`` of valid JSON and deflated
+    (a few KB on disk): read whole, it cost RSS without bound."""
+    import zipfile
+
+    from livegan.model import META_NAME
+
+    with zipfile.ZipFile(model) as src, zipfile.ZipFile(path, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename.endswith("/extra/" + META_NAME):
+                data = data + b" " * (nbytes - len(data))
+                dst.writestr(info.filename, data, compress_type=zipfile.ZIP_DEFLATED)
+            else:
+                dst.writestr(info, data)
+    return str(path)
+
+
+def _raw_model(path, **over) -> str:
+    """The tiny generator saved with metadata ``over`` as is (``save_loop_model`` would refuse it)."""
+    import torch
+
+    from livegan.model import META_NAME
+
+    meta = {**tiny_meta(**over), "format": 1}
+    torch.jit.save(torch.jit.script(make_tiny_generator()), str(path), _extra_files={META_NAME: json.dumps(meta)})
+    return str(path)
+
+
+# model files whose tempo lies outside the one range every part plays (20-400 BPM); the model check
+# allowed 10-1000 and the engine then raised ValueError in render and perform
+MODELS = {"fast.ts": dict(bars=4, beats_per_bar=4, bpm=480.0), "slow.ts": dict(sample_rate=2048, bpm=15.0)}
 
 
 def _snapshot(folder):
@@ -142,6 +188,12 @@ RENDER = {  # id -> (args, words the line must hold)
     "output exists": (["--automation", "{good_mid}", "--model", "{model}", "-o", "{existing_wav}", "--seconds", "1"],
                       ["{existing_wav}", "exists", "--force"]),
     "no arguments": ([], ["--automation"]),
+    "model at 480 BPM": (["--automation", "{good_mid}", "--model", "{fast_ts}", "-o", "{tmp}/o.wav", "--seconds", "1"],
+                         ["{fast_ts}", "'bpm'", "[20, 400]"]),
+    "model at 15 BPM": (["--automation", "{good_mid}", "--model", "{slow_ts}", "-o", "{tmp}/o.wav", "--seconds", "1"],
+                        ["{slow_ts}", "'bpm'", "[20, 400]"]),
+    "metadata bomb": (["--automation", "{good_mid}", "--model", "{bomb_ts}", "-o", "{tmp}/o.wav", "--seconds", "1"],
+                      ["{bomb_ts}", "livegan.json", "16 MiB"]),
 }
 MIDI_WORDS = {"type2.mid": "type-2", "tpb0.mid": "ticks per beat is 0", "smpte_bad.mid": "SMPTE",
               "random.mid": "not a standard MIDI file", "truncated.mid": "truncated", "empty.mid": "not a standard",
@@ -190,6 +242,7 @@ PERFORM = {
     "osc port word": (["--osc", "nine"], ["--osc"]),
     "osc-host without osc": (["--osc-host", "0.0.0.0"], ["--osc-host", "--osc"]),
     "osc-host not here": (["--osc", "9000", "--osc-host", "192.0.2.1"], ["--osc-host 192.0.2.1"]),
+    "model at 480 BPM": (["--seconds", "1", "--model", "{fast_ts}"], ["{fast_ts}", "'bpm'", "[20, 400]"]),
 }
 
 
@@ -207,6 +260,8 @@ INFO = {
     "device gpu": (["{model}", "--device", "gpu"], ["--device"]),
     "model folder": (["{tmp}"], ["{tmp}"]),
     "model random bytes": (["{random_mid}"], ["{random_mid}"]),
+    "model at 480 BPM": (["{fast_ts}"], ["{fast_ts}", "'bpm'", "[20, 400]"]),
+    "metadata bomb": (["{bomb_ts}"], ["{bomb_ts}", "livegan.json", "16 MiB"]),
 }
 
 
@@ -250,3 +305,34 @@ DEMO = {
 def test_demo_refuses_malformed_output_in_one_line(cli, corpus, case):
     args, names = DEMO[case]
     run_case(cli, corpus, "demo", args, names)
+
+
+WRAP = {  # refused before the decoder is loaded
+    "bpm 480": (["{model}", "-o", "{tmp}/w.ts", "--bpm", "480"], ["--bpm", "[20, 400]"]),
+    "bpm 15": (["{model}", "-o", "{tmp}/w.ts", "--bpm", "15"], ["--bpm", "[20, 400]"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(WRAP))
+def test_wrap_refuses_malformed_input_in_one_line(cli, corpus, case):
+    args, names = WRAP[case]
+    run_case(cli, corpus, "wrap", args, names)
+    assert not os.path.exists(os.path.join(corpus["tmp"], "w.ts"))
+
+
+@pytest.mark.parametrize("args", [["devices"], ["info", "{model}", "--json", "--runs", "1"],
+                                  ["info", "{model}", "--runs", "1"]], ids=["devices", "info --json", "info"])
+def test_a_closed_stdout_ends_the_command_quietly(corpus, args):
+    """``livegan devices | head -1``: the reader is gone before the output is written. The command ends
+    as a SIGPIPE'd tool does (141), with nothing on stderr (a BrokenPipeError traceback before)."""
+    import subprocess
+    import sys
+
+    r, w = os.pipe()
+    os.close(r)  # the reader left: every write to w fails with EPIPE
+    try:
+        p = subprocess.run([sys.executable, "-m", "livegan", *[a.format(**corpus) for a in args]], stdout=w,
+                           stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(w)
+    assert p.returncode == 141 and p.stderr == "", (p.returncode, p.stderr[-2000:])

@@ -23,11 +23,15 @@ TRAIN_CASES = [
     ("batch_size-negative", ["--set", "batch_size=-3"], "batch_size"),
     ("batch_size-fraction", ["--set", "batch_size=2.5"], "batch_size"),
     ("batch_size-word", ["--set", "batch_size=many"], "batch_size"),
+    ("batch_size-1e9", ["--set", "batch_size=1e9"], "batch_size"),  # tried to allocate 16 TB: a traceback
     ("sample_rate-0", ["--set", "sample_rate=0"], "sample_rate"),
     ("sample_rate-negative", ["--set", "sample_rate=-48000"], "sample_rate"),
     ("loop_samples-0", ["--set", "loop_samples=0"], "loop_samples"),
     ("loop_samples-not-whole-layers", ["--set", "loop_samples=4100"], "loop_samples"),
     ("loop-tempo-out-of-range", ["--set", "sample_rate=96000"], "loop_samples"),
+    ("loop-tempo-above-what-the-engine-plays", ["--set", "sample_rate=65536"], "20-400 BPM"),  # 480 BPM
+    ("bpm-480", ["--set", "bpm=480"], "bpm"),
+    ("bpm-15", ["--set", "bpm=15"], "bpm"),
     ("model_dim-0", ["--set", "model_dim=0"], "model_dim"),
     ("latent_dim-0", ["--set", "latent_dim=0"], "latent_dim"),
     ("kernel-below-stride", ["--set", "kernel=1", "--set", "stride=4", "--set", "n_layers=3"], "kernel"),
@@ -154,3 +158,102 @@ def test_folder_with_a_dangling_link_and_a_non_utf8_name_still_trains(loops, tmp
     assert "used" in table.split("caf\\xe9.wav")[1].splitlines()[0]  # read, shown escaped
     warnings = [line for line in out.err.splitlines() if line.startswith("warning: skipped")]
     assert len(warnings) == 3 and "deleted.wav" in "".join(warnings)
+
+
+def _train_with_file_size_limit(args, nbytes: int):
+    """``livegan train ARGS`` in a subprocess whose files cannot grow past ``nbytes`` (``RLIMIT_FSIZE``,
+    ``SIGXFSZ`` ignored): writes fail with ``EFBIG`` as they would with ``ENOSPC`` on a full disk."""
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    def limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, nbytes))
+
+    return subprocess.run([sys.executable, "-m", "livegan", "train", *map(str, args)], capture_output=True,
+                          text=True, timeout=300, preexec_fn=limit)
+
+
+def _error_lines(r):
+    assert "Traceback" not in r.stderr, r.stderr[-3000:]
+    return [ln for ln in r.stderr.splitlines() if ln.startswith("livegan train: error: ")]
+
+
+@pytest.mark.parametrize("room,fails,left", [(1 << 20, "checkpoint.pt", ["data.npz", "preset.json"]),
+                                             (2000, "data.npz", [])])
+def test_train_out_on_a_full_disk_is_one_line_and_leaves_no_partial_file(loops, tmp_path, room, fails, left):
+    """1 MiB: the loops' cache and preset.json fit, the checkpoint (5 MB at model_dim 2) does not: torch's
+    writer raised a C++ RuntimeError traceback before and left checkpoint.pt.part. 2000 bytes: the loops'
+    cache does not fit: '[Errno 27] File too large' named no file, and data.npz.part.npz was left."""
+    run = tmp_path / "run"
+    r = _train_with_file_size_limit([loops, "--out", run, *TINY], room)
+    errors = _error_lines(r)
+    assert r.returncode == 2 and len(errors) == 1, r.stderr[-3000:]
+    assert str(run / fails) in errors[0] and "File too large" in errors[0], errors
+    assert sorted(os.listdir(run)) == left  # nothing partial
+
+
+def test_resume_on_a_full_disk_keeps_the_previous_checkpoint(loops, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", str(loops), "--out", str(run), *TINY]) == 0
+    before = (run / "checkpoint.pt").read_bytes()
+    r = _train_with_file_size_limit([loops, "--out", run, *TINY, "--steps", "4", "--resume"], 1 << 20)
+    errors = _error_lines(r)
+    assert r.returncode == 2 and len(errors) == 1 and "previous checkpoint is kept" in errors[0], r.stderr[-3000:]
+    assert (run / "checkpoint.pt").read_bytes() == before
+    assert not (run / "checkpoint.pt.part").exists()
+
+
+@pytest.mark.parametrize("error", [torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 80.00 GiB"),
+                                   RuntimeError("[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: "
+                                                "can't allocate memory: you tried to allocate 98304000 bytes")])
+def test_running_out_of_memory_is_one_line_naming_the_fields_to_lower(loops, tmp_path, capsys, monkeypatch, error):
+    """A batch the machine cannot hold (within the range, on a smaller machine) ends as one line."""
+    import train.trainer
+
+    def train_out_of_memory(*a, **k):
+        raise error
+
+    monkeypatch.setattr(train.trainer, "train", train_out_of_memory)
+    rc = main(["train", str(loops), "--out", str(tmp_path / "run"), *TINY, "--set", "batch_size=60000"])
+    err = _one_line(capsys, rc, "out of memory")
+    assert "batch_size (60000)" in err and "model_dim (2)" in err
+
+
+@pytest.fixture(scope="module")
+def trained(loops, tmp_path_factory):
+    run = tmp_path_factory.mktemp("trained")
+    assert main(["train", str(loops), "--out", str(run), *TINY]) == 0
+    return torch.load(run / "checkpoint.pt", weights_only=True)
+
+
+def _nan_weights(ck, last_only: bool = False):
+    names = [k for k, v in ck["g"].items() if v.is_floating_point()][-1 if last_only else 0:]
+    return {**ck, "g": {k: v * float("nan") if k in names else v for k, v in ck["g"].items()}}
+
+
+BAD_CHECKPOINTS = {  # id -> (the run's checkpoint made wrong, what the one line says)
+    "NaN weights": (_nan_weights, "non-finite output"),  # LinAlgError traceback from GANSpace's SVD
+    "NaN in the last layer": (lambda ck: _nan_weights(ck, last_only=True), "non-finite output"),  # file was written
+    "preset model_dim 100000": (lambda ck: {**ck, "preset": {**ck["preset"], "model_dim": 100000}},
+                                "model_dim"),  # tried to allocate 819 GB for the networks
+    "preset latent_dim 0": (lambda ck: {**ck, "preset": {**ck["preset"], "latent_dim": 0}}, "latent_dim"),
+    "weights of the wrong shape": (lambda ck: {**ck, "g": {k: v[..., :1] if v.dim() else v for k, v in ck["g"].items()}},
+                                   "size mismatch"),  # 48 lines of load_state_dict
+    "weights missing": (lambda ck: {**ck, "g": dict(list(ck["g"].items())[1:])}, "do not fit"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_CHECKPOINTS))
+def test_export_of_a_wrong_checkpoint_is_one_line(trained, tmp_path, capsys, case):
+    """export runs resume's checks on the checkpoint's preset, and its weights must fit it and play."""
+    make, says = BAD_CHECKPOINTS[case]
+    run = tmp_path / "run"
+    run.mkdir()
+    torch.save(make(trained), run / "checkpoint.pt")
+    rc = main(["export", str(run), "-o", str(tmp_path / "m.ts")])
+    err = _one_line(capsys, rc, says)
+    assert str(run / "checkpoint.pt") in err or str(tmp_path / "m.ts") in err, err  # names the file
+    assert not (tmp_path / "m.ts").exists()  # nothing written

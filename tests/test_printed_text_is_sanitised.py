@@ -109,3 +109,17 @@ def test_patch_names_lose_control_characters_at_load(tmp_path):
                     '[[knob]]\ncc = 20\ndirection = 1\nname = "k\\u001b[2J"\n')
     patch = load_patch(path)
     assert patch.name == "show]0;pwned" and patch.knobs[0].name == "k[2J"
+
+
+def test_perform_names_an_unfinished_take_with_its_escape_sequences_shown_not_played(jack_server, tiny_model,
+                                                                                      tmp_path):
+    """A journal beside the take is named on stderr ("found an unfinished take"); its file name is text
+    from the disk, so an escape sequence in it is written out (\\x1b), not sent to the terminal."""
+    name = "\x1b]0;pwned\x07\x1b[2Jold.journal"
+    (tmp_path / name).write_bytes(b"livegan journal 1 rate 48000 take 0\n")
+    r = run_cli("perform", "--model", tiny_model, "--record", tmp_path / "take.wav", "--seconds", "1",
+                env_extra={"JACK_NO_START_SERVER": "1"})
+    assert r.returncode == 0, r.stderr
+    found = [ln for ln in r.stderr.splitlines() if "unfinished take" in ln]
+    assert len(found) == 1 and "\\x1b]0;pwned\\x07\\x1b[2Jold.journal" in found[0], r.stderr
+    assert not _controls(r.stderr + r.stdout)

@@ -87,11 +87,26 @@ class Printing(RaveLike):
         return torch.repeat_interleave(z[:, :1], self.ratio, dim=2)
 
 
+class NanRave(RaveLike):
+    """A decode() that renders NaN (a decoder with broken weights)."""
+
+    @torch.jit.export
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.repeat_interleave(z[:, :1], self.ratio, dim=2) * float("nan")
+
+
+class NanPlain(PlainGen):
+    """A forward() that renders NaN."""
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:  # (B, D) -> (B, N)
+        return (z @ self.w).sum(1, keepdim=True) * self.t * float("nan")
+
+
 @pytest.fixture(scope="module")
 def decoders(tmp_path_factory):
     d = tmp_path_factory.mktemp("decoders")
     made = {"rave": RaveLike(), "plain": PlainGen(), "noisy": RaveLike(noise=1e-3), "image": ImageNet(),
-            "printing": Printing()}
+            "printing": Printing(), "nan_rave": NanRave(), "nan_plain": NanPlain()}
     for name, module in made.items():
         torch.jit.save(torch.jit.script(module.eval()), str(d / f"{name}.ts"))
     (d / "bytes.ts").write_bytes(b"\x00not a model" * 100)
@@ -168,6 +183,16 @@ def test_a_file_that_is_no_decoder_is_one_line(decoders, tmp_path, name, says):
     assert not (tmp_path / "x.ts").exists()
 
 
+@pytest.mark.parametrize("name", ["nan_rave", "nan_plain"])
+def test_a_decoder_that_renders_nan_is_one_line_saying_so(decoders, tmp_path, name):
+    """decode(): NaN read as "not deterministic" (NaN != NaN); forward(): a LinAlgError traceback from the PCA."""
+    r = run_cli("wrap", decoders / f"{name}.ts", "-o", tmp_path / "x.ts", "--pca-renders", "32")
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    assert r.stderr.startswith("livegan wrap: error:") and r.stderr.count("\n") == 1, r.stderr
+    assert "non-finite output" in r.stderr and f"{name}.ts" in r.stderr
+    assert not (tmp_path / "x.ts").exists()
+
+
 def test_forward_shorter_than_a_bar_names_the_tempo_that_fits(decoders, tmp_path):
     with pytest.raises(CLIError, match=r"--bpm 97 or more"):
         wrap_model(decoders / "plain.ts", tmp_path / "x.ts", quiet=True, bpm=60.0)
@@ -180,3 +205,13 @@ def test_a_wrapped_decoder_plays_the_demo_automation(wrapped, tmp_path):
     assert r.returncode == 0, r.stderr
     audio, rate = sf.read(str(out), dtype="float32")
     assert rate == 48000 and audio.shape == (6 * 48000, 2) and np.max(np.abs(audio)) > 0.05
+
+
+@pytest.mark.parametrize("sr,bpm", [(16002, 400.0), (48004, 400.0)])
+def test_the_loop_length_at_the_tempo_limits_gives_a_tempo_in_the_range(sr, bpm):
+    """--bpm 400 at 16002 Hz rounds the bar to 9601 samples, 400.008 BPM: the model check refused the file."""
+    from livegan.model import MAX_BPM, MIN_BPM
+    from train.wrap import _fit
+
+    loop, _ = _fit("x.ts", sr, bpm, 1, 4, 10.0)
+    assert MIN_BPM <= 4 * 60.0 * sr / loop <= MAX_BPM and abs(loop - 4 * 60.0 / bpm * sr) <= 1

@@ -8,6 +8,7 @@ step, wall time, loss history, the best-scored generator (``select_every``), the
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
 import re
 import warnings
@@ -42,13 +43,24 @@ def _plain(x, where: str = "checkpoint"):
 
 
 def save(s: TrainState, run_dir: str) -> str:
+    """Write the checkpoint through ``checkpoint.pt.part``, renamed at the end: a crash mid-save leaves the
+    previous checkpoint, and a failed write (a full disk) is one OSError naming the file and leaves no
+    ``.part``. Serialised in memory first: torch's own file writer fails with C++ errors mid-file."""
     path = os.path.join(run_dir, CKPT)
+    buf = io.BytesIO()
     torch.save(_plain({"preset": dataclasses.asdict(s.p), "g": s.g_plain.state_dict(), "d": s.d_plain.state_dict(),
                        "opt_g": s.opt_g.state_dict(), "opt_d": s.opt_d.state_dict(), "z_val": s.z_val,
                        "step": s.step, "seconds": s.seconds, "history": s.history, "best": s.best,
-                       "gen": s.gen.get_state(), "g_ema": None if s.g_ema is None else s.g_ema.state_dict()}),
-               path + ".part")
-    os.replace(path + ".part", path)  # a crash mid-save leaves the previous checkpoint
+                       "gen": s.gen.get_state(), "g_ema": None if s.g_ema is None else s.g_ema.state_dict()}), buf)
+    try:
+        with open(path + ".part", "wb") as f:
+            f.write(buf.getbuffer())
+        os.replace(path + ".part", path)
+    except OSError as e:
+        if os.path.exists(path + ".part"):
+            os.remove(path + ".part")
+        kept = "; the previous checkpoint is kept" if os.path.isfile(path) else ""
+        raise OSError(e.errno, f"cannot be written ({e.strerror or e}){kept}", path) from None
     return path
 
 

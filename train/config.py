@@ -12,6 +12,8 @@ import dataclasses
 import math
 from dataclasses import dataclass, fields
 
+from livegan.model import MAX_BPM, MIN_BPM
+
 KINDS = ("model", "objective", "run")
 
 
@@ -160,13 +162,13 @@ def apply_overrides(p: Preset, pairs: list[str]) -> Preset:
 # above lowest for OPEN_LOW fields, below highest for OPEN_HIGH ones. The audio fields' bounds are those a
 # model file may hold (livegan.model.validate_meta), so an accepted preset always exports.
 RANGES = {
-    "sample_rate": (1000, 384000), "loop_samples": (64, 1 << 24), "channels": (1, 2), "bpm": (10, 1000),
+    "sample_rate": (1000, 384000), "loop_samples": (64, 1 << 24), "channels": (1, 2), "bpm": (MIN_BPM, MAX_BPM),
     "bars": (1, 64), "beats_per_bar": (1, 32), "latent_dim": (1, 4096), "model_dim": (1, 4096),
     "kernel": (1, 4096), "stride": (2, 64), "n_layers": (1, 16), "phase_shuffle": (0, None),
     "minibatch_disc": (0, None), "minibatch_disc_dim": (1, None), "minibatch_disc_pool": (1, None),
     "pack": (1, None), "feature_matching": (0, None), "real_label": (0.5, 1.0), "gp_weight": (0, None),
     "n_critic": (1, None), "lr": (0, None), "beta1": (0, 1), "beta2": (0, 1), "eps": (0, None),
-    "batch_size": (1, None), "shift_quantum": (1, None), "translate": (0, 1), "cutout": (0, 1),
+    "batch_size": (1, 1 << 16), "shift_quantum": (1, None), "translate": (0, 1), "cutout": (0, 1),
     "steps": (1, None), "max_seconds": (0, None), "preview_every": (0, None), "keep_every": (0, None),
     "select_every": (0, None), "checkpoint_every": (0, None), "n_val": (1, None), "seed": (0, 2 ** 32 - 1),
     "threads": (0, 4096),
@@ -218,7 +220,7 @@ def check(p: Preset) -> None:
     if not RANGES["bpm"][0] <= tempo <= RANGES["bpm"][1]:
         raise ValueError(f"loop_samples={p.loop_samples} at sample_rate={p.sample_rate} is {p.seconds:.4g} s: "
                          f"{p.bars} bar(s) of {p.beats_per_bar} beats at {tempo:.4g} BPM, outside the "
-                         f"{RANGES['bpm'][0]}-{RANGES['bpm'][1]} BPM a model file may hold")
+                         f"{MIN_BPM:g}-{MAX_BPM:g} BPM a model file may hold")
     if p.shift_augment and p.bars * p.beats_per_bar * p.shift_quantum > p.loop_samples:
         raise ValueError(f"shift_quantum={p.shift_quantum}: {p.bars * p.beats_per_bar * p.shift_quantum} shift "
                          f"positions do not fit in loop_samples={p.loop_samples}")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from livegan.errors import first_line
+from livegan.errors import first_line, shown
 from train.config import Preset
 
 AUDIO_EXTS = (".wav", ".flac", ".ogg", ".oga", ".aif", ".aiff", ".aifc", ".mp3")
@@ -39,12 +39,6 @@ class FileResult:
     loops: int  # loops taken from this file (0 = skipped)
     reason: str  # "" when used, else why it was skipped
     seconds: float = 0.0  # file length
-
-
-def shown(path: str) -> str:
-    """``path`` printable on any terminal: undecodable bytes and control characters escaped."""
-    text = path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
 
 
 def scan(folder) -> tuple[list[str], list[FileResult]]:
@@ -209,7 +203,12 @@ def prepare(data_dir, p: Preset, run_dir=None, fit: str | None = None, quiet: bo
     arr = np.stack(loops)  # (N, C, L)
     if cache:
         os.makedirs(run_dir, exist_ok=True)
-        np.savez(cache + ".part.npz", loops=arr, key=np.array(key),
-                 files=np.array(json.dumps([r.__dict__ for r in results])))
-        os.replace(cache + ".part.npz", cache)
+        try:
+            np.savez(cache + ".part.npz", loops=arr, key=np.array(key),
+                     files=np.array(json.dumps([r.__dict__ for r in results])))
+            os.replace(cache + ".part.npz", cache)
+        except OSError as e:  # a full disk: one line naming the file, and no partial one left
+            if os.path.exists(cache + ".part.npz"):
+                os.remove(cache + ".part.npz")
+            raise OSError(e.errno, f"cannot be written ({e.strerror or e})", shown(cache)) from None
     return arr

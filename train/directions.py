@@ -13,6 +13,10 @@ import numpy as np
 import torch
 
 
+class NonFiniteOutput(ValueError):
+    """A model whose output (or activations) hold NaN or Inf: nothing to play, no directions to find."""
+
+
 def prior_z(n: int, latent_dim: int, latent_dist: str, seed: int = 0) -> torch.Tensor:
     """(n, latent_dim) float32 from the prior, reproducibly from ``seed``."""
     gen = torch.Generator().manual_seed(seed)
@@ -27,6 +31,8 @@ def pca_directions(z: torch.Tensor, h: torch.Tensor, k: int, seed: int = 0):
     Rows are the z-space directions of the top-K principal components of h, strongest first; sigmas are
     the spread of ``z`` along each. K <= min(k, D, n - 1).
     """
+    if not torch.isfinite(h).all():  # the SVD below would fail with LinAlgError
+        raise NonFiniteOutput("the model gives non-finite output (NaN or Inf), so it has no knob directions")
     h = h - h.mean(0)
     k = int(min(k, z.shape[1], z.shape[0] - 1))
     torch.manual_seed(seed)  # pca_lowrank is randomised

@@ -15,12 +15,12 @@ import os
 import numpy as np
 import torch
 
-from livegan.errors import ModelFileError
+from livegan.errors import ModelFileError, first_line
 from livegan.model import FORMAT_VERSION, META_NAME, LoopModel, jit_quiet, sample_latent, validate_meta
 from train import checkpoint
-from train.config import Preset
-from train.directions import ganspace
-from train.models import ExportedGenerator, build_generator, playing_form
+from train.config import Preset, check
+from train.directions import NonFiniteOutput, ganspace
+from train.models import ExportedGenerator, build_generator, check_networks, playing_form
 
 
 def to_script(module: torch.nn.Module, example_z: torch.Tensor):
@@ -73,6 +73,8 @@ def save_loop_model(module: torch.nn.Module, path, meta: dict, seed: int = 0, qu
     want = (4, checked.channels, checked.loop_samples)
     if before.shape != want:
         raise ModelFileError(path, f"generator returns shape {before.shape}, metadata says {want}")
+    if not np.isfinite(before).all():
+        raise ModelFileError(path, "the model gives non-finite output (NaN or Inf); nothing written")
 
     buf = io.BytesIO()
     scripted = to_script(module, z)
@@ -126,10 +128,23 @@ def export_run(run_dir, path, n_directions: int = 16, quiet: bool = False, which
     if not os.path.isfile(os.path.join(run_dir, checkpoint.CKPT)):
         raise FileNotFoundError(f"{run_dir}: no {checkpoint.CKPT} here (is it a folder written by `livegan train`?)")
     ck = checkpoint.load(run_dir)
+    where = os.path.join(run_dir, checkpoint.CKPT)
     p = Preset(**ck["preset"])
+    try:  # the checks resume runs: a preset out of range would build networks of any size (819 GB)
+        check(p)
+        check_networks(p)
+    except ValueError as e:
+        raise checkpoint.CheckpointError(f"{where}: its preset cannot be exported ({e})") from None
     weights, snap = checkpoint.snapshot(ck, which)
-    g = build_generator(p, weights)
-    dirs, sigmas = ganspace(g, p.latent_dim, p.latent_dist, k=n_directions)
+    try:
+        g = build_generator(p, weights)
+    except RuntimeError as e:  # load_state_dict: a page of size mismatches, or an allocation that fails
+        why = next((ln.strip() for ln in str(e).splitlines() if "size mismatch" in ln or "key" in ln), first_line(e))
+        raise checkpoint.CheckpointError(f"{where}: its generator weights do not fit its preset ({why[:160]})") from None
+    try:
+        dirs, sigmas = ganspace(g, p.latent_dim, p.latent_dist, k=n_directions)
+    except NonFiniteOutput as e:
+        raise checkpoint.CheckpointError(f"{where}: {e} (its {snap['snapshot']} generator's weights)") from None
     summary = {}
     tt = os.path.join(run_dir, "train_time.json")
     if os.path.isfile(tt):

@@ -17,7 +17,7 @@ import time
 import torch
 import torch.distributed as dist
 
-from livegan.errors import CLIError, user_input
+from livegan.errors import CLIError, first_line, user_input
 from train import checkpoint
 from train.config import Preset, apply_overrides, check, resumed
 from train.models import check_networks
@@ -98,9 +98,20 @@ def _prepare(data_dir, p: Preset, run_dir: str, fit, quiet: bool, rank: int, wor
                              f"{len(loops)}: resume it on the same files, or start a new run")
         p = dataclasses.replace(p, anchors=len(loops))
     if rank == 0:
-        with open(os.path.join(run_dir, "preset.json"), "w") as f:
-            json.dump(dataclasses.asdict(p), f, indent=1)
+        _write_json(os.path.join(run_dir, "preset.json"), dataclasses.asdict(p), indent=1)
     return loops, p
+
+
+def _write_json(path: str, obj, indent=None) -> None:
+    """A small run file, whole or not at all: a failed write (a full disk) is one OSError naming it."""
+    try:
+        with open(path + ".part", "w") as f:
+            json.dump(obj, f, indent=indent)
+        os.replace(path + ".part", path)
+    except OSError as e:
+        if os.path.exists(path + ".part"):
+            os.remove(path + ".part")
+        raise OSError(e.errno, f"cannot be written ({e.strerror or e})", path) from None
 
 
 def _progress_bar(s: TrainState, quiet: bool):
@@ -150,9 +161,8 @@ def _finish(s: TrainState, previewer: Previewer, run_dir: str, loops, since: tup
     rate = (s.step - since[0]) / max(s.seconds - since[1], 1e-9)  # this session's throughput
     if not quiet:
         print(f"trained {s.step} steps in {s.seconds:.1f} s ({rate:.2f} steps/s) -> {run_dir}")
-    with open(os.path.join(run_dir, "train_time.json"), "w") as f:
-        json.dump({"steps": s.step, "seconds": s.seconds, "steps_per_s": rate, "world": s.world,
-                   "device": str(s.device), "loops": int(loops.shape[0])}, f)
+    _write_json(os.path.join(run_dir, "train_time.json"), {"steps": s.step, "seconds": s.seconds, "steps_per_s": rate,
+                "world": s.world, "device": str(s.device), "loops": int(loops.shape[0])})
     if s.p.report:
         from train.report import write_report
 
@@ -229,4 +239,9 @@ def cli_train(args) -> int:
         if e.filename is None:
             raise
         raise CLIError(f"{e.filename}: {e.strerror or e}") from e
+    except RuntimeError as e:  # torch.OutOfMemoryError, or the CPU allocator's "can't allocate memory"
+        if not isinstance(e, torch.OutOfMemoryError) and "can't allocate memory" not in str(e):
+            raise
+        raise CLIError(f"out of memory ({first_line(e, 120)}): lower batch_size ({p.batch_size}) or "
+                       f"model_dim ({p.model_dim}) with --set") from None
     return 0

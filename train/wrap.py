@@ -36,8 +36,8 @@ import numpy as np
 import torch
 
 from livegan.errors import CLIError, ModelFileError, first_line
-from livegan.model import LoopModel, load_checked, seed_z
-from train.directions import pca_directions, prior_z
+from livegan.model import MAX_BPM, MIN_BPM, LoopModel, load_checked, seed_z
+from train.directions import NonFiniteOutput, pca_directions, prior_z
 from train.export import save_loop_model
 from train.metrics import seam_score
 from train.wrap_modules import DecodeLoop, ForwardLoop, swing_path
@@ -165,6 +165,8 @@ def seam_against_inside(loops: np.ndarray, points: int = 64, seed: int = 0) -> t
 
 def _fit(src: str, sr: int, bpm: float, bars: int, beats: int, fade_ms: float) -> tuple[int, int]:
     loop = int(round(bars * beats * 60.0 / bpm * sr))
+    tempo = bars * beats * 60.0 * sr / max(loop, 1)  # what the file will say: the rounding must not leave the range
+    loop += (tempo > MAX_BPM) - (tempo < MIN_BPM)
     fade = int(round(fade_ms * 1e-3 * sr))
     if not 64 <= loop <= 1 << 24:
         raise CLIError(f"{src}: {bars} bar(s) of {beats} beats at {bpm:g} BPM is {loop} samples at {sr} Hz; "
@@ -191,11 +193,14 @@ def build(src: str, m, *, sr: int, bpm: float = 120.0, bars: int = 1, beats: int
         p = _probe_forward(m, src, latent_dim)
         if p["samples"] < loop + fade:
             need = math.ceil(bars * beats * 60.0 * sr / max(p["samples"] - fade, 1))  # the slowest tempo that fits
-            hint = f": use --bpm {need} or more, or fewer --bars" if need <= 1000 else ""
+            hint = f": use --bpm {need} or more, or fewer --bars" if need <= MAX_BPM else ""
             raise CLIError(f"{src}: forward() renders {p['samples']} samples at {sr} Hz, one bar and the crossfade "
                            f"need {loop + fade}{hint}")
         module = ForwardLoop(m, loop, fade)
-        dirs, sigmas = _knobs_by_pca(module, p["latent"], latent_dist, renders)
+        try:
+            dirs, sigmas = _knobs_by_pca(module, p["latent"], latent_dist, renders)
+        except NonFiniteOutput as e:
+            raise CLIError(f"{src}: {e}") from None
         record = dict(convention="forward", rendered=p["samples"],
                       directions=f"PCA of the outputs' log spectra over {renders} draws, regressed to z")
     with open(src, "rb") as f:
@@ -212,7 +217,10 @@ def build(src: str, m, *, sr: int, bpm: float = 120.0, bars: int = 1, beats: int
 def _check_deterministic(module, meta: dict, src: str) -> None:
     z = torch.from_numpy(np.stack([seed_z(s, meta["latent_dim"], meta["latent_dist"]) for s in (1, 2)]))
     with torch.inference_mode():
-        same = torch.equal(module(z), module(z))
+        y = module(z)
+        same = torch.equal(y, module(z))
+    if not torch.isfinite(y).all():  # NaN != NaN: it would read as "not deterministic" below
+        raise CLIError(f"{src}: the model gives non-finite output (NaN or Inf), so it has nothing to play")
     if not same:
         raise CLIError(f"{src}: the same z renders different audio twice (the decoder draws noise or keeps "
                        "streaming state); livegan needs a deterministic decoder to re-render a show bit for bit")
@@ -257,7 +265,7 @@ def _checked(v, lo: float, hi: float, flag: str) -> float:
 
 def cli_wrap(args) -> int:
     wrap_model(args.model, args.output, sample_rate=args.sample_rate, name=args.name,
-               bpm=_checked(args.bpm, 10, 1000, "--bpm"), bars=args.bars, beats=args.beats_per_bar,
+               bpm=_checked(args.bpm, MIN_BPM, MAX_BPM, "--bpm"), bars=args.bars, beats=args.beats_per_bar,
                latent_dim=args.latent_dim, latent_dist=args.latent_dist,
                swing=_checked(args.swing, 0, 4, "--swing"),
                fade_ms=_checked(args.crossfade_ms, 0, 100, "--crossfade-ms"), renders=args.pca_renders,

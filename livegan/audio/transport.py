@@ -16,8 +16,7 @@ import math
 import re
 
 from livegan.audio import dsp
-
-MIN_BPM, MAX_BPM = 20.0, 400.0
+from livegan.model import MAX_BPM, MIN_BPM  # noqa: F401  (the engine, OSC and the log read them here)
 
 
 def quantum_beats(quantize: str, beats_per_bar: int) -> int:

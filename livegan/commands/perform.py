@@ -39,7 +39,7 @@ from livegan.control.live import LiveControl
 from livegan.control.osc import open_osc
 from livegan.control.patch import default_patch_path, load_patch
 from livegan.control.sources import KeySource, close_sources
-from livegan.errors import CLIError
+from livegan.errors import CLIError, shown
 from livegan.generate.scheduler import GeneratorThread, first_loop, stop_generator
 from livegan.files import check_target, check_writable
 from livegan.io.journal import unfinished_takes
@@ -330,7 +330,7 @@ def _check_args(args) -> str:
 
 def _start_first_take(record: str, takes) -> None:
     """Take 1 from frame 0: a bad path fails here, before any sound. Unfinished takes found beside it are named."""
-    for j in unfinished_takes(os.path.dirname(record))[:3]:
+    for j in map(shown, unfinished_takes(os.path.dirname(record))[:3]):  # a file name can hold escape sequences
         print(f"livegan perform: found an unfinished take's performance log {j} (a crash?): re-render the "
               f"take with livegan render --automation {j} --seconds S -o OUT.wav", file=sys.stderr)
     takes.start(running=False)

@@ -30,7 +30,7 @@ else:  # pragma: no cover
 from livegan.audio.fx import EFFECTS, Effect
 from livegan.errors import PatchError
 from livegan.control.validator import Validator as _V
-from livegan.model import is_int, is_num, printable
+from livegan.model import MAX_BPM, MIN_BPM, is_int, is_num, printable
 
 TAKEOVER = ("jump", "pickup")
 QUANTIZE = ("none", "beat", "bar", "2bars", "4bars", "8bars")
@@ -174,8 +174,9 @@ def _parse_midi(v: _V, p: Patch, midi) -> None:
 def _parse_transport(v: _V, p: Patch, tr) -> None:
     v.keys(tr, "transport", {"tempo", "quantize", "crossfade_ms", "clock"})
     tempo = tr.get("tempo", "model")
-    p.tempo = None if tempo == "model" else v.num_in(tempo, "transport.tempo", 20, 400) if is_num(tempo) else \
-        v.bad("transport.tempo", f"must be a number in [20, 400] or \"model\", got {tempo!r}")
+    p.tempo = None if tempo == "model" else v.num_in(tempo, "transport.tempo", int(MIN_BPM), int(MAX_BPM)) \
+        if is_num(tempo) else v.bad("transport.tempo", f"must be a number in [{MIN_BPM:g}, {MAX_BPM:g}] or \"model\", "
+                                                       f"got {tempo!r}")
     p.quantize = v.choice(tr.get("quantize", "bar"), "transport.quantize", QUANTIZE)
     p.crossfade_ms = v.num_in(tr.get("crossfade_ms", 40.0), "transport.crossfade_ms", 4, 2000)
     p.clock = v.choice(tr.get("clock", "internal"), "transport.clock", CLOCK)
