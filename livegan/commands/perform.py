@@ -162,7 +162,8 @@ def _connect(show: Show) -> None:
     show.takes = takes = Takes(engine, rate, show.channels, show.perflog, args.record, show.say)
     t0 = time.perf_counter()
     snap = engine.controls.snapshot()
-    engine.publish_loop(first_loop(show.model, engine, snap, show.model_path), 0)  # plays from frame 0
+    loop, z = first_loop(show.model, engine, snap, show.model_path)
+    engine.publish_loop(loop, 0, z=z)  # plays from frame 0
     engine.record_gen_time(time.perf_counter() - t0)
     if args.record:
         _start_first_take(args.record, takes)
