@@ -159,6 +159,7 @@ class Engine:
                 self.state["rec_want"] = self.state["rec_seen"] = 0
             self.set_quantize(quantize)
         self._recs = [r if (i or record_ring_frames) else None for i, r in enumerate(self.rings)]
+        self._want, self._rec = None, None  # the ring the callback last took, and its (ring, rst)
         self.controls = controls
         self.loops_generated = 0
         self.gen_seconds = np.zeros(65536, np.float64)  # ring of generation times (generator thread)
@@ -260,11 +261,13 @@ class Engine:
         """
         s = self.state
         self.controls.admit(s)  # staged control changes take effect at this block's first frame
-        if s["rec_want"] != s["rec_seen"]:  # a new ring (a new take) starts with this block
-            s["rec_frame"] = s["frame"]
-            s["rec_seen"] = s["rec_want"]
-        w = s["rec_seen"]
-        rec = self._recs[w] if w >= 0 else None
+        w = s["rec_want"]
+        if w != self._want:  # (one shared read a block while no ring changes)
+            if s["rec_seen"] != w:  # a new ring (a new take) starts with this block
+                s["rec_frame"] = s["frame"]
+                s["rec_seen"] = w
+            self._want, self._rec = w, (self._recs[w] if w >= 0 else None)
+        rec = self._rec
         b = self.bank
         dsp.engine_block(out, b.slots, b.state, b.loop_id, self.est, self.tst, b.pub, dsp.TABLE, self.log)
         if self.fx is not None:
