@@ -80,7 +80,8 @@ def test_blocks_played_by_another_process_on_the_shared_state_match_one_process(
         middle = here.recv()
         p.join(30.0)
         assert p.exitcode == 0
-        assert int(e.state["frame"]) == (8 + K) * BS and float(e.state["tempo"]) == 133.0  # the child's kernel wrote them
+        # the child's kernel wrote these, by name, into the memory this process reads
+        assert int(e.state["frame"]) == (8 + K) * BS and float(e.state["tempo"]) == 133.0
         ring = e.rst[0]  # nobody drains it: what does not fit is counted as dropped
         assert int(e.track["switches"]) == 2 and int(ring["written"] + ring["dropped"]) == (8 + K) * BS
         got = np.concatenate([first, middle, _play(e, K)])

@@ -65,8 +65,9 @@ class Controls(Protocol):
 
     def admit(self, state) -> None:
         """Apply control changes staged since the last block at this block's first frame
-        (``state["frame"]``, ``state`` the engine's ``state.ENGINE`` row). Audio thread, at the start of every ``process``: must not allocate,
-        lock or wait. Subclassing this protocol inherits this no-op."""
+        (``state["frame"]``, ``state`` the engine's ``state.ENGINE`` row). Audio thread, at the start
+        of every ``process``: must not allocate, lock or wait. Subclassing this protocol inherits this
+        no-op."""
 
 
 def new_state(loop_samples: int, loop_beats: int, sample_rate: int, bpm: float):
