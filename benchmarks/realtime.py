@@ -140,7 +140,8 @@ def run_child(args) -> dict:
         generate_loop(model, engine, engine.controls.snapshot())
     t0 = time.perf_counter()
     snap = engine.controls.snapshot()
-    engine.publish_loop(generate_loop(model, engine, snap), 0)
+    loop, z = generate_loop(model, engine, snap)
+    engine.publish_loop(loop, 0, z=z)
     from livegan.audio.output import raise_thread_priority
 
     gen = GeneratorThread(engine, model, block_frames=args.blocksize,

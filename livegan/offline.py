@@ -130,9 +130,9 @@ def render(model, parts, events, total_frames: int, blocksize: int = 256, sink=N
         snap = engine.controls.snapshot() if snap is None else snap
         sched.done_seq = snap[0]  # a failed generation is retried at the next control change, as live
         try:
-            loop = generate_loop(model, engine, snap)
+            loop, z = generate_loop(model, engine, snap)
             engine.record_gen_time(0.0)
-            engine.publish_loop(loop, target, wait=lambda: engine.process(buf[:0]))
+            engine.publish_loop(loop, target, wait=lambda: engine.process(buf[:0]), z=z)
         except Exception as ex:
             if target == 0 and engine.bank.loop_id.max() < 0:
                 raise GenerationFault(f"the first loop failed ({fault_text(ex)})") from None

@@ -14,7 +14,6 @@ import tracemalloc
 import numpy as np
 
 import livegan
-from livegan.audio import dsp
 from livegan.audio.engine import Engine
 from livegan.model import validate_meta
 from livegan.testing.wiring import identity_controls
@@ -49,7 +48,7 @@ def test_process_allocates_nothing_in_steady_state():
     e.publish_loop(loops[0], 0)
     for i in range(3000):  # warm: every code path (switch, fade, fade end, ring wrap) has run
         e.process(out)
-        e.rst[dsp.R_READ] = e.rst[dsp.R_WRITTEN]  # a reader drains the ring
+        e.rst["read"] = e.rst["written"]  # a reader drains the ring
         if i % 400 == 7:
             e.publish_loop(loops[i % 3], -1, wait=lambda: e.process(out[:0]))
     switches0 = e.stats()["switches"]

@@ -11,7 +11,6 @@ import time
 import numpy as np
 import soundfile as sf
 
-from livegan.audio.dsp import R_WRITTEN
 from livegan.io.recorder import Recorder
 
 SR = 48000
@@ -19,10 +18,10 @@ SR = 48000
 
 def _feed(rec, block):
     """What the callback does: copy a block into the ring and count it."""
-    cap, w = rec.ring.shape[0], int(rec.rst[R_WRITTEN])
+    cap, w = rec.ring.shape[0], int(rec.rst["written"])
     for i in range(block.shape[0]):
         rec.ring[(w + i) % cap] = block[i]
-    rec.rst[R_WRITTEN] = w + block.shape[0]
+    rec.rst["written"] = w + block.shape[0]
 
 
 def test_flac_take_is_a_wav_while_recording_and_a_flac_after(tmp_path):
@@ -44,11 +43,10 @@ def test_flac_take_is_a_wav_while_recording_and_a_flac_after(tmp_path):
 KILLED = r"""
 import os, sys, time
 import numpy as np
-from livegan.audio.dsp import R_WRITTEN
 from livegan.io.recorder import Recorder
 rec = Recorder(sys.argv[1], 48000, 2, ring_seconds=1.0, poll_s=0.005).start()
 rec.ring[:30000] = 0.25
-rec.rst[R_WRITTEN] = 30000
+rec.rst["written"] = 30000
 while rec.frames_written < 30000:
     time.sleep(0.001)
 time.sleep(0.05)

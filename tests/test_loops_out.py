@@ -123,7 +123,7 @@ def test_a_slot_the_generator_took_is_not_saved_as_the_loop_it_held(tiny_model):
     e.process(np.zeros((256, 2), np.float32))
     lid, got = copy_playing(e)
     assert lid == 0 and np.array_equal(got, loop)
-    slot = int(e.ist[dsp.I_CUR])
+    slot = int(e.track["cur"])
     e.bank.state[slot] = dsp.FILLING  # as if it had faded out and the generator were writing it
     assert copy_playing(e) is None
 

@@ -132,7 +132,6 @@ def test_panel_shows_the_fault_count_and_the_models_words_verbatim():
 @pytest.mark.parametrize("bad", ["nan", "inf", "short", "long", "stereo", "int"])
 def test_a_bad_loop_never_reaches_a_bank_slot(bad):
     from livegan.testing.tiny import tiny_meta
-    from livegan.audio import dsp
     from livegan.model import GenerationFault, validate_meta
     from livegan.testing.wiring import identity_parts
 
@@ -153,7 +152,7 @@ def test_a_bad_loop_never_reaches_a_bank_slot(bad):
     for _ in range(40):
         e.process(out)
         assert np.isfinite(out).all() and np.abs(out).max() > 0.1
-    assert int(e.ist[dsp.I_SWITCHES]) == 1
+    assert int(e.track["switches"]) == 1
 
 
 def test_a_model_returning_float64_is_a_fault_not_a_silent_conversion(tmp_path):

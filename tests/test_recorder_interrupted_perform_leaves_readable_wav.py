@@ -16,7 +16,6 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from livegan.audio.dsp import R_READ, R_WRITTEN
 from livegan.io.recorder import Recorder
 
 SR = 48000
@@ -109,7 +108,7 @@ def test_recorded_wav_equals_the_played_blocks_bit_for_bit(tmp_path):
         if i % 50 == 10:
             e.publish_loop(loops[i % 3], -1, wait=lambda: e.process(out[:0]))
         deadline = time.monotonic() + 10.0
-        while len(rec.ring) - int(rec.rst[R_WRITTEN] - rec.rst[R_READ]) < len(out):  # the writer drains concurrently
+        while len(rec.ring) - int(rec.rst["written"] - rec.rst["read"]) < len(out):  # the writer drains concurrently
             assert time.monotonic() < deadline, "the writer thread stopped draining the ring"
             time.sleep(0.001)
         e.process(out)

@@ -93,13 +93,11 @@ class Admitter:
         r[A_VER] = v + 2.0
 
     # -- audio side
-    def admit(self, ist) -> None:
-        """Engine block start: apply a newly staged batch at this block's first frame (``ist``'s frame).
-        Audio thread (or the render loop)."""
+    def admit(self, state) -> None:
+        """Engine block start: apply a newly staged batch at this block's first frame (``state["frame"]``,
+        ``state`` the engine's ``state.ENGINE`` row). Audio thread (or the render loop)."""
         if self._take():
-            from livegan.audio.dsp import I_FRAME
-
-            self._apply(self._cur, int(ist[I_FRAME]))
+            self._apply(self._cur, int(state["frame"]))
 
     def admit_at(self, frame: int) -> None:
         """The staged batch applied at ``frame`` now: for controls bound to no engine. Control thread."""

@@ -42,7 +42,7 @@ class Arena:
             return np.full(shape, fill, dtype)
         if not self.fresh:
             block, want_shape, want_dtype = self._attach[name]
-            if (tuple(want_shape), np.dtype(want_dtype)) != (shape, dtype):
+            if (tuple(want_shape), np.dtype(want_dtype)) != (shape, dtype):  # a record's field names count
                 raise ValueError(f"arena array {name}: {want_shape} {want_dtype} shared, {shape} {dtype} asked for")
             shm = shared_memory.SharedMemory(name=block)  # (a spawned child shares its owner's resource tracker)
         else:
@@ -52,7 +52,7 @@ class Arena:
         if self.fresh:
             a[...] = fill
         self._shm[name] = shm
-        self._specs[name] = (shm.name, shape, dtype.str)
+        self._specs[name] = (shm.name, shape, dtype)  # the dtype itself: a record's field names cross too
         return a
 
     def specs(self) -> dict:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from livegan.audio import dsp
+from livegan.audio.state import PUB
 
 
 def pad_loop(loop: np.ndarray, dest: np.ndarray) -> None:
@@ -46,9 +47,9 @@ class LoopBank:
         self.slots = a.array("bank.slots", (n_slots, channels, loop_samples + 2 * dsp.PAD), np.float32)
         self.state = a.array("bank.state", n_slots, np.int64, dsp.FREE)
         self.loop_id = a.array("bank.loop_id", n_slots, np.int64, -1)
-        self.pub = a.array("bank.pub", dsp.N_PUB, np.int64)
+        self.pub = a.array("bank.pub", 1, PUB)
         if a.fresh:
-            self.pub[dsp.P_SLOT] = -1
+            self.pub["slot"] = -1
         self._last = -1  # last published slot (generator-side bookkeeping)
         self._last_beat = None
         self._next_id = 0
@@ -92,11 +93,12 @@ class LoopBank:
         lid = self._next_id
         self._next_id += 1
         self.loop_id[slot] = lid
-        seq = int(self.pub[dsp.P_SEQ])
-        self.pub[dsp.P_SEQ] = seq + 1  # odd: writing
-        self.pub[dsp.P_SLOT] = slot
-        self.pub[dsp.P_BEAT] = target_beat
-        self.pub[dsp.P_R_MILLI] = int(round(r * 1000.0))
-        self.pub[dsp.P_SEQ] = seq + 2  # even: complete
+        p = self.pub[0]
+        seq = int(p["seq"])
+        p["seq"] = seq + 1  # odd: writing
+        p["slot"] = slot
+        p["beat"] = target_beat
+        p["r_milli"] = int(round(r * 1000.0))
+        p["seq"] = seq + 2  # even: complete
         self._last, self._last_beat = slot, target_beat
         return lid

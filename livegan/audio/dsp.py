@@ -1,9 +1,10 @@
-"""DSP kernels (numba): looped band-limited read, crossfade, limiter, record ring; the state indices.
+"""DSP kernels (numba): looped band-limited read, crossfade, limiter, record ring.
 
 Every kernel writes into arrays it is given; none allocates. ``livegan.audio.engine.warm_up()``
 compiles them for the exact types the engine uses, and must run before a
 stream starts (the first call of a numba function compiles it: hundreds of ms).
-The offline resampler is ``livegan.audio.resample``.
+The offline resampler is ``livegan.audio.resample``. The state they read and write
+is laid out by name in ``livegan.audio.state``.
 
 The interpolator is a Kaiser-windowed sinc read from a table (``TABLE_RES``
 points per source sample, linear between points). At unit scale it spans
@@ -34,29 +35,11 @@ CUTOFF = 0.90  # fraction of the source Nyquist where the sinc is centred
 MAX_STEP = 4.0  # fastest read (source samples per output frame) the engine allows
 PAD = int(HALF_TAPS * MAX_STEP) + 2  # guard samples each side of a slot, circularly copied
 
-# engine_block integer state (int64 array `ist`): indices
-I_FRAME, I_FRAME0, I_CUR, I_FADE, I_FADE_START, I_FADE_LEN, I_SCHED, I_SCHED_BEAT, \
-    I_SEEN, I_QUANT, I_LATE, I_SWITCHES, I_SUPERSEDED, I_LOG_N, I_N, I_LOOP_BEATS, I_PENDING_LATE, \
-    I_RUN_REQ, I_LOC_REQ, I_LOC_SEEN, I_LOC_FRAME = range(21)
-N_IST = 21
-# float state (float64 `fst`)
-F_BEAT0, F_TEMPO, F_FPB, F_SPB, F_TEMPO_REQ, F_SR, F_FADE_R, F_SCHED_R, F_LOC_BEAT, F_GAIN, F_DUCK_STEP = range(11)
-N_FST = 11
 DUCK_MS = 5.0  # a locate or a stop ramps the loops out (and back in) over this long
-# publish record (int64 `pub`), written by the generator thread under a seqlock
-P_SEQ, P_SLOT, P_BEAT, P_R_MILLI = range(4)
-N_PUB = 4
 # slot states (int64 `slot_state`)
 FREE, FILLING, READY, PENDING, PLAYING, FADING = range(6)
 # event log kinds (int64 rows of `log`: frame, kind, slot, loop id)
 EV_SWITCH, EV_LATE, EV_SUPERSEDED, EV_FADE_END, EV_TEMPO, EV_LOCATE = range(6)
-# limiter state (float64 `lst`): current gain, threshold (linear), release coefficient per frame
-L_GAIN, L_THRESHOLD, L_RELEASE = range(3)
-N_LST = 3
-# record ring state (int64 `rst`): frames written (callback), frames read (writer), frames dropped;
-# the counts only grow, so the frames waiting are R_WRITTEN - R_READ
-R_WRITTEN, R_READ, R_DROPPED = range(3)
-N_RST = 3
 
 
 def make_table(half_taps: int = HALF_TAPS, res: int = TABLE_RES, beta: float = BETA,
@@ -106,13 +89,13 @@ def beat_at(frame, frame0, beat0, fpb):
 
 
 @njit(cache=True)
-def _log(log, ist, frame, kind, slot, loop_id):
-    i = ist[I_LOG_N] % log.shape[0]
+def _log(log, s, frame, kind, slot, loop_id):
+    i = s.log_n % log.shape[0]
     log[i, 0] = frame
     log[i, 1] = kind
     log[i, 2] = slot
     log[i, 3] = loop_id
-    ist[I_LOG_N] += 1
+    s.log_n += 1
 
 
 @njit(cache=True)
@@ -123,7 +106,7 @@ def next_grid(beat, q):
 
 
 @njit(cache=True)
-def engine_block(out, slots, slot_state, slot_id, ist, fst, pub, table, log):
+def engine_block(out, slots, slot_state, slot_id, est, tst, pub, table, log):
     """Fill ``out`` (frames, out_ch) with the playing loop(s); advance the transport. Audio thread.
 
     Reads the publish record, applies a tempo request at the block start
@@ -135,137 +118,140 @@ def engine_block(out, slots, slot_state, slot_id, ist, fst, pub, table, log):
     keep their amplitude.
 
     Transport follow (an external clock's start / stop / continue / song
-    position and phase corrections): a locate request (``I_LOC_REQ`` raised,
-    "beat ``F_LOC_BEAT`` at frame ``I_LOC_FRAME``") and a run request
-    (``I_RUN_REQ`` 0/1) ramp the loops' gain ``F_GAIN`` to 0 over DUCK_MS; at
+    position and phase corrections): a locate request (``loc_req`` raised,
+    "beat ``loc_beat`` at frame ``loc_frame``") and a run request
+    (``run_req`` 0/1) ramp the loops' gain ``gain`` to 0 over DUCK_MS; at
     gain 0 a locate re-anchors the beat grid (a loop waiting for a boundary is
     moved to the next one on the new grid) and a stop freezes the beat; the
     gain then ramps back to 1 when running. No click either way.
     """
+    s = est[0]  # the engine's transport and log (``state.ENGINE``)
+    tk = tst[0]  # the track's playback (``state.TRACK``)
+    p = pub[0]  # the publish record (``state.PUB``)
     n = out.shape[0]
     out_ch = out.shape[1]
     n_ch = slots.shape[1]
-    frame = ist[I_FRAME]
+    frame = s.frame
     half = table.shape[0] // 2 // TABLE_RES  # half taps of the table
     res = TABLE_RES
     # tempo request (written by another thread as one float): applied at this block's start
-    req = fst[F_TEMPO_REQ]
-    if req > 0.0 and req != fst[F_TEMPO]:
-        b = beat_at(frame, ist[I_FRAME0], fst[F_BEAT0], fst[F_FPB])
-        fst[F_BEAT0] = b
-        ist[I_FRAME0] = frame
-        fst[F_TEMPO] = req
-        fst[F_FPB] = fst[F_SR] * 60.0 / req
-        _log(log, ist, frame, EV_TEMPO, -1, int(req * 1000.0))
+    req = s.tempo_req
+    if req > 0.0 and req != s.tempo:
+        b = beat_at(frame, s.frame0, s.beat0, s.fpb)
+        s.beat0 = b
+        s.frame0 = frame
+        s.tempo = req
+        s.fpb = s.sr * 60.0 / req
+        _log(log, s, frame, EV_TEMPO, -1, int(req * 1000.0))
     # publish record: seqlock (odd = being written)
-    seq = pub[P_SEQ]
-    if seq != ist[I_SEEN] and seq % 2 == 0:
-        slot = pub[P_SLOT]
-        beat = pub[P_BEAT]
-        r = pub[P_R_MILLI] / 1000.0
-        if pub[P_SEQ] == seq:
-            if ist[I_SCHED] >= 0:  # a newer loop replaces one that never started
-                slot_state[ist[I_SCHED]] = FREE
-                ist[I_SUPERSEDED] += 1
-                _log(log, ist, frame, EV_SUPERSEDED, ist[I_SCHED], slot_id[ist[I_SCHED]])
-            ist[I_SCHED] = slot
-            ist[I_SCHED_BEAT] = beat
-            fst[F_SCHED_R] = r
+    seq = p.seq
+    if seq != tk.seen and seq % 2 == 0:
+        slot = p.slot
+        beat = p.beat
+        r = p.r_milli / 1000.0
+        if p.seq == seq:
+            if tk.sched >= 0:  # a newer loop replaces one that never started
+                slot_state[tk.sched] = FREE
+                tk.superseded += 1
+                _log(log, s, frame, EV_SUPERSEDED, tk.sched, slot_id[tk.sched])
+            tk.sched = slot
+            tk.sched_beat = beat
+            tk.sched_r = r
             slot_state[slot] = PENDING
-            ist[I_SEEN] = seq
-    fpb = fst[F_FPB]
-    spb = fst[F_SPB]
-    loop_beats = ist[I_LOOP_BEATS]
-    N = ist[I_N]
+            tk.seen = seq
+    fpb = s.fpb
+    spb = tk.spb
+    loop_beats = tk.loop_beats
+    N = tk.n
     step = spb / fpb
     scale = 1.0 if step <= 1.0 else 1.0 / step
     taps = int(math.ceil(half / scale))
     # when does the scheduled loop start?
     sw = -1
-    if ist[I_SCHED] >= 0:
-        if ist[I_SCHED_BEAT] < 0:  # quantize none: as soon as any fade in progress ends
+    if tk.sched >= 0:
+        if tk.sched_beat < 0:  # quantize none: as soon as any fade in progress ends
             sw = frame
-            if ist[I_FADE] >= 0:
-                sw = ist[I_FADE_START] + ist[I_FADE_LEN]
+            if tk.fade >= 0:
+                sw = tk.fade_start + tk.fade_len
         else:
-            sw = boundary_frame(ist[I_FRAME0], fst[F_BEAT0], fpb, float(ist[I_SCHED_BEAT]))
+            sw = boundary_frame(s.frame0, s.beat0, fpb, float(tk.sched_beat))
             if sw < frame:  # arrived after its boundary: the current loop keeps playing
-                ist[I_LATE] += 1
-                _log(log, ist, frame, EV_LATE, ist[I_SCHED], slot_id[ist[I_SCHED]])
-                q = ist[I_QUANT]
-                g = next_grid(beat_at(frame, ist[I_FRAME0], fst[F_BEAT0], fpb), q)
-                ist[I_SCHED_BEAT] = g
-                sw = boundary_frame(ist[I_FRAME0], fst[F_BEAT0], fpb, float(g))
-    frame0 = ist[I_FRAME0]
-    beat0 = fst[F_BEAT0]
-    gain = fst[F_GAIN]
-    dstep = fst[F_DUCK_STEP]
+                tk.late += 1
+                _log(log, s, frame, EV_LATE, tk.sched, slot_id[tk.sched])
+                q = tk.quant
+                g = next_grid(beat_at(frame, s.frame0, s.beat0, fpb), q)
+                tk.sched_beat = g
+                sw = boundary_frame(s.frame0, s.beat0, fpb, float(g))
+    frame0 = s.frame0
+    beat0 = s.beat0
+    gain = s.gain
+    dstep = s.duck_step
     for i in range(n):
         f = frame + i
-        locating = ist[I_LOC_REQ] != ist[I_LOC_SEEN]
-        if ist[I_RUN_REQ] == 1 and not locating:
+        locating = s.loc_req != s.loc_seen
+        if s.run_req == 1 and not locating:
             if gain < 1.0:
                 gain = min(1.0, gain + dstep)
         elif gain > 0.0:
             gain = max(0.0, gain - dstep)
         if gain == 0.0:
-            if locating:  # re-anchor: beat F_LOC_BEAT was at frame I_LOC_FRAME
-                beat0 = fst[F_LOC_BEAT] + (f - ist[I_LOC_FRAME]) / fpb
+            if locating:  # re-anchor: beat loc_beat was at frame loc_frame
+                beat0 = s.loc_beat + (f - s.loc_frame) / fpb
                 frame0 = f
-                fst[F_BEAT0] = beat0
-                ist[I_FRAME0] = f
-                ist[I_LOC_SEEN] = ist[I_LOC_REQ]
-                _log(log, ist, f, EV_LOCATE, -1, int(math.floor(beat0 * 1000.0)))
-                if ist[I_SCHED] >= 0 and ist[I_SCHED_BEAT] >= 0 and ist[I_QUANT] > 0:
-                    g = next_grid(beat0, ist[I_QUANT])
-                    ist[I_SCHED_BEAT] = g
+                s.beat0 = beat0
+                s.frame0 = f
+                s.loc_seen = s.loc_req
+                _log(log, s, f, EV_LOCATE, -1, int(math.floor(beat0 * 1000.0)))
+                if tk.sched >= 0 and tk.sched_beat >= 0 and tk.quant > 0:
+                    g = next_grid(beat0, tk.quant)
+                    tk.sched_beat = g
                     sw = boundary_frame(frame0, beat0, fpb, float(g))
-            elif ist[I_RUN_REQ] == 0 and frame0 != f:  # stopped: the beat stands still
+            elif s.run_req == 0 and frame0 != f:  # stopped: the beat stands still
                 if frame0 < f - 1:  # (the first silent frame: the beat it reached stays)
                     beat0 = beat0 + (f - 1 - frame0) / fpb
                 frame0 = f
-                fst[F_BEAT0] = beat0
-                ist[I_FRAME0] = f
-                if sw >= 0 and ist[I_SCHED_BEAT] >= 0:
-                    sw = boundary_frame(frame0, beat0, fpb, float(ist[I_SCHED_BEAT]))
+                s.beat0 = beat0
+                s.frame0 = f
+                if sw >= 0 and tk.sched_beat >= 0:
+                    sw = boundary_frame(frame0, beat0, fpb, float(tk.sched_beat))
         if f == sw:
-            if ist[I_FADE] >= 0:  # only when a fade outlasts the quantum: cut the oldest
-                slot_state[ist[I_FADE]] = FREE
-            if ist[I_CUR] >= 0:
-                ist[I_FADE] = ist[I_CUR]
-                slot_state[ist[I_CUR]] = FADING
+            if tk.fade >= 0:  # only when a fade outlasts the quantum: cut the oldest
+                slot_state[tk.fade] = FREE
+            if tk.cur >= 0:
+                tk.fade = tk.cur
+                slot_state[tk.cur] = FADING
             else:
-                ist[I_FADE] = -1
-            ist[I_CUR] = ist[I_SCHED]
-            slot_state[ist[I_CUR]] = PLAYING
-            ist[I_FADE_START] = f
-            fst[F_FADE_R] = fst[F_SCHED_R]
-            ist[I_SCHED] = -1
-            ist[I_SWITCHES] += 1
-            _log(log, ist, f, EV_SWITCH, ist[I_CUR], slot_id[ist[I_CUR]])
+                tk.fade = -1
+            tk.cur = tk.sched
+            slot_state[tk.cur] = PLAYING
+            tk.fade_start = f
+            tk.fade_r = tk.sched_r
+            tk.sched = -1
+            tk.switches += 1
+            _log(log, s, f, EV_SWITCH, tk.cur, slot_id[tk.cur])
             sw = -1
         b = beat0 + (f - frame0) / fpb
         lb = b - math.floor(b / loop_beats) * loop_beats
         pos = lb * spb
         if pos >= N:
             pos -= N
-        cur = ist[I_CUR]
-        fade = ist[I_FADE]
+        cur = tk.cur
+        fade = tk.fade
         t = 1.0
-        if cur >= 0 and ist[I_FADE_START] + ist[I_FADE_LEN] > f:
-            t = (f - ist[I_FADE_START]) / ist[I_FADE_LEN]
+        if cur >= 0 and tk.fade_start + tk.fade_len > f:
+            t = (f - tk.fade_start) / tk.fade_len
         ga = 0.0
         gb = 1.0
         if t < 1.0:
             a0 = math.cos(0.5 * math.pi * t)
             b0 = math.sin(0.5 * math.pi * t)
-            g = 1.0 / math.sqrt(1.0 + 2.0 * fst[F_FADE_R] * a0 * b0)
+            g = 1.0 / math.sqrt(1.0 + 2.0 * tk.fade_r * a0 * b0)
             ga = a0 * g
             gb = b0 * g
         elif fade >= 0:
             slot_state[fade] = FREE
-            ist[I_FADE] = -1
-            _log(log, ist, f, EV_FADE_END, fade, slot_id[fade])
+            tk.fade = -1
+            _log(log, s, f, EV_FADE_END, fade, slot_id[fade])
             fade = -1
         ga *= gain
         gb *= gain
@@ -293,20 +279,21 @@ def engine_block(out, slots, slot_state, slot_id, ist, fst, pub, table, log):
                 out[i, 1] = y1
                 for c in range(2, out_ch):
                     out[i, c] = 0.0
-    fst[F_GAIN] = gain
-    ist[I_FRAME] = frame + n
+    s.gain = gain
+    s.frame = frame + n
 
 
 @njit(cache=True)
 def limiter(out, lst):
     """Safety peak limiter, in place. Audio thread.
 
-    lst: ``L_GAIN``, ``L_THRESHOLD``, ``L_RELEASE``. Instant attack (the output
+    lst: one ``state.LIMITER`` row. Instant attack (the output
     never exceeds the threshold), exponential release; NaN/Inf become 0.
     """
-    g = lst[L_GAIN]
-    thr = lst[L_THRESHOLD]
-    rel = lst[L_RELEASE]
+    lim = lst[0]
+    g = lim.gain
+    thr = lim.threshold
+    rel = lim.release
     n, ch = out.shape
     for i in range(n):
         peak = 0.0
@@ -324,25 +311,26 @@ def limiter(out, lst):
         if g < 1.0:
             for c in range(ch):
                 out[i, c] = out[i, c] * g
-    lst[L_GAIN] = g
+    lim.gain = g
 
 
 @njit(cache=True)
 def ring_write(ring, rst, block):
     """Copy ``block`` (frames, ch) into the record ring; count what does not fit. Audio thread.
 
-    rst: ``R_WRITTEN``, ``R_READ``, ``R_DROPPED``; counts only grow, the
+    rst: one ``state.RING`` row; counts only grow, the
     writer thread owns the read count.
     """
+    r = rst[0]
     cap = ring.shape[0]
     n = block.shape[0]
-    w = rst[R_WRITTEN]
-    space = cap - (w - rst[R_READ])
+    w = r.written
+    space = cap - (w - r.read)
     m = n if n <= space else space
     if m < n:
-        rst[R_DROPPED] += n - m
+        r.dropped += n - m
     for i in range(m):
         j = (w + i) % cap
         for c in range(ring.shape[1]):
             ring[j, c] = block[i, c]
-    rst[R_WRITTEN] = w + m
+    r.written = w + m

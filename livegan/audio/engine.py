@@ -17,12 +17,11 @@ import numpy as np
 
 from livegan.audio import dsp
 from livegan.audio.bank import LoopBank
+from livegan.audio.state import ENGINE, LIMITER, PUB, RING, TRACK, rows
 from livegan.audio.transport import MAX_BPM, MIN_BPM, Transport, quantum_beats
 from livegan.faults import GenFaults, checked_loop
 
 
-H_REC_WANT, H_REC_SEEN, H_REC_FRAME = range(3)  # the engine's record-ring state (int64 ``hst``)
-N_HST = 3
 LOOP_Z_KEPT = 64  # z of the newest loops kept by id: far more than the bank's slots, so a playing loop's is kept
 
 
@@ -64,36 +63,39 @@ class Controls(Protocol):
     def z(self, meta, snapshot) -> np.ndarray:
         """The (latent_dim,) float32 z ``snapshot`` means for ``meta``. Generator thread (or the render loop)."""
 
-    def admit(self, ist: np.ndarray) -> None:
+    def admit(self, state) -> None:
         """Apply control changes staged since the last block at this block's first frame
-        (``ist[dsp.I_FRAME]``). Audio thread, at the start of every ``process``: must not allocate,
-        lock or wait. Subclassing this protocol inherits this no-op."""
+        (``state["frame"]``, ``state`` the engine's ``state.ENGINE`` row). Audio thread, at the start
+        of every ``process``: must not allocate, lock or wait. Subclassing this protocol inherits this
+        no-op."""
 
 
 def new_state(loop_samples: int, loop_beats: int, sample_rate: int, bpm: float):
-    """-> (ist, fst): the kernel's state before the first block: nothing playing or scheduled, frame 0,
-    running at ``bpm``; quantum and crossfade length are set after (``Engine.set_quantize``, ...)."""
-    ist = np.zeros(dsp.N_IST, np.int64)
-    fst = np.zeros(dsp.N_FST, np.float64)
-    ist[dsp.I_CUR] = ist[dsp.I_FADE] = ist[dsp.I_SCHED] = -1
-    ist[dsp.I_N] = loop_samples
-    ist[dsp.I_LOOP_BEATS] = loop_beats
-    fst[dsp.F_SR] = sample_rate
-    fst[dsp.F_SPB] = loop_samples / loop_beats
-    fst[dsp.F_TEMPO] = fst[dsp.F_TEMPO_REQ] = bpm
-    fst[dsp.F_FPB] = sample_rate * 60.0 / bpm
-    fst[dsp.F_GAIN] = 1.0
-    fst[dsp.F_DUCK_STEP] = 1.0 / max(1.0, dsp.DUCK_MS * 1e-3 * sample_rate)
-    ist[dsp.I_RUN_REQ] = 1
-    return ist, fst
+    """-> (est, tst): one ``ENGINE`` and one ``TRACK`` row, the kernel's state before the first block:
+    nothing playing or scheduled, frame 0, running at ``bpm``, recording into no ring; quantum and
+    crossfade length are set after (``Engine.set_quantize``, ...)."""
+    est, tst = rows(ENGINE), rows(TRACK)
+    s, tk = est[0], tst[0]
+    tk["cur"] = tk["fade"] = tk["sched"] = -1
+    tk["n"] = loop_samples
+    tk["loop_beats"] = loop_beats
+    tk["spb"] = loop_samples / loop_beats
+    s["sr"] = sample_rate
+    s["tempo"] = s["tempo_req"] = bpm
+    s["fpb"] = sample_rate * 60.0 / bpm
+    s["gain"] = 1.0
+    s["duck_step"] = 1.0 / max(1.0, dsp.DUCK_MS * 1e-3 * sample_rate)
+    s["run_req"] = 1
+    s["rec_want"] = s["rec_seen"] = -1
+    return est, tst
 
 
 def limiter_state(dbfs: float, release_ms: float, sample_rate: int) -> np.ndarray:
-    """-> lst: the limiter at unity gain, its threshold at ``dbfs``, releasing over ``release_ms``."""
-    lst = np.zeros(dsp.N_LST, np.float64)
-    lst[dsp.L_GAIN] = 1.0
-    lst[dsp.L_THRESHOLD] = 10.0 ** (dbfs / 20.0)
-    lst[dsp.L_RELEASE] = np.exp(-1.0 / (release_ms * 1e-3 * sample_rate))
+    """-> lst, one ``LIMITER`` row: at unity gain, its threshold at ``dbfs``, releasing over ``release_ms``."""
+    lst = rows(LIMITER)
+    lst["gain"] = 1.0
+    lst["threshold"] = 10.0 ** (dbfs / 20.0)
+    lst["release"] = np.exp(-1.0 / (release_ms * 1e-3 * sample_rate))
     return lst
 
 
@@ -101,17 +103,17 @@ def warm_up(channels_model: int = 1, channels_out: int = 2) -> None:
     """Compile every real-time kernel for the engine's exact types (``new_state``, float32 blocks)
     before any stream starts: a numba function compiles on its first call. Main thread."""
     n = 256
-    ist, fst = new_state(n, 4, 48000, 120.0)
-    ist[dsp.I_QUANT] = 4
-    ist[dsp.I_FADE_LEN] = 16
+    est, tst = new_state(n, 4, 48000, 120.0)
+    tst["quant"] = 4
+    tst["fade_len"] = 16
     slots = np.zeros((2, channels_model, n + 2 * dsp.PAD), np.float32)
     out = np.zeros((64, channels_out), np.float32)
-    pub = np.zeros(dsp.N_PUB, np.int64)
-    pub[dsp.P_SEQ] = 2  # slot 0 published: the switch path compiles too
+    pub = rows(PUB)
+    pub["seq"] = 2  # slot 0 published: the switch path compiles too
     log = np.zeros((16, 4), np.int64)
-    dsp.engine_block(out, slots, np.zeros(2, np.int64), np.zeros(2, np.int64), ist, fst, pub, dsp.TABLE, log)
+    dsp.engine_block(out, slots, np.zeros(2, np.int64), np.zeros(2, np.int64), est, tst, pub, dsp.TABLE, log)
     dsp.limiter(out, limiter_state(-0.2, 50.0, 48000))
-    dsp.ring_write(np.zeros((128, channels_out), np.float32), np.zeros(dsp.N_RST, np.int64), out)
+    dsp.ring_write(np.zeros((128, channels_out), np.float32), rows(RING), out)
 
 
 class Engine:
@@ -134,32 +136,35 @@ class Engine:
         self.bank = LoopBank(n_slots, meta.channels, meta.loop_samples, arena=a)
         bpm = float(meta.bpm if tempo is None else tempo)
         self._check_tempo(bpm)
-        self.ist = a.array("engine.ist", dsp.N_IST, np.int64)
-        self.fst = a.array("engine.fst", dsp.N_FST, np.float64)
+        # the kernels take the arrays (est, tst, lst); Python reads and writes their rows by name
+        # (``state``, ``track``: structured scalars that write through to the arena)
+        self.est = a.array("engine.state", 1, ENGINE)
+        self.tst = a.array("engine.tracks", 1, TRACK)  # one row per track: one track for now
+        self.state, self.track = self.est[0], self.tst[0]
         self.log = a.array("engine.log", (log_size, 4), np.int64)
-        self.lst = a.array("engine.lst", dsp.N_LST, np.float64)
-        # the record rings: 0 the meter's (or a caller's), 1 a take's; hst says which the callback
-        # writes into (H_REC_WANT, set by attach_ring) and from which frame (H_REC_FRAME)
-        self.hst = a.array("engine.hst", N_HST, np.int64)
+        self.lst = a.array("engine.limiter", 1, LIMITER)
+        # the record rings: 0 the meter's (or a caller's), 1 a take's; ``state["rec_want"]`` says
+        # which the callback writes into (set by attach_ring), ``rec_frame`` from which frame
         self.rings = [(a.array(f"engine.ring{i}", (max(1, int(n)), self.channels), np.float32),
-                       a.array(f"engine.rst{i}", dsp.N_RST, np.int64))
+                       a.array(f"engine.rst{i}", 1, RING))
                       for i, n in enumerate((record_ring_frames, take_ring_frames))]
         self.ring, self.rst = self.rings[0] if record_ring_frames else (None, self.rings[0][1])
-        self.transport = Transport(self.ist, self.fst, meta.beats_per_bar)
+        self.transport = Transport(self.state, meta.beats_per_bar)
         self.crossfade_ms = float(crossfade_ms)
         self.quantize = quantize
         if a.fresh:
-            self.ist[:], self.fst[:] = new_state(meta.loop_samples, meta.bars * meta.beats_per_bar,
+            self.est[:], self.tst[:] = new_state(meta.loop_samples, meta.bars * meta.beats_per_bar,
                                                  self.sample_rate, bpm)
             self.lst[:] = limiter_state(limiter_dbfs, limiter_release_ms, self.sample_rate)
-            self.hst[H_REC_WANT] = self.hst[H_REC_SEEN] = 0 if record_ring_frames else -1
+            if record_ring_frames:
+                self.state["rec_want"] = self.state["rec_seen"] = 0
             self.set_quantize(quantize)
         self._recs = [r if (i or record_ring_frames) else None for i, r in enumerate(self.rings)]
+        self._want, self._rec = None, None  # the ring the callback last took, and its (ring, rst)
         self.controls = controls
         self.loops_generated = 0
         self.gen_seconds = np.zeros(65536, np.float64)  # ring of generation times (generator thread)
         self.faults = GenFaults()  # generations that failed: the current loop kept playing
-        self.pending_z = None  # the z of the loop being generated (``generate_loop``), for publish_loop
         self.loop_z: dict[int, np.ndarray] = {}  # loop id -> its z, the last LOOP_Z_KEPT (a saved loop names it)
 
     # ---- configuration (any thread) -------------------------------------------------
@@ -185,29 +190,30 @@ class Engine:
         """New tempo from the next block on, phase-continuous. Any thread (MIDI clock, UI)."""
         bpm = float(bpm)
         self._check_tempo(bpm)
-        self.fst[dsp.F_TEMPO_REQ] = bpm
+        self.state["tempo_req"] = bpm
 
     def locate(self, beat: float, frame: int | None = None) -> None:
         """Move the beat grid so that ``beat`` falls on ``frame`` (default: the next block's first
         frame): the loops duck out over ``dsp.DUCK_MS``, the grid jumps, they come back in. Audio
         thread (``EngineControls.admit``) or the render loop; the request is two plain writes, the
         counter last."""
-        self.fst[dsp.F_LOC_BEAT] = float(beat)
-        self.ist[dsp.I_LOC_FRAME] = int(self.ist[dsp.I_FRAME] if frame is None else frame)
-        self.ist[dsp.I_LOC_REQ] += 1
+        s = self.state
+        s["loc_beat"] = float(beat)
+        s["loc_frame"] = int(s["frame"] if frame is None else frame)
+        s["loc_req"] += 1
 
     def set_running(self, running: bool) -> None:
         """Stop (duck out, the beat stands still) or run (duck back in). Any thread."""
-        self.ist[dsp.I_RUN_REQ] = 1 if running else 0
+        self.state["run_req"] = 1 if running else 0
 
     @property
     def running(self) -> bool:
-        return bool(self.ist[dsp.I_RUN_REQ])
+        return bool(self.state["run_req"])
 
     def set_quantize(self, quantize: str) -> None:
         """Any thread."""
         self.quantize = quantize
-        self.ist[dsp.I_QUANT] = quantum_beats(quantize, self.meta.beats_per_bar)
+        self.track["quant"] = quantum_beats(quantize, self.meta.beats_per_bar)
         self.set_crossfade_ms(self.crossfade_ms)
 
     def set_crossfade_ms(self, ms: float) -> None:
@@ -215,31 +221,31 @@ class Engine:
         ms = max(4.0, float(ms))
         self.crossfade_ms = ms
         frames = int(round(ms * 1e-3 * self.sample_rate))
-        q = int(self.ist[dsp.I_QUANT])
+        q = int(self.track["quant"])
         if q > 0:
-            frames = min(frames, int(q * self.fst[dsp.F_FPB] / 2))
-        self.ist[dsp.I_FADE_LEN] = max(1, frames)
+            frames = min(frames, int(q * self.state["fpb"] / 2))
+        self.track["fade_len"] = max(1, frames)
 
     def attach_ring(self, which: int) -> None:
         """Record into ring ``which`` (0: the meter's, 1: a take's; -1: none) from the next block on.
         Main thread, before or while the stream runs: a take starts (and the previous ring gets its
         last frame) exactly at a block boundary; ``ring_attached()`` says when the callback has taken
         it and ``rec_start_frame`` from which frame."""
-        self.hst[H_REC_WANT] = int(which)
+        self.state["rec_want"] = int(which)
 
     def ring_attached(self) -> bool:
         """True once the callback writes into the ring last attached (any thread)."""
-        return self.hst[H_REC_SEEN] == self.hst[H_REC_WANT]
+        return self.state["rec_seen"] == self.state["rec_want"]
 
     @property
     def rec_start_frame(self) -> int:
         """The first frame written into the ring now attached."""
-        return int(self.hst[H_REC_FRAME])
+        return int(self.state["rec_frame"])
 
     def live_ring(self):
         """(ring, rst) the callback writes into now (the meter's or a take's; (None, rst) when none):
         the panel's level reads it. Any thread."""
-        w = int(self.hst[H_REC_SEEN])
+        w = int(self.state["rec_seen"])
         return self._recs[w] if w >= 0 and self._recs[w] is not None else (None, self.rst)
 
     @property
@@ -254,14 +260,17 @@ class Engine:
         Never allocates, locks, logs or waits: control admission, the mix kernel, the optional
         ``fx.process(out)``, the limiter kernel, and a copy into the record ring.
         """
-        self.controls.admit(self.ist)  # staged control changes take effect at this block's first frame
-        h = self.hst
-        if h[H_REC_WANT] != h[H_REC_SEEN]:  # a new ring (a new take) starts with this block
-            h[H_REC_FRAME] = self.ist[dsp.I_FRAME]
-            h[H_REC_SEEN] = h[H_REC_WANT]
-        rec = self._recs[h[H_REC_SEEN]] if h[H_REC_SEEN] >= 0 else None
+        s = self.state
+        self.controls.admit(s)  # staged control changes take effect at this block's first frame
+        w = s["rec_want"]
+        if w != self._want:  # (one shared read a block while no ring changes)
+            if s["rec_seen"] != w:  # a new ring (a new take) starts with this block
+                s["rec_frame"] = s["frame"]
+                s["rec_seen"] = w
+            self._want, self._rec = w, (self._recs[w] if w >= 0 else None)
+        rec = self._rec
         b = self.bank
-        dsp.engine_block(out, b.slots, b.state, b.loop_id, self.ist, self.fst, b.pub, dsp.TABLE, self.log)
+        dsp.engine_block(out, b.slots, b.state, b.loop_id, self.est, self.tst, b.pub, dsp.TABLE, self.log)
         if self.fx is not None:
             self.fx.process(out)
         dsp.limiter(out, self.lst)
@@ -277,21 +286,21 @@ class Engine:
             adm.fx = None
 
     # ---- generator thread --------------------------------------------------------
-    def publish_loop(self, loop: np.ndarray, target_beat: int, wait=None) -> int:
-        """Put a (C, N) loop in a free slot and schedule it for ``target_beat`` (-1: asap).
+    def publish_loop(self, loop: np.ndarray, target_beat: int, wait=None, z: np.ndarray | None = None) -> int:
+        """Put a (C, N) loop in a free slot and schedule it for ``target_beat`` (-1: asap); ``z``,
+        the latent it was generated from (``generate_loop``), is kept under its loop id (``loop_z``).
 
         Waits (``wait()``, e.g. a short sleep; render passes a zero-frame
         ``process``) while the callback has not yet taken the previous record,
         so a published slot is never lost. Generator thread or render loop.
         """
         b = self.bank
-        while self.ist[dsp.I_SEEN] != b.pub[dsp.P_SEQ]:
+        while self.track["seen"] != b.pub[0]["seq"]:
             (wait or (lambda: time.sleep(0.001)))()
         loop = checked_loop(loop, b.channels, b.n)  # before a slot is taken: a bad loop never reaches one
         slot = b.acquire()
         b.fill(slot, loop)
-        lid = b.publish(slot, int(target_beat), int(self.ist[dsp.I_CUR]))
-        z, self.pending_z = self.pending_z, None
+        lid = b.publish(slot, int(target_beat), int(self.track["cur"]))
         if z is not None:
             self.loop_z[lid] = z
             self.loop_z.pop(lid - LOOP_Z_KEPT, None)
@@ -305,7 +314,7 @@ class Engine:
     # ---- any thread --------------------------------------------------------------
     def events(self) -> np.ndarray:
         """Logged events, oldest first: rows (frame, kind, slot, loop id); kinds in ``livegan.audio.dsp``."""
-        n = int(self.ist[dsp.I_LOG_N])
+        n = int(self.state["log_n"])
         cap = self.log.shape[0]
         if n <= cap:
             return self.log[:n].copy()
@@ -319,14 +328,15 @@ class Engine:
     def stats(self) -> dict:
         """Plain numbers, read without locks (UI thread or at exit)."""
         g = self.gen_times()
+        s, tk = self.state, self.track
         return {
-            "frame": int(self.ist[dsp.I_FRAME]), "tempo": float(self.fst[dsp.F_TEMPO]),
-            "loops_generated": int(self.loops_generated), "switches": int(self.ist[dsp.I_SWITCHES]),
-            "late_loops": int(self.ist[dsp.I_LATE]), "superseded": int(self.ist[dsp.I_SUPERSEDED]),
+            "frame": int(s["frame"]), "tempo": float(s["tempo"]),
+            "loops_generated": int(self.loops_generated), "switches": int(tk["switches"]),
+            "late_loops": int(tk["late"]), "superseded": int(tk["superseded"]),
             "gen_ms_median": float(np.median(g) * 1e3) if g.size else None,
             "gen_ms_p99": float(np.percentile(g, 99) * 1e3) if g.size else None,
-            "frames_recorded": sum(int(r[dsp.R_WRITTEN]) for _, r in self.rings),
-            "ring_drops": sum(int(r[dsp.R_DROPPED]) for _, r in self.rings),
+            "frames_recorded": sum(int(r[0]["written"]) for _, r in self.rings),
+            "ring_drops": sum(int(r[0]["dropped"]) for _, r in self.rings),
             "gen_faults": int(self.faults.count), "last_gen_fault": self.faults.last or None,
-            "playing_loop": int(self.bank.loop_id[self.ist[dsp.I_CUR]]) if self.ist[dsp.I_CUR] >= 0 else None,
+            "playing_loop": int(self.bank.loop_id[tk["cur"]]) if tk["cur"] >= 0 else None,
         }

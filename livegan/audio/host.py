@@ -192,15 +192,11 @@ class AudioProcess:
 
     @property
     def calls(self) -> int:
-        from livegan.audio.output import O_CALLS
-
-        return int(self.counters.ost[O_CALLS])
+        return int(self.counters.ost["calls"])
 
     @property
     def xruns(self) -> int:
-        from livegan.audio.output import O_XRUNS
-
-        return int(self.counters.ost[O_XRUNS])
+        return int(self.counters.ost["xruns"])
 
     @property
     def output_latency(self) -> float:

@@ -17,7 +17,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from livegan.audio import dsp
+from livegan.audio.state import COUNTS
 from livegan.errors import CLIError
 
 
@@ -192,16 +192,16 @@ class AudioOutput:
         now = self.stream.time  # first: the start delay ends here
         t0 = self._perf()
         ost = self._ost
-        n = ost[O_CALLS]
+        n = ost["calls"]
         self.delays[n % self.delays.shape[0]] = now - time_info.currentTime
         if status.output_underflow or status.output_overflow:
-            x = ost[O_XRUNS]
+            x = ost["xruns"]
             if x < 64:
                 self.xrun_calls[x] = n
-            ost[O_XRUNS] = x + 1
+            ost["xruns"] = x + 1
         r = self.cb_ring[n & 15]
         r[0] = self._mono()
-        r[1] = self.engine.ist[dsp.I_FRAME]  # the block's first frame
+        r[1] = self.engine.state["frame"]  # the block's first frame
         try:
             self.engine.process(outdata)
         except Exception as e:  # an exception here would stop the stream: this block is silent instead
@@ -209,15 +209,15 @@ class AudioOutput:
             self.counters.fault(e)
             self.engine.drop_fx()  # the Python part of the block: the loops play on without it
         self.loads[n % self.loads.shape[0]] = (self._perf() - t0) / self.period
-        ost[O_CALLS] = n + 1
+        ost["calls"] = n + 1
 
     @property
     def calls(self) -> int:
-        return int(self._ost[O_CALLS])
+        return int(self._ost["calls"])
 
     @property
     def xruns(self) -> int:
-        return int(self._ost[O_XRUNS])
+        return int(self._ost["xruns"])
 
     def start(self):
         try:
@@ -243,7 +243,6 @@ class AudioOutput:
         return self.counters.stats(self.period, skip)
 
 
-O_CALLS, O_XRUNS, O_FAULTS = range(3)  # the output's int64 counters (``Counters.ost``)
 FAULT_TEXT = 240  # bytes kept of the last callback fault's text
 
 
@@ -257,7 +256,7 @@ class Counters:
         from livegan.audio.arena import Arena
 
         a = self.arena = arena or Arena()  # kept: the arrays live as long as their mapping
-        self.ost = a.array("out.counts", 3, np.int64)
+        self.ost = a.array("out.counts", 1, COUNTS)[0]  # its row: ost["calls"], ["xruns"], ["faults"]
         self.fault_text = a.array("out.fault_text", FAULT_TEXT, np.uint8)  # UTF-8, NUL-padded
         self.xrun_calls = a.array("out.xrun_calls", 64, np.int64, -1)
         self.loads = a.array("out.loads", stat_blocks, np.float64)  # callback time / block period, ring
@@ -270,7 +269,7 @@ class Counters:
         b = f"{type(e).__name__}: {e}".splitlines()[0].encode("utf-8", "replace")[:FAULT_TEXT - 1]
         self.fault_text[:] = 0
         self.fault_text[:len(b)] = np.frombuffer(b, np.uint8)
-        self.ost[O_FAULTS] += 1
+        self.ost["faults"] += 1
 
     def last_fault(self) -> str:
         """The text of the last callback fault ("" before any). Main thread."""
@@ -280,11 +279,11 @@ class Counters:
         """Callback time as a fraction of the block period (median, p99, max) and the callback start
         delay in ms (median, p99, p99.9, max, and how many callbacks started more than half a period
         late), after ``skip`` calls. Main thread."""
-        faults = {"callback_faults": int(self.ost[O_FAULTS]), "last_callback_fault": self.last_fault() or None}
+        faults = {"callback_faults": int(self.ost["faults"]), "last_callback_fault": self.last_fault() or None}
         return {**self._timing(period, skip), **faults}
 
     def _timing(self, period: float, skip: int) -> dict:
-        n = min(int(self.ost[O_CALLS]), self.loads.shape[0])
+        n = min(int(self.ost["calls"]), self.loads.shape[0])
         x = self.loads[min(skip, n):n]
         d = self.delays[min(skip, n):n] * 1e3
         if x.size == 0:

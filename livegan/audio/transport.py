@@ -1,7 +1,7 @@
 """Transport: tempo, beats per bar, bar/beat from an integer frame counter; quantize grid.
 
-The transport's state lives in the engine's shared arrays (``ist``/``fst``,
-indices in ``livegan.audio.dsp``) so the audio kernel advances it without Python:
+The transport's state lives in the engine's shared record (``livegan.audio.state.ENGINE``)
+so the audio kernel advances it without Python:
 beat(frame) = beat0 + (frame - frame0) / frames_per_beat. A tempo change
 re-anchors (frame0, beat0) at the block where it lands, so the beat position,
 and with it the loop phase, stays continuous: no click, only the rate moves.
@@ -35,31 +35,31 @@ def quantum_beats(quantize: str, beats_per_bar: int) -> int:
 
 
 class Transport:
-    """Read-side view of the transport kept in the engine's state arrays."""
+    """Read-side view of the transport kept in the engine's state row (``state.ENGINE``)."""
 
-    def __init__(self, ist, fst, beats_per_bar: int):
-        self.ist, self.fst, self.beats_per_bar = ist, fst, beats_per_bar
+    def __init__(self, state, beats_per_bar: int):
+        self.state, self.beats_per_bar = state, beats_per_bar
 
     @property
     def frame(self) -> int:
-        return int(self.ist[dsp.I_FRAME])
+        return int(self.state["frame"])
 
     @property
     def tempo(self) -> float:
-        return float(self.fst[dsp.F_TEMPO])
+        return float(self.state["tempo"])
 
     @property
     def frames_per_beat(self) -> float:
-        return float(self.fst[dsp.F_FPB])
+        return float(self.state["fpb"])
 
     def beat_at(self, frame: int) -> float:
-        return float(dsp.beat_at(frame, int(self.ist[dsp.I_FRAME0]), float(self.fst[dsp.F_BEAT0]),
-                                 float(self.fst[dsp.F_FPB])))
+        s = self.state
+        return float(dsp.beat_at(frame, int(s["frame0"]), float(s["beat0"]), float(s["fpb"])))
 
     def frame_of_beat(self, beat: float) -> int:
         """First frame at or after ``beat`` (what the kernel uses for a switch)."""
-        return int(dsp.boundary_frame(int(self.ist[dsp.I_FRAME0]), float(self.fst[dsp.F_BEAT0]),
-                                      float(self.fst[dsp.F_FPB]), float(beat)))
+        s = self.state
+        return int(dsp.boundary_frame(int(s["frame0"]), float(s["beat0"]), float(s["fpb"]), float(beat)))
 
     def bar_beat(self, frame: int | None = None) -> tuple[int, int]:
         """(bar, beat in bar), both from 0, at ``frame`` (default: now)."""

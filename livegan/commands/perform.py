@@ -150,7 +150,8 @@ class Show:
         self.takes = takes = Takes(engine, rate, self.channels, self.perflog, args.record, self.say)
         t0 = time.perf_counter()
         snap = engine.controls.snapshot()
-        engine.publish_loop(first_loop(self.model, engine, snap, self.model_path), 0)  # plays from frame 0
+        loop, z = first_loop(self.model, engine, snap, self.model_path)
+        engine.publish_loop(loop, 0, z=z)  # plays from frame 0
         engine.record_gen_time(time.perf_counter() - t0)
         if args.record:
             _start_first_take(args.record, takes)

@@ -156,9 +156,9 @@ class EngineControls:
         return self.batch
 
     # -- audio thread
-    def admit(self, ist) -> None:
-        """Engine block start: apply a newly staged batch at this block's first frame."""
-        self.admitter.admit(ist)
+    def admit(self, state) -> None:
+        """Engine block start: apply a newly staged batch at this block's first frame (``state["frame"]``)."""
+        self.admitter.admit(state)
 
 
 def controller_for(patch: Patch, meta, seed: int = 0) -> tuple[Controller, Patch, list]:

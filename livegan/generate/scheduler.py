@@ -19,7 +19,6 @@ import time
 
 import numpy as np
 
-from livegan.audio import dsp
 from livegan.faults import fault_text
 
 
@@ -43,7 +42,7 @@ class Scheduler:
         self.next_frame = None
         if e.controls.seq == self.done_seq:
             return None
-        q = int(e.ist[dsp.I_QUANT])
+        q = int(e.track["quant"])
         if q == 0:
             self.plan_beat = None
             return -1
@@ -58,12 +57,11 @@ class Scheduler:
         return None
 
 
-def generate_loop(model, engine, snapshot) -> np.ndarray:
-    """Control snapshot -> (C, N) float32 loop; its z waits in ``engine.pending_z`` for the
-    ``publish_loop`` that follows (a saved loop records it). Generator thread (never the callback)."""
+def generate_loop(model, engine, snapshot) -> tuple[np.ndarray, np.ndarray]:
+    """Control snapshot -> ((C, N) float32 loop, (latent_dim,) float32 z it came from): the z goes
+    with the loop to ``publish_loop`` (a saved loop records it). Generator thread (never the callback)."""
     z = np.asarray(engine.controls.z(engine.meta, snapshot), np.float32)[None, :]
-    engine.pending_z = z[0].copy()
-    return model.generate(z)[0]
+    return model.generate(z)[0], z[0].copy()
 
 
 class GeneratorThread(threading.Thread):
@@ -124,7 +122,7 @@ class GeneratorThread(threading.Thread):
         """Generate one loop for boundary ``g`` and publish it. Generator thread."""
         e = self.engine
         t0 = time.perf_counter()
-        loop = generate_loop(self.model, e, snap)
+        loop, z = generate_loop(self.model, e, snap)
         dt = time.perf_counter() - t0
         e.record_gen_time(dt)
         self.recent = self.recent[1:] + [dt]
@@ -132,7 +130,7 @@ class GeneratorThread(threading.Thread):
         loop_s = e.meta.bars * e.meta.beats_per_bar * 60.0 / e.transport.tempo
         if dt > loop_s:  # counted, and still published: it is a good loop, only late
             e.faults.add(f"a generation took longer than a loop ({loop_s:.2f} s): loops arrive late")
-        e.publish_loop(loop, g)
+        e.publish_loop(loop, g, z=z)
         if g >= 0:  # frames to spare between publishing and the boundary (negative: late)
             self.spare_frames.append(e.transport.frame_of_beat(g) - e.transport.frame)
 
@@ -152,15 +150,20 @@ def stop_generator(gen, wait_s: float = 10.0) -> bool:
 
 
 def first_loop(model, engine, snap, path):
-    """The loop the show starts with, under a deadline: a model that raises, breaks the contract
-    or never returns here stops the show before it starts, with one line. Main thread."""
+    """(loop, z) the show starts with (``generate_loop``), under a deadline: a model that raises,
+    breaks the contract or never returns here stops the show before it starts, with one line. Main
+    thread."""
     from livegan.errors import ModelFileError
     from livegan.faults import GenerationTimeout, call_with_deadline, checked_loop, fault_text, gen_timeout_s
 
     m = engine.meta
+
+    def checked():
+        loop, z = generate_loop(model, engine, snap)
+        return checked_loop(loop, m.channels, m.loop_samples), z
+
     try:
-        return call_with_deadline(lambda: checked_loop(generate_loop(model, engine, snap), m.channels,
-                                                       m.loop_samples), gen_timeout_s(), "the first loop's forward()")
+        return call_with_deadline(checked, gen_timeout_s(), "the first loop's forward()")
     except Exception as e:
         if hasattr(model, "close"):  # a generator process stuck in forward(): killed, not left behind
             model.close()

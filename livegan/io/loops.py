@@ -112,9 +112,9 @@ def copy_playing(engine, tries: int = 3):
     """-> (loop id, (C, N) float32 copy) of the loop the callback plays now, or None (none plays yet).
     Control thread (or the render loop): the slot is copied, then checked to hold the same loop still
     (the generator may take a slot once it stops fading); a changed one is copied again."""
-    b, ist = engine.bank, engine.ist
+    b, tk = engine.bank, engine.track
     for _ in range(tries):
-        slot = int(ist[dsp.I_CUR])
+        slot = int(tk["cur"])
         if slot < 0:
             return None
         lid = int(b.loop_id[slot])

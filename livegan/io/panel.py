@@ -170,11 +170,9 @@ def level_dbfs(ring, rst, frames: int = 4096) -> float:
     Thread: UI (reads a ring the callback writes; a torn read only shifts the window)."""
     import numpy as np
 
-    from livegan.audio.dsp import R_WRITTEN
-
     if ring is None:
         return -math.inf
-    n, cap = int(rst[R_WRITTEN]), ring.shape[0]
+    n, cap = int(rst[0]["written"]), ring.shape[0]
     m = min(frames, n, cap)
     if m <= 0:
         return -math.inf

@@ -31,7 +31,7 @@ import threading
 import numpy as np
 import soundfile as sf
 
-from livegan.audio.dsp import N_RST, R_DROPPED, R_READ, R_WRITTEN
+from livegan.audio.state import RING, rows
 from livegan.errors import CLIError
 
 SFC_UPDATE_HEADER_NOW = 0x1060  # libsndfile sndfile.h
@@ -94,9 +94,10 @@ class Recorder:
         self.wav_path = recording_path(path)  # where the audio goes while recording
         self.file = open_for_recording(path, sample_rate, channels)
         if ring is None:
-            ring = (np.zeros((int(ring_seconds * sample_rate), channels), np.float32), np.zeros(N_RST, np.int64))
-        self.ring, self.rst = ring  # the callback writes R_WRITTEN and R_DROPPED, this writer R_READ
-        self.rst[:] = 0  # no callback writes into it while no take records
+            ring = (np.zeros((int(ring_seconds * sample_rate), channels), np.float32), rows(RING))
+        self.ring, counts = ring
+        counts[:] = 0  # no callback writes into it while no take records
+        self.rst = counts[0]  # its row: the callback writes "written" and "dropped", this writer "read"
         self.frames_written = 0
         self.poll_s = poll_s
         self._stop = threading.Event()
@@ -109,7 +110,7 @@ class Recorder:
 
     def _drain(self) -> int:
         """Write everything the callback has put in the ring. Recorder thread (or main after stop)."""
-        w, r = int(self.rst[R_WRITTEN]), int(self.rst[R_READ])
+        w, r = int(self.rst["written"]), int(self.rst["read"])
         cap = self.ring.shape[0]
         n = w - r
         while r < w:
@@ -117,7 +118,7 @@ class Recorder:
             b = min(cap, a + (w - r))
             done = _write(self.file, self.ring[a:b])
             r += done
-            self.rst[R_READ] = r  # hand the space back only after it is written
+            self.rst["read"] = r  # hand the space back only after it is written
             self.frames_written += done
             if done != b - a:
                 raise _write_error(self.file, done, b - a)
@@ -138,7 +139,7 @@ class Recorder:
 
     @property
     def dropped(self) -> int:
-        return int(self.rst[R_DROPPED])
+        return int(self.rst["dropped"])
 
     def close(self) -> None:
         """Stop the writer, write what is left, finalise the file (a FLAC take: encode it and remove

@@ -39,7 +39,7 @@ def panel_stats(engine, out, takes, patch, rate: int) -> dict:
     """The panel's numbers (``livegan.io.panel.panel``). Main thread: lock-free reads of plain counters."""
     s = engine.stats()
     bar, beat = engine.transport.bar_beat()
-    sched = int(engine.ist[dsp.I_SCHED])
+    sched = int(engine.track["sched"])
     g = engine.gen_seconds[(engine.loops_generated - 1) % engine.gen_seconds.shape[0]] if engine.loops_generated else 0.0
     calls = out.calls if out else 0
     return dict(bar=bar, beat=beat, bpm=engine.transport.tempo, clock=patch.clock, playing=s["playing_loop"],

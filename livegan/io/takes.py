@@ -194,10 +194,8 @@ class Takes:
 
     def drain_meter(self) -> None:
         if self.rec is None:
-            from livegan.audio.dsp import R_READ, R_WRITTEN
-
-            rst = self.meter[1]
-            rst[R_READ] = rst[R_WRITTEN]
+            rst = self.meter[1][0]
+            rst["read"] = rst["written"]
 
     def recorded_frames(self) -> int:
         return self.frames + (self.rec.frames_written if self.rec else 0)

@@ -35,9 +35,7 @@ class ShowWatch:
             self._gen_said += 1
         c = getattr(self.out, "counters", None)
         if c is not None:
-            from livegan.audio.output import O_FAULTS
-
-            n = int(c.ost[O_FAULTS])
+            n = int(c.ost["faults"])
             if n > self._faults_said:
                 self._faults_said = n
                 self.say(f"warning: the audio callback failed ({c.last_fault()}); that block was silent, the "
