@@ -17,10 +17,11 @@ import torch
 
 from livegan.errors import ModelFileError
 from livegan.model import FORMAT_VERSION, META_NAME, LoopModel, sample_latent, validate_meta
-from train import checkpoint
-from train.config import Preset
+import train.presets  # noqa: F401  (registers the built-in architectures a checkpoint may name)
+from train import archs, checkpoint
+from train.config import from_dict
 from train.directions import ganspace
-from train.models import ExportedGenerator, build_generator, playing_form
+from train.models import ExportedGenerator, build_generator
 
 
 def to_script(module: torch.nn.Module, example_z: torch.Tensor):
@@ -101,7 +102,7 @@ def export_run(run_dir, path, n_directions: int = 16, quiet: bool = False, which
     if not os.path.isfile(os.path.join(run_dir, checkpoint.CKPT)):
         raise FileNotFoundError(f"{run_dir}: no {checkpoint.CKPT} here (is it a folder written by `livegan train`?)")
     ck = checkpoint.load(run_dir)
-    p = Preset(**ck["preset"])
+    p = from_dict(ck["preset"])
     weights, snap = checkpoint.snapshot(ck, which)
     g = build_generator(p, weights)
     dirs, sigmas = ganspace(g, p.latent_dim, p.latent_dist, k=n_directions)
@@ -121,7 +122,7 @@ def export_run(run_dir, path, n_directions: int = 16, quiet: bool = False, which
     if not quiet:
         fd = f", FD {snap['fd']:.1f}" if snap["fd"] is not None else ""
         print(f"generator: {snap['snapshot']} snapshot (step {snap['step']} of {int(ck['step'])}{fd})")
-    return save_loop_model(ExportedGenerator(playing_form(g)), path, meta, quiet=quiet)
+    return save_loop_model(ExportedGenerator(archs.get(p.arch).playing_form(g)), path, meta, quiet=quiet)
 
 
 def cli_export(args) -> int:
