@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 import torch
 
-from train.config import saved_fields
+from train.config import from_dict, saved_fields
 from train.state import TrainState
 
 CKPT = "checkpoint.pt"
@@ -97,6 +97,10 @@ def _check(ck, path: str) -> None:
         want = type(fields[k].default)
         if not (isinstance(v, want) or (want is float and isinstance(v, int) and not isinstance(v, bool))):
             raise CheckpointError(f"{path}: its preset field '{k}' has the wrong type ({type(v).__name__})")
+    try:
+        from_dict(ck["preset"])  # an architecture this livegan has, and only that architecture's fields
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{path}: its preset: {e}") from None
 
 
 SNAPSHOTS = ("best", "last")
