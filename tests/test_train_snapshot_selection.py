@@ -17,7 +17,7 @@ from livegan.model import load_model, read_meta
 from livegan.testing.synth import write_loop_folder
 from train import logmel_metrics
 from train.checkpoint import snapshot
-from train.config import Preset
+from train.config import from_dict
 from train.models import Generator, render
 from train.selection import REACH_MIN_Z, keep_best, reached, select_key
 
