@@ -98,6 +98,9 @@ def spectral_step(s: TrainState, batches) -> dict:
 
 
 class SpectralArch(archs.Arch):
+    """``SpectralPreset``; ``SpectralGenerator`` and ``MultiResolutionD``; G's log-magnitudes start at the
+    training loops' mean spectrum, each loop has a latent anchor; exports as ``SpectralPlayer``."""
+
     name = "spectral"
     preset_class = SpectralPreset
 
