@@ -23,7 +23,7 @@ Renders the bundled demo automation (30 s, generic patch) through the same
 Hiss: ``livegan demo``'s own render (``render_demo``, the file it plays) against the
 loops the model was trained on (``--loops``: a training run's ``data.npz``, written by
 ``scripts/train_default_model.sh`` for the built-in model), as spectral flatness in
-2-7 kHz over non-silent frames (``train.metrics.hiss``; 1 is white noise).
+2-7 kHz over non-silent frames (``train.logmel_metrics.hiss``; 1 is white noise).
 """
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def hiss_line(model: str | None, loops_npz: str) -> str:
     import soundfile as sf
 
     from livegan.commands.demo import render_demo
-    from train import metrics
+    from train import logmel_metrics
 
     preset = os.path.join(os.path.dirname(loops_npz), "preset.json")  # the run's rate is the loops'
     if not (os.path.isfile(loops_npz) and os.path.isfile(preset)):
@@ -58,7 +58,7 @@ def hiss_line(model: str | None, loops_npz: str) -> str:
         out = os.path.join(tmp, "demo.wav")
         render_demo(out, model)
         y, sr = sf.read(out, dtype="float32", always_2d=True)
-    demo, train = metrics.hiss(y.T[None], sr), metrics.hiss(loops, rate)
+    demo, train = logmel_metrics.hiss(y.T[None], sr), logmel_metrics.hiss(loops, rate)
     return (f"hiss (2-7 kHz flatness, 1 = white noise): livegan demo {demo:.3f}, its training loops {train:.3f} "
             f"({demo / train:.2f}x)")
 

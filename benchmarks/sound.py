@@ -88,29 +88,31 @@ def generated(run: str):
     import torch
 
     from train import checkpoint
-    from train.config import Preset
+    from train.config import from_dict
     from train.models import build_generator, render
 
     if not os.path.isfile(os.path.join(run, checkpoint.CKPT)):
         raise SystemExit(f"sound: {run} holds no training run to score (train it: leave out --score-only)")
     ck = checkpoint.load(run)
-    p = Preset(**ck["preset"])
+    p = from_dict(ck["preset"])
     g = build_generator(p, checkpoint.snapshot(ck, "best")[0])
     return render(g, ck["z_val"], torch.device("cpu")), p.sample_rate, g, p
 
 
-def ms_per_loop(g, latent_dim: int, runs: int = 20) -> float:
+def ms_per_loop(g, p, runs: int = 20) -> float:
     """Median ms per 2-s loop on one CPU thread of ``g`` as ``livegan export`` writes it (its playing form,
     compiled to TorchScript); interleaved with the other presets by the caller."""
     import torch
 
+    from train import archs
     from train.export import to_script
-    from train.models import ExportedGenerator, playing_form
+    from train.models import ExportedGenerator
 
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     times = []
-    g = to_script(ExportedGenerator(playing_form(g)), torch.randn(1, latent_dim))
+    latent_dim = p.latent_dim
+    g = to_script(ExportedGenerator(archs.get(p.arch).playing_form(g)), torch.randn(1, latent_dim))
     with torch.inference_mode():
         for _ in range(3):  # TorchScript optimises its graph over the first calls
             g(torch.randn(1, latent_dim))
@@ -130,16 +132,17 @@ def morph(g, p) -> float:
 
 
 def score(train_loops, gen, gen_sr: int, real_fd: float, hiss_train: float) -> dict:
-    from train import metrics
+    from train import logmel_metrics
     from train.selection import reached
 
-    m = metrics.evaluate(train_loops, gen, RATE, gen_sr)
-    counts = metrics.nearest_counts(metrics.loop_vectors(train_loops, RATE), metrics.loop_vectors(gen, gen_sr))
+    m = logmel_metrics.evaluate(train_loops, gen, RATE, gen_sr)
+    counts = logmel_metrics.nearest_counts(logmel_metrics.loop_vectors(train_loops, RATE),
+                                           logmel_metrics.loop_vectors(gen, gen_sr))
     r = reached(counts, len(gen))
     # above 10 kHz too: a 16384 Hz model's hiss in the last 192 Hz below its Nyquist counts above 8 kHz
     m.update(fd_ratio=m["fd"] / real_fd, reached=float("nan") if r is None else r / len(train_loops),
-             hiss_ratio=m["hiss"] / hiss_train, bandwidth_10k_db=metrics.bandwidth_db(train_loops, RATE, gen, gen_sr,
-                                                                                     hz=10000.0))
+             hiss_ratio=m["hiss"] / hiss_train,
+             bandwidth_10k_db=logmel_metrics.bandwidth_db(train_loops, RATE, gen, gen_sr, hz=10000.0))
     return m
 
 
@@ -160,7 +163,7 @@ def main() -> int:
                     help="train the presets at the same time, one thread each (default: one after the other)")
     ap.add_argument("--score-only", action="store_true", help="re-score the runs already in --out")
     a = ap.parse_args()
-    from train import metrics
+    from train import logmel_metrics
     from train.config import Preset
     from train.data import prepare
     from train.figures import spectrogram_grid_png
@@ -176,15 +179,15 @@ def main() -> int:
     for name, wall in walls.items():
         print(f"sound: {name} trained in {wall:.0f} s wall (report included)", flush=True)
     half_a, half_b = loops[0::2], loops[1::2]
-    real = metrics.evaluate(half_a, half_b, RATE)
-    real.update(hiss=metrics.hiss(loops, RATE), bandwidth_db=0.0, bandwidth_10k_db=0.0)
+    real = logmel_metrics.evaluate(half_a, half_b, RATE)
+    real.update(hiss=logmel_metrics.hiss(loops, RATE), bandwidth_db=0.0, bandwidth_10k_db=0.0)
     rows = {"training loops (odd vs even half)": dict(real, fd_ratio=1.0, hiss_ratio=1.0)}
     sets = {"training": (loops, RATE)}
     gens = {name: generated(os.path.join(a.out, name)) for name in presets}
     speed = {name: [] for name in presets}
     for _ in range(3):  # interleaved: the machine's noise hits every preset alike
         for name, (_, _, g, p) in gens.items():
-            speed[name].append(ms_per_loop(g, p.latent_dim))
+            speed[name].append(ms_per_loop(g, p))
     for name, (gen, sr, g, p) in gens.items():
         rows[name] = score(loops, gen, sr, real["fd"], real["hiss"])
         rows[name].update(morph=morph(g, p), ms_per_loop=float(np.median(speed[name])),

@@ -20,7 +20,7 @@
 
 Exported metrics are computed twice: against the run's own prepared loops ("own": each
 preset's copy of the data at its own rate) and, for the comparison runs, against one
-common reference for every preset (``train.metrics.reference``: the same files prepared at
+common reference for every preset (``train.logmel_metrics.reference``: the same files prepared at
 the analysis rate). Only the second compares presets fairly: the paper preset's own copy
 (2048 Hz) has nothing above 1024 Hz, so against it the paper's loops are never asked for
 the upper three quarters of the analysed band.
@@ -67,19 +67,19 @@ def exported_metrics(run: str, loops: np.ndarray, sr: int, reference_folder: str
     """Export the run (``which`` snapshot), generate 100 loops from the .ts file, score them against the
     training loops (and, with ``reference_folder``, under "common" against that folder's common reference)."""
     from livegan.model import load_model, sample_latent
-    from train import metrics
+    from train import logmel_metrics
     from train.export import export_run
 
     ts = run + (".ts" if which == "best" else f"_{which}.ts")
     rep = export_run(run, ts, quiet=True, which=which, force=True)  # (the benchmark's own export of its run)
     m = load_model(ts, device="cpu", threads=2)
     gen = m.generate(sample_latent(m.meta, np.random.default_rng(1234), 100))
-    out = metrics.evaluate(loops, gen, sr, m.meta.sample_rate)
+    out = logmel_metrics.evaluate(loops, gen, sr, m.meta.sample_rate)
     out["ms_per_loop"] = rep["seconds_per_loop"] * 1e3
     out["snapshot"], out["snapshot_step"] = m.meta.training["snapshot"], m.meta.training["snapshot_step"]
     if reference_folder:
-        ref = metrics.reference(reference_folder, m.meta.loop_samples / m.meta.sample_rate)
-        out["common"] = metrics.evaluate(ref, gen, metrics.ANALYSIS_SR, m.meta.sample_rate)
+        ref = logmel_metrics.reference(reference_folder, m.meta.loop_samples / m.meta.sample_rate)
+        out["common"] = logmel_metrics.evaluate(ref, gen, logmel_metrics.ANALYSIS_SR, m.meta.sample_rate)
     return out
 
 
@@ -156,21 +156,22 @@ def margins(runs) -> None:
     than the next one makes the coverage count a coin toss."""
     import torch
 
-    from train import metrics
+    from train import logmel_metrics
     from train.checkpoint import snapshot
-    from train.config import Preset
+    from train.config import from_dict
     from train.models import Generator, render
 
     for run in runs:
         folder = os.path.join(ROOT, run)
         ck = torch.load(os.path.join(folder, "checkpoint.pt"), weights_only=True)
-        p = Preset(**ck["preset"])
+        p = from_dict(ck["preset"])
         loops = np.load(os.path.join(folder, "data.npz"))["loops"]
         g = Generator(p)
         g.load_state_dict(snapshot(ck, "best")[0])
-        tv = metrics.loop_vectors(loops, p.sample_rate)
-        d = np.sort(metrics.distances(metrics.loop_vectors(render(g, ck["z_val"], "cpu"), p.sample_rate), tv), 1)
-        tt = metrics.distances(tv, tv)[np.triu_indices(len(tv), 1)]
+        tv = logmel_metrics.loop_vectors(loops, p.sample_rate)
+        gv = logmel_metrics.loop_vectors(render(g, ck["z_val"], "cpu"), p.sample_rate)
+        d = np.sort(logmel_metrics.distances(gv, tv), 1)
+        tt = logmel_metrics.distances(tv, tv)[np.triu_indices(len(tv), 1)]
         print(f"{run}: fixed z -> training loops, median nearest {np.median(d[:, 0]):.2f}, second "
               f"{np.median(d[:, 1]):.2f}, median gap {np.median(d[:, 1] - d[:, 0]):.2f}; training pairs "
               f"{' '.join(f'{x:.2f}' for x in np.sort(tt))}")
@@ -250,11 +251,11 @@ if __name__ == "__main__":
                                          ref)
         json.dump(b, open(os.path.join(run, "bench.json"), "w"), indent=1)
     elif cmd == "previews":
-        from train.config import Preset
+        from train.config import from_dict
         from train_probe import print_preview_counts
 
         run = os.path.join(ROOT, sys.argv[2])
-        p = Preset(**json.load(open(os.path.join(run, "preset.json"))))
+        p = from_dict(json.load(open(os.path.join(run, "preset.json"))))
         print_preview_counts(run, np.load(os.path.join(run, "data.npz"))["loops"], p)
     elif cmd == "counts":
         counts(sys.argv[2:])

@@ -21,7 +21,8 @@ import torch
 from train.config import apply_overrides
 from train.data import prepare
 from train.presets import paper, paper_plus
-from train.step import Batches, make_state, train_step
+from train.state import Batches, make_state
+from train.waveform import waveform_step
 
 MD16 = ["pack=1", "minibatch_disc=16", "model_dim=2"]  # the fifth session's paper-plus: minibatch disc, no pairs
 MD2 = ["model_dim=2"]  # paper-plus before the seventh session's wider net
@@ -117,7 +118,7 @@ if __name__ == "__main__":
             s.g, s.d = torch.compile(s.g), torch.compile(s.d)
         t = time.perf_counter()
         for _ in range(20):  # warm-up (and the compile)
-            train_step(s, Batches(loops, s.p.batch_size, s.gen))
+            waveform_step(s, Batches(loops, s.p.batch_size, s.gen))
         if compiled:
             print(f"  {name}: compile + 20 steps {time.perf_counter() - t:.1f} s")
     rates = {name: [] for name in variants}
@@ -126,7 +127,7 @@ if __name__ == "__main__":
             batches = Batches(loops, s.p.batch_size, s.gen)
             t = time.perf_counter()
             for _ in range(args.steps):
-                train_step(s, batches)
+                waveform_step(s, batches)
             rates[name].append(args.steps / (time.perf_counter() - t))
     print(f"steps/s, {args.threads} thread(s), oneDNN {'on' if args.onednn else 'off'}, "
           f"{args.rounds} rounds of {args.steps} steps:")

@@ -42,6 +42,10 @@ def _run_folder(tmp_path, kind: str):
         ck.write_bytes(b"")
     elif kind == "wrong-data":  # loads as data, but is not what save_checkpoint writes
         torch.save({"preset": {"name": "paper"}, "step": "two"}, ck)
+    elif kind in ("unknown-arch", "field-of-another-arch"):  # every field of the right type, the preset not
+        preset = {"name": "paper", "arch": "resnet"} if kind == "unknown-arch" else {"arch": "dcgan", "hop": 100}
+        torch.save({"preset": preset, "g": {}, "d": {}, "opt_g": {}, "opt_d": {}, "z_val": torch.zeros(1, 2),
+                    "step": 1, "seconds": 0.0, "history": {}, "gen": torch.zeros(8, dtype=torch.uint8)}, ck)
     return run
 
 
@@ -51,7 +55,8 @@ def _one_error_line(err: str, run) -> None:
     assert str(run / CKPT) in lines[0] and "Traceback" not in err
 
 
-@pytest.mark.parametrize("kind", ["payload", "truncated", "random", "pickle-protocol-128", "empty", "wrong-data"])
+@pytest.mark.parametrize("kind", ["payload", "truncated", "random", "pickle-protocol-128", "empty", "wrong-data",
+                                  "unknown-arch", "field-of-another-arch"])
 def test_bad_checkpoint_is_one_line_and_exit_2_for_export(kind, tmp_path, capsys):
     run = _run_folder(tmp_path, kind)
     with warnings.catch_warnings(record=True) as caught:  # a warning would be a second line on a terminal
@@ -63,7 +68,8 @@ def test_bad_checkpoint_is_one_line_and_exit_2_for_export(kind, tmp_path, capsys
     assert not (tmp_path / "x.ts").exists()
 
 
-@pytest.mark.parametrize("kind", ["payload", "truncated", "random", "pickle-protocol-128", "empty", "wrong-data"])
+@pytest.mark.parametrize("kind", ["payload", "truncated", "random", "pickle-protocol-128", "empty", "wrong-data",
+                                  "unknown-arch", "field-of-another-arch"])
 def test_bad_checkpoint_is_one_line_and_exit_2_for_resume(kind, tmp_path, capsys):
     run = _run_folder(tmp_path, kind)
     data = tmp_path / "data"

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-import train.trainer
+import train.presets  # noqa: F401  (registers the built-in architectures)
+from train import archs
 from livegan.cli import main
 from livegan.testing.synth import write_loop_folder
 
@@ -22,20 +23,20 @@ def loops(tmp_path_factory):
 
 
 def test_a_bug_in_training_is_not_a_user_error(loops, tmp_path, monkeypatch, capsys):
-    def step(s, batches):
+    def step(s, batches):  # set on the architecture object itself: called as arch.step(state, batches)
         raise KeyError("rec")  # a coding bug: a loss the step forgot to return
 
-    monkeypatch.setattr(train.trainer, "train_step", step)
+    monkeypatch.setattr(archs.get("dcgan"), "step", step)  # the paper preset's architecture
     with pytest.raises(KeyError, match="rec"):
         main(["train", str(loops), "--out", str(tmp_path / "run"), *TINY])
     assert "error:" not in capsys.readouterr().err
 
 
 def test_a_full_disk_while_training_names_the_file(loops, tmp_path, monkeypatch, capsys):
-    def step(s, batches):
+    def step(s, batches):  # set on the architecture object itself: called as arch.step(state, batches)
         raise OSError(28, "No space left on device", str(tmp_path / "run" / "checkpoint.pt"))
 
-    monkeypatch.setattr(train.trainer, "train_step", step)
+    monkeypatch.setattr(archs.get("dcgan"), "step", step)  # the paper preset's architecture
     assert main(["train", str(loops), "--out", str(tmp_path / "run"), *TINY]) == 2
     err = capsys.readouterr().err  # (the progress bar's line is there too: the first step had begun)
     errors = [ln for ln in err.splitlines() if "error:" in ln]

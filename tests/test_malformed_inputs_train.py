@@ -50,6 +50,8 @@ TRAIN_CASES = [
     ("channels-3", ["--set", "channels=3"], "channels"),
     ("bool-not-bool", ["--set", "seam_roll=maybe"], "seam_roll"),
     ("choice-unknown", ["--set", "arch=resnet"], "arch"),
+    ("field-of-another-arch", ["--set", "hop=441"], "hop"),  # a spectral field: the paper's preset has none
+    ("arch-own-field-range", ["--set", "arch=spectral", "--set", "hop=0"], "hop"),
     ("name-empty", ["--set", "name="], "name"),
     ("minibatch_std-batch-of-one", ["--set", "minibatch_std=true", "--set", "batch_size=1"], "batch_size"),
     ("pack-not-dividing-batch", ["--set", "pack=3"], "pack"),

@@ -9,7 +9,8 @@ import torch
 from train.config import apply_overrides, check
 from train.models import Discriminator, MinibatchDiscrimination
 from train.presets import paper, wavegan
-from train.step import Batches, make_state, train_step
+from train.state import Batches, make_state
+from train.waveform import waveform_step
 
 def test_minibatch_stddev_makes_d_see_the_batch_spread():
     p = apply_overrides(wavegan(), ["minibatch_std=true", "model_dim=2", "loop_samples=4096", "phase_shuffle=0"])
@@ -27,7 +28,7 @@ def test_feature_matching_adds_to_g_loss_and_trains():
     for fm in (0.0, 100.0):
         p = apply_overrides(wavegan(), base + [f"feature_matching={fm}"])
         s = make_state(p, torch.device("cpu"))
-        out[fm] = train_step(s, Batches(loops, 2, torch.Generator().manual_seed(0)))["loss_g"]
+        out[fm] = waveform_step(s, Batches(loops, 2, torch.Generator().manual_seed(0)))["loss_g"]
     assert np.isfinite(out[100.0]) and out[100.0] > out[0.0]
 
 
@@ -47,7 +48,7 @@ def test_paper_preset_with_minibatch_discrimination_and_diffaugment_trains():
     s = make_state(p, torch.device("cpu"))
     before = [t.detach().clone() for t in s.d_plain.mbdisc.parameters()]
     for _ in range(2):
-        out = train_step(s, Batches(loops, 4, torch.Generator().manual_seed(0)))
+        out = waveform_step(s, Batches(loops, 4, torch.Generator().manual_seed(0)))
     assert np.isfinite(out["loss_d"]) and np.isfinite(out["loss_g"])
     assert not torch.equal(before[0], s.d_plain.mbdisc.t)  # D learns the minibatch kernels
 

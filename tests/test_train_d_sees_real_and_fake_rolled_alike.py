@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from train.config import apply_overrides
-from train.step import train_step
+from train.waveform import waveform_step
 from train_probes import impulse_state, real_impulses
 
 def test_real_and_fake_get_the_same_random_roll_before_d():
@@ -13,7 +13,7 @@ def test_real_and_fake_get_the_same_random_roll_before_d():
     shifts = []
     for _ in range(5):
         s.d.seen.clear()
-        train_step(s, real_impulses())
+        waveform_step(s, real_impulses())
         real, fake = s.d.seen[0], s.d.seen[1]  # D step: real, then fake
         pr, pf = real[:, 0].argmax(1), fake[:, 0].argmax(1)
         assert torch.equal(pr, pf)
@@ -23,14 +23,14 @@ def test_real_and_fake_get_the_same_random_roll_before_d():
 
 def test_without_seam_roll_d_sees_loops_unrolled():
     s = impulse_state(seam_roll=False)
-    train_step(s, real_impulses())
+    waveform_step(s, real_impulses())
     assert all(int(x[:, 0].argmax(1).max()) == 0 for x in s.d.seen)
 
 
 def test_joint_batch_shows_d_real_and_fake_in_one_batch_rolled_alike():
     s = impulse_state(seam_roll=True)
     s.p = apply_overrides(s.p, ["joint_batch=true"])
-    train_step(s, real_impulses())
+    waveform_step(s, real_impulses())
     d_step, g_step = s.d.seen
     assert d_step.shape[0] == g_step.shape[0] == 4  # 2 real + 2 fake, one batch-norm batch
     pos = d_step[:, 0].argmax(1)

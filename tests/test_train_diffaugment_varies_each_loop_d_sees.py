@@ -7,7 +7,7 @@ import torch
 from train.augment import diff_augment
 from train.config import apply_overrides
 from train.presets import paper
-from train.step import train_step
+from train.waveform import waveform_step
 from train_probes import L, impulse_state, real_impulses
 
 def _offset(pos: torch.Tensor) -> torch.Tensor:
@@ -21,7 +21,7 @@ def test_diffaugment_translates_each_real_and_fake_loop_by_its_own_bounded_amoun
     offsets = {"real": [], "fake": []}
     for _ in range(20):
         s.d.seen.clear()
-        train_step(s, real_impulses())
+        waveform_step(s, real_impulses())
         real, fake, g_fake = s.d.seen  # D step: real, fake; G step: fake
         offsets["real"] += _offset(real[:, 0].argmax(1)).tolist()
         offsets["fake"] += _offset(fake[:, 0].argmax(1)).tolist() + _offset(g_fake[:, 0].argmax(1)).tolist()

@@ -9,7 +9,8 @@ import torch
 from train.config import apply_overrides, check
 from train.models import Discriminator
 from train.presets import paper, paper_plus, wavegan
-from train.step import Batches, TrainState, make_state, train_step
+from train.state import Batches, TrainState, make_state
+from train.waveform import waveform_step
 from train_probes import L
 
 def test_pacgan_d_scores_each_pack_of_loops_from_all_of_its_loops():
@@ -59,7 +60,7 @@ def test_pacgan_packs_real_with_real_and_fake_with_fake(joint):
     g, d = _ConstG(-1.0), _PackMeanD(2)
     s = TrainState(p, g, d, torch.optim.SGD(g.parameters(), 0.0), torch.optim.SGD(d.parameters(), 0.0),
                    torch.zeros(1, 4), torch.device("cpu"), torch.Generator().manual_seed(0))
-    out = train_step(s, lambda: torch.ones(4, 1, L))
+    out = waveform_step(s, lambda: torch.ones(4, 1, L))
     one = torch.ones(2)
     assert out["loss_d"] == pytest.approx(losses.bce_d(one, -one).item(), rel=1e-6)
     assert out["loss_g"] == pytest.approx(losses.bce_g(-one).item(), rel=1e-6)
@@ -86,5 +87,5 @@ def test_paper_plus_trains_and_its_d_takes_pairs():
     s = make_state(p, torch.device("cpu"))
     assert s.d_plain.blocks[0][0].in_channels == 2
     for _ in range(2):
-        out = train_step(s, Batches(loops, 4, torch.Generator().manual_seed(0)))
+        out = waveform_step(s, Batches(loops, 4, torch.Generator().manual_seed(0)))
     assert np.isfinite(out["loss_d"]) and np.isfinite(out["loss_g"])

@@ -9,7 +9,7 @@ import torch
 from livegan.model import seed_z
 from train.config import apply_overrides
 from train.presets import paper
-from train.step import make_state
+from train.state import make_state
 
 
 @pytest.mark.parametrize("dist", ["uniform", "normal"])

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 
-from train.config import KINDS, Preset, names_of, resumed
-from train.presets import paper, paper_plus
+from train import archs
+from train.config import KINDS, names_of, resumed
+from train.presets import paper, paper_plus, spectral
 
 
 def test_every_field_has_one_kind():
-    kinds = {f.name: f.metadata.get("kind") for f in dataclasses.fields(Preset)}
-    assert set(kinds.values()) <= set(KINDS)
-    assert sorted(sum((names_of(k) for k in KINDS), ())) == sorted(kinds)
+    for arch in archs.ARCHS.values():  # every architecture's preset class, its own fields included
+        kinds = {f.name: f.metadata.get("kind") for f in dataclasses.fields(arch.preset_class)}
+        assert set(kinds.values()) <= set(KINDS)
+        assert sorted(sum((names_of(k, arch.preset_class) for k in KINDS), ())) == sorted(kinds)
 
 
 def test_resume_takes_model_and_objective_from_the_checkpoint_and_run_fields_from_the_command_line():
@@ -23,3 +25,9 @@ def test_resume_takes_model_and_objective_from_the_checkpoint_and_run_fields_fro
     for name in names_of("model") + names_of("objective"):
         assert getattr(p, name) == saved[name], name
     assert (p.steps, p.select_every, p.seed, p.lr, p.model_dim, p.n_val) == (300, 50, 7, 2e-4, 5, saved["n_val"])
+
+
+def test_a_spectral_run_resumes_with_its_own_fields_from_the_checkpoint():
+    saved = dataclasses.asdict(dataclasses.replace(spectral(), steps=100, hop=147, ema=0.9))
+    p = resumed(saved, dataclasses.replace(paper(), steps=300))  # --resume given another preset's fields
+    assert (type(p), p.steps, p.hop, p.ema, p.arch) == (type(spectral()), 300, 147, 0.9, "spectral")

@@ -15,9 +15,9 @@ import torch
 from livegan.cli import main
 from livegan.model import load_model, read_meta
 from livegan.testing.synth import write_loop_folder
-from train import metrics
+from train import logmel_metrics
 from train.checkpoint import snapshot
-from train.config import Preset
+from train.config import from_dict
 from train.models import Generator, render
 from train.selection import REACH_MIN_Z, keep_best, reached, select_key
 
@@ -77,12 +77,12 @@ def test_the_kept_generator_is_the_best_scored_and_its_score_is_its_own(loop_fol
     assert best["counts"] == h["select_counts"][i]
     assert all(sum(c) == 100 and len(c) == 3 for c in h["select_counts"])
     # the weights kept are the ones that were scored (a copy, not G moving on while it was rendered)
-    p = Preset(**ck["preset"])
+    p = from_dict(ck["preset"])
     g = Generator(p)
     g.load_state_dict(best["g"])
     loops = np.load(run / "data.npz")["loops"]
-    fd = metrics.frechet(metrics.features(loops, p.sample_rate).reshape(-1, metrics.N_MELS),
-                         metrics.features(render(g, ck["z_val"], "cpu"), p.sample_rate).reshape(-1, metrics.N_MELS))
+    fd = logmel_metrics.frechet(logmel_metrics.features(loops, p.sample_rate).reshape(-1, logmel_metrics.N_MELS),
+                         logmel_metrics.features(render(g, ck["z_val"], "cpu"), p.sample_rate).reshape(-1, logmel_metrics.N_MELS))
     assert fd == pytest.approx(best["fd"], rel=1e-6)
 
 
@@ -109,7 +109,7 @@ def test_export_writes_the_best_snapshot_unless_told_last(loop_folder, tmp_path,
     odd = {k: (v * 0.5 if v.is_floating_point() and k.endswith("weight") else v) for k, v in ck["g"].items()}
     ck["best"] = {"step": 1, "fd": 1.0, "g": odd}
     torch.save(ck, run / "checkpoint.pt")
-    p = Preset(**ck["preset"])
+    p = from_dict(ck["preset"])
     z = torch.rand(3, p.latent_dim) * 2 - 1
     want = {}
     for name, weights in (("best", odd), ("last", ck["g"])):

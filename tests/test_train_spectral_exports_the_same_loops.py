@@ -6,8 +6,9 @@ import dataclasses
 
 import torch
 
+from train import archs
 from train.config import apply_overrides, check
-from train.models import ExportedGenerator, playing_form
+from train.models import ExportedGenerator
 from train.presets import spectral
 from train.spectral import SpectralGenerator, SpectralPlayer
 
@@ -31,7 +32,7 @@ def trained_like(anchor_count: int) -> SpectralGenerator:
 def test_the_playing_form_renders_the_generators_loops():
     for n in (0, 5):
         g = trained_like(n)
-        player = playing_form(g)
+        player = archs.get("spectral").playing_form(g)
         assert isinstance(player, SpectralPlayer)
         z = torch.randn(3, g.dense.in_features)
         with torch.no_grad():
@@ -45,4 +46,4 @@ def test_the_playing_form_renders_the_generators_loops():
 
 def test_other_generators_export_as_they_are():
     g = torch.nn.Linear(2, 2)
-    assert playing_form(g) is g
+    assert archs.get("wavegan").playing_form(g) is g and archs.get("dcgan").playing_form(g) is g

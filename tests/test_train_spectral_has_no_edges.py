@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import torch
 
-from train.config import apply_overrides, check
+from train.config import apply_overrides, check, with_arch
 from train.presets import spectral, wavegan
 from train.spectral import (MultiResolutionD, SpectralGenerator, anchors, circular_overlap_add, circular_stft)
 
@@ -92,8 +92,8 @@ def test_the_spectral_preset_is_44k_stereo_and_its_rules_are_checked():
             raise AssertionError(f"{bad} was accepted")
     check(apply_overrides(p, ["latent_dist=uniform", "anchor_temp=0"]))  # no anchors: any prior
     try:
-        check(dataclasses.replace(p, arch="wavegan", sample_rate=16384, loop_samples=32768, kernel=25, stride=4,
-                                  n_layers=5, channels=1))
+        check(dataclasses.replace(with_arch(p, "wavegan"), sample_rate=16384, loop_samples=32768, kernel=25,
+                                  stride=4, n_layers=5, channels=1))
     except ValueError as e:
         assert "hinge" in str(e)
     else:

@@ -11,11 +11,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import train.step
+import train.waveform
 from train.config import apply_overrides, check
 from train.models import CircularUpsample
 from train.presets import paper, paper_plus, wavegan
-from train.step import Batches, TrainState, make_state, train_step
+from train.state import Batches, TrainState, make_state
+from train.waveform import waveform_step
 
 from train_probes import RecordingD  # records what D sees
 
@@ -26,7 +27,7 @@ def _steps(p, n: int) -> TrainState:
     s = make_state(p, torch.device("cpu"))
     batches = Batches(LOOPS, p.batch_size, s.gen)
     for _ in range(n):
-        train_step(s, batches)
+        waveform_step(s, batches)
     return s
 
 
@@ -38,12 +39,12 @@ def test_g_step_computes_no_d_gradient_and_trains_exactly_as_with_d_trainable(mo
         q.register_hook(lambda g: grads_computed.append(1))
     batches = Batches(LOOPS, p.batch_size, s.gen)
     for _ in range(3):
-        train_step(s, batches)
+        waveform_step(s, batches)
     n_params = len(list(s.d.parameters()))
     assert len(grads_computed) == 3 * n_params  # the D steps' only, none in G's steps
     assert all(q.requires_grad for q in s.d.parameters())  # unfrozen again for the next D step
 
-    monkeypatch.setattr(train.step, "frozen", contextlib.nullcontext)  # D trainable in G's step, as before
+    monkeypatch.setattr(train.waveform, "frozen", contextlib.nullcontext)  # D trainable in G's step, as before
     ref = _steps(p, 3)
     for a, b in zip(list(s.g.parameters()) + list(s.d.parameters()),
                     list(ref.g.parameters()) + list(ref.d.parameters())):
@@ -72,7 +73,7 @@ def test_reuse_fake_runs_g_once_less_per_step_on_the_batch_d_last_saw(reuse, n_c
                    torch.zeros(1, 3), torch.device("cpu"), torch.Generator().manual_seed(0))
     real = Batches(np.zeros((4, 1, 64), np.float32), 4, torch.Generator().manual_seed(1))
     w_before = g.w.item()
-    train_step(s, real)
+    waveform_step(s, real)
     assert g.calls == n_critic + (0 if reuse else 1)
     last_d_fake, g_step_fake = d.seen[-2], d.seen[-1]  # D step: real, fake; then G step: fake
     assert torch.equal(last_d_fake, g_step_fake) == reuse
@@ -85,7 +86,7 @@ def test_pooled_minibatch_discrimination_learns_a_smaller_tensor_and_trains():
     assert full.shape == (32 * 128, 80) and s.d_plain.mbdisc.t.shape == (32 * 16, 80)
     before = s.d_plain.mbdisc.t.detach().clone()
     batches = Batches(LOOPS, 4, s.gen)
-    out = [train_step(s, batches) for _ in range(2)][-1]
+    out = [waveform_step(s, batches) for _ in range(2)][-1]
     assert np.isfinite(out["loss_d"]) and not torch.equal(before, s.d_plain.mbdisc.t)
     for bad in ("3", "0"):  # 128 positions: the pool must divide them
         with pytest.raises(ValueError, match="minibatch_disc_pool"):
@@ -108,5 +109,5 @@ def test_wavegan_with_reuse_fake_and_pooled_minibatch_disc_trains():
                                     "batch_size=2", "n_critic=2", "n_val=2"])
     s = make_state(p, torch.device("cpu"))
     loops = np.random.default_rng(1).uniform(-0.5, 0.5, (2, 1, p.loop_samples)).astype(np.float32)
-    out = train_step(s, Batches(loops, 2, s.gen))
+    out = waveform_step(s, Batches(loops, 2, s.gen))
     assert np.isfinite(out["loss_d"]) and np.isfinite(out["loss_g"])

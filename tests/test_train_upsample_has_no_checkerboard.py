@@ -9,7 +9,8 @@ import torch
 from train.config import apply_overrides, check
 from train.models import ExportedGenerator, Generator
 from train.presets import paper
-from train.step import Batches, make_state, train_step
+from train.state import Batches, make_state
+from train.waveform import waveform_step
 
 
 def _flat_input_response(upsample: str) -> np.ndarray:
@@ -36,7 +37,7 @@ def test_resize_conv_generator_trains_and_scripts(upsample):
     loops = np.random.default_rng(0).uniform(-0.5, 0.5, (4, 1, 4096)).astype(np.float32)
     s = make_state(p, torch.device("cpu"))
     for _ in range(2):
-        out = train_step(s, Batches(loops, 4, torch.Generator().manual_seed(0)))
+        out = waveform_step(s, Batches(loops, 4, torch.Generator().manual_seed(0)))
     assert np.isfinite(out["loss_g"])
     ts = torch.jit.script(ExportedGenerator(s.g_plain.eval()))
     assert ts(torch.zeros(2, p.latent_dim)).shape == (2, 1, 4096)

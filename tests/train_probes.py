@@ -7,7 +7,7 @@ import torch
 
 from train.config import apply_overrides
 from train.presets import wavegan
-from train.step import Batches, TrainState
+from train.state import Batches, TrainState
 
 L = 1024
 

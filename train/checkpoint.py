@@ -16,8 +16,8 @@ import warnings
 import numpy as np
 import torch
 
-from train.config import Preset
-from train.step import TrainState
+from train.config import from_dict, saved_fields
+from train.state import TrainState
 
 CKPT = "checkpoint.pt"
 
@@ -93,7 +93,7 @@ _CKPT_FIELDS = {"preset": dict, "g": dict, "d": dict, "opt_g": dict, "opt_d": di
 
 def _check(ck, path: str) -> None:
     """Every field resume and export read has the type ``save`` wrote, and the preset's
-    fields are Preset's (a data-only file can still be the wrong data)."""
+    fields are its architecture's preset's (a data-only file can still be the wrong data)."""
     if not isinstance(ck, dict):
         raise CheckpointError(f"{path}: not a livegan checkpoint (holds a {type(ck).__name__}, not a dict)")
     for k, t in _CKPT_FIELDS.items():
@@ -102,13 +102,17 @@ def _check(ck, path: str) -> None:
     for k in ("best", "g_ema"):
         if not isinstance(ck.get(k), (dict, type(None))):
             raise CheckpointError(f"{path}: not a livegan checkpoint (field '{k}' has the wrong type)")
-    fields = {f.name: f for f in dataclasses.fields(Preset)}
+    fields = saved_fields(ck["preset"])
     for k, v in ck["preset"].items():
         if k not in fields:
             raise CheckpointError(f"{path}: its preset has a field '{k}' this livegan does not know")
-        want = type(getattr(Preset(), k))
+        want = type(fields[k].default)
         if not (isinstance(v, want) or (want is float and isinstance(v, int) and not isinstance(v, bool))):
             raise CheckpointError(f"{path}: its preset field '{k}' has the wrong type ({type(v).__name__})")
+    try:
+        from_dict(ck["preset"])  # an architecture this livegan has, and only that architecture's fields
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{path}: its preset: {e}") from None
 
 
 SNAPSHOTS = ("best", "last")

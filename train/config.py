@@ -1,6 +1,8 @@
-"""The training configuration: one ``Preset`` dataclass, ``--set key=value`` overrides, and its checks.
+"""The training configuration: the ``Preset`` dataclass, ``--set key=value`` overrides, and its checks.
 
-Every field has a kind (``dataclasses.field(metadata={"kind": ...})``) that says where ``--resume`` takes
+``Preset`` holds the fields every architecture reads; an architecture that reads more has a subclass of
+it, declared in its own module (``train.archs``), so no other architecture's preset has those fields.
+Every field has a kind (``field(kind, ...)``) that says where ``--resume`` takes
 it from: "model" (what the networks are and the loops they make) and "objective" (how they learn: loss,
 optimiser, augmentation, batches, seeds) come from the checkpoint, which stores ``asdict(preset)`` so a run
 can always be rebuilt from it alone; "run" (how long and how this session goes on, what it writes along
@@ -13,20 +15,30 @@ import math
 from dataclasses import dataclass, fields
 
 from livegan.model import MAX_BPM, MIN_BPM
+from train import archs
 
 KINDS = ("model", "objective", "run")
 
 
+def field(kind: str, default, bounds: tuple | None = None, open_low: bool = False, open_high: bool = False):
+    """A preset field of ``kind`` ("model", "objective" or "run"); ``bounds`` (lowest, highest) as in
+    ``RANGES``, for the fields an architecture's preset class adds (``train.archs``)."""
+    meta = {"kind": kind}
+    if bounds is not None:
+        meta.update(bounds=bounds, open_low=open_low, open_high=open_high)
+    return dataclasses.field(default=default, metadata=meta)
+
+
 def _model(default):
-    return dataclasses.field(default=default, metadata={"kind": "model"})
+    return field("model", default)
 
 
 def _objective(default):
-    return dataclasses.field(default=default, metadata={"kind": "objective"})
+    return field("objective", default)
 
 
 def _run(default):
-    return dataclasses.field(default=default, metadata={"kind": "run"})
+    return field("run", default)
 
 
 @dataclass
@@ -41,7 +53,7 @@ class Preset:
     beats_per_bar: int = _model(4)  # 4/4
     fit: str = _model("stretch")  # "stretch": whole file = whole loops; "slice": cut loop-length pieces
     # --- networks ---
-    arch: str = _model("wavegan")  # "dcgan" (paper) or "wavegan"
+    arch: str = _model("wavegan")  # the architecture (``train.archs``): "dcgan" (paper), "wavegan" or "spectral"
     latent_dim: int = _model(100)  # size of z
     latent_dist: str = _model("uniform")  # "uniform" in [-1, 1) or "normal"
     model_dim: int = _model(8)  # base channel count (d); layer widths are multiples of it
@@ -58,13 +70,6 @@ class Preset:
     feature_matching: float = _model(0.0)  # weight of the feature-matching term in G's loss (0 = off)
     minibatch_disc_pool: int = _model(1)  # average D's last features over this many positions before minibatch disc
     pack: int = _model(1)  # PacGAN (Lin et al. 2018): D judges this many loops at once, stacked as channels (1 = off)
-    # --- arch "spectral" (train.spectral): G at frame rate with a circular iSTFT head, D on spectra ---
-    hop: int = _model(441)  # samples per G frame (loop_samples and n_fft are multiples of it)
-    n_fft: int = _model(882)  # G's inverse-STFT frame (Hann window)
-    d_ffts: str = _model("256,1024,2048")  # FFT sizes of the spectral discriminators (hop = n_fft / 4)
-    d_width: int = _model(32)  # channels of each spectral discriminator
-    anchors: int = _model(0)  # latent anchors in G, one per training loop (set from the data at a run's start)
-    anchor_temp: float = _model(0.2)  # softness of z's pull towards its nearest anchors' loops (0 = no anchor layer)
     # --- objective and optimiser ---
     loss: str = _objective("wgan-gp")  # "bce" (sigmoid + binary cross-entropy) or "wgan-gp"
     real_label: float = _objective(1.0)  # BCE target of real loops (< 1: one-sided label smoothing)
@@ -75,12 +80,6 @@ class Preset:
     beta1: float = _objective(0.5)  # Adam beta1
     beta2: float = _objective(0.9)  # Adam beta2
     eps: float = _objective(1e-8)  # Adam epsilon
-    rec_weight: float = _objective(0.0)  # spectral: weight of the multi-resolution STFT loss at the loops' anchors
-    rec_only_steps: int = _objective(0)  # spectral: G learns the anchors alone (no D) for this many steps first
-    anchor_sigma: float = _objective(0.5)  # spectral: std of the noise around each loop's latent anchor
-    ema: float = _objective(0.0)  # decay of the exported generator's moving average of G's weights (0 = off)
-    r1_weight: float = _objective(0.0)  # R1 penalty (Mescheder et al. 2018) on real loops, lazy (0 = off)
-    r1_every: int = _objective(8)  # apply R1 every this many D steps, scaled by it (lazy regularisation)
     batch_size: int = _objective(8)  # loops per batch and process (with replacement if the data set is smaller)
     # --- loops are circular ---
     shift_augment: bool = _objective(True)  # roll each real loop by a random whole number of `shift_quantum` steps
@@ -108,17 +107,74 @@ class Preset:
         return self.loop_samples / self.sample_rate
 
 
-def names_of(kind: str) -> tuple[str, ...]:
-    """The Preset fields of one kind ("model", "objective" or "run"), in declaration order."""
+def names_of(kind: str, cls: type | None = None) -> tuple[str, ...]:
+    """The fields of one kind ("model", "objective" or "run") of ``cls`` (default ``Preset``), in
+    declaration order."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
-    return tuple(f.name for f in fields(Preset) if f.metadata["kind"] == kind)
+    return tuple(f.name for f in fields(cls or Preset) if f.metadata["kind"] == kind)
+
+
+def preset_class(arch) -> type:
+    """The preset class of the architecture named ``arch`` (ValueError naming the choices otherwise)."""
+    return archs.get(arch).preset_class
+
+
+def _owner(name: str) -> archs.Arch | None:
+    """The architecture whose preset class alone has field ``name`` (None where Preset has it, or none does)."""
+    if name in Preset.__dataclass_fields__:
+        return None
+    return next((a for a in archs.ARCHS.values() if name in a.preset_class.__dataclass_fields__), None)
+
+
+def saved_fields(saved: dict) -> dict[str, dataclasses.Field]:
+    """The fields a saved preset dict (a checkpoint's ``asdict``) may hold: its architecture's, and those of
+    another architecture's preset class, which a checkpoint written when every preset had every field
+    holds at their defaults (``from_dict`` drops them). Base Preset's for an unknown ``arch``."""
+    try:
+        cls = preset_class(saved.get("arch", Preset.arch))
+    except ValueError:
+        cls = Preset
+    out = {f.name: f for f in fields(cls)}
+    for k in saved:
+        owner = _owner(k) if k not in out else None
+        if owner is not None:
+            out[k] = owner.preset_class.__dataclass_fields__[k]
+    return out
+
+
+def from_dict(saved: dict) -> Preset:
+    """A saved preset dict (a checkpoint's, ``preset.json``) -> its architecture's preset. A field of
+    another architecture is dropped where it holds that field's default (the checkpoints of before the
+    architecture seam stored every field); ValueError names it otherwise."""
+    cls = preset_class(saved.get("arch", Preset.arch))
+    own = cls.__dataclass_fields__
+    kept = {}
+    for k, v in saved.items():
+        if k in own:
+            kept[k] = v
+            continue
+        owner = _owner(k)
+        if owner is None:
+            raise ValueError(f"preset field {k!r} is not one this livegan knows")
+        if v != owner.preset_class.__dataclass_fields__[k].default:
+            raise ValueError(f"{k} is for arch {owner.name!r}; arch {saved.get('arch')!r} does not use it")
+    return cls(**kept)
+
+
+def with_arch(p: Preset, arch) -> Preset:
+    """``p`` as a preset of architecture ``arch``: the fields both presets' classes have kept, the new
+    architecture's own at their defaults."""
+    cls = preset_class(arch)
+    shared = {f.name: getattr(p, f.name) for f in fields(cls) if f.name in p.__dataclass_fields__}
+    return cls(**{**shared, "arch": arch})
 
 
 def resumed(saved: dict, given: Preset) -> Preset:
     """The preset a resumed run goes on with: model and objective fields from the checkpoint's
-    ``saved`` preset dict, run fields from ``given`` (this command line's preset)."""
-    return dataclasses.replace(Preset(**saved), **{k: getattr(given, k) for k in names_of("run")})
+    ``saved`` preset dict, run fields from ``given`` (this command line's preset) where it has them."""
+    p = from_dict(saved)
+    return dataclasses.replace(p, **{k: getattr(given, k) for k in names_of("run", type(p)) if hasattr(given, k)})
 
 
 def _coerce(f: dataclasses.Field, text: str):
@@ -142,14 +198,29 @@ def _coerce(f: dataclasses.Field, text: str):
 
 
 def apply_overrides(p: Preset, pairs: list[str]) -> Preset:
-    """``["lr=2e-4", "seam_roll=false"]`` -> a new Preset; ValueError names the bad pair."""
-    by_name = {f.name: f for f in fields(Preset)}
-    changes = {}
+    """``["lr=2e-4", "seam_roll=false"]`` -> a new Preset; ValueError names the bad pair. An ``arch`` pair
+    applies first (it chooses the preset class, so which fields the other pairs may set)."""
+    parsed = []
     for pair in pairs:
         if "=" not in pair:
             raise ValueError(f"--set {pair!r}: expected KEY=VALUE")
         key, value = (s.strip() for s in pair.split("=", 1))
+        parsed.append((pair, key, value))
+    for pair, key, value in parsed:
+        if key == "arch":
+            try:
+                p = with_arch(p, value)
+            except ValueError as e:
+                raise ValueError(f"--set {pair!r}: {e}") from None
+    by_name = {f.name: f for f in fields(p)}
+    changes = {}
+    for pair, key, value in parsed:
+        if key == "arch":
+            continue
         if key not in by_name:
+            owner = _owner(key)
+            if owner is not None:
+                raise ValueError(f"--set {pair!r}: {key} is for arch {owner.name!r}; this preset's arch is {p.arch!r}")
             raise ValueError(f"--set {pair!r}: no preset field {key!r} (fields: {', '.join(by_name)})")
         try:
             changes[key] = _coerce(by_name[key], value)
@@ -172,13 +243,10 @@ RANGES = {
     "steps": (1, None), "max_seconds": (0, None), "preview_every": (0, None), "keep_every": (0, None),
     "select_every": (0, None), "checkpoint_every": (0, None), "n_val": (1, None), "seed": (0, 2 ** 32 - 1),
     "threads": (0, 4096),
-    "hop": (1, 1 << 16), "n_fft": (4, 1 << 16), "d_width": (1, 4096), "rec_weight": (0, None),
-    "rec_only_steps": (0, None), "anchor_sigma": (0, None), "anchors": (0, 1 << 16), "anchor_temp": (0, None),
-    "ema": (0, 1), "r1_weight": (0, None), "r1_every": (1, None),
 }
 OPEN_LOW = {"real_label", "lr", "eps"}
-OPEN_HIGH = {"beta1", "beta2", "translate", "cutout", "ema"}
-CHOICES = {"fit": ("stretch", "slice"), "arch": ("dcgan", "wavegan", "spectral"), "latent_dist": ("uniform", "normal"),
+OPEN_HIGH = {"beta1", "beta2", "translate", "cutout"}
+CHOICES = {"fit": ("stretch", "slice"), "latent_dist": ("uniform", "normal"),
            "upsample": ("transposed", "nearest", "linear"), "loss": ("bce", "wgan-gp", "hinge")}
 
 
@@ -189,31 +257,48 @@ def _type_error(f: dataclasses.Field, v) -> str | None:
     return None if ok else f"{f.name} must be {'an' if t == 'int' else 'a'} {t}, got {v!r}"
 
 
-def _range_error(name: str, v) -> str | None:
-    lo, hi = RANGES[name]
+def _bounds(f: dataclasses.Field) -> tuple | None:
+    """(lowest, highest, open below, open above) of a numeric field, or None where it has no range."""
+    if "bounds" in f.metadata:
+        return (*f.metadata["bounds"], f.metadata["open_low"], f.metadata["open_high"])
+    if f.name in RANGES:
+        return (*RANGES[f.name], f.name in OPEN_LOW, f.name in OPEN_HIGH)
+    return None
+
+
+def _range_error(name: str, v, bounds: tuple) -> str | None:
+    lo, hi, open_low, open_high = bounds
     if isinstance(v, float) and not math.isfinite(v):
         return f"{name} must be a finite number, got {v}"
-    low_ok = v > lo if name in OPEN_LOW else v >= lo
-    high_ok = hi is None or (v < hi if name in OPEN_HIGH else v <= hi)
+    low_ok = v > lo if open_low else v >= lo
+    high_ok = hi is None or (v < hi if open_high else v <= hi)
     if low_ok and high_ok:
         return None
-    left = "(" if name in OPEN_LOW else "["
-    right = "]" if hi is None or name not in OPEN_HIGH else ")"
+    left = "(" if open_low else "["
+    right = "]" if hi is None or not open_high else ")"
     return f"{name} must be in {left}{lo}, {'inf)' if hi is None else f'{hi}{right}'}, got {v}"
 
 
 def check(p: Preset) -> None:
     """Raise ValueError naming the field if the preset cannot train and export: each field's type,
-    range and choices, then the rules between fields (loop length, rate and tempo; batch and pack)."""
-    for f in fields(Preset):
+    range and choices, then the rules between fields (loop length, rate and tempo; batch and pack), then
+    its architecture's (``train.archs``)."""
+    for f in fields(p):
         v = getattr(p, f.name)
         why = _type_error(f, v)
-        if why is None and f.name in RANGES:
-            why = _range_error(f.name, v)
+        bounds = _bounds(f)
+        if why is None and bounds is not None:
+            why = _range_error(f.name, v, bounds)
         if why is None and f.name in CHOICES and v not in CHOICES[f.name]:
             why = f"{f.name} must be {' or '.join(repr(c) for c in CHOICES[f.name])}, got {v!r}"
+        if why is None and f.name == "arch":
+            archs.get(v)  # ValueError naming the architectures
         if why:
             raise ValueError(why)
+    arch = archs.get(p.arch)
+    if type(p) is not arch.preset_class:
+        raise ValueError(f"arch {p.arch!r} takes a {arch.preset_class.__name__}, not a {type(p).__name__} "
+                         f"(train.config.with_arch makes one)")
     if not p.name.strip() or not p.name.isprintable() or len(p.name) > 64:
         raise ValueError(f"name must be 1-64 printable characters, got {p.name!r}")
     tempo = p.bars * p.beats_per_bar * 60.0 * p.sample_rate / p.loop_samples  # what export writes as bpm
@@ -227,74 +312,4 @@ def check(p: Preset) -> None:
     if (p.minibatch_std or p.minibatch_disc) and p.batch_size // p.pack < 2:
         raise ValueError(f"batch_size={p.batch_size}: minibatch_std / minibatch_disc compare the loops of a batch, "
                          f"so D needs at least 2 per batch (batch_size / pack >= 2)")
-    if p.arch == "spectral":
-        _check_spectral(p)
-    else:
-        _check_waveform(p)
-
-
-REC_FFTS = (2048, 512, 128)  # the spectral reconstruction loss's STFT sizes, longest first
-# what only arch "spectral" reads (``anchors`` is set from the data, so it is not here)
-SPECTRAL_ONLY = ("hop", "n_fft", "d_ffts", "d_width", "anchor_temp", "rec_weight", "rec_only_steps", "anchor_sigma",
-                 "ema", "r1_weight", "r1_every")
-
-
-def _check_spectral(p: Preset) -> None:
-    if p.loop_samples % p.hop:
-        raise ValueError(f"hop={p.hop} must divide loop_samples={p.loop_samples} (G makes whole frames)")
-    if p.n_fft % p.hop or p.n_fft < 2 * p.hop:
-        raise ValueError(f"n_fft={p.n_fft} must be a multiple of hop={p.hop}, at least twice it (frames overlap)")
-    if p.n_fft > p.loop_samples:
-        raise ValueError(f"n_fft={p.n_fft} is longer than the loop ({p.loop_samples} samples)")
-    if p.kernel % 2 == 0:
-        raise ValueError(f"arch 'spectral' needs an odd kernel (same-length circular convs), got {p.kernel}")
-    for n in resolutions(p.d_ffts):
-        if n > p.loop_samples:
-            raise ValueError(f"d_ffts: {n} is longer than the loop ({p.loop_samples} samples)")
-    if p.loss != "hinge" or p.pack != 1:
-        raise ValueError("arch 'spectral' trains with loss 'hinge' and pack 1")
-    if p.anchor_temp > 0 and p.latent_dist != "normal":
-        raise ValueError(f"latent_dist {p.latent_dist!r}: the spectral anchors sit where normal z lie (radius "
-                         f"sqrt(latent_dim)); use 'normal', or anchor_temp=0 for no anchors")
-    if p.rec_weight > 0 and REC_FFTS[0] > p.loop_samples:
-        raise ValueError(f"rec_weight: the reconstruction loss's {REC_FFTS[0]}-point STFT is longer than the loop "
-                         f"({p.loop_samples} samples); use rec_weight=0")
-
-
-def resolutions(text: str) -> list[int]:
-    """``d_ffts`` text ``"256,1024,2048"`` -> [256, 1024, 2048]; ValueError names a bad entry."""
-    out = []
-    for part in text.split(","):
-        try:
-            n = int(part)
-        except ValueError:
-            raise ValueError(f"d_ffts must be comma-separated FFT sizes, got {text!r}") from None
-        if n < 16 or n % 4:
-            raise ValueError(f"d_ffts: {n} is not an FFT size (a multiple of 4, at least 16)")
-        out.append(n)
-    return out
-
-
-def _check_waveform(p: Preset) -> None:
-    if p.loss == "hinge":
-        raise ValueError(f"loss 'hinge' is for arch 'spectral'; arch {p.arch!r} trains with 'bce' or 'wgan-gp'")
-    for name in SPECTRAL_ONLY:  # set but never read: say so, rather than train without it
-        if getattr(p, name) != Preset.__dataclass_fields__[name].default:
-            raise ValueError(f"{name} is for arch 'spectral'; arch {p.arch!r} does not use it")
-    total = p.stride ** p.n_layers
-    if p.loop_samples % total:
-        raise ValueError(f"loop_samples={p.loop_samples} is not divisible by stride**n_layers={total}")
-    if p.kernel < p.stride - 1:
-        raise ValueError(f"kernel={p.kernel} must be at least stride - 1 = {p.stride - 1} (the convs' padding "
-                         f"(kernel - stride + 1) // 2 cannot be negative)")
-    shortest = p.loop_samples // p.stride ** max(1, p.n_layers - 1)  # D's shortest phase-shuffled length
-    if p.phase_shuffle and p.n_layers > 1 and p.phase_shuffle >= shortest:
-        raise ValueError(f"phase_shuffle={p.phase_shuffle} must be below {shortest}, the length of D's "
-                         f"shortest shuffled layer")
-    if p.upsample != "transposed" and p.kernel % 2 == 0:
-        raise ValueError(f"upsample={p.upsample!r} needs an odd kernel (same-length convs), got {p.kernel}")
-    if (p.loop_samples // total) % p.minibatch_disc_pool:
-        raise ValueError(f"minibatch_disc_pool={p.minibatch_disc_pool} must divide D's last length "
-                         f"{p.loop_samples // total}")
-    if p.batch_size % p.pack:
-        raise ValueError(f"pack={p.pack} must divide batch_size={p.batch_size}")
+    arch.check(p)

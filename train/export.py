@@ -17,10 +17,11 @@ import torch
 
 from livegan.errors import ModelFileError, first_line
 from livegan.model import FORMAT_VERSION, META_NAME, LoopModel, jit_quiet, sample_latent, validate_meta
-from train import checkpoint
-from train.config import Preset, check
+import train.presets  # noqa: F401  (registers the built-in architectures a checkpoint may name)
+from train import archs, checkpoint
+from train.config import check, from_dict
 from train.directions import NonFiniteOutput, ganspace
-from train.models import ExportedGenerator, build_generator, check_networks, playing_form
+from train.models import ExportedGenerator, build_generator, check_networks
 
 
 def to_script(module: torch.nn.Module, example_z: torch.Tensor):
@@ -129,7 +130,7 @@ def export_run(run_dir, path, n_directions: int = 16, quiet: bool = False, which
         raise FileNotFoundError(f"{run_dir}: no {checkpoint.CKPT} here (is it a folder written by `livegan train`?)")
     ck = checkpoint.load(run_dir)
     where = os.path.join(run_dir, checkpoint.CKPT)
-    p = Preset(**ck["preset"])
+    p = from_dict(ck["preset"])
     try:  # the checks resume runs: a preset out of range would build networks of any size (819 GB)
         check(p)
         check_networks(p)
@@ -161,8 +162,8 @@ def export_run(run_dir, path, n_directions: int = 16, quiet: bool = False, which
     if not quiet:
         fd = f", FD {snap['fd']:.1f}" if snap["fd"] is not None else ""
         print(f"generator: {snap['snapshot']} snapshot (step {snap['step']} of {int(ck['step'])}{fd})")
-    return save_loop_model(ExportedGenerator(playing_form(g)), path, meta, quiet=quiet, force=force,
-                           inputs=run_inputs(run_dir))
+    return save_loop_model(ExportedGenerator(archs.get(p.arch).playing_form(g)), path, meta, quiet=quiet,
+                           force=force, inputs=run_inputs(run_dir))
 
 
 def cli_export(args) -> int:

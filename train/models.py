@@ -1,4 +1,5 @@
-"""Generator and discriminator for raw-waveform loops (DCGAN and WaveGAN shapes).
+"""Generator and discriminator for raw-waveform loops (DCGAN and WaveGAN shapes, ``train.waveform``), and
+what every architecture's networks share: building them from a preset, checking them, rendering, export's wrapper.
 
 Both are built from a ``Preset``: ``n_layers`` convolutions of kernel
 ``kernel`` and stride ``stride``, channel count doubling per layer from
@@ -16,8 +17,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from livegan.errors import first_line
+from train import archs
 from train.config import Preset
-from train.spectral import MultiResolutionD, SpectralGenerator, SpectralPlayer
 
 
 def _pads(kernel: int, stride: int) -> tuple[int, int]:
@@ -55,15 +56,16 @@ class CircularUpsample(nn.Module):
 
 
 class Generator(nn.Module):
-    """z (B, latent_dim) -> loop (B, channels, loop_samples) in (-1, 1)."""
+    """z (B, latent_dim) -> loop (B, channels, loop_samples) in (-1, 1); ``act`` makes its activations
+    (default: those of the preset's architecture, ``train.waveform``)."""
 
-    def __init__(self, p: Preset):
+    def __init__(self, p: Preset, act=None):
         super().__init__()
+        act = act or archs.get(p.arch).g_act
         widths = _widths(p)
         self.top = widths[-1]  # channels after the dense layer
         self.l0 = p.loop_samples // p.stride ** p.n_layers  # length after the dense layer
         pad, out_pad = _pads(p.kernel, p.stride)
-        act = (lambda: nn.LeakyReLU(0.2)) if p.arch == "dcgan" else (lambda: nn.ReLU())
         self.dense = nn.Linear(p.latent_dim, self.top * self.l0)
         head = [nn.BatchNorm1d(self.top)] if p.batchnorm else []
         self.head_act = nn.Sequential(*head, act())
@@ -126,16 +128,17 @@ class MinibatchDiscrimination(nn.Module):
 class Discriminator(nn.Module):
     """loop (B, channels, loop_samples) -> one logit / critic score per loop (B,), or per pack of
     ``pack`` consecutive loops (B / pack,): PacGAN, Lin et al. 2018. A pack of real loops holds
-    different loops; a collapsed G's pack holds the same loop twice, which D sees at once."""
+    different loops; a collapsed G's pack holds the same loop twice, which D sees at once. ``act`` makes
+    its activations (default: those of the preset's architecture, ``train.waveform``)."""
 
-    def __init__(self, p: Preset):
+    def __init__(self, p: Preset, act=None):
         super().__init__()
+        act = act or archs.get(p.arch).d_act
         widths = _widths(p)
         pad, _ = _pads(p.kernel, p.stride)
         self.shuffle = p.phase_shuffle
         self.mbstd = p.minibatch_std
         self.pack = p.pack
-        act = (lambda: nn.ReLU()) if p.arch == "dcgan" else (lambda: nn.LeakyReLU(0.2))
         chans = [p.channels * p.pack] + widths  # [C * pack, d, 2d, ..., 16d]
         self.blocks = nn.ModuleList()
         for i in range(p.n_layers):
@@ -185,23 +188,18 @@ class ExportedGenerator(nn.Module):
 
 
 def build_generator(p: Preset, weights: dict | None = None) -> nn.Module:
-    """The generator ``p`` describes; with ``weights`` (a state dict, e.g. a checkpoint's snapshot) loaded
-    and in eval mode, as exported."""
-    g = SpectralGenerator(p) if p.arch == "spectral" else Generator(p)
+    """The generator ``p`` describes (its architecture's); with ``weights`` (a state dict, e.g. a
+    checkpoint's snapshot) loaded and in eval mode, as exported."""
+    g = archs.get(p.arch).build_generator(p)
     if weights is not None:
         g.load_state_dict(weights)
         g.eval()
     return g
 
 
-def playing_form(g: nn.Module) -> nn.Module:
-    """The module a trained generator exports as: the same function, laid out for one fast CPU call
-    where its preset has such a form (``SpectralPlayer``); ``g`` itself otherwise."""
-    return SpectralPlayer(g).eval() if isinstance(g, SpectralGenerator) else g
-
-
 def build(p: Preset) -> tuple[nn.Module, nn.Module]:
-    return build_generator(p), (MultiResolutionD(p) if p.arch == "spectral" else Discriminator(p))
+    arch = archs.get(p.arch)
+    return arch.build_generator(p), arch.build_discriminator(p)
 
 
 def check_networks(p: Preset) -> None:

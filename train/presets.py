@@ -1,12 +1,16 @@
 """The named training presets: the paper's DCGAN as written, with counter-measures, and WaveGAN.
 
-Each is a ``train.config.Preset``; ``--set key=value`` changes any field (``train.config.apply_overrides``).
+Each is its architecture's preset class (``train.config.Preset``, ``train.spectral_arch.SpectralPreset``);
+``--set key=value`` changes any of its fields (``train.config.apply_overrides``). Importing this module
+registers the built-in architectures (``train.archs``).
 """
 from __future__ import annotations
 
 import dataclasses
 
+import train.waveform  # noqa: F401  (registers dcgan and wavegan)
 from train.config import Preset
+from train.spectral_arch import SpectralPreset
 
 
 def paper() -> Preset:
@@ -88,7 +92,7 @@ def spectral() -> Preset:
     everywhere; random z between anchors give new loops. The exported G is the moving average.
     Choices and their measured effect: benchmarks/results/sound.md.
     """
-    return Preset(name="spectral", sample_rate=44100, loop_samples=88200, channels=2, arch="spectral",
+    return SpectralPreset(name="spectral", sample_rate=44100, loop_samples=88200, channels=2, arch="spectral",
                   latent_dim=64, latent_dist="normal", model_dim=64, kernel=7, n_layers=3, phase_shuffle=0,
                   loss="hinge", n_critic=1, lr=1e-3, beta1=0.8, beta2=0.99, batch_size=4, shift_augment=False,
                   seam_roll=False, rec_weight=10.0, rec_only_steps=300, anchor_sigma=0.5, ema=0.995,

@@ -16,8 +16,9 @@ import warnings
 import numpy as np
 import torch
 
-from train import checkpoint, figures, metrics
-from train.config import Preset
+import train.presets  # noqa: F401  (registers the built-in architectures a checkpoint may name)
+from train import checkpoint, figures, logmel_metrics
+from train.config import Preset, from_dict
 from train.data import CACHE
 from train.directions import ganspace
 from train.models import build_generator, render
@@ -30,14 +31,14 @@ def _score(ck: dict, p: Preset, loops: np.ndarray) -> tuple[np.ndarray, dict, di
     weights, snap = checkpoint.snapshot(ck, "best")  # what `livegan export` writes by default
     g = build_generator(p, weights)
     gen = render(g, ck["z_val"], torch.device("cpu"))  # (n_val, C, L)
-    m = metrics.evaluate(loops, gen, p.sample_rate)
+    m = logmel_metrics.evaluate(loops, gen, p.sample_rate)
     m.update(_morph(g, p))
     m.update(step=int(ck["step"]), seconds=float(ck["seconds"]), preset=p.name, snapshot=snap["snapshot"],
              snapshot_step=snap["step"])
     last = None
     if snap["snapshot"] == "best" and snap["step"] != int(ck["step"]):
         g_last = build_generator(p, checkpoint.snapshot(ck, "last")[0])
-        last = metrics.evaluate(loops, render(g_last, ck["z_val"], torch.device("cpu")), p.sample_rate)
+        last = logmel_metrics.evaluate(loops, render(g_last, ck["z_val"], torch.device("cpu")), p.sample_rate)
     return gen, m, last, snap
 
 
@@ -46,7 +47,7 @@ def _morph(g, p: Preset) -> dict:
     where the directions cannot be found, so that the rest of the report is still written."""
     try:
         dirs, sigmas = ganspace(g, p.latent_dim, p.latent_dist)
-        m = metrics.morph_smoothness(lambda z: render(g, torch.from_numpy(z), torch.device("cpu")), p.latent_dim,
+        m = logmel_metrics.morph_smoothness(lambda z: render(g, torch.from_numpy(z), torch.device("cpu")), p.latent_dim,
                                      p.latent_dist, dirs[0], float(sigmas[0]), p.sample_rate)
     except Exception as e:  # a new architecture without head(), a degenerate PCA: the report goes on
         warnings.warn(f"report: morph smoothness of knob 0 not computed ({type(e).__name__}: {e})")
@@ -82,7 +83,7 @@ def _nearest_rows(loops, gen, idx, ft, fg, sr: int, fig_dir: str) -> list[str]:
         sf.write(os.path.join(fig_dir, b), gen[j].T, sr, subtype="PCM_16")
         rows.append(f"<tr><td>{i}</td><td><audio controls src='report/{a}'></audio></td><td>{j}</td>"
                     f"<td><audio controls src='report/{b}'></audio></td>"
-                    f"<td>{metrics.distances(ft[i:i+1], fg[j:j+1])[0, 0]:.3f}</td></tr>")
+                    f"<td>{logmel_metrics.distances(ft[i:i+1], fg[j:j+1])[0, 0]:.3f}</td></tr>")
     return rows
 
 
@@ -115,14 +116,14 @@ def _selection_text(p: Preset, m: dict, snap: dict, selected: bool, by_reach: bo
 def write_report(run_dir: str, loops: np.ndarray | None = None, quiet: bool = False) -> dict:
     """Render the fixed z, compute metrics, write figures, WAVs, metrics.json and report.html."""
     ck = checkpoint.load(run_dir)
-    p = Preset(**ck["preset"])
+    p = from_dict(ck["preset"])
     if loops is None:
         with np.load(os.path.join(run_dir, CACHE)) as z:
             loops = z["loops"]
     gen, m, last, snap = _score(ck, p, loops)
-    ft = metrics.loop_vectors(loops, p.sample_rate)
-    fg = metrics.loop_vectors(gen, p.sample_rate)
-    idx = metrics.distances(ft, fg).argmin(1)  # nearest generated loop of each training loop
+    ft = logmel_metrics.loop_vectors(loops, p.sample_rate)
+    fg = logmel_metrics.loop_vectors(gen, p.sample_rate)
+    idx = logmel_metrics.distances(ft, fg).argmin(1)  # nearest generated loop of each training loop
     fig_dir = os.path.join(run_dir, "report")
     os.makedirs(fig_dir, exist_ok=True)
     _draw(ck, p, loops, gen, snap, fig_dir, ft, fg, idx)
@@ -133,10 +134,10 @@ def write_report(run_dir: str, loops: np.ndarray | None = None, quiet: bool = Fa
                                 reach_counts(len(loops), len(ck["z_val"])))
     page = f"""<!doctype html><meta charset="utf-8"><title>livegan run: {html.escape(p.name)}</title>
 <h1>{html.escape(p.name)}: {m['step']} steps, {m['seconds']:.0f} s, {len(loops)} training loops</h1>
-<h2>Metrics</h2><p>Log-mel metrics at {metrics.ANALYSIS_SR} Hz; hiss (flatness in 2-7 kHz: 1 = white noise) and
+<h2>Metrics</h2><p>Log-mel metrics at {logmel_metrics.ANALYSIS_SR} Hz; hiss (flatness in 2-7 kHz: 1 = white noise) and
 high_band_db (dB share of power above 8 kHz; bandwidth_db = generated minus training) at {p.sample_rate} Hz;
 morph_smoothness: largest log-mel step of a 16-step sweep of knob 0 over the median distance between two
-random loops (smaller = smoother). See train/metrics.py. {html.escape(what)}</p>
+random loops (smaller = smoother). See train/logmel_metrics.py. {html.escape(what)}</p>
 <table border=1 cellpadding=3>{_metrics_table(m, last, snap)}</table>
 <h2>Losses</h2><img src="report/losses.png">
 {sel}

@@ -11,11 +11,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from train import metrics
+from train import logmel_metrics
 from train.config import Preset
 from train.figures import waveform_grid_png
 from train.models import render
-from train.step import TrainState
+from train.state import TrainState
 
 
 def write_preview(y: np.ndarray, p: Preset, step: int, run_dir: str, keep: bool) -> None:
@@ -81,7 +81,7 @@ class Previewer:
 
     At every ``preview_every`` step the fixed z are rendered (WAV grid, and a PNG for kept ones); at every
     ``select_every`` step their loops are also scored against the training loops (``select_key``: how many
-    training loops they reach, then the Fréchet distance of log-mel frames, ``train.metrics``) and the
+    training loops they reach, then the Fréchet distance of log-mel frames, ``train.logmel_metrics``) and the
     best-scored generator so far is kept in ``s.best`` (what ``livegan export`` writes by default). The
     work runs on one background thread on a copy of G's weights, so it never changes training and the
     paper preset's small step, bound to one core by per-op overhead, keeps that core (costs measured in
@@ -97,8 +97,8 @@ class Previewer:
         self.job = None
         self.frames_t = None
         if s.p.select_every:
-            ft = metrics.features(loops, s.p.sample_rate)  # (N, T, M) once, not per evaluation
-            self.frames_t, self.vectors_t = ft.reshape(-1, metrics.N_MELS), ft.reshape(len(ft), -1)
+            ft = logmel_metrics.features(loops, s.p.sample_rate)  # (N, T, M) once, not per evaluation
+            self.frames_t, self.vectors_t = ft.reshape(-1, logmel_metrics.N_MELS), ft.reshape(len(ft), -1)
         for key in ("select_step", "select_fd", "select_counts"):
             s.history.setdefault(key, [])
 
@@ -126,9 +126,9 @@ class Previewer:
             write_preview(y, self.s.p, step, self.run_dir, keep)
         if not select:
             return None
-        fg = metrics.features(y, self.s.p.sample_rate)
-        fd = metrics.frechet(self.frames_t, fg.reshape(-1, metrics.N_MELS))
-        counts = metrics.nearest_counts(self.vectors_t, fg.reshape(len(fg), -1))  # as loop_vectors(y)
+        fg = logmel_metrics.features(y, self.s.p.sample_rate)
+        fd = logmel_metrics.frechet(self.frames_t, fg.reshape(-1, logmel_metrics.N_MELS))
+        counts = logmel_metrics.nearest_counts(self.vectors_t, fg.reshape(len(fg), -1))  # as loop_vectors(y)
         g_state = {k: v.detach().clone() for k, v in self.g.state_dict().items()}
         return {"step": step, "fd": fd, "counts": counts, "g": g_state}
 

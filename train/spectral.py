@@ -13,8 +13,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from train.config import REC_FFTS, Preset, resolutions
+from train.config import Preset
 
+REC_FFTS = (2048, 512, 128)  # the reconstruction loss's STFT sizes, longest first
 LOG_MAG_MAX = 12.0  # exp(12) ~ 1.6e5: far above any bin of a full-scale loop, keeps exp() finite early on
 FLOOR_DB = -90.0  # the loss and D's log spectra floor magnitudes here, re a full-scale sine's peak bin
 
@@ -289,3 +290,17 @@ def anchors(n: int, latent_dim: int, seed: int, draws: int = 8192, iters: int = 
                 c[j] = x[lab == j].mean(0)
     c = c / np.maximum(np.linalg.norm(c, axis=1, keepdims=True), 1e-9) * np.sqrt(latent_dim)
     return torch.from_numpy(c.astype(np.float32))
+
+
+def resolutions(text: str) -> list[int]:
+    """``d_ffts`` text ``"256,1024,2048"`` -> [256, 1024, 2048]; ValueError names a bad entry."""
+    out = []
+    for part in text.split(","):
+        try:
+            n = int(part)
+        except ValueError:
+            raise ValueError(f"d_ffts must be comma-separated FFT sizes, got {text!r}") from None
+        if n < 16 or n % 4:
+            raise ValueError(f"d_ffts: {n} is not an FFT size (a multiple of 4, at least 16)")
+        out.append(n)
+    return out

@@ -1,8 +1,9 @@
 """Train: ``livegan train DATA_DIR --preset NAME --out RUN_DIR``: prepare, train, preview, checkpoint, report.
 
-The loop around ``train.step.train_step``: process and device setup, ``--resume`` (model and objective
-from the checkpoint, run fields from this command line: ``train.config``), the previews and snapshot
-selection (``train.selection``), checkpoints (``train.checkpoint``) and the report at the end.
+The loop around the step of the preset's architecture (``train.archs``): process and device setup,
+``--resume`` (model and objective from the checkpoint, run fields from this command line: ``train.config``),
+the previews and snapshot selection (``train.selection``), checkpoints (``train.checkpoint``) and the
+report at the end.
 Multi-GPU / multi-process: launch with ``torchrun``.
 """
 from __future__ import annotations
@@ -18,14 +19,12 @@ import torch
 import torch.distributed as dist
 
 from livegan.errors import CLIError, first_line, user_input
-from train import checkpoint
+from train import archs, checkpoint
 from train.config import Preset, apply_overrides, check, resumed
 from train.models import check_networks
 from train.presets import get_preset
 from train.selection import Previewer
-from train.spectral import MultiResolutionSTFTLoss, anchors, init_from_data
-from train.spectral_step import spectral_step
-from train.step import Batches, TrainState, make_state, train_step
+from train.state import Batches, TrainState, make_state
 
 
 PHYSICAL_CORES = torch.get_num_threads()  # torch's default before anything sets it: the physical cores
@@ -83,7 +82,7 @@ def _open_run(run_dir: str, p: Preset, resume: bool) -> tuple[Preset, dict | Non
 
 def _prepare(data_dir, p: Preset, run_dir: str, fit, quiet: bool, rank: int, world: int, resume: bool):
     """The training loops, prepared (and cached) by rank 0 first, then read by the other ranks, and the
-    preset fitted to them (the spectral preset's anchors: one per loop)."""
+    preset fitted to them by its architecture (the spectral preset's anchors: one per loop)."""
     from train.data import prepare
 
     if rank == 0:
@@ -92,11 +91,7 @@ def _prepare(data_dir, p: Preset, run_dir: str, fit, quiet: bool, rank: int, wor
         dist.barrier()  # rank 0 has written the cache
     if rank != 0:
         loops = prepare(data_dir, p, run_dir, fit=fit, quiet=True)
-    if p.arch == "spectral" and p.anchors != len(loops):
-        if resume:
-            raise ValueError(f"this run learned {p.anchors} training loops, but the data folder now gives "
-                             f"{len(loops)}: resume it on the same files, or start a new run")
-        p = dataclasses.replace(p, anchors=len(loops))
+    p = archs.get(p.arch).fitted(p, loops, resume)
     if rank == 0:
         _write_json(os.path.join(run_dir, "preset.json"), dataclasses.asdict(p), indent=1)
     return loops, p
@@ -129,15 +124,13 @@ def _loop(s: TrainState, batches: Batches, previewer: Previewer | None, run_dir:
     p = s.p
     t_start = time.perf_counter() - s.seconds
     stop = False
-    step = spectral_step if p.arch == "spectral" else train_step
+    arch = archs.get(p.arch)
     while s.step < p.steps and not stop:
-        out = step(s, batches)
+        out = arch.step(s, batches)
         s.seconds = time.perf_counter() - t_start
         s.history["step"].append(s.step)
-        s.history["loss_d"].append(out["loss_d"])
-        s.history["loss_g"].append(out["loss_g"])
-        if "rec" in out:  # the spectral preset's reconstruction at the anchors, apart from G's whole loss
-            s.history.setdefault("rec", []).append(out["rec"])
+        for k, v in out.items():  # loss_d, loss_g and the architecture's own curves (the spectral "rec")
+            s.history.setdefault(k, []).append(v)
         if bar is not None:
             bar.update(1)
             if s.step % 25 == 0:
@@ -183,13 +176,7 @@ def train(data_dir, p: Preset, run_dir, device: str = "auto", resume: bool = Fal
         p, ck = _open_run(run_dir, p, resume)
         loops, p = _prepare(data_dir, p, run_dir, fit, quiet, rank, world, ck is not None)
     s = make_state(p, dev, rank, world)
-    if p.arch == "spectral":
-        s.anchors = anchors(len(loops), p.latent_dim, p.seed)
-        s.rec_loss = MultiResolutionSTFTLoss().to(dev)
-        if ck is None:
-            init_from_data(s.g_plain, loops)
-            if s.g_ema is not None:
-                s.g_ema.load_state_dict(s.g_plain.state_dict())
+    archs.get(p.arch).start(s, loops, fresh=ck is None)
     if ck is not None:
         checkpoint.restore(s, ck)
     batches = Batches(loops, p.batch_size, s.gen)

@@ -39,7 +39,7 @@ from livegan.errors import CLIError, ModelFileError, first_line
 from livegan.model import MAX_BPM, MIN_BPM, LoopModel, load_checked, seed_z
 from train.directions import NonFiniteOutput, pca_directions, prior_z
 from train.export import save_loop_model
-from train.metrics import seam_score
+from train.logmel_metrics import seam_score
 from train.wrap_modules import DecodeLoop, ForwardLoop, swing_path
 
 N_KNOBS = 16  # directions written, at most (export writes as many)

@@ -1,11 +1,11 @@
-"""One training step: D (``n_critic`` times) then G, on one ``TrainState`` that holds everything a run needs.
+"""The training state: one ``TrainState`` that holds everything a run needs, built by ``make_state`` from
+the preset's architecture (``train.archs``, whose ``step`` advances it), and the batches of training loops.
 
 Multi-GPU / multi-process: under ``torchrun`` the networks are wrapped in DistributedDataParallel (gloo on
 CPU, nccl on CUDA); ``make_state`` builds the same networks on every rank.
 """
 from __future__ import annotations
 
-import copy
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -13,17 +13,15 @@ import numpy as np
 import torch
 
 from livegan.model import seed_z
-from train import losses
-from train.augment import diff_augment, roll_all, shift_augment
+from train import archs
 from train.config import Preset
-from train.models import Discriminator, build
 
 
 @dataclass
 class TrainState:
     p: Preset
-    g: torch.nn.Module  # Generator, or DDP(Generator)
-    d: torch.nn.Module  # Discriminator, or DDP(Discriminator)
+    g: torch.nn.Module  # the architecture's generator, or DDP of it
+    d: torch.nn.Module  # the architecture's discriminator, or DDP of it
     opt_g: torch.optim.Optimizer
     opt_d: torch.optim.Optimizer
     z_val: torch.Tensor  # (n_val, latent_dim) fixed validation z, drawn at start
@@ -35,12 +33,11 @@ class TrainState:
     rank: int = 0
     world: int = 1
     best: dict | None = None  # {"step", "fd", "counts", "g": state dict}: the best-scored generator (select_every)
-    g_ema: torch.nn.Module | None = None  # moving average of G's weights (preset ``ema``): what is previewed and exported
-    anchors: torch.Tensor | None = None  # (N, latent_dim) latent anchor of each training loop (arch "spectral")
-    rec_loss: torch.nn.Module | None = None  # the anchors' reconstruction loss (arch "spectral")
+    g_ema: torch.nn.Module | None = None  # moving average of G's weights (the architecture's): previewed and exported
+    extra: dict = field(default_factory=dict)  # what the architecture's step keeps beside (the spectral anchors)
 
     @property
-    def g_plain(self) -> torch.nn.Module:  # a Generator or a SpectralGenerator
+    def g_plain(self) -> torch.nn.Module:
         return getattr(self.g, "module", self.g)
 
     @property
@@ -49,7 +46,7 @@ class TrainState:
         return self.g_ema if self.g_ema is not None else self.g_plain
 
     @property
-    def d_plain(self) -> Discriminator:
+    def d_plain(self) -> torch.nn.Module:
         return getattr(self.d, "module", self.d)
 
 
@@ -79,64 +76,6 @@ def frozen(m: torch.nn.Module):
             q.requires_grad_(True)
 
 
-def train_step(s: TrainState, batches) -> dict:
-    """One G update after ``n_critic`` D updates. ``batches()`` returns a real (B, C, L) batch."""
-    p, gen = s.p, s.gen
-    for i in range(p.n_critic):
-        real = batches()
-        if p.shift_augment:
-            real = shift_augment(p, real, gen)
-        real = real.to(s.device)
-        z = sample_z(p, real.shape[0], gen).to(s.device)
-        if p.reuse_fake and i == p.n_critic - 1:
-            fake_for_g = s.g(z)  # (B, C, L), kept with its graph for G's step
-            fake = fake_for_g.detach()
-        else:
-            with torch.no_grad():
-                fake = s.g(z)  # (B, C, L)
-        shift = int(torch.randint(0, p.loop_samples, (1,), generator=gen)) if p.seam_roll else 0
-        real, fake = roll_all(real, shift), roll_all(fake, shift)  # same roll: a click at the wrap shows
-        real, fake = diff_augment(p, real, gen), diff_augment(p, fake, gen)
-        if p.loss == "bce" and p.joint_batch:  # batch norm cannot tell real from fake by batch statistics
-            logit = s.d(torch.cat([real, fake]))  # (2B / pack,): no pack mixes real and fake
-            n = real.shape[0] // p.pack
-            loss_d = losses.bce_d(logit[:n], logit[n:], p.real_label)
-        elif p.loss == "bce":
-            loss_d = losses.bce_d(s.d(real), s.d(fake), p.real_label)
-        else:
-            loss_d = losses.wgan_d(s.d(real), s.d(fake))
-            loss_d = loss_d + p.gp_weight * losses.gradient_penalty(s.d, real, fake)
-        s.opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        s.opt_d.step()
-
-    if p.reuse_fake:
-        fake = fake_for_g
-    else:
-        fake = s.g(sample_z(p, p.batch_size, gen).to(s.device))
-    shift = int(torch.randint(0, p.loop_samples, (1,), generator=gen)) if p.seam_roll else 0
-    fake = diff_augment(p, roll_all(fake, shift), gen)
-    with frozen(s.d_plain) as d:  # G's step: gradients flow through D to G, none into D (nor DDP's sync)
-        if p.feature_matching > 0:
-            real = diff_augment(p, batches().to(s.device), gen)
-            score, f_fake = d(fake, return_features=True)
-            with torch.no_grad():
-                _, f_real = d(roll_all(real, shift), return_features=True)
-        elif p.joint_batch:
-            real = diff_augment(p, batches().to(s.device), gen)
-            score = d(torch.cat([roll_all(real, shift), fake]))[real.shape[0] // p.pack:]  # (B / pack,) of the fakes
-        else:
-            score = d(fake)
-    loss_g = losses.bce_g(score) if p.loss == "bce" else losses.wgan_g(score)
-    if p.feature_matching > 0:
-        loss_g = loss_g + p.feature_matching * losses.feature_matching(f_real, f_fake)
-    s.opt_g.zero_grad(set_to_none=True)
-    loss_g.backward()
-    s.opt_g.step()
-    s.step += 1
-    return {"loss_d": loss_d.item(), "loss_g": loss_g.item()}  # a CPU-GPU sync point
-
-
 class Batches:
     """Epoch-style batches: a fresh permutation per epoch; with replacement if N < batch size."""
 
@@ -162,9 +101,10 @@ class Batches:
 
 
 def make_state(p: Preset, device: torch.device, rank: int = 0, world: int = 1) -> TrainState:
+    arch = archs.get(p.arch)
     torch.manual_seed(p.seed)  # same init on every rank (DDP also broadcasts it)
-    g, d = build(p)
-    g, d = g.to(device), d.to(device)
+    g = arch.build_generator(p).to(device)
+    d = arch.build_discriminator(p).to(device)
     gen = torch.Generator().manual_seed(p.seed * 7919 + 1 + rank)  # each rank its own z, shifts and batches
     if world > 1:
         from torch.nn.parallel import DistributedDataParallel as DDP
@@ -173,8 +113,7 @@ def make_state(p: Preset, device: torch.device, rank: int = 0, world: int = 1) -
         g, d = DDP(g, device_ids=ids), DDP(d, device_ids=ids)
     s = TrainState(p, g, d, _adam(g.parameters(), p), _adam(d.parameters(), p), fixed_z(p), device, gen,
                    rank=rank, world=world)
-    if p.ema > 0:
-        s.g_ema = copy.deepcopy(s.g_plain).requires_grad_(False)
+    arch.new_state(s)
     return s
 
 

@@ -1,6 +1,6 @@
 """What a performer hears that the log-mel metrics at ``ANALYSIS_SR`` cannot: hiss and bandwidth.
 
-Computed at the loops' own rate (the 8 kHz analysis rate of ``train.metrics`` has nothing above 4 kHz,
+Computed at the loops' own rate (the 8 kHz analysis rate of ``train.logmel_metrics`` has nothing above 4 kHz,
 where hiss lives), on a circular STFT (loops wrap, so the analysis wraps too).
 
 - ``hiss``: spectral flatness (geometric mean / arithmetic mean of power) in 2-7 kHz, per STFT frame,

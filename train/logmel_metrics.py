@@ -26,7 +26,7 @@ resampled with soxr first. Features are log-mel frames of a circular STFT
 - ``diversity``: mean pairwise distance between generated loops over that
   between training loops (1 = as varied as the data).
 - ``hiss``, ``hiss_train``, ``high_band_db``, ``high_band_db_train``, ``bandwidth_db``: at the loops'
-  own rates (see ``train.sound_metrics``): flatness in 2-7 kHz, share of power above 8 kHz, and the
+  own rates (see ``train.band_metrics``): flatness in 2-7 kHz, share of power above 8 kHz, and the
   generated minus the training share (0 = as bright as the data).
 - ``morph_smoothness`` (not in ``evaluate``: it needs the generator): a 16-step sweep of one knob.
 Loop distances are RMS differences of log-mel spectrograms (natural-log power units).
@@ -46,7 +46,7 @@ from __future__ import annotations
 import numpy as np
 
 from livegan.model import seed_z
-from train.sound_metrics import bandwidth_db, high_band_db, hiss
+from train.band_metrics import bandwidth_db, high_band_db, hiss
 
 ANALYSIS_SR = 8000  # Hz: every loop is resampled here before spectral features
 N_FFT = 512  # 64 ms
