@@ -77,7 +77,7 @@ def test_perform_on_a_model_that_never_returns_is_one_line(runs, after, mode):
 def test_a_model_that_hangs_mid_show_lets_the_show_end_on_time(runs):
     (rc, err), took = runs["mid"]
     d = runs["dir"]
-    assert took < BOUND_S + 15  # + the teardown's wait for the generation in progress
+    assert took < BOUND_S + 17  # + the teardown's wait for the generation in progress, + the 6 s show's 2 s more
     assert rc == 0, err
     assert "Traceback" not in err and "terminate called" not in err, err
     last = err.strip().splitlines()[-1]
@@ -93,5 +93,5 @@ def test_a_model_that_hangs_mid_show_is_a_generation_fault_while_it_hangs(runs):
     (rc, err), _ = runs["mid"]
     stats = json.loads((runs["dir"] / "stats.json").read_text())
     assert stats["gen_faults"] >= 1 and "has not returned for 3 s" in stats["last_gen_fault"], stats
-    said = [ln for ln in err.splitlines() if "has not returned for 3 s" in ln]
+    said = [ln for ln in err.splitlines() if "warning:" in ln and "has not returned for 3 s" in ln]
     assert len(said) == 1 and "knobs" in said[0], err

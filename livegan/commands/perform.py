@@ -213,7 +213,9 @@ def _announce(show: Show) -> None:
     show.stop = StopRequest()
     show.stop.install()
     sys.setswitchinterval(0.0005)  # the callback needs the GIL within a fraction of a block
-    for w in show.warnings:  # after the stream opened: a device error stays the only line
+    exposed = show.osc.exposure() if show.osc else None  # an OSC port open beyond this machine: said
+    warnings = [*show.warnings, *([exposed] if exposed else [])]
+    for w in warnings:  # after the stream opened: a device error stays the only line
         print(f"livegan perform: warning: {w}", file=sys.stderr)
     print(f"livegan perform: {engine.meta.name} on '{show.out.device_name}' at {show.rate} Hz, "
           f"{args.blocksize}-frame blocks, {engine.transport.tempo:g} BPM, quantize {patch.quantize}, "

@@ -201,8 +201,23 @@ class OscSource:
             raise CLIError(f"--osc {self.port} --osc-host {self.host}: cannot listen there "
                            f"({getattr(e, 'strerror', None) or e})") from None
         self._server.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
-        self.port = self._server.server_address[1]
+        self.host, self.port = self._server.server_address[:2]  # what it listens on ("0" is 0.0.0.0)
         return self
+
+    def exposure(self) -> str | None:
+        """One warning line when the bound address takes datagrams from beyond this machine (all
+        interfaces, or a network address), else None. Main thread."""
+        import ipaddress
+
+        try:
+            ip = ipaddress.ip_address(self.host)
+        except ValueError:
+            return None
+        if ip.is_loopback:
+            return None
+        where = f"all interfaces ({self.host})" if ip.is_unspecified else self.host
+        return (f"OSC listens on {where}, port {self.port}: anyone who can reach this machine can play this show "
+                "(--osc-host 127.0.0.1 keeps it to this machine)")
 
     def attach(self, live) -> None:
         """Serve the patch ``live`` plays and feed its control path (after its other sources); no
