@@ -14,7 +14,8 @@ import time
 import numpy as np
 
 GEN_TIMEOUT_S = 30.0  # a warm-up (or the first loop of a show) that takes longer: the model is taken to hang
-_abandoned: list = []  # the "done" events of deadline threads left running a forward() that never returned
+_running: list = []  # the "done" events of deadline threads that may still run (one left running: abandoned)
+_running_lock = threading.Lock()  # a deadline thread may start another (wrap's self-check loads a model)
 
 
 class GenerationFault(Exception):
@@ -61,19 +62,15 @@ def call_with_deadline(fn, seconds: float, what: str, tick=None, tick_s: float =
             box["error"] = e
         finally:
             done.set()
-    t = threading.Thread(target=run, name="livegan-deadline", daemon=True)
-    t.start()
+    with _running_lock:  # before it starts: a Ctrl-C may come at any time
+        _running[:] = [d for d in _running if not d.is_set()] + [done]
+    threading.Thread(target=run, name="livegan-deadline", daemon=True).start()
     end = time.monotonic() + seconds
-    try:
-        while not done.is_set() and time.monotonic() < end:
-            done.wait(min(tick_s, max(0.0, end - time.monotonic())) if tick is not None else seconds)
-            if tick is not None and not done.is_set():
-                tick()
-    except KeyboardInterrupt:
-        _abandoned.append(done)
-        raise
+    while not done.is_set() and time.monotonic() < end:  # a KeyboardInterrupt leaves the thread running
+        done.wait(min(tick_s, max(0.0, end - time.monotonic())) if tick is not None else seconds)
+        if tick is not None and not done.is_set():
+            tick()
     if not done.is_set():
-        _abandoned.append(done)
         raise GenerationTimeout(f"{what} did not return within {seconds:g} s (a forward() that never returns?)")
     if "error" in box:
         raise box["error"]
@@ -82,7 +79,8 @@ def call_with_deadline(fn, seconds: float, what: str, tick=None, tick_s: float =
 
 def abandoned() -> bool:
     """Whether a deadline thread is still running a forward() (then leave with ``os._exit``). Any thread."""
-    return any(not done.is_set() for done in _abandoned)
+    with _running_lock:
+        return any(not done.is_set() for done in _running)
 
 
 class GenFaults:
