@@ -9,11 +9,13 @@ from __future__ import annotations
 import math
 import os
 import threading
+import time
 
 import numpy as np
 
 GEN_TIMEOUT_S = 30.0  # a warm-up (or the first loop of a show) that takes longer: the model is taken to hang
-_abandoned: list = []  # deadline threads left running a forward() that never returned
+_running: list = []  # the "done" events of deadline threads that may still run (one left running: abandoned)
+_running_lock = threading.Lock()  # a deadline thread may start another (wrap's self-check loads a model)
 
 
 class GenerationFault(Exception):
@@ -44,27 +46,31 @@ def gen_timeout_s() -> float:
     return v if math.isfinite(v) and v > 0 else GEN_TIMEOUT_S
 
 
-def call_with_deadline(fn, seconds: float, what: str):
+def call_with_deadline(fn, seconds: float, what: str, tick=None, tick_s: float = 0.5):
     """``fn()`` on a daemon thread: its result or its exception, or ``GenerationTimeout`` after
     ``seconds`` (or a KeyboardInterrupt meanwhile). A torch op cannot be interrupted, so the thread
     is then left running (``abandoned()``) and the process must leave with ``os._exit`` (the CLI
-    does): at interpreter exit a thread still inside torch aborts the process. Thread: main."""
+    does): at interpreter exit a thread still inside torch aborts the process. ``tick()``, if
+    given, is called every ``tick_s`` while waiting (a progress bar's clock). Thread: main."""
     box = {}
+    done = threading.Event()  # not ``is_alive``: a join interrupted by Ctrl-C can mark a running thread stopped
 
     def run():  # the deadline thread
         try:
             box["value"] = fn()
         except BaseException as e:  # handed to the caller
             box["error"] = e
-    t = threading.Thread(target=run, name="livegan-deadline", daemon=True)
-    t.start()
-    try:
-        t.join(seconds)
-    except KeyboardInterrupt:
-        _abandoned.append(t)
-        raise
-    if t.is_alive():
-        _abandoned.append(t)
+        finally:
+            done.set()
+    with _running_lock:  # before it starts: a Ctrl-C may come at any time
+        _running[:] = [d for d in _running if not d.is_set()] + [done]
+    threading.Thread(target=run, name="livegan-deadline", daemon=True).start()
+    end = time.monotonic() + seconds
+    while not done.is_set() and time.monotonic() < end:  # a KeyboardInterrupt leaves the thread running
+        done.wait(min(tick_s, max(0.0, end - time.monotonic())) if tick is not None else seconds)
+        if tick is not None and not done.is_set():
+            tick()
+    if not done.is_set():
         raise GenerationTimeout(f"{what} did not return within {seconds:g} s (a forward() that never returns?)")
     if "error" in box:
         raise box["error"]
@@ -73,7 +79,8 @@ def call_with_deadline(fn, seconds: float, what: str):
 
 def abandoned() -> bool:
     """Whether a deadline thread is still running a forward() (then leave with ``os._exit``). Any thread."""
-    return any(t.is_alive() for t in _abandoned)
+    with _running_lock:
+        return any(not done.is_set() for done in _running)
 
 
 class GenFaults:

@@ -213,15 +213,23 @@ def seed_z(seed: int, latent_dim: int, dist: str) -> np.ndarray:
 
 
 def pick_device(device: str = "auto") -> str:
+    """'auto', 'cpu', 'cuda', 'cuda:N' or 'mps' -> the device that will run, named in full ('cuda:0', as
+    reports should say it, not 'cuda'); ValueError, one line naming it, for a CUDA device this machine lacks."""
     import torch
 
     if device == "auto":
-        if torch.cuda.is_available():
-            return "cuda"
-        return "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if not device.startswith("cuda"):
+        return device
+    if not torch.cuda.is_available():
         raise ValueError(f"device '{device}' asked for, but CUDA is not available here")
-    return device
+    n = torch.cuda.device_count()
+    index = device.partition(":")[2]
+    k = int(index) if index.isdigit() else (torch.cuda.current_device() if device == "cuda" else -1)
+    if not 0 <= k < n:
+        raise ValueError(f"device '{device}' asked for, but this machine has {n} CUDA device(s): "
+                         f"cuda:0 to cuda:{n - 1}")
+    return f"cuda:{k}"
 
 
 class LoopModel:

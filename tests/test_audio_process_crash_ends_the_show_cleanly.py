@@ -47,13 +47,16 @@ def _start(tiny_model, tmp_path):
     return p, kids[0], wav
 
 
-def _signal_audio_process_and_wait(tiny_model, tmp_path, sig) -> str:
-    """Send ``sig`` to the audio process of a recording show; -> perform's stderr once it has ended
-    with exit 2, no traceback and the take so far saved (1.5 s or more, its .mid beside it)."""
+def _signal_audio_process_and_wait(tiny_model, tmp_path, sig) -> tuple[str, float]:
+    """Send ``sig`` to the audio process of a recording show; -> (perform's stderr, seconds from the
+    signal to its exit) once it has ended with exit 2, no traceback and the take so far saved (1.5 s
+    or more, its .mid beside it)."""
     p, kid, wav = _start(tiny_model, tmp_path)
     os.kill(kid, sig)
+    t0 = time.monotonic()
     try:
         _, err = p.communicate(timeout=40)
+        took = time.monotonic() - t0
     finally:
         if p.poll() is None:
             p.kill()
@@ -64,17 +67,18 @@ def _signal_audio_process_and_wait(tiny_model, tmp_path, sig) -> str:
     assert p.returncode == 2 and "Traceback" not in err, err
     data, rate = sf.read(str(wav), dtype="float32")
     assert rate == SR and data.shape[0] >= 1.5 * SR and (tmp_path / "take.mid").exists(), err
-    return err
+    return err, took
 
 
 def test_audio_process_killed_ends_the_show_with_one_line_and_keeps_the_take(jack_server, tiny_model, tmp_path):
-    err = _signal_audio_process_and_wait(tiny_model, tmp_path, signal.SIGKILL)
+    err, _ = _signal_audio_process_and_wait(tiny_model, tmp_path, signal.SIGKILL)
     assert "the audio process stopped unexpectedly (killed by SIGKILL)" in err, err
 
 
 def test_frozen_audio_process_ends_the_show_with_one_line_and_keeps_the_take(jack_server, tiny_model, tmp_path):
-    err = _signal_audio_process_and_wait(tiny_model, tmp_path, signal.SIGSTOP)
+    err, took = _signal_audio_process_and_wait(tiny_model, tmp_path, signal.SIGSTOP)
     assert "the audio stream stopped: no callback for" in err, err
+    assert took <= 10.0, f"the show ended {took:.1f} s after the audio process froze; the README promises 10 s"
 
 
 FAULTY_FX = r"""

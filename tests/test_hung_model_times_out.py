@@ -44,7 +44,7 @@ def runs(jack_server, tmp_path_factory):
 
     def mid_show():
         return perform_with_seed_notes(models[3], d, f"lgh{os.getpid()}",
-                                       ["--seconds", 4, "--record", d / "take.wav", "--stats-json", d / "stats.json"],
+                                       ["--seconds", 6, "--record", d / "take.wav", "--stats-json", d / "stats.json"],
                                        env_extra=DEADLINE)
     jobs = [("info", lambda: run_cli("info", models[0], env_extra=DEADLINE, timeout=BOUND_S + 30)), ("mid", mid_show)]
     jobs += [(a, lambda a=a: perform(a)) for a in PERFORM_CASES]
@@ -77,7 +77,7 @@ def test_perform_on_a_model_that_never_returns_is_one_line(runs, after):
 def test_a_model_that_hangs_mid_show_lets_the_show_end_on_time(runs):
     (rc, err), took = runs["mid"]
     d = runs["dir"]
-    assert took < BOUND_S + 15  # + the teardown's wait for the generation in progress
+    assert took < BOUND_S + 17  # + the teardown's wait for the generation in progress, + the 6 s show's 2 s more
     assert rc == 0, err
     assert "Traceback" not in err and "terminate called" not in err, err
     last = err.strip().splitlines()[-1]
@@ -85,4 +85,13 @@ def test_a_model_that_hangs_mid_show_lets_the_show_end_on_time(runs):
     stats = json.loads((d / "stats.json").read_text())
     # --seconds stops the stream at the first block boundary at or past it: the take is never shorter
     frames = sf.info(str(d / "take.wav")).frames
-    assert frames == stats["frames_recorded"] and 4 * 48000 <= frames <= 4 * 48000 + 4800
+    assert frames == stats["frames_recorded"] and 6 * 48000 <= frames <= 6 * 48000 + 4800
+
+
+def test_a_model_that_hangs_mid_show_is_a_generation_fault_while_it_hangs(runs):
+    """Past its deadline the stuck generation is counted and said: the knobs stopped acting, and why."""
+    (rc, err), _ = runs["mid"]
+    stats = json.loads((runs["dir"] / "stats.json").read_text())
+    assert stats["gen_faults"] >= 1 and "has not returned for 3 s" in stats["last_gen_fault"], stats
+    said = [ln for ln in err.splitlines() if "warning:" in ln and "has not returned for 3 s" in ln]
+    assert len(said) == 1 and "knobs" in said[0], err

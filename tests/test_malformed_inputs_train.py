@@ -95,6 +95,12 @@ def test_cuda_without_cuda_is_one_line(loops, tmp_path, capsys):
     _one_line(capsys, main(["train", str(loops), "--out", str(tmp_path / "run"), *TINY, "--device", "cuda"]), "cuda")
 
 
+def test_a_cuda_index_this_machine_lacks_is_one_line_naming_it(loops, tmp_path, capsys):
+    """Named as asked (``cuda:99``), not as ``cuda``; refused with CUDA or without it."""
+    _one_line(capsys, main(["train", str(loops), "--out", str(tmp_path / "run"), *TINY, "--device", "cuda:99"]),
+              "--device cuda:99")
+
+
 def _folder_cases(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()

@@ -40,8 +40,13 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
             name = "cpu"
     if name.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise ValueError("--device cuda asked for, but CUDA is not available here")
-        return torch.device("cuda", local_rank) if name == "cuda" else torch.device(name)
+            raise ValueError(f"--device {name} asked for, but CUDA is not available here")
+        n, index = torch.cuda.device_count(), name.partition(":")[2]
+        k = local_rank if name == "cuda" else int(index) if index.isdigit() else -1
+        if not 0 <= k < n:
+            raise ValueError(f"--device {name} asked for, but this machine has {n} CUDA device(s): cuda:0 to "
+                             f"cuda:{n - 1}")
+        return torch.device("cuda", k)
     if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
         raise ValueError("--device mps asked for, but MPS is not available here")
     if name not in ("cpu", "mps"):

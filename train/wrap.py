@@ -7,7 +7,7 @@ Conventions taken (probed in this order):
   an attribute ``latent_size`` / ``latent_dim``, else ``--latent-dim``; the ratio is measured by decoding
   8 and 16 frames (and must agree with ``decode_params``). A livegan z is [centre, swing] (2 x latent,
   ``--swing 0``: the centre alone); frame t of the trajectory is centre + swing x s x sin(2 pi t / bar),
-  out and back once per bar (``train.wrap_modules.swing_path``). Knobs: the model's own latent order
+  out and back once per bar (``train.decoder_loops.swing_path``). Knobs: the model's own latent order
   (RAVE's latents are PCA-ordered, strongest first): centre dimensions first, then swing dimensions.
 - **forward**: ``forward(z[B, latent]) -> [B, ch, N]`` or ``[B, N]`` with N at least one bar and the
   crossfade; the latent size from an attribute ``latent_dim`` / ``latent_size`` / ``z_dim`` or
@@ -16,14 +16,19 @@ Conventions taken (probed in this order):
 
 The rate is ``--sample-rate``, else an attribute ``sr`` / ``sample_rate`` / ``sampling_rate``. The bar is
 ``--bars`` x ``--beats-per-bar`` beats at ``--bpm``, made seamless by a ``--crossfade-ms`` circular
-crossfade (``train.wrap_modules.fold``). Self-checks: the decoder's code passes livegan's op allow-list
+crossfade (``train.decoder_loops.fold``). Self-checks: the decoder's code passes livegan's op allow-list
 before it is loaded (a file that fails is refused with the line naming the op: a wrapped file must load
 in ``perform``, and widening the list is a trust decision, not a wrapping one); the same z renders the
 same audio twice (a decoder that draws noise or keeps streaming state could not re-render a show bit
 for bit); then ``save_loop_model``'s checks (reload, same outputs, exact shape, time per loop), and the
-seam at the wrap against the loop's own steps inside (``seam_against_inside``).
+seam at the wrap against the loop's own steps inside (``seam_against_inside``). A decoder whose
+output goes past [-1, 1] is warned about once, with the peak seen (a loop model's samples are clipped).
 
-Thread: main.
+Every call into the decoder has a deadline and a progress bar, and Ctrl-C ends it
+(``train.decoder_calls``); what one z makes it render is bounded (``MAX_RENDER``), checked on the
+probe calls before any bigger call, and the PCA's batches are sized to ``BATCH_RENDER``.
+
+Thread: main (the decoder's calls: a deadline thread each).
 """
 from __future__ import annotations
 
@@ -31,20 +36,25 @@ import datetime
 import hashlib
 import math
 import os
+import sys
 
 import numpy as np
 import torch
 
 from livegan.errors import CLIError, ModelFileError, first_line
 from livegan.model import MAX_BPM, MIN_BPM, LoopModel, load_checked, seed_z
+from train.decoder_calls import BATCH_RENDER, Calls, bounded
+from train.decoder_loops import DecodeLoop, ForwardLoop, swing_path
 from train.directions import NonFiniteOutput, pca_directions, prior_z
 from train.export import save_loop_model
 from train.logmel_metrics import seam_score
-from train.wrap_modules import DecodeLoop, ForwardLoop, swing_path
 
 N_KNOBS = 16  # directions written, at most (export writes as many)
 SEAM_SEEDS = 32  # loops the seam check averages: one loop's wrap is one step, as random as any single step
 PRIOR_STD = {"normal": 1.0, "uniform": 1.0 / math.sqrt(3.0)}
+PCA_BATCH = 16
+SAVE_CALLS = 14  # save_loop_model's decoder calls: its own, the reload's 2 warm-ups, its check, 10 timed
+SEAM_CALLS = 1 + SEAM_SEEDS // 4  # the saved file's warm-up, then 4 loops a call
 
 
 def _attr(m, names):
@@ -93,10 +103,11 @@ def _reason(e: BaseException) -> str:
     return first_line(e, 160)
 
 
-def _call(fn, x: torch.Tensor, what: str, path: str) -> torch.Tensor:
+def _call(calls: Calls, fn, x: torch.Tensor, what: str, path: str) -> torch.Tensor:
     try:
-        with torch.inference_mode():
-            y = fn(x)
+        y = calls(lambda: fn(x), f"{what} on z of shape {tuple(x.shape)}")
+    except CLIError:
+        raise
     except Exception as e:
         raise CLIError(f"{path}: {what} on z of shape {tuple(x.shape)} failed, so it is no decoder of that "
                        f"convention ({_reason(e)})") from None
@@ -109,15 +120,18 @@ def _call(fn, x: torch.Tensor, what: str, path: str) -> torch.Tensor:
     return y
 
 
-def _probe_decode(m, path: str, latent_given) -> dict:
+def _probe_decode(calls: Calls, m, path: str, latent_given) -> dict:
     params = _attr(m, ("decode_params",))
     params = [int(v) for v in params.tolist()] if isinstance(params, torch.Tensor) and params.numel() == 4 else None
     if params and latent_given is None:
         latent = params[0]  # nn~: [in_channels, in_ratio, out_channels, out_ratio]
     else:
         latent = _latent(m, path, latent_given, ("latent_size", "latent_dim"))
-    ys = [_call(m.decode, torch.zeros(1, latent, t), "decode()", path) for t in (8, 16)]
+    calls.add(2)
+    ys = [_call(calls, m.decode, torch.zeros(1, latent, 8), "decode()", path)]
     ratio = ys[0].shape[2] // 8
+    bounded(path, "decode() of 16 frames", 16 * ratio, int(ys[0].shape[1]))  # before it is asked for
+    ys.append(_call(calls, m.decode, torch.zeros(1, latent, 16), "decode()", path))
     if ratio < 1 or ys[0].shape[2] != 8 * ratio or ys[1].shape[2] != 16 * ratio:
         raise CLIError(f"{path}: decode() of 8 and 16 frames gave {ys[0].shape[2]} and {ys[1].shape[2]} samples, "
                        "not T x ratio")
@@ -126,9 +140,11 @@ def _probe_decode(m, path: str, latent_given) -> dict:
     return dict(latent=latent, ratio=ratio, channels=int(ys[0].shape[1]))
 
 
-def _probe_forward(m, path: str, latent_given) -> dict:
+def _probe_forward(calls: Calls, m, path: str, latent_given) -> dict:
     latent = _latent(m, path, latent_given, ("latent_dim", "latent_size", "z_dim"))
-    y = _call(m, torch.zeros(2, latent), "forward()", path)
+    calls.add(1)
+    y = _call(calls, m, torch.zeros(2, latent), "forward()", path)
+    bounded(path, "forward()", int(y.shape[2]), int(y.shape[1]))
     return dict(latent=latent, samples=int(y.shape[2]), channels=int(y.shape[1]))
 
 
@@ -141,12 +157,16 @@ def _knobs_in_model_order(latent: int, latent_dim: int, dist: str):
 
 
 @torch.no_grad()
-def _knobs_by_pca(module, latent: int, dist: str, renders: int):
-    """GANSpace on the outputs: PCA of the rendered loops' log power in 128 bands, regressed to z."""
+def _knobs_by_pca(calls: Calls, module, latent: int, dist: str, renders: int, per_z: int):
+    """GANSpace on the outputs: PCA of the rendered loops' log power in 128 bands, regressed to z.
+    ``per_z``: samples x channels the decoder renders for one z (a batch renders ``BATCH_RENDER`` at most)."""
     z = prior_z(renders, latent, dist)
+    b = max(1, min(PCA_BATCH, BATCH_RENDER // max(per_z, 1)))
+    calls.add(-(-renders // b))
     feats = []
-    for i in range(0, renders, 16):
-        y = module(z[i:i + 16]).double().mean(1)  # (b, L) mono
+    for i in range(0, renders, b):
+        y = calls(lambda i=i: module(z[i:i + b]), f"forward() on z of shape {tuple(z[i:i + b].shape)}")
+        y = y.double().mean(1)  # (b, L) mono
         p = torch.fft.rfft(y).abs() ** 2  # (b, F)
         bands = torch.stack([c.mean(1) for c in torch.tensor_split(p, 128, dim=1)], 1)  # (b, 128)
         feats.append(torch.log(bands + 1e-10))
@@ -177,12 +197,16 @@ def _fit(src: str, sr: int, bpm: float, bars: int, beats: int, fade_ms: float) -
 
 
 def build(src: str, m, *, sr: int, bpm: float = 120.0, bars: int = 1, beats: int = 4, latent_dim=None,
-          latent_dist: str = "normal", swing: float = 0.5, fade_ms: float = 10.0, renders: int = 256):
-    """-> (loop module, metadata dict for ``save_loop_model``). ``m`` is the loaded decoder."""
+          latent_dist: str = "normal", swing: float = 0.5, fade_ms: float = 10.0, renders: int = 256,
+          calls: Calls | None = None):
+    """-> (loop module, metadata dict for ``save_loop_model``). ``m`` is the loaded decoder; ``calls``
+    runs its calls (default: deadlines, no bar)."""
+    calls = calls if calls is not None else Calls(src, quiet=True)
     loop, fade = _fit(src, sr, bpm, bars, beats, fade_ms)
     if hasattr(m, "decode"):
-        p = _probe_decode(m, src, latent_dim)
+        p = _probe_decode(calls, m, src, latent_dim)
         frames = -(-(loop + fade) // p["ratio"])  # ceil: the bar and the crossfade's continuation
+        bounded(src, f"decode() of the bar's {frames} frames", frames * p["ratio"], p["channels"])
         path = swing_path(p["latent"], frames, p["ratio"], loop, swing)
         module = DecodeLoop(m, path, loop, fade)
         dirs, sigmas = _knobs_in_model_order(p["latent"], path.shape[0], latent_dist)
@@ -190,7 +214,7 @@ def build(src: str, m, *, sr: int, bpm: float = 120.0, bars: int = 1, beats: int
                       path=f"centre + swing x {swing:g} x sin, once per bar" if swing > 0 else "constant",
                       directions="the model's latent order: centre dimensions, then swing dimensions")
     else:
-        p = _probe_forward(m, src, latent_dim)
+        p = _probe_forward(calls, m, src, latent_dim)
         if p["samples"] < loop + fade:
             need = math.ceil(bars * beats * 60.0 * sr / max(p["samples"] - fade, 1))  # the slowest tempo that fits
             hint = f": use --bpm {need} or more, or fewer --bars" if need <= MAX_BPM else ""
@@ -198,7 +222,8 @@ def build(src: str, m, *, sr: int, bpm: float = 120.0, bars: int = 1, beats: int
                            f"need {loop + fade}{hint}")
         module = ForwardLoop(m, loop, fade)
         try:
-            dirs, sigmas = _knobs_by_pca(module, p["latent"], latent_dist, renders)
+            dirs, sigmas = _knobs_by_pca(calls, module, p["latent"], latent_dist, renders,
+                                         p["samples"] * p["channels"])
         except NonFiniteOutput as e:
             raise CLIError(f"{src}: {e}") from None
         record = dict(convention="forward", rendered=p["samples"],
@@ -214,16 +239,25 @@ def build(src: str, m, *, sr: int, bpm: float = 120.0, bars: int = 1, beats: int
     return module, meta
 
 
-def _check_deterministic(module, meta: dict, src: str) -> None:
+def _check_deterministic(calls: Calls, module, meta: dict, src: str) -> float:
+    """-> the peak of what the decoder rendered (before the loop's clip to [-1, 1])."""
     z = torch.from_numpy(np.stack([seed_z(s, meta["latent_dim"], meta["latent_dist"]) for s in (1, 2)]))
-    with torch.inference_mode():
-        y = module(z)
-        same = torch.equal(y, module(z))
-    if not torch.isfinite(y).all():  # NaN != NaN: it would read as "not deterministic" below
+    calls.add(2)
+    a, b = (calls(lambda: module.render(z), f"{meta['training']['convention']}() on z of shape {tuple(z.shape)}")
+            for _ in range(2))
+    if not torch.isfinite(a).all():  # NaN != NaN: it would read as "not deterministic" below
         raise CLIError(f"{src}: the model gives non-finite output (NaN or Inf), so it has nothing to play")
-    if not same:
+    if not torch.equal(a, b):
         raise CLIError(f"{src}: the same z renders different audio twice (the decoder draws noise or keeps "
                        "streaming state); livegan needs a deterministic decoder to re-render a show bit for bit")
+    return float(a.abs().max()) if a.numel() else 0.0
+
+
+def _seam_report(out: str) -> tuple[float, float]:
+    """``seam_against_inside`` over ``SEAM_SEEDS`` seeds of the saved file (its ``SEAM_CALLS`` calls)."""
+    saved = LoopModel(out, device="cpu", threads=None, warmup=1)
+    z = np.stack([seed_z(s, saved.meta.latent_dim, saved.meta.latent_dist) for s in range(SEAM_SEEDS)])
+    return seam_against_inside(np.concatenate([saved.generate(z[i:i + 4]) for i in range(0, SEAM_SEEDS, 4)]))
 
 
 def wrap_model(src, out, *, sample_rate=None, name=None, quiet: bool = False, force: bool = False, **opts) -> dict:
@@ -237,19 +271,31 @@ def wrap_model(src, out, *, sample_rate=None, name=None, quiet: bool = False, fo
     inputs = [(src, "the decoder")]
     check_target(out, "output", force, inputs)  # before the decoder is loaded and probed
     m = _load(src)
-    module, meta = build(src, m, sr=_sample_rate(m, src, sample_rate), **opts)
-    if name:
-        meta["name"] = name
-    _check_deterministic(module, meta, src)
+    sr = _sample_rate(m, src, sample_rate)
+    calls = Calls(src, quiet)
+    try:
+        module, meta = build(src, m, sr=sr, calls=calls, **opts)
+        if name:
+            meta["name"] = name
+        peak = _check_deterministic(calls, module, meta, src)
+        calls.add(SAVE_CALLS + SEAM_CALLS)
 
-    def seams(tmp, report):  # on the written file, before it takes the output's name
-        saved = LoopModel(tmp, device="cpu", threads=None, warmup=1)
-        z = np.stack([seed_z(s, saved.meta.latent_dim, saved.meta.latent_dist) for s in range(SEAM_SEEDS)])
-        report["seam_wrap"], report["seam_inside"] = seam_against_inside(
-            np.concatenate([saved.generate(z[i:i + 4]) for i in range(0, SEAM_SEEDS, 4)]))
+        def seams(tmp, report):  # on the written file, before it takes the output's name
+            report["seam_wrap"], report["seam_inside"] = _seam_report(tmp)
 
-    report = save_loop_model(module, out, meta, quiet=quiet, force=force, inputs=inputs, check=seams)
+        report = calls(lambda: save_loop_model(module, out, meta, quiet=True, force=force, inputs=inputs, check=seams),
+                       f"the self-check and seam check of {out} ({SAVE_CALLS + SEAM_CALLS} decoder calls)",
+                       SAVE_CALLS + SEAM_CALLS, grad_free=False)
+    finally:
+        calls.close()
+    report["peak"] = peak
     if not quiet:
+        if peak > 1.0:
+            print(f"livegan wrap: warning: {src}: the decoder's output peaks at {peak:.3g} on the checks' z; a "
+                  "loop model's samples are clipped to [-1, 1], so its loops will sound hard-clipped (scale its "
+                  "output down)", file=sys.stderr)
+        print(f"exported {out}: {report['bytes'] / 1e6:.2f} MB, {report['seconds_per_loop'] * 1e3:.2f} ms per loop "
+              f"on CPU, self-check max diff {report['max_abs_diff']:.2e}")
         ok = "" if report["seam_wrap"] <= 1.5 * report["seam_inside"] else "  (a click: over 1.5x)"
         print(f"wrapped {meta['training']['convention']}() of {src}: {meta['latent_dim']}-d z, "
               f"{len(meta['sigmas'])} knobs; seam at the wrap {report['seam_wrap']:.2f}, "

@@ -27,6 +27,8 @@ from livegan.errors import CLIError
 
 META_FIELDS = ("name", "sample_rate", "loop_samples", "channels", "bars", "beats_per_bar", "bpm")
 START_S = 120.0  # the child's imports and kernel warm-up on a slow, busy machine
+CLOSE_S = 10.0  # a live child's stream stop and its reply
+KILL_S = 2.0  # after SIGKILL, the child's end (the kernel's, not the child's doing: a frozen child ends too)
 
 
 def _child_main(spec: dict, conn) -> None:
@@ -113,6 +115,7 @@ class AudioProcess:
         self.engine = e
         self.samplerate, self.blocksize, self.channels = int(samplerate), int(blocksize), int(channels)
         self.period = self.blocksize / self.samplerate
+        self.stalled = False  # set by the show's watch when the stream stopped calling back
         self.counters = Counters(arena, stat_blocks)  # before the specs are taken: the child maps them too
         self.loads, self.delays = self.counters.loads, self.counters.delays
         self.xrun_calls, self.cb_ring = self.counters.xrun_calls, self.counters.cb_ring
@@ -148,11 +151,12 @@ class AudioProcess:
             raise CLIError(reply[1])
         return reply
 
-    def _kill(self) -> None:
-        self._proc.join(timeout=2.0)
+    def _kill(self, wait_s: float = 2.0) -> None:
+        """The child ended: ``wait_s`` for it to end by itself, then SIGKILL."""
+        self._proc.join(timeout=wait_s)
         if self._proc.is_alive():
             self._proc.kill()
-            self._proc.join(timeout=2.0)
+            self._proc.join(timeout=KILL_S)
 
     def start(self) -> "AudioProcess":
         self._conn.send("start")
@@ -161,14 +165,16 @@ class AudioProcess:
 
     def close(self) -> None:
         """Stop the stream (the child drains nothing: the control process owns the files). Returns
-        once no callback runs any more."""
+        once no callback runs any more. A stream found stalled (``stalled``, set by the show's watch: a
+        frozen or wedged child, which would answer no close) is killed at once, without waiting."""
+        stalled = self.stalled
         try:
             self._conn.send("close")
-            if self._conn.poll(10.0):
+            if not stalled and self._conn.poll(CLOSE_S):
                 self._conn.recv()
         except (BrokenPipeError, EOFError, OSError):
             pass
-        self._kill()
+        self._kill(0.0 if stalled else 2.0)
         self._conn.close()
 
     @property

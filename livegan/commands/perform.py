@@ -203,7 +203,8 @@ class Show:
         args, engine, patch, takes = self.args, self.engine, self.patch, self.takes
         self.stop.install()
         sys.setswitchinterval(0.0005)  # the callback needs the GIL within a fraction of a block
-        for w in self.warnings:  # after the stream opened: a device error stays the only line
+        exposed = self.osc.exposure() if self.osc else None  # an OSC port open beyond this machine: said
+        for w in [*self.warnings, *([exposed] if exposed else [])]:  # after the stream opened (a device error: alone)
             print(f"livegan perform: warning: {w}", file=sys.stderr)
         print(f"livegan perform: {engine.meta.name} on '{self.out.device_name}' at {self.rate} Hz, "
               f"{args.blocksize}-frame blocks, {engine.transport.tempo:g} BPM, quantize {patch.quantize}, "

@@ -41,6 +41,7 @@ import threading
 from typing import NamedTuple
 
 from livegan.audio.transport import MAX_BPM, MIN_BPM
+from livegan.control.osc_wire import MAX_DEPTH, OscRejected, messages_of, whole  # noqa: F401  (the wire format)
 from livegan.control.sources import Event
 from livegan.errors import CLIError
 from livegan.model import printable
@@ -49,14 +50,6 @@ RING = 1024  # seed, pad and record events between two polls (a poll comes every
 RCVBUF = 1 << 20  # a burst (a TouchOSC page sends every fader at once) waits in the kernel, not dropped
 MAX_DATAGRAM = 1 << 16  # read whole: over UDP no datagram is longer (python-osc reads 8192 and cuts the rest off)
 VELOCITY = 100  # a seed or pad press, as the computer keyboard logs it
-
-
-class OscRejected(ValueError):
-    """A message livegan cannot use. ``kind``: packet, address, type, range or unmapped."""
-
-    def __init__(self, kind: str, text: str):
-        super().__init__(text)
-        self.kind = kind
 
 
 class Target(NamedTuple):
@@ -152,65 +145,6 @@ def osc_target(patch, address: str, args, max_bpm: float = MAX_BPM, tempo: bool 
     raise OscRejected("address", f"{address[:64]}: not a livegan address")
 
 
-_FIXED = {"i": 4, "f": 4, "c": 4, "r": 4, "m": 4, "h": 8, "d": 8, "t": 8, "T": 0, "F": 0, "N": 0, "I": 0}
-
-
-def whole(dgram: bytes) -> bool:
-    """Whether one OSC message's bytes hold every argument its type tags name. python-osc pads a
-    cut-off number with zero bytes (Reaktor sends them so): here a cut-off message must not turn a
-    knob to 0. Strings, blobs and arrays are not checked (no livegan address takes one)."""
-    def end(i):  # where the padded string starting at i ends
-        return (dgram.index(b"\0", i) // 4 + 1) * 4
-    try:
-        tags_at = end(0)
-        args_at = end(tags_at)
-    except ValueError:
-        return False
-    tags = dgram[tags_at + 1:dgram.index(b"\0", tags_at)].decode("ascii", "replace")
-    if any(t not in _FIXED for t in tags):
-        return True
-    return len(dgram) == args_at + sum(_FIXED[t] for t in tags)
-
-
-_READ = set("ihfdsbrmtTFN[]")  # the type tags python-osc reads; it logs (on the root logger) any other
-_BUNDLE = b"#bundle\0"
-MAX_DEPTH = 8  # bundles inside bundles: deeper is refused, not recursed into
-
-
-def messages_of(data: bytes, depth: int = 0) -> list:
-    """A datagram's messages in order (a bundle's too; time tags are not waited for): python-osc
-    ``OscMessage``s, or the ``OscRejected`` each unusable part counts as. Bundles are walked and type tags
-    checked here, so python-osc never logs (its root-logger warnings print over the panel). Never raises."""
-    from pythonosc import osc_message
-
-    if data.startswith(b"/"):
-        if not whole(data):
-            return [OscRejected("packet", f"a cut-off OSC message ({len(data)} bytes)")]
-        at = (data.index(b"\0") // 4 + 1) * 4  # the type tags (whole: they are there and end)
-        bad = "".join(sorted(set(data[at + 1:data.find(b"\0", at)].decode("latin-1")) - _READ))
-        if bad and data[at:at + 1] == b",":
-            address = data[:at].rstrip(b"\0").decode("latin-1")[:64]
-            return [OscRejected("type", f"{address}: type tag {bad[:8]!r} is not one livegan reads")]
-        try:
-            return [osc_message.OscMessage(data)]
-        except Exception:  # ParseError, and whatever else a hostile message provokes in the parser
-            return [OscRejected("packet", f"a message that is not OSC ({len(data)} bytes)")]
-    if not data.startswith(_BUNDLE) or len(data) < 16:
-        return [OscRejected("packet", f"{'a bundle element' if depth else 'a datagram'} that is not OSC "
-                                      f"({len(data)} bytes)")]
-    if depth >= MAX_DEPTH:
-        return [OscRejected("packet", f"a bundle nested more than {MAX_DEPTH} deep")]
-    out, i = [], 16  # after "#bundle", its time tag
-    while i < len(data):
-        size = int.from_bytes(data[i:i + 4], "big", signed=True)
-        if i + 4 > len(data) or size <= 0 or size % 4 or i + 4 + size > len(data):
-            out.append(OscRejected("packet", f"a bundle element cut off or of a wrong size ({size} bytes)"))
-            break  # the elements after it cannot be found
-        out += messages_of(data[i + 4:i + 4 + size], depth + 1)
-        i += 4 + size
-    return out
-
-
 class OscSource:
     """An OSC UDP server as a ``ControlSource``. ``open`` binds (main thread, before the show),
     ``start`` serves on the OSC thread, ``poll`` drains on the control thread, ``close`` stops."""
@@ -244,8 +178,23 @@ class OscSource:
             raise CLIError(f"--osc {self.port} --osc-host {self.host}: cannot listen there "
                            f"({getattr(e, 'strerror', None) or e})") from None
         self._server.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
-        self.port = self._server.server_address[1]
+        self.host, self.port = self._server.server_address[:2]  # what it listens on ("0" is 0.0.0.0)
         return self
+
+    def exposure(self) -> str | None:
+        """One warning line when the bound address takes datagrams from beyond this machine (all
+        interfaces, or a network address), else None. Main thread."""
+        import ipaddress
+
+        try:
+            ip = ipaddress.ip_address(self.host)
+        except ValueError:
+            return None
+        if ip.is_loopback:
+            return None
+        where = f"all interfaces ({self.host})" if ip.is_unspecified else self.host
+        return (f"OSC listens on {where}, port {self.port}: anyone who can reach this machine can play this show "
+                "(--osc-host 127.0.0.1 keeps it to this machine)")
 
     def plug(self, live) -> None:
         """``LiveControl.start`` (this source is in its list): serve the patch ``live`` plays; no tempo

@@ -87,6 +87,7 @@ class GeneratorThread(threading.Thread):
         self.error = None
         self.spare_frames: list[int] = []
         self.rt_priority = rt_priority  # set only when generation runs elsewhere (genproc)
+        self.busy_since = None  # time.monotonic() when the generation in progress began (the watch reads it)
 
     def _lead(self) -> int:
         return int(max(self.recent) * self.engine.sample_rate) + self.margin
@@ -109,10 +110,13 @@ class GeneratorThread(threading.Thread):
                 snap = e.controls.snapshot()
                 state = getattr(e.controls, "snap_frame", None)
                 self.sched.done_seq = snap[0]  # a failed generation is retried at the next control change
+                self.busy_since = time.monotonic()
                 try:
                     self._generate(snap, g)
                 except Exception as ex:  # the show goes on: the current loop keeps playing
                     e.faults.add(fault_text(ex))
+                finally:
+                    self.busy_since = None
                 if state is not None:  # logged by the control thread: the render makes the same loop here
                     e.controls.made.append((state, g, e.transport.frame))
         except BaseException as ex:  # surfaced by the main thread; audio keeps playing the last loop

@@ -168,8 +168,8 @@ class Takes:
                 j.close(remove=mid is not None)
             except OSError:
                 pass
-        self.say(f"take {self.n}: {rec.path} ({rec.frames_written / self.rate:.1f} s), performance log {mid}: "
-                 f"{n} events")
+        log = f"performance log {mid}: {n} events" if mid is not None else "no performance log (see the warning)"
+        self.say(f"take {self.n}: {rec.path} ({rec.frames_written / self.rate:.1f} s), {log}")
 
     def toggle(self) -> None:
         """A record press that starts a take or stops the one in progress (``ask``). Main thread."""

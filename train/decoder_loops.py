@@ -1,6 +1,6 @@
-"""The modules ``livegan wrap`` scripts around a third-party decoder: each is a loop model
-(``forward(z[B, latent_dim]) -> [B, channels, loop_samples]`` in [-1, 1]) whose body calls the
-decoder once and folds what it rendered into one seamless bar.
+"""Third-party decoders as loop models: the modules ``livegan wrap`` scripts around a decoder. Each
+is a loop model (``forward(z[B, latent_dim]) -> [B, channels, loop_samples]`` in [-1, 1]) whose body
+calls the decoder once (``render``: what it rendered, unclipped) and folds that into one seamless bar.
 
 Seamless: the decoder renders ``loop + fade`` samples or more; the ``fade`` samples that follow the
 bar are crossfaded (equal power) over the bar's first ``fade`` samples. The loop's first sample is
@@ -60,10 +60,12 @@ class DecodeLoop(torch.nn.Module):
         self.register_buffer("fade_in", fi)  # (X,)
         self.register_buffer("fade_out", fo)  # (X,)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:  # (B, latent_dim) -> (B, C, loop)
+    def render(self, z: torch.Tensor) -> torch.Tensor:  # (B, latent_dim) -> (B, C, T * ratio), unclipped
         traj = torch.matmul(z, self.path).reshape(-1, self.latent, self.frames)  # (B, latent, T)
-        y = self.decoder.decode(traj)  # (B, C, T * ratio)
-        return fold(y, self.loop, self.fade_in, self.fade_out)
+        return self.decoder.decode(traj)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:  # (B, latent_dim) -> (B, C, loop)
+        return fold(self.render(z), self.loop, self.fade_in, self.fade_out)
 
 
 class ForwardLoop(torch.nn.Module):
@@ -78,8 +80,11 @@ class ForwardLoop(torch.nn.Module):
         self.register_buffer("fade_in", fi)  # (X,)
         self.register_buffer("fade_out", fo)  # (X,)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:  # (B, latent) -> (B, C, loop)
+    def render(self, z: torch.Tensor) -> torch.Tensor:  # (B, latent) -> (B, C, N), unclipped
         y = self.decoder(z)
         if y.dim() == 2:
             y = y.unsqueeze(1)  # (B, 1, N)
-        return fold(y, self.loop, self.fade_in, self.fade_out)
+        return y
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:  # (B, latent) -> (B, C, loop)
+        return fold(self.render(z), self.loop, self.fade_in, self.fade_out)
