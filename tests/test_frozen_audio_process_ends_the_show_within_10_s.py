@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from livegan.audio.host import AudioProcess
-from livegan.audio.output import O_CALLS
+from livegan.audio.state import COUNTS
 from livegan.errors import CLIError
 from livegan.io.watch import ShowWatch
 
@@ -52,11 +52,11 @@ def test_a_frozen_audio_process_ends_the_show_within_10_s_by_design():
     out = AudioProcess.__new__(AudioProcess)  # its state, without a real child
     out._conn = out._proc = child
     out.stalled = False
-    ost = np.zeros(O_CALLS + 1, np.int64)
+    ost = np.zeros(1, COUNTS)[0]  # the output's counters, one named row
     out.counters = type("Counters", (), {"ost": ost})()
     clock = [0.0]
     watch = ShowWatch(engine=None, out=out, gen=None, say=print, now=lambda: clock[0])
-    ost[O_CALLS] = 1000
+    ost["calls"] = 1000
     watch.check()  # callbacks seen at t = 0, then none: the child froze
     with pytest.raises(CLIError, match="no callback for"):
         while clock[0] < 60.0:
