@@ -38,6 +38,9 @@ AVG_S = 0.10  # librosa onset_detect's pre_avg / post_avg
 DELTA_DB = 1.0  # a rise (dB, averaged over bins) must pass its local mean by this much to count at all
 FULL_DB = 3.0  # ... and by DELTA_DB + this to count as one whole onset
 EPS = 1e-10  # librosa's amin
+# The smallest change of each that means anything (below it: rounding, spectral leakage): a descriptor whose
+# spread over a model's prior is under it is constant for that model, and no knob can move it.
+RESOLUTION = dict(brightness=1e-3, weight=1e-4, loudness=0.01, noisiness=1e-4, density=0.01)
 
 
 def stft_size(sample_rate: int) -> tuple[int, int]:
