@@ -20,6 +20,7 @@ from livegan.model import FORMAT_VERSION, META_NAME, LoopModel, sample_latent, v
 from train import checkpoint
 from train.config import Preset
 from train.directions import ganspace
+from train.knobs import add_knobs, module_generator
 from train.models import ExportedGenerator, build_generator, playing_form
 
 
@@ -91,7 +92,8 @@ def save_loop_model(module: torch.nn.Module, path, meta: dict, seed: int = 0, qu
     return report
 
 
-def export_run(run_dir, path, n_directions: int = 16, quiet: bool = False, which: str = "best") -> dict:
+def export_run(run_dir, path, n_directions: int = 16, quiet: bool = False, which: str = "best",
+               knobs: bool = True) -> dict:
     """Export a run folder's generator with GANSpace directions; returns save_loop_model's report.
 
     ``which``: "best" (default) is the generator the run kept (``select_every``: most training loops reached
@@ -121,14 +123,17 @@ def export_run(run_dir, path, n_directions: int = 16, quiet: bool = False, which
     if not quiet:
         fd = f", FD {snap['fd']:.1f}" if snap["fd"] is not None else ""
         print(f"generator: {snap['snapshot']} snapshot (step {snap['step']} of {int(ck['step'])}{fd})")
-    return save_loop_model(ExportedGenerator(playing_form(g)), path, meta, quiet=quiet)
+    module = ExportedGenerator(playing_form(g))
+    if knobs:
+        add_knobs(meta, module_generator(module.eval()), quiet=quiet)
+    return save_loop_model(module, path, meta, quiet=quiet)
 
 
 def cli_export(args) -> int:
     from livegan.errors import CLIError
 
     try:
-        export_run(args.run_dir, args.output, which=args.snapshot)
+        export_run(args.run_dir, args.output, which=args.snapshot, knobs=not args.no_knobs)
     except (FileNotFoundError, ValueError) as e:
         raise CLIError(str(e)) from None
     return 0

@@ -165,3 +165,4 @@ def add_knobs(meta: dict, generate, n_fit: int = 1024, n_seeds: int = 32, quiet:
                   f"reach {f.reach:.2f}, cross-talk {f.crosstalk:.2f}, fit R2 {f.r2:.2f}")
         print(f"named knobs: {len(meta['knobs'])} of {len(fits)} kept, fitted in {time.perf_counter() - t0:.0f} s")
     return fits
+

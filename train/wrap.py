@@ -39,6 +39,7 @@ from livegan.errors import CLIError, ModelFileError, first_line
 from livegan.model import LoopModel, load_checked, seed_z
 from train.directions import pca_directions, prior_z
 from train.export import save_loop_model
+from train.knobs import add_knobs, module_generator
 from train.metrics import seam_score
 from train.wrap_modules import DecodeLoop, ForwardLoop, swing_path
 
@@ -218,7 +219,7 @@ def _check_deterministic(module, meta: dict, src: str) -> None:
                        "streaming state); livegan needs a deterministic decoder to re-render a show bit for bit")
 
 
-def wrap_model(src, out, *, sample_rate=None, name=None, quiet: bool = False, **opts) -> dict:
+def wrap_model(src, out, *, sample_rate=None, name=None, quiet: bool = False, knobs: bool = True, **opts) -> dict:
     """Wrap the decoder at ``src`` into the loop-model file ``out``; returns save_loop_model's report plus
     ``seam_wrap`` and ``seam_inside`` (``seam_against_inside`` over ``SEAM_SEEDS`` seeds of the saved file)."""
     src, out = os.fspath(src), os.fspath(out)
@@ -227,6 +228,8 @@ def wrap_model(src, out, *, sample_rate=None, name=None, quiet: bool = False, **
     if name:
         meta["name"] = name
     _check_deterministic(module, meta, src)
+    if knobs:
+        add_knobs(meta, module_generator(module), quiet=quiet)
     report = save_loop_model(module, out, meta, quiet=quiet)
     saved = LoopModel(out, device="cpu", threads=None, warmup=1)
     z = np.stack([seed_z(s, saved.meta.latent_dim, saved.meta.latent_dist) for s in range(SEAM_SEEDS)])
@@ -247,7 +250,7 @@ def _checked(v, lo: float, hi: float, flag: str) -> float:
 
 
 def cli_wrap(args) -> int:
-    wrap_model(args.model, args.output, sample_rate=args.sample_rate, name=args.name,
+    wrap_model(args.model, args.output, sample_rate=args.sample_rate, name=args.name, knobs=not args.no_knobs,
                bpm=_checked(args.bpm, 10, 1000, "--bpm"), bars=args.bars, beats=args.beats_per_bar,
                latent_dim=args.latent_dim, latent_dist=args.latent_dist,
                swing=_checked(args.swing, 0, 4, "--swing"),
