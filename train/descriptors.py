@@ -89,12 +89,17 @@ def _density(p: torch.Tensor, sample_rate: int, hop: int, n: int) -> torch.Tenso
 @torch.no_grad()
 def describe(y, sample_rate: int) -> dict[str, np.ndarray]:
     """Loops (B, C, N), (B, N) or (N,) (numpy or torch) -> {name: (B,) float64} for each of ``NAMES``."""
-    x = _as_mono(y)
+    out = describe_tensors(_as_mono(y), sample_rate)
+    return {k: out[k].double().numpy() for k in NAMES}
+
+
+def describe_tensors(x: torch.Tensor, sample_rate: int) -> dict[str, torch.Tensor]:
+    """(B, N) mono float tensor -> {name: (B,) tensor}, differentiable in x (the onset peaks' choice aside)."""
     n = x.shape[-1]
     n_fft, hop = stft_size(sample_rate)
     p = circular_power(x, n_fft, hop)  # (B, F, T)
     f = torch.fft.rfftfreq(n_fft, 1.0 / sample_rate, dtype=p.dtype)  # (F,)
-    mag = p.sqrt().sum(2)  # (B, F)
+    mag = (p + EPS).sqrt().sum(2)  # (B, F); EPS: sqrt has no gradient at 0
     centroid = (mag * f).sum(1) / mag.sum(1).clamp_min(EPS)
     power = p.sum(2)  # (B, F)
     low = power[:, f < LOW_HZ].sum(1) / power.sum(1).clamp_min(EPS)
@@ -103,6 +108,5 @@ def describe(y, sample_rate: int) -> dict[str, np.ndarray]:
     flat = torch.exp(torch.log(pc).mean(1)) / pc.mean(1)  # (B, T)
     frame_w = p.sum(1)
     flatness = (flat * frame_w).sum(1) / frame_w.sum(1).clamp_min(EPS)
-    out = dict(brightness=torch.log(centroid.clamp_min(1.0)), weight=low, loudness=rms_db,
-               noisiness=flatness, density=_density(p, sample_rate, hop, n))
-    return {k: out[k].double().numpy() for k in NAMES}
+    return dict(brightness=torch.log(centroid.clamp_min(1.0)), weight=low, loudness=rms_db,
+                noisiness=flatness, density=_density(p, sample_rate, hop, n))
