@@ -27,6 +27,8 @@ HANDLERS = {
     "render": "livegan.commands.render:cli_render",
     "learn": "livegan.commands.learn:cli_learn",
     "demo": "livegan.commands.demo:cli_demo",
+    "knobs": "train.knobs_file:cli_knobs",
+    "find": "livegan.commands.find:cli_find",
 }
 
 
@@ -120,6 +122,29 @@ def _add_wrap(sub, fmt) -> None:
     s.add_argument("--pca-renders", type=int_in(16, 4096), default=256,
                    help="forward: loops rendered for the PCA that finds the knob directions")
     s.add_argument("--name", default=None, help="model name in the metadata (default: the file's name)")
+    s.add_argument("--no-knobs", action="store_true", help=NO_KNOBS)
+
+
+NO_KNOBS = ("skip fitting the named knobs (brightness, weight, loudness, noisiness, density): saves the "
+            "minute or two of CPU it takes")
+
+
+def _add_knobs_and_find(sub, fmt) -> None:
+    """``livegan knobs`` (train/knobs.py) and ``livegan find`` (livegan/commands/find.py)."""
+    s = sub.add_parser("knobs", help="fit named knobs (brightness, loudness, ...) for a model file and write it "
+                                     "with them", formatter_class=fmt)
+    s.add_argument("model", nargs="?", default=None, help=".ts model file (default: the built-in model)")
+    s.add_argument("-o", "--output", required=True, help="output .ts file (the same model, with named knobs)")
+    s.add_argument("--force", action="store_true", help="replace an existing -o file (once the new one is written)")
+    s.add_argument("--draws", type=int_in(64, 65536), default=1024, help="prior draws the directions are fitted on")
+    s.add_argument("--seeds", type=int_in(2, 1024), default=32, help="held-out seeds each knob is judged on")
+    s = sub.add_parser("find", help="place an audio loop in a model's latent space and play the model from there",
+                       formatter_class=fmt)
+    s.add_argument("loop", help="an audio file (any rate, length and channel count libsndfile reads)")
+    s.add_argument("--model", default=None, help=".ts model file (default: the built-in model)")
+    s.add_argument("-o", "--output", default=None, metavar="OUT.wav", help="write the model's loop at the found z")
+    s.add_argument("--force", action="store_true", help="replace an existing -o file (once the new one is written)")
+    s.add_argument("--steps", type=int_in(0, 10000), default=150, help="optimisation steps after the best draw")
 
 
 def _add_osc(s) -> None:
@@ -165,8 +190,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="'best': the generator the run kept (presets with select_every, e.g. paper-plus: most "
                         "training loops reached by the fixed z, then lowest Frechet distance), else the last; "
                         "'last': the one at the last step")
+    s.add_argument("--no-knobs", action="store_true", help=NO_KNOBS)
 
     _add_wrap(sub, fmt)
+    _add_knobs_and_find(sub, fmt)
 
     s = sub.add_parser("perform", help="play a model live with MIDI knobs", formatter_class=fmt)
     s.add_argument("--model", default=None, help=".ts model file (default: the built-in model)")

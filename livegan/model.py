@@ -27,6 +27,7 @@ import numpy as np
 from livegan.errors import ModelFileError, first_line
 from livegan.faults import GenerationFault, GenerationTimeout, call_with_deadline, fault_text, gen_timeout_s
 from livegan.model_graph import check_code, jit_quiet, load_checked  # noqa: F401  (the loader's gate; jit_quiet for train/)
+from livegan.model_knobs import read_knobs
 
 FORMAT_VERSION = 1  # bump when a field changes meaning
 META_NAME = "livegan.json"  # name of the extra file inside the TorchScript zip
@@ -52,6 +53,7 @@ class ModelMeta:
     directions: np.ndarray = field(repr=False)  # (K, latent_dim) float32, strongest first
     sigmas: np.ndarray = field(repr=False)  # (K,) float32, std of z along each direction
     training: dict = field(default_factory=dict, repr=False)
+    knobs: tuple = ()  # model_knobs.NamedKnob, each a direction that moves one measured property (train/knobs.py)
 
     @property
     def seconds(self) -> float:
@@ -64,6 +66,8 @@ class ModelMeta:
         d["directions"] = self.directions.tolist()
         d["sigmas"] = self.sigmas.tolist()
         d["training"] = self.training
+        if self.knobs:  # absent, not empty, in files without knobs: their metadata reads back unchanged
+            d["knobs"] = [k.to_json_dict() for k in self.knobs]
         return d
 
 
@@ -154,11 +158,12 @@ def validate_meta(raw, path="<metadata>") -> ModelMeta:
         bad("sigmas", "must be finite and > 0")
     if not isinstance(raw["training"], dict):
         bad("training", "must be a JSON object")
+    knobs = read_knobs(raw["knobs"], raw["latent_dim"], bad) if "knobs" in raw else ()
     return ModelMeta(format=raw["format"], name=printable(raw["name"]), sample_rate=raw["sample_rate"],
                      loop_samples=raw["loop_samples"], channels=raw["channels"],
                      latent_dim=raw["latent_dim"], latent_dist=raw["latent_dist"],
                      bpm=float(raw["bpm"]), bars=raw["bars"], beats_per_bar=raw["beats_per_bar"],
-                     directions=directions, sigmas=sigmas, training=_printable_tree(raw["training"]))
+                     directions=directions, sigmas=sigmas, training=_printable_tree(raw["training"]), knobs=knobs)
 
 
 def read_meta(path) -> ModelMeta:

@@ -13,12 +13,15 @@ SURFACE = {
     "devices": [],
     "info": ["model"],
     "train": ["data_dir", "--preset", "--out", "--steps", "--device", "--resume"],
-    "export": ["run_dir", "-o"],
-    "wrap": ["model", "-o", "--sample-rate", "--bpm", "--bars", "--beats-per-bar", "--latent-dim", "--crossfade-ms"],
+    "export": ["run_dir", "-o", "--no-knobs"],
+    "wrap": ["model", "-o", "--sample-rate", "--bpm", "--bars", "--beats-per-bar", "--latent-dim", "--crossfade-ms",
+             "--no-knobs"],
     "perform": ["--model", "--patch", "--midi", "--device", "--record", "--stats-json", "--loops-dir"],
     "render": ["--automation", "--seconds", "-o", "--model", "--patch", "--loops"],
     "learn": ["--patch"],
     "demo": [],
+    "knobs": ["model", "-o", "--draws", "--seeds"],
+    "find": ["loop", "--model", "-o", "--steps"],
 }
 
 

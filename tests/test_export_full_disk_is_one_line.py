@@ -38,7 +38,7 @@ def run_dir(tmp_path_factory):
 
 def test_export_to_a_full_disk_is_one_line_exit_2_and_no_file(run_dir, tmp_path):
     out = tmp_path / "model.ts"
-    r = subprocess.run([sys.executable, "-m", "livegan", "export", str(run_dir), "-o", str(out)],
+    r = subprocess.run([sys.executable, "-m", "livegan", "export", str(run_dir), "-o", str(out), "--no-knobs"],
                        capture_output=True, text=True, timeout=300, preexec_fn=_file_size_limit(64 * 1024))
     lines = r.stderr.strip().splitlines()
     assert r.returncode == 2, (r.returncode, r.stderr[-2000:])
@@ -49,7 +49,7 @@ def test_export_to_a_full_disk_is_one_line_exit_2_and_no_file(run_dir, tmp_path)
 
 def test_export_with_room_still_writes_the_model(run_dir, tmp_path):
     out = tmp_path / "model.ts"
-    r = subprocess.run([sys.executable, "-m", "livegan", "export", str(run_dir), "-o", str(out)],
+    r = subprocess.run([sys.executable, "-m", "livegan", "export", str(run_dir), "-o", str(out), "--no-knobs"],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert sorted(os.listdir(tmp_path)) == ["model.ts"] and out.stat().st_size > 64 * 1024

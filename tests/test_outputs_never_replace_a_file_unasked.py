@@ -254,3 +254,25 @@ def test_export_over_an_existing_model_needs_force(run_dir, tmp_path):
     r = _cli("export", run_dir, "-o", out, "--force")
     assert r.returncode == 0, r.stderr
     assert out.read_bytes() != GOOD and os.listdir(tmp_path) == ["model.ts"]
+
+
+def test_find_over_an_existing_file_needs_force_and_never_writes_over_its_loop(tiny_model, tmp_path):
+    loop = tmp_path / "mine.wav"
+    sf.write(str(loop), 0.3 * np.sin(np.arange(32768) * 2 * np.pi * 220 / 16384).astype(np.float32), 16384)
+    kept = tmp_path / "kept.wav"
+    kept.write_bytes(GOOD)
+    r = _cli("find", loop, "--model", tiny_model, "--steps", "0", "-o", kept)
+    assert r.returncode == 2 and "--force" in r.stderr and kept.read_bytes() == GOOD, r.stderr
+    r = _cli("find", loop, "--model", tiny_model, "--steps", "0", "-o", loop, "--force")
+    assert r.returncode == 2 and "the loop it reads" in r.stderr, r.stderr
+    r = _cli("find", loop, "--model", tiny_model, "--steps", "0", "-o", kept, "--force")
+    assert r.returncode == 0, r.stderr
+    assert sf.info(str(kept)).frames == 32768
+
+
+@pytest.mark.parametrize("force", [[], ["--force"]])
+def test_knobs_never_writes_over_the_model_it_reads(tiny_model, tmp_path, force):
+    before = tiny_model.read_bytes()
+    r = _cli("knobs", tiny_model, "-o", tiny_model, *force)
+    assert r.returncode == 2 and "the model" in r.stderr, r.stderr
+    assert tiny_model.read_bytes() == before

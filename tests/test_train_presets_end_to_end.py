@@ -55,7 +55,9 @@ def test_preset_trains_two_steps_and_exports_a_valid_model(preset, loop_folder, 
     assert m["step"] == 2 and m["n_train"] == 5 and np.isfinite(m["fd"])
 
     out = tmp_path / "m.ts"
-    assert main(["export", str(run), "-o", str(out)]) == 0
+    knobs = [] if preset == "spectral" else ["--no-knobs"]  # one preset pays for the fit, and shows it runs
+    assert main(["export", str(run), "-o", str(out), *knobs]) == 0
+    assert ("named knobs:" in capsys.readouterr().out) == (not knobs)
     meta = read_meta(out)
     assert meta.training["preset"] == preset and meta.training["steps"] == 2
     if preset in SHAPE:

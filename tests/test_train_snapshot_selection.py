@@ -121,7 +121,7 @@ def test_export_writes_the_best_snapshot_unless_told_last(loop_folder, tmp_path,
     assert not np.allclose(want["best"], want["last"], atol=1e-3)
     for args, name in (([], "best"), (["--snapshot", "best"], "best"), (["--snapshot", "last"], "last")):
         out = tmp_path / f"{name}{len(args)}.ts"
-        assert main(["export", str(run), "-o", str(out), *args]) == 0
+        assert main(["export", str(run), "-o", str(out), "--no-knobs", *args]) == 0
         meta = read_meta(out)
         assert meta.training["snapshot"] == name
         assert meta.training["snapshot_step"] == (1 if name == "best" else 2)
@@ -136,7 +136,7 @@ def test_a_run_that_kept_none_exports_the_last(loop_folder, tmp_path):
     weights, what = snapshot(ck, "best")
     assert what == {"snapshot": "last", "step": 2, "fd": None} and weights is ck["g"]
     out = tmp_path / "m.ts"
-    assert main(["export", str(run), "-o", str(out)]) == 0
+    assert main(["export", str(run), "-o", str(out), "--no-knobs"]) == 0
     assert read_meta(out).training["snapshot"] == "last"
 
 

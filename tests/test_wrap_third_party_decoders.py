@@ -118,16 +118,17 @@ def wrapped(decoders, tmp_path_factory):
     """Each convention wrapped once through the library call: name -> (path, report)."""
     out = tmp_path_factory.mktemp("wrapped")
     return {name: (out / f"{name}.ts", wrap_model(decoders / f"{name}.ts", out / f"{name}.ts", quiet=True,
-                                                  renders=64))
+                                                  renders=64, knobs=False))
             for name in ("rave", "plain")}
 
 
 @pytest.mark.parametrize("name,convention,latent_dim", [("rave", "decode", 8), ("plain", "forward", 6)])
 def test_cli_wraps_each_convention_into_a_model_info_accepts(decoders, tmp_path, name, convention, latent_dim):
     out = tmp_path / "loop.ts"
-    r = run_cli("wrap", decoders / f"{name}.ts", "-o", out, "--pca-renders", "32")
+    knobs = [] if name == "plain" else ["--no-knobs"]  # one convention pays for the fit, and shows it runs
+    r = run_cli("wrap", decoders / f"{name}.ts", "-o", out, "--pca-renders", "32", *knobs, timeout=300)
     assert r.returncode == 0, r.stderr
-    assert "seam at the wrap" in r.stdout
+    assert "seam at the wrap" in r.stdout and ("named knobs:" in r.stdout) == (not knobs)
     r = run_cli("info", out, "--runs", "2", "--json")
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
@@ -150,7 +151,8 @@ def test_wrapped_loops_wrap_as_smoothly_as_they_run_inside(wrapped, name):
 @pytest.mark.parametrize("name", ["rave", "plain"])
 def test_without_the_crossfade_the_same_decoder_clicks_at_the_wrap(decoders, tmp_path, name):
     """The seam property is the crossfade's doing: cut plainly, these decoders click."""
-    report = wrap_model(decoders / f"{name}.ts", tmp_path / "cut.ts", quiet=True, renders=32, fade_ms=0.0)
+    report = wrap_model(decoders / f"{name}.ts", tmp_path / "cut.ts", quiet=True, renders=32, fade_ms=0.0,
+                        knobs=False)
     assert report["seam_wrap"] > 1.5 * report["seam_inside"], report
 
 
@@ -195,7 +197,7 @@ def test_a_decoder_that_renders_nan_is_one_line_saying_so(decoders, tmp_path, na
 
 def test_forward_shorter_than_a_bar_names_the_tempo_that_fits(decoders, tmp_path):
     with pytest.raises(CLIError, match=r"--bpm 97 or more"):
-        wrap_model(decoders / "plain.ts", tmp_path / "x.ts", quiet=True, bpm=60.0)
+        wrap_model(decoders / "plain.ts", tmp_path / "x.ts", quiet=True, bpm=60.0, knobs=False)
 
 
 def test_a_wrapped_decoder_plays_the_demo_automation(wrapped, tmp_path):

@@ -21,6 +21,7 @@ import train.presets  # noqa: F401  (registers the built-in architectures a chec
 from train import archs, checkpoint
 from train.config import check, from_dict
 from train.directions import NonFiniteOutput, ganspace
+from train.knobs import add_knobs, module_generator
 from train.models import ExportedGenerator, build_generator, check_networks
 
 
@@ -115,7 +116,7 @@ def run_inputs(run_dir) -> list:
 
 
 def export_run(run_dir, path, n_directions: int = 16, quiet: bool = False, which: str = "best",
-               force: bool = False) -> dict:
+               force: bool = False, knobs: bool = True) -> dict:
     """Export a run folder's generator with GANSpace directions; returns save_loop_model's report.
     An existing ``path`` is replaced only with ``force``, never when it is a file of the run it reads.
 
@@ -162,15 +163,17 @@ def export_run(run_dir, path, n_directions: int = 16, quiet: bool = False, which
     if not quiet:
         fd = f", FD {snap['fd']:.1f}" if snap["fd"] is not None else ""
         print(f"generator: {snap['snapshot']} snapshot (step {snap['step']} of {int(ck['step'])}{fd})")
-    return save_loop_model(ExportedGenerator(archs.get(p.arch).playing_form(g)), path, meta, quiet=quiet,
-                           force=force, inputs=run_inputs(run_dir))
+    module = ExportedGenerator(archs.get(p.arch).playing_form(g))
+    if knobs:
+        add_knobs(meta, module_generator(module.eval()), quiet=quiet)
+    return save_loop_model(module, path, meta, quiet=quiet, force=force, inputs=run_inputs(run_dir))
 
 
 def cli_export(args) -> int:
     from livegan.errors import CLIError
 
     try:
-        export_run(args.run_dir, args.output, which=args.snapshot, force=args.force)
+        export_run(args.run_dir, args.output, which=args.snapshot, force=args.force, knobs=not args.no_knobs)
     except (FileNotFoundError, ValueError) as e:
         raise CLIError(str(e)) from None
     return 0

@@ -48,6 +48,7 @@ from train.decoder_loops import DecodeLoop, ForwardLoop, swing_path
 from train.directions import NonFiniteOutput, pca_directions, prior_z
 from train.export import save_loop_model
 from train.logmel_metrics import seam_score
+from train.knobs import add_knobs, module_generator
 
 N_KNOBS = 16  # directions written, at most (export writes as many)
 SEAM_SEEDS = 32  # loops the seam check averages: one loop's wrap is one step, as random as any single step
@@ -55,6 +56,7 @@ PRIOR_STD = {"normal": 1.0, "uniform": 1.0 / math.sqrt(3.0)}
 PCA_BATCH = 16
 SAVE_CALLS = 14  # save_loop_model's decoder calls: its own, the reload's 2 warm-ups, its check, 10 timed
 SEAM_CALLS = 1 + SEAM_SEEDS // 4  # the saved file's warm-up, then 4 loops a call
+KNOB_CALLS = 64  # the named knobs' fit, counted as this many calls' deadline (its batches of the prior)
 
 
 def _attr(m, names):
@@ -260,7 +262,8 @@ def _seam_report(out: str) -> tuple[float, float]:
     return seam_against_inside(np.concatenate([saved.generate(z[i:i + 4]) for i in range(0, SEAM_SEEDS, 4)]))
 
 
-def wrap_model(src, out, *, sample_rate=None, name=None, quiet: bool = False, force: bool = False, **opts) -> dict:
+def wrap_model(src, out, *, sample_rate=None, name=None, quiet: bool = False, force: bool = False, knobs: bool = True,
+               **opts) -> dict:
     """Wrap the decoder at ``src`` into the loop-model file ``out``; returns save_loop_model's report plus
     ``seam_wrap`` and ``seam_inside`` (``seam_against_inside`` over ``SEAM_SEEDS`` seeds of the saved file).
     An existing ``out`` is replaced only with ``force`` (once the new file passed its checks), never when it
@@ -278,6 +281,10 @@ def wrap_model(src, out, *, sample_rate=None, name=None, quiet: bool = False, fo
         if name:
             meta["name"] = name
         peak = _check_deterministic(calls, module, meta, src)
+        if knobs:  # named knobs (train.knobs): its fit renders batches of the prior, like the PCA's
+            calls.add(KNOB_CALLS)
+            calls(lambda: add_knobs(meta, module_generator(module), quiet=quiet), "fitting the named knobs",
+                  KNOB_CALLS, grad_free=False)
         calls.add(SAVE_CALLS + SEAM_CALLS)
 
         def seams(tmp, report):  # on the written file, before it takes the output's name
@@ -310,7 +317,7 @@ def _checked(v, lo: float, hi: float, flag: str) -> float:
 
 
 def cli_wrap(args) -> int:
-    wrap_model(args.model, args.output, sample_rate=args.sample_rate, name=args.name,
+    wrap_model(args.model, args.output, sample_rate=args.sample_rate, name=args.name, knobs=not args.no_knobs,
                bpm=_checked(args.bpm, MIN_BPM, MAX_BPM, "--bpm"), bars=args.bars, beats=args.beats_per_bar,
                latent_dim=args.latent_dim, latent_dist=args.latent_dist,
                swing=_checked(args.swing, 0, 4, "--swing"),

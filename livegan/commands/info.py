@@ -31,6 +31,7 @@ def cli_info(args) -> int:
     if args.json:
         d = meta.to_json_dict()
         d.pop("directions")
+        d["knobs"] = [dict(name=k.name, sigma=k.sigma, spearman=k.spearman, crosstalk=k.crosstalk) for k in meta.knobs]
         d.update(n_directions=int(meta.directions.shape[0]), device=m.device, seconds_per_loop=t)
         print(json.dumps(d, indent=2))
         return 0
@@ -44,6 +45,10 @@ def cli_info(args) -> int:
     sig = ", ".join(f"{s:.3g}" for s in meta.sigmas[:8])
     more = " ..." if len(meta.sigmas) > 8 else ""
     print(f"directions   {meta.directions.shape[0]} (sigmas {sig}{more})")
+    for i, k in enumerate(meta.knobs):
+        print(f"{'named knobs' if i == 0 else '':12s} {k.name:<11s} Spearman {k.spearman:+.2f}, cross-talk {k.crosstalk:.2f}")
+    if not meta.knobs:
+        print("named knobs  none (add them with `livegan knobs`)")
     tr = meta.training
     if tr:
         keys = ("preset", "steps", "date", "exported")

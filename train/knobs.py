@@ -1,0 +1,168 @@
+"""Named knobs: latent directions that move one measured property of the sound (issue 27).
+
+1. Draw ``n_fit`` z from the model's own prior, render them, describe each loop (``train.descriptors``).
+2. Regress all descriptors (standardised) on z at once: column m of the fit is descriptor m's gradient in
+   z. Raw gradients are nearly parallel (a louder loop is also brighter and denser), so each knob's
+   direction is its gradient with the other descriptors' gradients projected out: along it, the linear
+   fit of every other descriptor stays put, and its own rises.
+3. Keep a knob only if, on held-out seeds (``seed_z`` 0.., the seeds a performer plays), sweeping it over
+   +-``SPAN`` sigmas (the generic patch's knob range) moves its descriptor monotonically (median Spearman
+   >= ``MIN_SPEARMAN``), by a useful amount (the change across the sweep is at least ``MIN_REACH`` of the
+   descriptor's spread over the prior: a perfectly monotone change nobody hears is no knob), while each
+   other descriptor changes by at most ``MAX_CROSSTALK`` of its prior spread (the cross-talk). Rank
+   correlation would call any tiny monotone drift of another descriptor 1, so cross-talk is measured in
+   units of the prior spread instead: 0.5 is half the typical difference between two seeds, a move the
+   ear files as "the same loop, a little different", while the knob's own property moves at least as far.
+
+``sigma`` is in z units along the direction, as GANSpace's sigmas, so a patch's range in sigmas means
+the same kind of thing on a named knob as on an unnamed one; it is chosen so that the knob's full travel
+moves its own property across about ``TARGET_REACH`` prior spreads (the model's range of that property
+from seed to seed), never past the prior's own spread along the direction (``knob_sigma``). Both the
+knob's reach and its cross-talk grow with its range; a range sized to the property keeps the strong knobs
+(whose raw +-2 prior-sigma sweep overshoots the model's range several times, dragging the others along)
+from failing on cross-talk that a performer would never have asked for. Thread: main.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+
+from livegan.model import seed_z
+from train.descriptors import NAMES, RESOLUTION, describe
+from train.directions import prior_z
+
+MIN_SPEARMAN = 0.9
+MAX_CROSSTALK = 0.5
+MIN_REACH = 0.5
+TARGET_REACH = 1.5  # prior spreads a knob's full travel is scaled to move its own descriptor (fit's estimate)
+SPAN = 2.0  # sigmas each side of the seed, the generic patch's knob range
+STEPS = 9  # points along a sweep
+
+
+@dataclass
+class KnobFit:
+    name: str
+    direction: np.ndarray  # (D,) unit
+    sigma: float
+    spearman: float  # median over held-out seeds of Spearman(knob position, own descriptor)
+    crosstalk: float  # the largest other descriptor's median change over the sweep / its prior spread
+    reach: float  # own descriptor's median change over the sweep / its prior spread
+    r2: float  # linear fit of the descriptor on z over the prior draws
+    kept: bool
+
+    def stored(self) -> dict:
+        """The entry of ``livegan.json``'s ``knobs`` list."""
+        return dict(name=self.name, direction=[float(v) for v in self.direction], sigma=float(self.sigma),
+                    spearman=round(float(self.spearman), 4), crosstalk=round(float(self.crosstalk), 4))
+
+    def summary(self) -> dict:
+        d = asdict(self)
+        d.pop("direction")
+        return d
+
+
+def render_descriptors(generate, z: np.ndarray, sample_rate: int, batch: int = 16) -> dict[str, np.ndarray]:
+    """{name: (n,)} of the loops ``generate`` ((B, D) float32 numpy -> (B, C, N) numpy) makes of z (n, D)."""
+    parts = [describe(generate(np.ascontiguousarray(z[i:i + batch], np.float32)), sample_rate)
+             for i in range(0, len(z), batch)]
+    return {k: np.concatenate([p[k] for p in parts]) for k in NAMES}
+
+
+def module_generator(module: torch.nn.Module):
+    """A ``generate`` for ``render_descriptors`` from a torch module (or loaded TorchScript)."""
+    def generate(z: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return module(torch.from_numpy(z)).float().numpy()
+    return generate
+
+
+def fit_directions(z: np.ndarray, d: dict[str, np.ndarray]):
+    """z (n, D), descriptors {name: (n,)} -> (directions (M, D) unit rows in ``NAMES`` order, r2 (M,),
+    slopes (M,): the fit's change of each descriptor, in prior spreads, per unit of z along its row).
+
+    Row m is descriptor m's regression gradient with the other descriptors' gradients projected out."""
+    y = np.stack([d[k] for k in NAMES], 1).astype(np.float64)  # (n, M)
+    y = (y - y.mean(0)) / np.maximum(y.std(0), 1e-12)
+    a = np.c_[z.astype(np.float64), np.ones(len(z))]
+    coef, *_ = np.linalg.lstsq(a, y, rcond=None)
+    grads = coef[:-1]  # (D, M)
+    r2 = 1.0 - ((a @ coef - y) ** 2).mean(0)  # y has unit variance
+    constant = [np.std(d[k]) < RESOLUTION[k] for k in NAMES]
+    grads[:, constant] = 0.0  # leakage-level wobble would otherwise steer the others' directions
+    dirs = []
+    for m in range(grads.shape[1]):
+        others = np.delete(grads, m, axis=1)  # (D, M-1)
+        others = others[:, np.linalg.norm(others, axis=0) > 1e-12]
+        q, _ = np.linalg.qr(others)
+        v = grads[:, m] - q @ (q.T @ grads[:, m])
+        dirs.append(v / max(np.linalg.norm(v), 1e-12))
+    slopes = np.einsum("dm,md->m", grads, np.asarray(dirs))  # own standardised change per unit along it
+    return np.asarray(dirs, np.float32), r2, slopes
+
+
+def knob_sigma(prior_sigma: float, slope: float) -> float:
+    """The knob's sigma: the one at which its full travel (+-SPAN sigmas) moves its descriptor by
+    ``TARGET_REACH`` prior spreads as the linear fit predicts, at most the prior's own spread along the
+    direction (past +-SPAN of that, z leaves the region the generator was trained on)."""
+    return float(min(prior_sigma, TARGET_REACH / max(2 * SPAN * slope, 1e-12)))
+
+
+def spearman(x: np.ndarray, y: np.ndarray) -> float:
+    """Rank correlation (no ties expected in x); 0 where y does not vary at all."""
+    rx, ry = np.argsort(np.argsort(x)), np.argsort(np.argsort(y, kind="stable"))
+    if np.ptp(y) == 0:
+        return 0.0
+    return float(np.corrcoef(rx, ry)[0, 1])
+
+
+def sweep(generate, seeds: np.ndarray, direction: np.ndarray, sigma: float, sample_rate: int,
+          steps: int = STEPS) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Each seed (S, D) moved along ``direction`` over +-SPAN sigmas -> (positions (steps,),
+    {name: (S, steps) descriptor values})."""
+    pos = np.linspace(-SPAN, SPAN, steps)
+    z = (seeds[:, None, :] + (pos * sigma)[None, :, None] * direction[None, None, :]).reshape(-1, seeds.shape[1])
+    d = render_descriptors(generate, z.astype(np.float32), sample_rate)
+    return pos, {k: v.reshape(len(seeds), steps) for k, v in d.items()}
+
+
+def judge(name: str, pos: np.ndarray, curves: dict[str, np.ndarray], spread: dict[str, float]):
+    """-> (median Spearman of own curve, cross-talk, reach) of one knob's sweep (module docstring)."""
+    rho = float(np.median([spearman(pos, c) for c in curves[name]]))
+    moved = {k: float(np.median(np.ptp(c, axis=1))) / max(spread[k], RESOLUTION[k]) for k, c in curves.items()}
+    cross = max(v for k, v in moved.items() if k != name)
+    return rho, cross, moved[name]
+
+
+def fit_knobs(generate, latent_dim: int, latent_dist: str, sample_rate: int, n_fit: int = 1024,
+              n_seeds: int = 32, seed: int = 0) -> list[KnobFit]:
+    """Every descriptor's fitted knob, kept or not, in ``NAMES`` order (module docstring)."""
+    z = prior_z(n_fit, latent_dim, latent_dist, seed).numpy()
+    d = render_descriptors(generate, z, sample_rate)
+    dirs, r2, slopes = fit_directions(z, d)
+    spread = {k: float(np.std(v)) for k, v in d.items()}
+    seeds = np.stack([seed_z(s, latent_dim, latent_dist) for s in range(n_seeds)])
+    out = []
+    for m, name in enumerate(NAMES):
+        sigma = knob_sigma(float(np.std(z @ dirs[m])), float(slopes[m]))
+        pos, curves = sweep(generate, seeds, dirs[m], sigma, sample_rate)
+        rho, cross, reach = judge(name, pos, curves, spread)
+        kept = rho >= MIN_SPEARMAN and cross <= MAX_CROSSTALK and reach >= MIN_REACH
+        out.append(KnobFit(name, dirs[m], sigma, rho, cross, reach, float(r2[m]), bool(kept)))
+    return out
+
+
+def add_knobs(meta: dict, generate, n_fit: int = 1024, n_seeds: int = 32, quiet: bool = False) -> list[KnobFit]:
+    """Fit knobs for the model ``meta`` describes and put the kept ones in ``meta["knobs"]``; -> all fits."""
+    t0 = time.perf_counter()
+    fits = fit_knobs(generate, meta["latent_dim"], meta["latent_dist"], meta["sample_rate"], n_fit, n_seeds)
+    meta["knobs"] = [f.stored() for f in fits if f.kept]
+    if not quiet:
+        for f in fits:
+            print(f"knob {f.name:<10s} {'kept' if f.kept else 'dropped':7s} Spearman {f.spearman:+.2f}, "
+                  f"reach {f.reach:.2f}, cross-talk {f.crosstalk:.2f}, fit R2 {f.r2:.2f}")
+        print(f"named knobs: {len(meta['knobs'])} of {len(fits)} kept, fitted in {time.perf_counter() - t0:.0f} s")
+    return fits
+
