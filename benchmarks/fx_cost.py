@@ -23,8 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
-from livegan.audio.fx import FxChain  # noqa: E402
-from livegan.audio.fx import EFFECTS, default_effect  # noqa: E402
+from livegan.audio.fx import EFFECTS, FxChain, default_effect  # noqa: E402
 
 SR, BLOCK = 48000, 128
 

@@ -40,14 +40,15 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from livegan.testing.jackd import start_jack, stop_jack  # noqa: E402  (after the path)
 import realtime_ab  # noqa: E402  (this folder: the --ab rounds)
+
+from livegan.testing.jackd import start_jack, stop_jack  # noqa: E402  (after the path)
 
 
 def wavegan_shaped_model(path: str) -> str:
     """Export a WaveGAN-layout generator (dense -> 5 x ConvTranspose1d k25 s4, d=16) with random weights."""
-    import torch
     import numpy as np
+    import torch
 
     from train.export import save_loop_model
 
@@ -116,10 +117,10 @@ def run_child(args) -> dict:
 
     sys.setswitchinterval(args.switch_interval)
     from livegan.audio.output import resolve_output
+    from livegan.generate.scheduler import GeneratorThread, generate_loop
     from livegan.model import load_model
     from livegan.performance import open_live
     from livegan.testing.wiring import identity_patch
-    from livegan.generate.scheduler import GeneratorThread, generate_loop
 
     if args.gen == "process":
         from livegan.generate.process import ProcessModel

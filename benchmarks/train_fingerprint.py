@@ -9,11 +9,19 @@ after a change that must not change training (e.g. on a copy of the old tree wit
 it) and compare the files. TorchScript writes Final constants in hash-seed order and debug files with
 absolute source paths, so archive entries compare only under one PYTHONHASHSEED and one checkout path.
 """
-import hashlib, json, sys, zipfile, os
-import numpy as np, torch
+import hashlib
+import json
+import os
+import sys
+import zipfile
+
+import numpy as np
+import torch
+
 from livegan.cli import main
 from livegan.model import LoopModel
 from livegan.testing.synth import write_loop_folder
+
 sys.path.insert(0, os.path.join(os.getcwd(), "tests"))
 from test_train_presets_end_to_end import TINY
 

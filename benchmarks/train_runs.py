@@ -251,8 +251,9 @@ if __name__ == "__main__":
                                          ref)
         json.dump(b, open(os.path.join(run, "bench.json"), "w"), indent=1)
     elif cmd == "previews":
-        from train.config import from_dict
         from train_probe import print_preview_counts
+
+        from train.config import from_dict
 
         run = os.path.join(ROOT, sys.argv[2])
         p = from_dict(json.load(open(os.path.join(run, "preset.json"))))

@@ -101,7 +101,7 @@ def rule_violations(root=ROOT) -> list[str]:
             where = (rel, line, name, imp)
             if name.startswith("livegan.audio"):
                 if top == "torch":
-                    bad.setdefault(where[:2] + (f"the audio thread never touches torch",), where)
+                    bad.setdefault(where[:2] + ("the audio thread never touches torch",), where)
                 for banned in ("livegan.control", "livegan.io", "livegan.commands", "livegan.testing"):
                     if imp == banned or imp.startswith(banned + "."):
                         bad.setdefault(where[:2] + (f"audio/ must not import {banned.split('.')[1]}/",), where)
@@ -112,13 +112,13 @@ def rule_violations(root=ROOT) -> list[str]:
                     bad.setdefault(where[:2] + (f"train/ imports only {', '.join(TRAIN_MAY_IMPORT)}",), where)
             if imp.startswith("livegan.commands.") and not name.startswith("livegan.commands") \
                     and name != "livegan.cli":
-                bad.setdefault(where[:2] + (f"commands are imported by livegan.cli only",), where)
+                bad.setdefault(where[:2] + ("commands are imported by livegan.cli only",), where)
             if imp.startswith("livegan.commands.") and name.startswith("livegan.commands.") \
                     and imp.split(".")[2] != name.split(".")[2]:
-                bad.setdefault(where[:2] + (f"one command does not import another",), where)
+                bad.setdefault(where[:2] + ("one command does not import another",), where)
             if (imp == "livegan.testing" or imp.startswith("livegan.testing.")) \
                     and not name.startswith("livegan.testing"):
-                bad.setdefault(where[:2] + (f"livegan/testing is for tests, benchmarks and scripts",), where)
+                bad.setdefault(where[:2] + ("livegan/testing is for tests, benchmarks and scripts",), where)
     return sorted(f"{rel}:{line}: {name} imports {imp} ({rule})" for (rel, line, rule), (_, _, name, imp) in bad.items())
 
 

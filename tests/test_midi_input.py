@@ -10,8 +10,18 @@ import numpy as np
 import pytest
 
 from livegan.errors import CLIError
-from livegan.io.midi import (NOTE_OFF, NOTE_ON, PROGRAM, SONG_POS, START, STOP, EventRing, MidiHandler,
-                          MidiInput, resolve_port)
+from livegan.io.midi import (
+    NOTE_OFF,
+    NOTE_ON,
+    PROGRAM,
+    SONG_POS,
+    START,
+    STOP,
+    EventRing,
+    MidiHandler,
+    MidiInput,
+    resolve_port,
+)
 
 
 def test_last_value_wins_per_channel_and_cc():

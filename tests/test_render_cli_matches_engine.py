@@ -6,9 +6,9 @@ import mido
 import numpy as np
 import soundfile as sf
 
-from livegan.model import load_model
 from livegan.control.patch import default_patch_path, load_patch
 from livegan.io.automation import read_automation
+from livegan.model import load_model
 from livegan.offline import render
 from livegan.performance import build
 

@@ -9,7 +9,7 @@ import torch
 
 from train.config import apply_overrides, check, with_arch
 from train.presets import spectral, wavegan
-from train.spectral import (MultiResolutionD, SpectralGenerator, anchors, circular_overlap_add, circular_stft)
+from train.spectral import MultiResolutionD, SpectralGenerator, anchors, circular_overlap_add, circular_stft
 
 SMALL = ["sample_rate=8192", "loop_samples=16384", "hop=64", "n_fft=256", "model_dim=8", "d_ffts=64,256",
          "d_width=4"]

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from livegan.control.controller import Controller
-from livegan.control.patch import default_patch_path, load_patch, check_against_model
 from livegan.control.keyboard import KeyboardControl
+from livegan.control.patch import check_against_model, default_patch_path, load_patch
 from livegan.io.panel import panel
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -15,9 +15,9 @@ import os
 import numpy as np
 import torch
 
+import train.presets  # noqa: F401  (registers the built-in architectures a checkpoint may name)
 from livegan.errors import ModelFileError, first_line
 from livegan.model import FORMAT_VERSION, META_NAME, LoopModel, jit_quiet, sample_latent, validate_meta
-import train.presets  # noqa: F401  (registers the built-in architectures a checkpoint may name)
 from train import archs, checkpoint
 from train.config import check, from_dict
 from train.directions import NonFiniteOutput, ganspace

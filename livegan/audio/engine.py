@@ -21,7 +21,6 @@ from livegan.audio.state import ENGINE, LIMITER, PUB, RING, TRACK, rows
 from livegan.audio.transport import MAX_BPM, MIN_BPM, Transport, quantum_beats
 from livegan.faults import GenFaults, checked_loop
 
-
 LOOP_Z_KEPT = 64  # z of the newest loops kept by id: far more than the bank's slots, so a playing loop's is kept
 
 

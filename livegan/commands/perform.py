@@ -40,8 +40,8 @@ from livegan.control.osc import open_osc
 from livegan.control.patch import default_patch_path, load_patch
 from livegan.control.sources import KeySource, close_sources
 from livegan.errors import CLIError, shown
-from livegan.generate.scheduler import GeneratorThread, first_loop, stop_generator
 from livegan.files import check_target, check_writable
+from livegan.generate.scheduler import GeneratorThread, first_loop, stop_generator
 from livegan.io.journal import unfinished_takes
 from livegan.io.loops import LoopSaver, perform_folder
 from livegan.io.midi import MidiHandler, MidiInput, MidiSource

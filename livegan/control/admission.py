@@ -12,7 +12,6 @@ from livegan.audio.arena import Arena
 from livegan.control.controller import Controller
 from livegan.control.patch import Patch
 
-
 # ---------------------------------------------------------------- the engine side
 
 

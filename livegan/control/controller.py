@@ -11,12 +11,18 @@ import math
 
 import numpy as np
 
-from livegan.control.mapping import (fx_knob_to_param, knob_to_range, latent_point, morph,
-                                     neutral_knob, range_to_knob, takeover)
-from livegan.model import seed_z
 from livegan.audio.fx import EFFECTS
+from livegan.control.mapping import (
+    fx_knob_to_param,
+    knob_to_range,
+    latent_point,
+    morph,
+    neutral_knob,
+    range_to_knob,
+    takeover,
+)
 from livegan.control.patch import Patch
-
+from livegan.model import seed_z
 
 # ---------------------------------------------------------------- state
 

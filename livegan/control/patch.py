@@ -28,8 +28,8 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 from livegan.audio.fx import EFFECTS, Effect
-from livegan.errors import PatchError
 from livegan.control.validator import Validator as _V
+from livegan.errors import PatchError
 from livegan.model import MAX_BPM, MIN_BPM, is_int, is_num, printable
 
 TAKEOVER = ("jump", "pickup")
