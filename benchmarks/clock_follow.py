@@ -190,7 +190,8 @@ def jack_follow(seconds):
         child.wait()
     sent = data["sent"]
     n = min(len(sent), len(est))
-    info = dict(period_ms=round(period * 1e3, 3), sent=len(sent), received=len(est), tempo_changes_detected=clock.resets,
+    info = dict(period_ms=round(period * 1e3, 3), sent=len(sent), received=len(est),
+                tempo_changes_detected=clock.resets,
                 sender_late_max_ms=round(float(np.max(np.array([s[0] for s in sent]) -
                                                       np.array([s[0] for s in data["scheduled"]]))) * 1e3, 3))
     return summarize(sent[:n], est[:n], tempo[:n]), info

@@ -43,7 +43,8 @@ for preset in sorted(TINY):
     # resume one more step
     assert main(args[:7] + ["4"] + args[8:] + ["--resume"]) == 0
     ck = torch.load(os.path.join(run, "checkpoint.pt"), weights_only=True)
-    r = {"history": {k: [repr(x) for x in v] if not isinstance(v[0], list) else repr(v) for k, v in ck["history"].items() if v},
+    r = {"history": {k: [repr(x) for x in v] if not isinstance(v[0], list) else repr(v)
+                     for k, v in ck["history"].items() if v},
          "g": {k: h(v) for k, v in ck["g"].items()}, "d": {k: h(v) for k, v in ck["d"].items()},
          "preset": ck["preset"]}
     ts = os.path.join(work, preset + ".ts")

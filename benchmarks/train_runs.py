@@ -140,7 +140,7 @@ def table(runs) -> None:
         full = sum(all(c > 0 for c in counts) for counts in h.get("select_counts", []))
         last = b.get("exported_last", e)
 
-        def cov(x):
+        def cov(x, n=n):
             return f"{round(x * n)}/{n}"
 
         print(f"| {run} | {b['train_s']:.1f} ({b['steps'] / b['train_s']:.1f}) | {e['snapshot_step']} "

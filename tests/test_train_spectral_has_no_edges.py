@@ -83,7 +83,8 @@ def test_the_spectral_preset_is_44k_stereo_and_its_rules_are_checked():
     for bad, named in ((["hop=400"], "hop"), (["n_fft=1000"], "n_fft"), (["kernel=6"], "kernel"),
                        (["d_ffts=256,abc"], "d_ffts"), (["loss=wgan-gp"], "hinge"),
                        (["latent_dist=uniform"], "latent_dist"),
-                       (["sample_rate=8000", "loop_samples=1920", "hop=80", "n_fft=160", "d_ffts=64,256"], "rec_weight")):
+                       (["sample_rate=8000", "loop_samples=1920", "hop=80", "n_fft=160", "d_ffts=64,256"],
+                        "rec_weight")):
         try:
             check(apply_overrides(p, bad))
         except ValueError as e:

@@ -126,7 +126,8 @@ class AudioProcess:
                     device=device, blocksize=self.blocksize, latency=latency,
                     engine=dict(sample_rate=e.sample_rate, channels=e.channels, quantize=e.quantize,
                                 crossfade_ms=e.crossfade_ms, tempo=e.transport.tempo, n_slots=e.bank.slots.shape[0],
-                                log_size=e.log.shape[0], record_ring_frames=e.rings[0][0].shape[0] if e.ring is not None else 0,
+                                log_size=e.log.shape[0],
+                                record_ring_frames=e.rings[0][0].shape[0] if e.ring is not None else 0,
                                 take_ring_frames=e.rings[1][0].shape[0]))
         ctx = mp.get_context("spawn")  # never fork a process that may hold a PortAudio stream or torch threads
         self._conn, child = ctx.Pipe()

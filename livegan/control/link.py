@@ -23,8 +23,8 @@ and ``beats_at(t)`` asks the captured session state for the beat at the Link tim
 step), so the two clocks' rates never drift apart in it.
 
 Threads: Link's own (network, timers) are the library's and never call into Python here (no
-callbacks are set); every method here runs on the control thread. Link finds peers by UDP multicast: tests and benchmarks run
-it in a private network namespace (``livegan.testing.netns``).
+callbacks are set); every method here runs on the control thread. Link finds peers by UDP multicast:
+tests and benchmarks run it in a private network namespace (``livegan.testing.netns``).
 """
 from __future__ import annotations
 
