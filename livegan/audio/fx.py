@@ -41,7 +41,7 @@ import ctypes
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import Callable, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
@@ -106,7 +106,7 @@ class Effect:
 def default_effect(effect_type: str) -> Effect:
     """An effect of this type with every parameter at its default."""
     return Effect(type=effect_type, params={p: v.default for p, v in EFFECTS[effect_type].params.items()})
-_SERVER = {"server": None, "key": None, "chain": None}
+_SERVER: dict[str, Any] = {"server": None, "key": None, "chain": None}
 
 
 def _import_pyo():
