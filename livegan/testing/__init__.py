@@ -13,5 +13,6 @@
 - ``osc_sender``: a second process playing OSC into a performing livegan, and a flood of malformed packets;
 - ``netns``: a private network namespace with loopback only (``unshare -n``), for Ableton Link;
 - ``link_show``: a performance following a Link session in real time, with a second peer;
-- ``link_peer``: a plain Ableton Link peer (LinkPython-extern only) that ``link_show`` runs.
+- ``link_peer``: a plain Ableton Link peer (LinkPython-extern only) that ``link_show`` runs;
+- ``wait``: ``wait_until(pred, timeout, step)``, the one readiness poll tests wait with instead of fixed sleeps.
 """
