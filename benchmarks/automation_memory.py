@@ -92,8 +92,8 @@ def main() -> None:
     py = sys.executable
     runs = {
         "baseline": [py, "-c", "import livegan.io.automation"],  # (first: the dict's order is the report's)
-        "reader": [py, "-c", f"from livegan.io.automation import read_automation\nev = read_automation({big!r}, 48000)\n"
-                             "print(sum(1 for _ in ev))"],
+        "reader": [py, "-c", "from livegan.io.automation import read_automation\n"
+                             f"ev = read_automation({big!r}, 48000)\nprint(sum(1 for _ in ev))"],
         "render": [py, "-m", "livegan", "render", "--automation", big, "--seconds", "2", "--model", model,
                    "-o", os.path.join(tmp, "out.wav")],
         "render10": [py, "-m", "livegan", "render", "--automation", small, "--seconds", "2", "--model", model,

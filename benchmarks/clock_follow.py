@@ -157,8 +157,9 @@ def main():
 
 def jack_follow(seconds):
     """JACK run with per-tick phase estimates (the fit as it stood when each tick arrived)."""
-    from livegan.io.midi import MidiHandler, MidiInput
     import rtmidi
+
+    from livegan.io.midi import MidiHandler, MidiInput
 
     period = jack_period_s()
     child = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--sender", "--seconds", str(seconds)],
@@ -189,7 +190,8 @@ def jack_follow(seconds):
         child.wait()
     sent = data["sent"]
     n = min(len(sent), len(est))
-    info = dict(period_ms=round(period * 1e3, 3), sent=len(sent), received=len(est), tempo_changes_detected=clock.resets,
+    info = dict(period_ms=round(period * 1e3, 3), sent=len(sent), received=len(est),
+                tempo_changes_detected=clock.resets,
                 sender_late_max_ms=round(float(np.max(np.array([s[0] for s in sent]) -
                                                       np.array([s[0] for s in data["scheduled"]]))) * 1e3, 3))
     return summarize(sent[:n], est[:n], tempo[:n]), info
@@ -236,10 +238,10 @@ def jack_engine(seconds, audio="process"):
 
     from livegan.audio import dsp
     from livegan.audio.output import resolve_output
-    from livegan.control.live import LiveControl
-    from livegan.io.midi import MidiHandler, MidiInput, MidiSource
     from livegan.control.follow import FrameClock
+    from livegan.control.live import LiveControl
     from livegan.control.patch import default_patch_path, load_patch, replace
+    from livegan.io.midi import MidiHandler, MidiInput, MidiSource
     from livegan.performance import open_live
     from livegan.testing import clock_sim
 

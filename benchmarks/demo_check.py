@@ -77,8 +77,9 @@ def main(argv=None) -> int:
           f"(1 bar at 120 BPM = {r['bar_before']:.1f})")
     print(f"switch interval after the change:  {sorted(set(r['gaps_after']))} frames "
           f"(1 bar at {tempos[0][1]:g} BPM = {r['bar_after']:.1f})" if tempos else "")
-    print(f"energy above {HP_HZ / 1000:g} kHz in the 5 ms around each switch / fade end: max {r['click_db_max']:.1f} dB "
-          f"re track RMS; every 5 ms of the track: median {r['track_db_median']:.1f} dB, "
+    print(f"energy above {HP_HZ / 1000:g} kHz in the 5 ms around each switch / fade end: "
+          f"max {r['click_db_max']:.1f} dB re track RMS; "
+          f"every 5 ms of the track: median {r['track_db_median']:.1f} dB, "
           f"99th percentile {r['track_db_p99']:.1f} dB")
     print(hiss_line(args.model, args.loops))
     return 0

@@ -23,8 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
-from livegan.audio.fx import FxChain  # noqa: E402
-from livegan.audio.fx import EFFECTS, default_effect  # noqa: E402
+from livegan.audio.fx import EFFECTS, FxChain, default_effect  # noqa: E402
 
 SR, BLOCK = 48000, 128
 
@@ -59,7 +58,8 @@ def main():
     ap.add_argument("--flush-caches", action="store_true", help="evict the caches before every timed block")
     a = ap.parse_args()
     budget = BLOCK / SR * 1e6
-    print(f"pyo manual server, FIFO chain, {SR} Hz, {BLOCK}-frame blocks ({budget:.0f} us each), {a.blocks} timed blocks"
+    print(f"pyo manual server, FIFO chain, {SR} Hz, {BLOCK}-frame blocks ({budget:.0f} us each), "
+          f"{a.blocks} timed blocks"
           + (", caches flushed before each" if a.flush_caches else ""))
     print(f"  {'chain':<30} {'ch':>2} {'median us':>10} {'p99 us':>8} {'% of block':>10}")
     rows = [([t], c, False) for c in (1, 2) for t in EFFECTS]

@@ -40,14 +40,15 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from livegan.testing.jackd import start_jack, stop_jack  # noqa: E402  (after the path)
 import realtime_ab  # noqa: E402  (this folder: the --ab rounds)
+
+from livegan.testing.jackd import start_jack, stop_jack  # noqa: E402  (after the path)
 
 
 def wavegan_shaped_model(path: str) -> str:
     """Export a WaveGAN-layout generator (dense -> 5 x ConvTranspose1d k25 s4, d=16) with random weights."""
-    import torch
     import numpy as np
+    import torch
 
     from train.export import save_loop_model
 
@@ -116,10 +117,10 @@ def run_child(args) -> dict:
 
     sys.setswitchinterval(args.switch_interval)
     from livegan.audio.output import resolve_output
+    from livegan.generate.scheduler import GeneratorThread, generate_loop
     from livegan.model import load_model
     from livegan.performance import open_live
     from livegan.testing.wiring import identity_patch
-    from livegan.generate.scheduler import GeneratorThread, generate_loop
 
     if args.gen == "process":
         from livegan.generate.process import ProcessModel
@@ -177,7 +178,8 @@ def run_child(args) -> dict:
     s = engine.stats()
     g = engine.gen_times()[1:]
     g = g if len(g) else np.full(1, np.nan)  # --gen off: nothing generated during the run
-    res = {"blocksize": args.blocksize, "gen": args.gen, "fx": bool(args.fx), "audio": getattr(args, "audio", "process"),
+    res = {"blocksize": args.blocksize, "gen": args.gen, "fx": bool(args.fx),
+           "audio": getattr(args, "audio", "process"),
            "seconds": args.seconds, "xruns": out.xruns,
            "xrun_at_callback": [int(i) for i in out.xrun_calls[:min(out.xruns, 64)]],
            "late_loops": s["late_loops"], "loops_generated": s["loops_generated"], "switches": s["switches"],
@@ -230,12 +232,14 @@ def cost():
     rng = np.random.default_rng(0)
     for bs in (64, 128, 256):
         for fading in (False, True):
-            e = Engine(meta, identity_controls(meta), sample_rate=48000, channels=2, quantize="none", crossfade_ms=2000 if fading else 4)
+            e = Engine(meta, identity_controls(meta), sample_rate=48000, channels=2, quantize="none",
+                       crossfade_ms=2000 if fading else 4)
             out = np.zeros((bs, 2), np.float32)
             e.publish_loop(rng.uniform(-.5, .5, (1, 32768)).astype(np.float32), 0)
             for _ in range(200):
                 e.process(out)
-            e.publish_loop(rng.uniform(-.5, .5, (1, 32768)).astype(np.float32), -1, wait=lambda: e.process(out[:0]))
+            e.publish_loop(rng.uniform(-.5, .5, (1, 32768)).astype(np.float32), -1,
+                           wait=lambda e=e, out=out: e.process(out[:0]))
             n = 300 if fading else 3000  # 300 x 256 frames stay inside the 2 s fade
             t = time.perf_counter()
             for _ in range(n):
@@ -247,7 +251,8 @@ def cost():
 
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seconds", type=float, default=None, help="per run (default 60; 20 per client per round with --ab)")
+    ap.add_argument("--seconds", type=float, default=None,
+                    help="per run (default 60; 20 per client per round with --ab)")
     ap.add_argument("--blocks", type=int, nargs="+", default=[128, 64])
     ap.add_argument("--gen", choices=("none", "off", "thread", "process"), nargs="+",
                     default=["none", "thread", "process"],
@@ -332,7 +337,8 @@ def main():
         args.gen = args.gen[0]
         run_child(args)
         return 0
-    if shutil.which("jackd") is None or (args.ab and "c" in args.ab_clients and shutil.which("jack_simple_client") is None):
+    if shutil.which("jackd") is None or (args.ab and "c" in args.ab_clients
+                                         and shutil.which("jack_simple_client") is None):
         print("jackd (and for --ab jack_simple_client, Debian package jackd2) is not installed: cannot run the "
               "real-time benchmark", file=sys.stderr)
         return 2

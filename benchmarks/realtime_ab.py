@@ -178,7 +178,8 @@ def summarize(rounds: list[dict], clients: list[str]) -> dict:
         own = [r["clients"][c]["own_xruns"] for r in rounds]
         win = [r["clients"][c]["window_s"] for r in rounds]
         s["clients"][c] = {"jack_xruns": xs, "mean": sum(xs) / len(xs) if xs else math.nan, "blamed": blamed,
-                           "own_xruns": own, "window_s_mean": sum(win) / len(win) if win else math.nan, "failed_rounds": [r["round"] for r in rounds if not r["clients"][c]["ok"]]}
+                           "own_xruns": own, "window_s_mean": sum(win) / len(win) if win else math.nan,
+                           "failed_rounds": [r["round"] for r in rounds if not r["clients"][c]["ok"]]}
     if "c" in clients:
         for c in clients:
             if c == "c":

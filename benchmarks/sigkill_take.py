@@ -24,8 +24,8 @@ def main(argv=None) -> int:
     import numpy as np
     import soundfile as sf
 
-    from livegan.testing.tiny import make_tiny_generator, tiny_meta
     from livegan.testing.sigkill_take import SR, perform_and_kill, render_journal
+    from livegan.testing.tiny import make_tiny_generator, tiny_meta
     from train.export import save_loop_model
 
     a = argparse.ArgumentParser(description=__doc__.splitlines()[0])

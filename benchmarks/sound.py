@@ -8,8 +8,8 @@ k * 2 s holds k bars and its first is kept (a file under 1 s is doubled first), 
 2-s training loop once ``livegan train`` stretches it to the preset's bar.
 
 Each preset trains for the same wall-clock time (``livegan train --set max_seconds=...``), one after the
-other with every core, or with ``--parallel`` all at once, one thread each; then its exported snapshot renders its 100 fixed z
-and one table compares them with the training loops themselves (a split-half row: the odd loops
+other with every core, or with ``--parallel`` all at once, one thread each; then its exported snapshot renders
+its 100 fixed z and one table compares them with the training loops themselves (a split-half row: the odd loops
 scored against the even ones). Every row is scored against the same loops, prepared at 44.1 kHz
 stereo. Writes ``OUT/sound.json``, ``OUT/sound.md`` (the table) and ``OUT/spectrograms.png``.
 """
@@ -198,8 +198,8 @@ def main() -> int:
     with open(os.path.join(a.out, "sound.md"), "w") as f:
         f.write(text)
     with open(os.path.join(a.out, "sound.json"), "w") as f:
-        json.dump({"minutes": a.minutes, "parallel": a.parallel, "walls": walls, "rows": rows, "cpus": os.cpu_count()}, f, indent=1,
-                  default=float)
+        json.dump({"minutes": a.minutes, "parallel": a.parallel, "walls": walls, "rows": rows,
+                   "cpus": os.cpu_count()}, f, indent=1, default=float)
     spectrogram_grid_png(sets, os.path.join(a.out, "spectrograms.png"), n=4)
     return 0
 

@@ -9,11 +9,19 @@ after a change that must not change training (e.g. on a copy of the old tree wit
 it) and compare the files. TorchScript writes Final constants in hash-seed order and debug files with
 absolute source paths, so archive entries compare only under one PYTHONHASHSEED and one checkout path.
 """
-import hashlib, json, sys, zipfile, os
-import numpy as np, torch
+import hashlib
+import json
+import os
+import sys
+import zipfile
+
+import numpy as np
+import torch
+
 from livegan.cli import main
 from livegan.model import LoopModel
 from livegan.testing.synth import write_loop_folder
+
 sys.path.insert(0, os.path.join(os.getcwd(), "tests"))
 from test_train_presets_end_to_end import TINY
 
@@ -35,7 +43,8 @@ for preset in sorted(TINY):
     # resume one more step
     assert main(args[:7] + ["4"] + args[8:] + ["--resume"]) == 0
     ck = torch.load(os.path.join(run, "checkpoint.pt"), weights_only=True)
-    r = {"history": {k: [repr(x) for x in v] if not isinstance(v[0], list) else repr(v) for k, v in ck["history"].items() if v},
+    r = {"history": {k: [repr(x) for x in v] if not isinstance(v[0], list) else repr(v)
+                     for k, v in ck["history"].items() if v},
          "g": {k: h(v) for k, v in ck["g"].items()}, "d": {k: h(v) for k, v in ck["d"].items()},
          "preset": ck["preset"]}
     ts = os.path.join(work, preset + ".ts")

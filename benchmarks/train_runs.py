@@ -140,7 +140,7 @@ def table(runs) -> None:
         full = sum(all(c > 0 for c in counts) for counts in h.get("select_counts", []))
         last = b.get("exported_last", e)
 
-        def cov(x):
+        def cov(x, n=n):
             return f"{round(x * n)}/{n}"
 
         print(f"| {run} | {b['train_s']:.1f} ({b['steps'] / b['train_s']:.1f}) | {e['snapshot_step']} "
@@ -251,8 +251,9 @@ if __name__ == "__main__":
                                          ref)
         json.dump(b, open(os.path.join(run, "bench.json"), "w"), indent=1)
     elif cmd == "previews":
-        from train.config import from_dict
         from train_probe import print_preview_counts
+
+        from train.config import from_dict
 
         run = os.path.join(ROOT, sys.argv[2])
         p = from_dict(json.load(open(os.path.join(run, "preset.json"))))

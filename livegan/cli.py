@@ -107,7 +107,8 @@ def _add_wrap(sub, fmt) -> None:
                                     "forward) into a self-checked loop-model file", formatter_class=fmt)
     s.add_argument("model", help="a TorchScript decoder: decode(z[B, latent, T]) or forward(z[B, latent])")
     s.add_argument("-o", "--output", required=True, help="output .ts loop-model file")
-    s.add_argument("--force", action="store_true", help="replace an existing -o file (once the new one passes its checks)")
+    s.add_argument("--force", action="store_true",
+                   help="replace an existing -o file (once the new one passes its checks)")
     s.add_argument("--sample-rate", type=int_in(*SAMPLERATE_RANGE), default=None,
                    help="the decoder's rate (default: its sr / sample_rate / sampling_rate attribute)")
     s.add_argument("--bpm", type=float, default=120.0, help="tempo the rendered bar means")
@@ -185,7 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("export", help="export a trained run as a .ts loop-model file", formatter_class=fmt)
     s.add_argument("run_dir", help="run folder written by `livegan train`")
     s.add_argument("-o", "--output", required=True, help="output .ts file")
-    s.add_argument("--force", action="store_true", help="replace an existing -o file (once the new one passes its checks)")
+    s.add_argument("--force", action="store_true",
+                   help="replace an existing -o file (once the new one passes its checks)")
     s.add_argument("--snapshot", choices=("best", "last"), default="best",
                    help="'best': the generator the run kept (presets with select_every, e.g. paper-plus: most "
                         "training loops reached by the fixed z, then lowest Frechet distance), else the last; "

@@ -49,7 +49,8 @@ def user_input(*kinds: type):
     exception of ``kinds`` (default KeyError, ValueError, OSError) becomes a ``CLIError`` line with its
     message; the same exception anywhere else stays a bug, with its traceback. The original is kept
     as the cause (``LIVEGAN_DEBUG=1`` prints it: ``livegan.cli``)."""
+    caught = kinds or (KeyError, ValueError, OSError)
     try:
         yield
-    except kinds or (KeyError, ValueError, OSError) as e:
+    except caught as e:
         raise CLIError(str(e).strip("'\"")) from e

@@ -2,7 +2,8 @@
 keeps a forward() that never returns from hanging the load or the start of a show.
 
 Used by the model loader (``livegan.model``), the generator thread (``livegan.generate``),
-the engine's loop check (``checked_loop``) and fault count (``GenFaults``) and the offline render. Imports nothing of livegan's but the errors.
+the engine's loop check (``checked_loop``) and fault count (``GenFaults``) and the offline render.
+Imports nothing of livegan's but the errors.
 """
 from __future__ import annotations
 

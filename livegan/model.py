@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from livegan.errors import ModelFileError, first_line
+from livegan.errors import ModelFileError
 from livegan.faults import GenerationFault, GenerationTimeout, call_with_deadline, fault_text, gen_timeout_s
 from livegan.model_graph import check_code, jit_quiet, load_checked  # noqa: F401  (the loader's gate; jit_quiet for train/)
 from livegan.model_knobs import read_knobs

@@ -18,7 +18,6 @@ from livegan.errors import ModelFileError, first_line
 from livegan.model_archive import ModelCodeError
 from livegan.model_code import ATEN, PRIM, check_model_code
 
-
 # prim nodes a loaded generator's graphs may hold besides PRIM's ops: control flow, constants, attribute
 # reads and writes, containers. Print, fork, with-blocks, Python ops and calls left after inlining (a
 # C++ class's method, an interface) are not among them.

@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
-# Install everything the tests need, start a JACK dummy server of this run's own name,
-# run pytest, stop the server we started (by PID).   Extra args go to pytest.
+# Install everything the tests need, lint (ruff, mypy: a finding fails the run), start a JACK dummy
+# server of this run's own name, run pytest, stop the server we started (by PID).   Extra args go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --tests
 . .venv/bin/activate
 export JACK_NO_START_SERVER=1 PYO_GUI_WX=0
+
+# What is enforced by tools, not by hand (pyproject.toml: [tool.ruff], [tool.mypy]): both run, then any finding fails.
+lint_failed=""
+ruff check . || lint_failed+=" [ruff check .]"
+mypy || lint_failed+=" [mypy]"
+if [ -n "$lint_failed" ]; then
+  echo "test: lint failed:$lint_failed (findings above); no tests run" >&2
+  exit 1
+fi
 
 # Each test run has a JACK server of its own, by name (JACK_DEFAULT_SERVER reaches every client: PortAudio,
 # jack_lsp, jack_capture, rtmidi), so two runs on one machine never share or stop each other's server.

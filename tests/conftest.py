@@ -13,7 +13,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -155,12 +154,3 @@ def _torch_state_per_test():
     torch.set_num_threads(threads)
     torch.backends.mkldnn.enabled = onednn
     torch.set_flush_denormal(False)
-
-
-def wait_until(pred, timeout=10.0, step=0.02):
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        if pred():
-            return True
-        time.sleep(step)
-    return False

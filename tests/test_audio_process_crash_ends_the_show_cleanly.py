@@ -16,6 +16,8 @@ import time
 
 import soundfile as sf
 
+from livegan.testing.wait import wait_until
+
 SR = 48000
 
 
@@ -33,6 +35,23 @@ def _audio_children(pid: int) -> list[int]:
     return kids
 
 
+def _frames(path) -> int:
+    """Frames of the take on disk so far (0 before the file is there)."""
+    try:
+        return sf.info(str(path)).frames
+    except Exception:
+        return 0
+
+
+def _gone(pid: int) -> bool:
+    """The process has exited: no /proc entry, or a zombie (exited, not yet reaped by init)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
 def _start(tiny_model, tmp_path):
     wav = tmp_path / "take.wav"
     p = subprocess.Popen([sys.executable, "-m", "livegan", "perform", "--model", str(tiny_model), "--record", str(wav),
@@ -41,7 +60,8 @@ def _start(tiny_model, tmp_path):
     for line in p.stderr:  # the banner: the stream is about to start
         if " on 'system' at " in line or time.monotonic() > t_end:
             break
-    time.sleep(2.0)
+    # the take holds the 1.5 s the test reads back (and more) before the audio process is hit
+    assert wait_until(lambda: _frames(wav) >= 1.6 * SR, 30, 0.05), "the take did not reach 1.6 s within 30 s"
     kids = _audio_children(p.pid)
     assert len(kids) == 1, kids
     return p, kids[0], wav
@@ -119,14 +139,4 @@ def test_control_process_killed_takes_the_audio_process_with_it(jack_server, tin
     p, kid, _ = _start(tiny_model, tmp_path)
     os.kill(p.pid, signal.SIGKILL)
     p.communicate(timeout=30)
-    t_end = time.monotonic() + 10
-    while os.path.exists(f"/proc/{kid}") and time.monotonic() < t_end:
-        try:  # a zombie (exited, not yet reaped by init) counts as gone
-            with open(f"/proc/{kid}/stat") as f:
-                if f.read().split(")")[-1].split()[0] == "Z":
-                    break
-        except OSError:
-            break
-        time.sleep(0.05)
-    alive = os.path.exists(f"/proc/{kid}") and open(f"/proc/{kid}/stat").read().split(")")[-1].split()[0] != "Z"
-    assert not alive, "the audio process outlived its control process"
+    assert wait_until(lambda: _gone(kid), 10, 0.05), "the audio process outlived its control process"

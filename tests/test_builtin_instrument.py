@@ -6,10 +6,10 @@ import os
 import numpy as np
 import pytest
 import soundfile as sf
-
 from conftest import run_cli
-from livegan.testing.demo_check import DEMO_SECONDS, SR, analyse_switches, render_demo_with_log
+
 from livegan.model import default_model_path, read_meta
+from livegan.testing.demo_check import DEMO_SECONDS, SR, analyse_switches, render_demo_with_log
 
 
 def test_default_model_ships_in_the_package_and_keeps_the_contract():

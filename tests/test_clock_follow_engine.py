@@ -13,12 +13,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from livegan.testing import clock_sim
 from livegan.audio import dsp
+from livegan.control.patch import default_patch_path, load_patch, replace
 from livegan.io.automation import read_automation
 from livegan.offline import render
 from livegan.performance import build
-from livegan.control.patch import default_patch_path, load_patch, replace
+from livegan.testing import clock_sim
 
 PLAN = [(0.5, "start"), (0.5, ("bpm", 126.0)), (6.0, "stop"), (7.0, ("spp", 32)), (7.0, "continue")]
 

@@ -6,11 +6,11 @@ import math
 import numpy as np
 import pytest
 
+from livegan.audio.fx import Effect
 from livegan.control.controller import Controller
 from livegan.control.mapping import fx_knob_to_param, knob_to_range, latent_point, morph, neutral_knob, takeover
-from livegan.model import seed_z
-from livegan.audio.fx import Effect
 from livegan.control.patch import Button, Knob, Patch
+from livegan.model import seed_z
 
 D, K = 8, 4
 

@@ -14,8 +14,8 @@ import pytest
 from livegan.control.follow import ClockFollower
 from livegan.control.link import LinkTempo
 from livegan.control.live import LiveControl
-from livegan.control.patch import default_patch_path, load_patch
 from livegan.control.osc import open_osc
+from livegan.control.patch import default_patch_path, load_patch
 from livegan.control.sources import ControlSource, Event, KeySource, TempoSource
 from livegan.io.midi import MidiSource
 from livegan.io.perflog import PerfLog

@@ -1,4 +1,5 @@
-"""The README, docs/ and the results records point only at files inside the repository, and every link they make resolves.
+"""The README, docs/ and the results records point only at files inside the repository, and every link they
+make resolves.
 
 A reader of a fresh clone has the repository and nothing else: a link to a file beside the
 checkout (a design note in a workspace) or to a page that moved leaves them with nothing. Links

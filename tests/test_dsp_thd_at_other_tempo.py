@@ -11,8 +11,8 @@ import pytest
 
 from livegan.model import validate_meta
 from livegan.offline import render
-from livegan.testing.wiring import identity_parts
 from livegan.testing.synth import sine_loop
+from livegan.testing.wiring import identity_parts
 
 SR = 48000
 

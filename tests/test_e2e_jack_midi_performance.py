@@ -29,11 +29,11 @@ import soundfile as sf
 
 from livegan.audio import dsp
 from livegan.control.admission import EngineControls, controller_for
-from livegan.model import load_model
 from livegan.control.patch import default_patch_path, load_patch, replace
 from livegan.control.patch_write import save_patch
 from livegan.io.automation import read_automation
 from livegan.io.perflog import marker_loop
+from livegan.model import load_model
 from livegan.offline import render
 from livegan.performance import build
 

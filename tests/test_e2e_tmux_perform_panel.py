@@ -22,6 +22,7 @@ import pytest
 import soundfile as sf
 
 from livegan.io.automation import read_automation
+from livegan.testing.wait import wait_until
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -66,9 +67,7 @@ def test_perform_panel_and_keys_under_tmux(tiny_model, jack_server, tmp_path):
         subprocess.run(["tmux", "send-keys", "-t", s, "l"], check=True)  # save the loop playing
         p = wait_for(lambda p: "saved" in p)
         subprocess.run(["tmux", "send-keys", "-t", s, "Q"], check=True)
-        end = time.monotonic() + 20
-        while not (rc_file.exists() and rc_file.read_text().strip()) and time.monotonic() < end:
-            time.sleep(0.1)
+        wait_until(lambda: rc_file.exists() and rc_file.read_text().strip(), 20, 0.1)
         assert rc_file.read_text().strip() == "0", (tmp_path / "err.txt").read_text()
     finally:
         subprocess.run(["tmux", "kill-session", "-t", s], capture_output=True)

@@ -5,9 +5,9 @@ import numpy as np
 
 from livegan.audio import dsp
 from livegan.audio.engine import Engine
-from livegan.testing.wiring import identity_controls
 from livegan.model import validate_meta
 from livegan.testing.synth import sine_loop
+from livegan.testing.wiring import identity_controls
 
 
 def test_late_loop_is_counted_and_starts_on_the_next_boundary():

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 from livegan.audio import dsp
-from livegan.model import validate_meta
 from livegan.io.automation import Msg
+from livegan.model import validate_meta
 from livegan.offline import render
-from livegan.testing.wiring import identity_parts
 from livegan.testing.synth import sine_loop
+from livegan.testing.wiring import identity_parts
 
 SR = 48000
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 
 from livegan.audio.engine import Engine
-from livegan.testing.wiring import identity_controls
 from livegan.model import validate_meta
 from livegan.testing.synth import sine_loop
+from livegan.testing.wiring import identity_controls
 
 
 def test_tempo_change_keeps_phase_and_moves_the_beat_grid():

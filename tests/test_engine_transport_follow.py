@@ -12,8 +12,8 @@ import numpy as np
 
 from livegan.audio import dsp
 from livegan.audio.engine import Engine
-from livegan.testing.wiring import identity_controls
 from livegan.model import validate_meta
+from livegan.testing.wiring import identity_controls
 
 SR = 48000
 FPB = SR * 60 / 120  # 24000 frames per beat at the model's 120 BPM

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 import train.presets  # noqa: F401  (registers the built-in architectures)
-from train import archs
 from livegan.cli import main
 from livegan.testing.synth import write_loop_folder
+from train import archs
 
 TINY = ["--preset", "paper", "--steps", "2", "--device", "cpu", "--set", "model_dim=2", "--set", "report=false",
         "--set", "preview_every=0", "--set", "checkpoint_every=0", "--set", "n_val=4"]

@@ -13,10 +13,10 @@ import numpy as np
 
 import livegan
 from livegan.audio.engine import Engine
-from livegan.testing.wiring import identity_controls
 from livegan.audio.fx import FxChain
-from livegan.model import validate_meta
 from livegan.control.patch import default_patch_path, load_patch
+from livegan.model import validate_meta
+from livegan.testing.wiring import identity_controls
 
 PKG = os.path.dirname(os.path.abspath(livegan.__file__)) + os.sep
 

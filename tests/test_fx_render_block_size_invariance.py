@@ -12,10 +12,10 @@ import mido
 import numpy as np
 import pytest
 
-from livegan.model import load_model
 from livegan.control.patch import default_patch_path, load_patch, replace
-from livegan.io.perflog import read_perflog
 from livegan.io.automation import Msg
+from livegan.io.perflog import read_perflog
+from livegan.model import load_model
 from livegan.offline import render
 from livegan.performance import build
 

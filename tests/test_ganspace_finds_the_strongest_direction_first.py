@@ -6,6 +6,7 @@ import torch
 
 from train.directions import ganspace
 
+
 class _LinearHead(torch.nn.Module):
     """head(z) = z scaled per axis: axis 3 moves the activations 10x more than any other."""
 

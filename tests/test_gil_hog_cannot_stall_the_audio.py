@@ -67,8 +67,10 @@ def _perform_with_hog(tiny_model, jack_server, tmp_path, audio: str) -> tuple[di
     tmp_path.mkdir(parents=True, exist_ok=True)
     stats = tmp_path / f"{audio}.json"
     cmd = [sys.executable, "-c", DRIVER, str(HOLDS), str(HOLD_S), str(GAP_S), "perform", "--model", str(tiny_model),
-           "--device", "jack", "--blocksize", str(jack_server["period"]), "--seconds", str(1.0 + HOLDS * (HOLD_S + GAP_S) + 2.0),
-           *(["--debug-audio-thread"] if audio == "thread" else []), "--record", str(tmp_path / f"{audio}.wav"), "--stats-json", str(stats)]
+           "--device", "jack", "--blocksize", str(jack_server["period"]),
+           "--seconds", str(1.0 + HOLDS * (HOLD_S + GAP_S) + 2.0),
+           *(["--debug-audio-thread"] if audio == "thread" else []), "--record", str(tmp_path / f"{audio}.wav"),
+           "--stats-json", str(stats)]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
     assert r.returncode == 0, r.stderr[-3000:]
     held = [float(x) for ln in r.stderr.splitlines() if ln.startswith("HELD ") for x in ln.split()[1:]]

@@ -51,7 +51,8 @@ class _System:
 
 
 def _save(module, path) -> bytes:
-    torch.jit.save(torch.jit.script(module), str(path), _extra_files={META_NAME: json.dumps({**tiny_meta(), "format": 1})})
+    torch.jit.save(torch.jit.script(module), str(path),
+                   _extra_files={META_NAME: json.dumps({**tiny_meta(), "format": 1})})
     return path.read_bytes()
 
 
@@ -178,7 +179,8 @@ def _one_line(err: str, path) -> str:
 def _commands(path, out):
     return {
         "info": ["info", str(path)],
-        "render": ["render", "--model", str(path), "--automation", _DEMO_MID, "--seconds", "1", "-o", str(out / "r.wav")],
+        "render": ["render", "--model", str(path), "--automation", _DEMO_MID, "--seconds", "1",
+                   "-o", str(out / "r.wav")],
         "wrap": ["wrap", str(path), "-o", str(out / "w.ts"), "--sample-rate", "16384", "--latent-dim", "8"],
     }
 

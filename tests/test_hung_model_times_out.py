@@ -14,8 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import soundfile as sf
-
 from conftest import run_cli
+
 from livegan.testing.faulty_models import perform_with_seed_notes, save_faulty
 
 DEADLINE = {"LIVEGAN_GEN_TIMEOUT_S": "3"}

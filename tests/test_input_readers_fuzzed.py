@@ -10,11 +10,11 @@ import numpy as np
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from livegan.model import ModelFileError, validate_meta
 from livegan.control.patch import Patch, load_patch, parse_patch
 from livegan.errors import PatchError
 from livegan.io.perflog import PerfLog, marker_bpm, read_log_events, read_perflog
 from livegan.io.smf import MidiFileError
+from livegan.model import ModelFileError, validate_meta
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from livegan.control.controller import Controller
 from livegan.control.admission import EngineControls
-from livegan.control.patch import check_against_model, default_patch_path, load_patch
-from livegan.io.perflog import PerfLog
-from livegan.io.automation import read_automation
+from livegan.control.controller import Controller
 from livegan.control.keyboard import KeyboardControl
+from livegan.control.patch import check_against_model, default_patch_path, load_patch
+from livegan.io.automation import read_automation
+from livegan.io.perflog import PerfLog
 
 
 def _controller():

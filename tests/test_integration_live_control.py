@@ -14,11 +14,11 @@ import pytest
 
 from livegan.audio import dsp
 from livegan.control.live import LiveControl
-from livegan.io.midi import MidiHandler, MidiSource
-from livegan.model import validate_meta
 from livegan.control.patch import default_patch_path, load_patch, replace
-from livegan.io.perflog import PerfLog, marker_bpm
 from livegan.io.automation import read_automation
+from livegan.io.midi import MidiHandler, MidiSource
+from livegan.io.perflog import PerfLog, marker_bpm
+from livegan.model import validate_meta
 from livegan.performance import build
 
 

@@ -14,6 +14,7 @@ import pytest
 import soundfile as sf
 
 from livegan.testing.synth import make_loop
+from livegan.testing.wait import wait_until
 
 SR = 48000
 
@@ -21,6 +22,12 @@ SR = 48000
 def _jack_client_ports(prefix: str) -> list[str]:
     out = subprocess.run(["jack_lsp"], capture_output=True, text=True, timeout=10).stdout.split()
     return [p for p in out if p.startswith(prefix)]
+
+
+def _capturing(port: str) -> bool:
+    """jack_capture is connected to ``port`` (``jack_lsp -c`` indents a port's connections under it)."""
+    out = subprocess.run(["jack_lsp", "-c", port], capture_output=True, text=True, timeout=10).stdout
+    return any(ln[:1].isspace() and "jack_capture" in ln for ln in out.splitlines())
 
 
 # This 2-vCPU VM gives xruns even to a client that writes zeros: 14-27 a minute at 128 frames on
@@ -71,14 +78,13 @@ def _play_and_capture(out_wav) -> tuple[int, int]:
                     if d["max_output_channels"] >= 2 and "JACK" in sd.query_hostapis(d["hostapi"])["name"])
     with sd.OutputStream(device=jack_dev, samplerate=SR, channels=2, blocksize=256, dtype="float32",
                          callback=callback) as stream:
-        t0 = time.monotonic()
-        while not _jack_client_ports("PortAudio") and time.monotonic() - t0 < 5:
-            time.sleep(0.05)
+        wait_until(lambda: _jack_client_ports("PortAudio"), 5, 0.05)
         ports = [p for p in _jack_client_ports("PortAudio") if "out" in p][:2]
         assert len(ports) == 2, _jack_client_ports("")
         cap = subprocess.Popen(["jack_capture", "--daemon", "-c", "2", "-p", ports[0], "-p", ports[1],
                                 "-d", "4", str(out_wav)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        time.sleep(0.8)  # let jack_capture connect before the signal starts
+        # the signal starts once jack_capture is connected to both ports
+        assert wait_until(lambda: all(_capturing(p) for p in ports), 10, 0.02), "jack_capture did not connect"
         state["pos"] = 0
         while state["pos"] < signal_.shape[0]:
             time.sleep(0.05)

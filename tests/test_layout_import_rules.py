@@ -4,8 +4,9 @@ make them so hold (docs/architecture.md, "Layout").
 - ``livegan/audio`` (the audio thread) imports nothing from ``control``, ``io``, ``commands`` or
   ``testing``, and never torch; ``livegan/control`` imports nothing from ``io`` (``io`` imports
   ``control``: the MIDI thread's clock follower, the panel's keyboard);
-- ``train/`` imports from livegan only the model contract (its deadlines too: ``livegan.faults``), the errors, the pure DSP kernels and the
-  one rule for writing an output file (``livegan.files``: the standard library and the errors)
+- ``train/`` imports from livegan only the model contract (its deadlines too: ``livegan.faults``), the errors,
+  the pure DSP kernels and the one rule for writing an output file (``livegan.files``: the standard library and
+  the errors)
   (``python -m train`` is the one console script's other name, so ``train/__main__.py`` calls the CLI);
 - ``livegan/commands/*`` is imported by nothing but ``livegan/cli.py``;
 - ``livegan/testing`` is imported by nothing in the instrument;
@@ -101,7 +102,7 @@ def rule_violations(root=ROOT) -> list[str]:
             where = (rel, line, name, imp)
             if name.startswith("livegan.audio"):
                 if top == "torch":
-                    bad.setdefault(where[:2] + (f"the audio thread never touches torch",), where)
+                    bad.setdefault(where[:2] + ("the audio thread never touches torch",), where)
                 for banned in ("livegan.control", "livegan.io", "livegan.commands", "livegan.testing"):
                     if imp == banned or imp.startswith(banned + "."):
                         bad.setdefault(where[:2] + (f"audio/ must not import {banned.split('.')[1]}/",), where)
@@ -112,14 +113,15 @@ def rule_violations(root=ROOT) -> list[str]:
                     bad.setdefault(where[:2] + (f"train/ imports only {', '.join(TRAIN_MAY_IMPORT)}",), where)
             if imp.startswith("livegan.commands.") and not name.startswith("livegan.commands") \
                     and name != "livegan.cli":
-                bad.setdefault(where[:2] + (f"commands are imported by livegan.cli only",), where)
+                bad.setdefault(where[:2] + ("commands are imported by livegan.cli only",), where)
             if imp.startswith("livegan.commands.") and name.startswith("livegan.commands.") \
                     and imp.split(".")[2] != name.split(".")[2]:
-                bad.setdefault(where[:2] + (f"one command does not import another",), where)
+                bad.setdefault(where[:2] + ("one command does not import another",), where)
             if (imp == "livegan.testing" or imp.startswith("livegan.testing.")) \
                     and not name.startswith("livegan.testing"):
-                bad.setdefault(where[:2] + (f"livegan/testing is for tests, benchmarks and scripts",), where)
-    return sorted(f"{rel}:{line}: {name} imports {imp} ({rule})" for (rel, line, rule), (_, _, name, imp) in bad.items())
+                bad.setdefault(where[:2] + ("livegan/testing is for tests, benchmarks and scripts",), where)
+    return sorted(f"{rel}:{line}: {name} imports {imp} ({rule})"
+                  for (rel, line, rule), (_, _, name, imp) in bad.items())
 
 
 def _cycles(adj: dict) -> list[list[str]]:
@@ -221,7 +223,7 @@ def test_modules_and_functions_stay_short():
 
 def test_every_folder_says_which_thread_or_stage_it_is():
     missing = []
-    for name, rel in _modules().items():
+    for rel in _modules().values():
         if rel.endswith("__init__.py"):
             doc = ast.get_docstring(ast.parse(open(os.path.join(ROOT, rel), encoding="utf-8").read()))
             if not doc or len(doc.split()) < 12:
@@ -241,20 +243,23 @@ def _tree(tmp_path, files: dict):
 
 @pytest.mark.parametrize("rel, text, rule", [
     ("livegan/audio/engine.py", "import torch\n", "never touches torch"),
-    ("livegan/audio/engine.py", "def f():\n    from livegan.control.live import LiveControl\n", "must not import control/"),
+    ("livegan/audio/engine.py", "def f():\n    from livegan.control.live import LiveControl\n",
+     "must not import control/"),
     ("livegan/audio/fx.py", "from livegan.io import midi\n", "must not import io/"),
     ("train/step.py", "from livegan.control.mapping import morph\n", "train/ imports only"),
     ("livegan/io/journal.py", "from livegan.commands.render import read_automation\n", "imported by livegan.cli only"),
     ("livegan/commands/demo.py", "from livegan.commands import render\n", "does not import another"),
     ("livegan/control/live.py", "from livegan.testing.synth import sine_loop\n", "livegan/testing is for tests"),
-    ("livegan/control/live.py", "def f():\n    from livegan.io.midi import MidiSource\n", "control/ must not import io/"),
+    ("livegan/control/live.py", "def f():\n    from livegan.io.midi import MidiSource\n",
+     "control/ must not import io/"),
 ])
 def test_a_broken_rule_is_named(tmp_path, rel, text, rule):
     base = {f"{p}/__init__.py": '"""x"""\n' for p in ("livegan", "livegan/audio", "livegan/io", "livegan/control",
                                                        "livegan/commands", "livegan/testing", "train")}
     base.update({"livegan/cli.py": "from livegan.commands import render\n", "livegan/commands/render.py": "",
                  "livegan/control/live.py": "", "livegan/control/mapping.py": "", "livegan/io/midi.py": "",
-                 "livegan/testing/synth.py": "", "livegan/model.py": "", "train/step.py": "from livegan import model\n"})
+                 "livegan/testing/synth.py": "", "livegan/model.py": "",
+                 "train/step.py": "from livegan import model\n"})
     root = _tree(tmp_path, base)
     assert rule_violations(root) == []
     _tree(tmp_path, {rel: text})
@@ -264,7 +269,8 @@ def test_a_broken_rule_is_named(tmp_path, rel, text, rule):
 
 def test_an_import_cycle_is_found(tmp_path):
     root = _tree(tmp_path, {"livegan/__init__.py": "", "livegan/a.py": "from livegan import b\n",
-                            "livegan/b.py": "def f():\n    import livegan.c\n", "livegan/c.py": "from livegan.a import x\n",
+                            "livegan/b.py": "def f():\n    import livegan.c\n",
+                            "livegan/c.py": "from livegan.a import x\n",
                             "livegan/d.py": "import livegan.a\n", "train/__init__.py": ""})
     assert import_cycles(root) == [["livegan.a", "livegan.b", "livegan.c"]]
 

@@ -40,7 +40,8 @@ def test_learn_writes_a_patch_that_maps_what_was_moved(tmp_path):
     p = learn(Patch(name="mine", path=str(tmp_path / "mine.toml")), scripted(msgs), directions=2,
               fx_knobs=("filter.cutoff",), seeds=3, pads=2, timeout_s=0.05, say=prompts.append)
     assert prompts[0] == "move the knob for direction 1"
-    assert [(k.cc, k.direction, k.effect) for k in p.knobs] == [(70, 0, None), (71, 1, None), (74, None, "filter.cutoff")]
+    assert [(k.cc, k.direction, k.effect) for k in p.knobs] == [(70, 0, None), (71, 1, None),
+                                                                 (74, None, "filter.cutoff")]
     assert p.seed_notes == [36, 37, 38] and p.snapshot_notes == [48, 49]
     assert p.morph_cc == 1 and p.channel == 1
     assert [e.type for e in p.effects] == ["filter"]

@@ -248,7 +248,8 @@ BAD_CHECKPOINTS = {  # id -> (the run's checkpoint made wrong, what the one line
     "preset model_dim 100000": (lambda ck: {**ck, "preset": {**ck["preset"], "model_dim": 100000}},
                                 "model_dim"),  # tried to allocate 819 GB for the networks
     "preset latent_dim 0": (lambda ck: {**ck, "preset": {**ck["preset"], "latent_dim": 0}}, "latent_dim"),
-    "weights of the wrong shape": (lambda ck: {**ck, "g": {k: v[..., :1] if v.dim() else v for k, v in ck["g"].items()}},
+    "weights of the wrong shape": (lambda ck: {**ck, "g": {k: v[..., :1] if v.dim() else v
+                                                           for k, v in ck["g"].items()}},
                                    "size mismatch"),  # 48 lines of load_state_dict
     "weights missing": (lambda ck: {**ck, "g": dict(list(ck["g"].items())[1:])}, "do not fit"),
 }

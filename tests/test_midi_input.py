@@ -10,8 +10,19 @@ import numpy as np
 import pytest
 
 from livegan.errors import CLIError
-from livegan.io.midi import (NOTE_OFF, NOTE_ON, PROGRAM, SONG_POS, START, STOP, EventRing, MidiHandler,
-                          MidiInput, resolve_port)
+from livegan.io.midi import (
+    NOTE_OFF,
+    NOTE_ON,
+    PROGRAM,
+    SONG_POS,
+    START,
+    STOP,
+    EventRing,
+    MidiHandler,
+    MidiInput,
+    resolve_port,
+)
+from livegan.testing.wait import wait_until
 
 
 def test_last_value_wins_per_channel_and_cc():
@@ -97,12 +108,7 @@ sys.stdin.readline()
 
 
 def _wait(cond, timeout=5.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(0.01)
-    return False
+    return wait_until(cond, timeout, 0.01)
 
 
 def _sender(name):

@@ -6,11 +6,10 @@ import json
 import numpy as np
 import pytest
 import torch
-
 from conftest import run_cli
 
-from livegan.testing.tiny import TINY, make_tiny_generator, tiny_meta
 from livegan.model import META_NAME, ModelFileError, load_model, read_meta, sample_latent
+from livegan.testing.tiny import TINY, make_tiny_generator, tiny_meta
 from train.export import save_loop_model
 
 

@@ -13,10 +13,9 @@ import pytest
 import torch
 from conftest import run_cli
 
-from livegan.testing.tiny import make_tiny_generator, tiny_meta
-
 from livegan.model import META_NAME, default_model_path
 from livegan.model_code import ModelCodeError, check_model_code
+from livegan.testing.tiny import make_tiny_generator, tiny_meta
 from train import archs
 from train.models import ExportedGenerator
 from train.presets import PRESETS

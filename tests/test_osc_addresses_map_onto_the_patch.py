@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 import socket
-import time
 
 import numpy as np
 import pytest
@@ -23,6 +22,7 @@ from livegan.model import validate_meta
 from livegan.performance import build
 from livegan.testing.osc_sender import malformed, message
 from livegan.testing.tiny import tiny_meta
+from livegan.testing.wait import wait_until
 
 PATCH = load_patch(default_patch_path())  # knobs CC 20-27 (directions), then 74, 71, 12, 13, 93, 91 (effects)
 
@@ -183,11 +183,13 @@ def test_a_message_sent_to_localhost_arrives_through_the_server():
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             s.sendto(message("/livegan/knob/2", [1.0]), ("127.0.0.1", src.port))
             s.sendto(b"\x00garbage", ("127.0.0.1", src.port))
-        got = []
-        end = time.monotonic() + 5
-        while not (got and src.rejected) and time.monotonic() < end:
-            got += src.poll()
-            time.sleep(0.01)
+        got: list = []
+
+        def heard():
+            got.extend(src.poll())
+            return got and src.rejected
+
+        wait_until(heard, 5, 0.01)
         assert got == [Event("knob", 0, 1, 127)] and src.rejected == 1
     finally:
         src.close()

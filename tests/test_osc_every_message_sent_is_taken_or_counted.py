@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 import socket
 import struct
-import time
 
 from livegan.control.osc import MAX_DEPTH, OscSource, messages_of, open_osc
 from livegan.control.patch import default_patch_path, load_patch
 from livegan.control.sources import Event
 from livegan.testing.osc_sender import message
+from livegan.testing.wait import wait_until
 
 PATCH = load_patch(default_patch_path())
 
@@ -25,9 +25,7 @@ def bundle(*elements: bytes) -> bytes:
 
 
 def _until_counted(src: OscSource, n: int) -> None:
-    end = time.monotonic() + 30  # a deadline for a busy machine, not a timing claim
-    while src.accepted + src.rejected < n and time.monotonic() < end:
-        time.sleep(0.01)
+    wait_until(lambda: src.accepted + src.rejected >= n, 30, 0.01)  # a deadline for a busy machine
 
 
 def test_a_2000_message_bundle_arrives_whole_through_the_server():

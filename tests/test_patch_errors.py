@@ -6,10 +6,9 @@ import os
 
 import pytest
 
-from livegan.errors import CLIError
-from livegan.errors import PatchError
 from livegan.control.patch import check_against_model, default_patch_path, load_patch, patches_dir
 from livegan.control.patch_write import dumps_patch, save_patch
+from livegan.errors import CLIError, PatchError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FX = '[[effect]]\ntype = "filter"\n'

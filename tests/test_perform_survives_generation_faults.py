@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from livegan.testing.faulty_models import perform_with_seed_notes, save_faulty
 from livegan.control.patch import default_patch_path, load_patch, replace
 from livegan.control.patch_write import save_patch
+from livegan.testing.faulty_models import perform_with_seed_notes, save_faulty
 
 SECONDS, SR = 10, 48000
 CASES = {  # name: (fault kind, words the last fault's text holds)
@@ -96,10 +96,10 @@ class _FailsLater:
 
 @pytest.mark.parametrize("kind", ["raise", "nan", "shape"])
 def test_render_keeps_the_previous_loop_through_faults_and_stays_deterministic(kind):
-    from livegan.testing.tiny import tiny_meta
-    from livegan.model import validate_meta
     from livegan.io.automation import Msg
+    from livegan.model import validate_meta
     from livegan.offline import render
+    from livegan.testing.tiny import tiny_meta
     from livegan.testing.wiring import identity_parts
 
     meta = validate_meta({**tiny_meta(), "format": 1})
@@ -131,8 +131,8 @@ def test_panel_shows_the_fault_count_and_the_models_words_verbatim():
 
 @pytest.mark.parametrize("bad", ["nan", "inf", "short", "long", "stereo", "int"])
 def test_a_bad_loop_never_reaches_a_bank_slot(bad):
-    from livegan.testing.tiny import tiny_meta
     from livegan.model import GenerationFault, validate_meta
+    from livegan.testing.tiny import tiny_meta
     from livegan.testing.wiring import identity_parts
 
     meta = validate_meta({**tiny_meta(), "format": 1})

@@ -11,9 +11,8 @@ import pytest
 import torch
 from conftest import run_cli
 
-from livegan.testing.tiny import make_tiny_generator, tiny_meta
-
 from livegan.model import META_NAME, ModelFileError, validate_meta
+from livegan.testing.tiny import make_tiny_generator, tiny_meta
 
 EVIL = "\x1b]0;pwned\x07\x1b[2Jevil\x9b31m\u202ename\nnext"
 
@@ -69,8 +68,8 @@ def _panel_text(patch_toml: str, tmp_path) -> str:
     from rich.console import Console
 
     from livegan.control.controller import Controller
-    from livegan.control.patch import check_against_model, load_patch
     from livegan.control.keyboard import KeyboardControl
+    from livegan.control.patch import check_against_model, load_patch
     from livegan.io.panel import panel
 
     path = tmp_path / "p.toml"

@@ -53,10 +53,10 @@ def test_busy_device_gives_one_clear_message(jack_server, monkeypatch):
     refusal is injected where sounddevice raises it."""
     import sounddevice as sd
 
-    from livegan.audio.output import AudioOutput
     from livegan.audio.engine import Engine
-    from livegan.testing.wiring import identity_controls
+    from livegan.audio.output import AudioOutput
     from livegan.model import validate_meta
+    from livegan.testing.wiring import identity_controls
 
     def refuse(*a, **k):
         raise sd.PortAudioError("Error opening OutputStream: Device unavailable [PaErrorCode -9985]")

@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from livegan.model import load_model
 from livegan.io.automation import Msg
+from livegan.model import load_model
 from livegan.offline import render
 from livegan.testing.wiring import identity_parts
 

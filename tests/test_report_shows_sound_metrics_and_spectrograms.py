@@ -10,7 +10,7 @@ import pytest
 
 from livegan.cli import main
 from livegan.testing.synth import write_loop_folder
-from train import report, band_metrics
+from train import band_metrics, report
 
 SOUND_KEYS = ("hiss", "hiss_train", "high_band_db", "high_band_db_train", "bandwidth_db",
               "morph_smoothness", "morph_max_step", "morph_median_random")

@@ -12,20 +12,20 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from livegan.testing import clock_sim
 from conftest import run_cli
-from livegan.testing.tiny import tiny_meta
-from livegan.testing.faulty_models import save_faulty
-from livegan.control.live import LiveControl
-from livegan.io.midi import MidiSource
+
 from livegan.audio.engine import tempo_limit
 from livegan.control.follow import PPQN
-from livegan.model import validate_meta
+from livegan.control.live import LiveControl
 from livegan.control.patch import default_patch_path, load_patch, replace
 from livegan.control.patch_write import save_patch
+from livegan.io.midi import MidiSource
 from livegan.io.perflog import PerfLog
+from livegan.model import validate_meta
 from livegan.performance import build
+from livegan.testing import clock_sim
+from livegan.testing.faulty_models import save_faulty
+from livegan.testing.tiny import tiny_meta
 
 SR, BLOCK = 48000, 256
 HI = dict(sample_rate=96000, loop_samples=192000)  # 2 s: one 4/4 bar at 120 BPM

@@ -12,6 +12,7 @@ from train.presets import paper, wavegan
 from train.state import Batches, make_state
 from train.waveform import waveform_step
 
+
 def test_minibatch_stddev_makes_d_see_the_batch_spread():
     p = apply_overrides(wavegan(), ["minibatch_std=true", "model_dim=2", "loop_samples=4096", "phase_shuffle=0"])
     d = Discriminator(p).eval()

@@ -9,6 +9,7 @@ from train.config import apply_overrides
 from train.models import phase_shuffle
 from train.presets import paper
 
+
 def test_shift_augment_rolls_real_loops_by_whole_16th_notes():
     p = apply_overrides(paper(), ["shift_augment=true"])
     x = torch.zeros(32, 1, p.loop_samples)

@@ -3,10 +3,11 @@ inside the loop where D can hear it), in separate batches or in one joint batch.
 from __future__ import annotations
 
 import torch
+from train_probes import impulse_state, real_impulses
 
 from train.config import apply_overrides
 from train.waveform import waveform_step
-from train_probes import impulse_state, real_impulses
+
 
 def test_real_and_fake_get_the_same_random_roll_before_d():
     s = impulse_state(seam_roll=True)

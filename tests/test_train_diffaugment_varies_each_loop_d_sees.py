@@ -3,12 +3,13 @@ silenced, differentiably, so G learns through it."""
 from __future__ import annotations
 
 import torch
+from train_probes import L, impulse_state, real_impulses
 
 from train.augment import diff_augment
 from train.config import apply_overrides
 from train.presets import paper
 from train.waveform import waveform_step
-from train_probes import L, impulse_state, real_impulses
+
 
 def _offset(pos: torch.Tensor) -> torch.Tensor:
     """Impulse positions on the circle -> signed offsets from sample 0."""

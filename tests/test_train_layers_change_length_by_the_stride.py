@@ -7,6 +7,7 @@ from train.config import apply_overrides
 from train.models import Discriminator, Generator
 from train.presets import paper, wavegan
 
+
 def test_every_layer_changes_length_by_exactly_the_stride():
     for p in (paper(), apply_overrides(wavegan(), ["model_dim=2"])):
         g, d = Generator(p), Discriminator(p)

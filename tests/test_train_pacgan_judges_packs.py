@@ -5,13 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from train_probes import L
 
 from train.config import apply_overrides, check
 from train.models import Discriminator
 from train.presets import paper, paper_plus, wavegan
 from train.state import Batches, TrainState, make_state
 from train.waveform import waveform_step
-from train_probes import L
+
 
 def test_pacgan_d_scores_each_pack_of_loops_from_all_of_its_loops():
     p = apply_overrides(paper(), ["pack=2"])

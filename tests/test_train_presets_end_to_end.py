@@ -9,8 +9,8 @@ import pytest
 from livegan.cli import main
 from livegan.model import read_meta
 from livegan.testing.synth import write_loop_folder
-from train.presets import PRESETS
 from train.band_metrics import HIGH_BAND_FLOOR_DB
+from train.presets import PRESETS
 
 # shrink each preset so 2 steps take seconds; the structure (arch, loss, rates, roll) is kept
 TINY = {

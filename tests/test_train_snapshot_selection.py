@@ -81,8 +81,8 @@ def test_the_kept_generator_is_the_best_scored_and_its_score_is_its_own(loop_fol
     g = Generator(p)
     g.load_state_dict(best["g"])
     loops = np.load(run / "data.npz")["loops"]
-    fd = logmel_metrics.frechet(logmel_metrics.features(loops, p.sample_rate).reshape(-1, logmel_metrics.N_MELS),
-                         logmel_metrics.features(render(g, ck["z_val"], "cpu"), p.sample_rate).reshape(-1, logmel_metrics.N_MELS))
+    feats = lambda x: logmel_metrics.features(x, p.sample_rate).reshape(-1, logmel_metrics.N_MELS)
+    fd = logmel_metrics.frechet(feats(loops), feats(render(g, ck["z_val"], "cpu")))
     assert fd == pytest.approx(best["fd"], rel=1e-6)
 
 

@@ -9,7 +9,7 @@ import torch
 
 from train.config import apply_overrides, check, with_arch
 from train.presets import spectral, wavegan
-from train.spectral import (MultiResolutionD, SpectralGenerator, anchors, circular_overlap_add, circular_stft)
+from train.spectral import MultiResolutionD, SpectralGenerator, anchors, circular_overlap_add, circular_stft
 
 SMALL = ["sample_rate=8192", "loop_samples=16384", "hop=64", "n_fft=256", "model_dim=8", "d_ffts=64,256",
          "d_width=4"]
@@ -83,7 +83,8 @@ def test_the_spectral_preset_is_44k_stereo_and_its_rules_are_checked():
     for bad, named in ((["hop=400"], "hop"), (["n_fft=1000"], "n_fft"), (["kernel=6"], "kernel"),
                        (["d_ffts=256,abc"], "d_ffts"), (["loss=wgan-gp"], "hinge"),
                        (["latent_dist=uniform"], "latent_dist"),
-                       (["sample_rate=8000", "loop_samples=1920", "beats_per_bar=1", "hop=80", "n_fft=160", "d_ffts=64,256"],
+                       (["sample_rate=8000", "loop_samples=1920", "beats_per_bar=1", "hop=80", "n_fft=160",
+                         "d_ffts=64,256"],
                         "rec_weight")):
         try:
             check(apply_overrides(p, bad))

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from train_probes import RecordingD  # records what D sees
 
 import train.waveform
 from train.config import apply_overrides, check
@@ -17,8 +18,6 @@ from train.models import CircularUpsample
 from train.presets import paper, paper_plus, wavegan
 from train.state import Batches, TrainState, make_state
 from train.waveform import waveform_step
-
-from train_probes import RecordingD  # records what D sees
 
 LOOPS = np.random.default_rng(0).uniform(-0.5, 0.5, (4, 1, 4096)).astype(np.float32)
 

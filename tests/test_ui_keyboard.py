@@ -5,15 +5,15 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
 
 from livegan.control.controller import Controller
-from livegan.control.patch import default_patch_path, load_patch, check_against_model
 from livegan.control.keyboard import KeyboardControl
+from livegan.control.patch import check_against_model, default_patch_path, load_patch
 from livegan.io.panel import panel
+from livegan.testing.wait import wait_until
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -76,12 +76,7 @@ def test_panel_and_keys_in_a_real_terminal_under_tmux(tmp_path):
             return subprocess.run(["tmux", "capture-pane", "-p", "-t", s], capture_output=True, text=True).stdout
 
         def wait_for(text, timeout=15):
-            end = time.monotonic() + timeout
-            while time.monotonic() < end:
-                if text in pane():
-                    return True
-                time.sleep(0.1)
-            return False
+            return wait_until(lambda: text in pane(), timeout, 0.1)
         assert wait_for("dir 1"), pane()
         subprocess.run(["tmux", "send-keys", "-t", s, "1", "]", "]", "]", "]", "x", "a"], check=True)
         assert wait_for("save 1"), pane()
@@ -89,9 +84,7 @@ def test_panel_and_keys_in_a_real_terminal_under_tmux(tmp_path):
         assert "0.56" in p.split("dir 1")[1].splitlines()[0]  # 0.5 + 4/64, shown to two places
         assert "seed 1" in p and "■□" in p
         subprocess.run(["tmux", "send-keys", "-t", s, "Q"], check=True)
-        end = time.monotonic() + 10
-        while not done.exists() and time.monotonic() < end:
-            time.sleep(0.1)
+        wait_until(done.exists, 10, 0.1)
         assert done.exists() and done.read_text().strip() == "0"
     finally:
         subprocess.run(["tmux", "kill-session", "-t", s], capture_output=True)

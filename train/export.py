@@ -15,9 +15,9 @@ import os
 import numpy as np
 import torch
 
+import train.presets  # noqa: F401  (registers the built-in architectures a checkpoint may name)
 from livegan.errors import ModelFileError, first_line
 from livegan.model import FORMAT_VERSION, META_NAME, LoopModel, jit_quiet, sample_latent, validate_meta
-import train.presets  # noqa: F401  (registers the built-in architectures a checkpoint may name)
 from train import archs, checkpoint
 from train.config import check, from_dict
 from train.directions import NonFiniteOutput, ganspace
@@ -142,7 +142,8 @@ def export_run(run_dir, path, n_directions: int = 16, quiet: bool = False, which
         g = build_generator(p, weights)
     except RuntimeError as e:  # load_state_dict: a page of size mismatches, or an allocation that fails
         why = next((ln.strip() for ln in str(e).splitlines() if "size mismatch" in ln or "key" in ln), first_line(e))
-        raise checkpoint.CheckpointError(f"{where}: its generator weights do not fit its preset ({why[:160]})") from None
+        raise checkpoint.CheckpointError(
+            f"{where}: its generator weights do not fit its preset ({why[:160]})") from None
     try:
         dirs, sigmas = ganspace(g, p.latent_dim, p.latent_dist, k=n_directions)
     except NonFiniteOutput as e:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from train.logmel_metrics import pca_2d
 from train.band_metrics import power_spectrogram_db
+from train.logmel_metrics import pca_2d
 
 SPEC_RANGE_DB = 80.0  # spectrogram colour scale: from the loudest bin of the figure down this far
 

@@ -255,8 +255,8 @@ def reference(folder, seconds: float = 2.0, channels: int = 1) -> np.ndarray:
 
     One reference for every preset, whatever rate it trains at (see the module docstring).
     """
-    from train.data import prepare
     from train.config import Preset
+    from train.data import prepare
 
     n = int(round(seconds * ANALYSIS_SR))
     return prepare(folder, Preset(sample_rate=ANALYSIS_SR, loop_samples=n, channels=channels), quiet=True)

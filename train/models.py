@@ -76,7 +76,8 @@ class Generator(nn.Module):
             if p.upsample == "transposed":
                 layers.append(nn.ConvTranspose1d(chans[i], chans[i + 1], p.kernel, p.stride, pad, out_pad))
             else:  # resize, then a same-length conv: no checkerboard of uneven kernel overlap (Odena et al. 2016)
-                layers.append(CircularUpsample(p.stride, p.upsample, extra=p.kernel // 2))  # wrapped margin for the conv
+                # with a wrapped margin for the conv
+                layers.append(CircularUpsample(p.stride, p.upsample, extra=p.kernel // 2))
                 layers.append(nn.Conv1d(chans[i], chans[i + 1], p.kernel, 1, 0))
             if not last:
                 if p.batchnorm:
@@ -151,7 +152,8 @@ class Discriminator(nn.Module):
         flat = (chans[-1] + int(self.mbstd)) * l_last
         self.pool = p.minibatch_disc_pool
         md_in = (chans[-1] + int(self.mbstd)) * (l_last // self.pool)
-        self.mbdisc = MinibatchDiscrimination(md_in, p.minibatch_disc, p.minibatch_disc_dim) if p.minibatch_disc else None
+        self.mbdisc = (MinibatchDiscrimination(md_in, p.minibatch_disc, p.minibatch_disc_dim)
+                       if p.minibatch_disc else None)
         self.out = nn.Linear(flat + p.minibatch_disc, 1)
 
     def forward(self, x: torch.Tensor, return_features: bool = False):
@@ -211,7 +213,8 @@ def check_networks(p: Preset) -> None:
             y = g(torch.zeros(2 * p.pack, p.latent_dim))  # (2 * pack, C, L)
             d(y)
     except (RuntimeError, ValueError, IndexError) as e:
-        raise ValueError(f"preset {p.name!r}: these settings build no working networks ({first_line(e, None)})") from None
+        raise ValueError(f"preset {p.name!r}: these settings build no working networks "
+                         f"({first_line(e, None)})") from None
     if tuple(y.shape[1:]) != (p.channels, p.loop_samples):
         raise ValueError(f"preset {p.name!r}: G makes loops of shape {tuple(y.shape[1:])}, "
                          f"not (channels, loop_samples) = ({p.channels}, {p.loop_samples})")

@@ -50,7 +50,8 @@ def _morph(g, p: Preset) -> dict:
         m = logmel_metrics.morph_smoothness(lambda z: render(g, torch.from_numpy(z), torch.device("cpu")), p.latent_dim,
                                      p.latent_dist, dirs[0], float(sigmas[0]), p.sample_rate)
     except Exception as e:  # a new architecture without head(), a degenerate PCA: the report goes on
-        warnings.warn(f"report: morph smoothness of knob 0 not computed ({type(e).__name__}: {e})")
+        warnings.warn(f"report: morph smoothness of knob 0 not computed ({type(e).__name__}: {e})",
+                      stacklevel=2)
         m = dict.fromkeys(("max_step", "median_random", "smoothness"), float("nan"))
     return {"morph_smoothness": m["smoothness"], "morph_max_step": m["max_step"],
             "morph_median_random": m["median_random"]}

@@ -18,8 +18,16 @@ import torch.nn as nn
 
 from train import archs, losses
 from train.config import Preset, field
-from train.spectral import (REC_FFTS, MultiResolutionD, MultiResolutionSTFTLoss, SpectralGenerator, SpectralPlayer,
-                            anchors, init_from_data, resolutions)
+from train.spectral import (
+    REC_FFTS,
+    MultiResolutionD,
+    MultiResolutionSTFTLoss,
+    SpectralGenerator,
+    SpectralPlayer,
+    anchors,
+    init_from_data,
+    resolutions,
+)
 from train.state import TrainState, frozen, sample_z
 
 

@@ -26,7 +26,6 @@ from train.presets import get_preset
 from train.selection import Previewer
 from train.state import Batches, TrainState, make_state
 
-
 PHYSICAL_CORES = torch.get_num_threads()  # torch's default before anything sets it: the physical cores
 
 

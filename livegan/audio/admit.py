@@ -23,8 +23,12 @@ it allocates no array, takes no lock and never waits.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:  # annotations only: nothing more is imported at run time
+    from livegan.audio.engine import Engine
 
 ADMIT_RING = 1024  # admission frames kept per batch number (the control side drains far sooner)
 A_VER, A_BATCH, A_TEMPO, A_LOC_N, A_LOC_BEAT, A_LOC_FRAME, A_RUN = range(7)
@@ -54,9 +58,10 @@ class Admitter:
         self._set = np.full(n, math.nan)  # what the engine and chain were last given (audio thread)
         self._set[A_LOC_N] = 0.0
         self._set[A_RUN] = 1.0
-        self.engine = self.fx = None
+        self.engine: Engine | None = None
+        self.fx = None
 
-    def bind(self, engine, fx) -> None:
+    def bind(self, engine: Engine | None, fx) -> None:
         self.engine, self.fx = engine, fx
 
     def adopt(self) -> None:
@@ -69,7 +74,7 @@ class Admitter:
         if self.fx is not None:
             if not math.isnan(cur[A_TEMPO]):
                 self.fx.set_tempo(cur[A_TEMPO])
-            self._apply_fx(cur)
+            self._apply_fx(self.fx, cur)
 
     @property
     def admitted(self) -> int:
@@ -138,10 +143,10 @@ class Admitter:
             if fx is not None:
                 fx.set_tempo(t)
         if fx is not None:
-            self._apply_fx(cur)
+            self._apply_fx(fx, cur)
 
-    def _apply_fx(self, cur) -> None:
-        done, fx = self._set, self.fx
+    def _apply_fx(self, fx, cur) -> None:
+        done = self._set
         for i, name in enumerate(self.names):
             v = cur[N_HEAD + i]
             if not math.isnan(v) and v != done[N_HEAD + i]:

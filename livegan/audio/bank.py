@@ -51,7 +51,7 @@ class LoopBank:
         if a.fresh:
             self.pub["slot"] = -1
         self._last = -1  # last published slot (generator-side bookkeeping)
-        self._last_beat = None
+        self._last_beat: int | None = None
         self._next_id = 0
 
     def acquire(self) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -21,11 +21,13 @@ from livegan.audio.state import ENGINE, LIMITER, PUB, RING, TRACK, rows
 from livegan.audio.transport import MAX_BPM, MIN_BPM, Transport, quantum_beats
 from livegan.faults import GenFaults, checked_loop
 
+if TYPE_CHECKING:  # annotations only: nothing more is imported at run time
+    from livegan.model import ModelMeta
 
 LOOP_Z_KEPT = 64  # z of the newest loops kept by id: far more than the bank's slots, so a playing loop's is kept
 
 
-def tempo_limit(meta, sample_rate: int, step: bool = False) -> float:
+def tempo_limit(meta: ModelMeta, sample_rate: int, step: bool = False) -> float:
     """The fastest tempo (BPM, to 3 decimals, rounded down) at which the kernel can read ``meta``'s
     loops at ``sample_rate``: faster reads more than ``dsp.MAX_STEP`` source samples per output frame,
     which the slot guards and the interpolator are not sized for. With ``step``: the read step per BPM.
@@ -34,7 +36,7 @@ def tempo_limit(meta, sample_rate: int, step: bool = False) -> float:
     return per_bpm if step else math.floor(dsp.MAX_STEP / per_bpm * 1000.0) / 1000.0
 
 
-def start_tempo_problem(meta, sample_rate: int, tempo, where: str) -> str | None:
+def start_tempo_problem(meta: ModelMeta, sample_rate: int, tempo, where: str) -> str | None:
     """One line saying why ``meta`` cannot start at ``tempo`` (None: the model's bpm) at
     ``sample_rate``, or None when it can. ``where`` names the setting (a patch field). Main thread."""
     lim = tempo_limit(meta, sample_rate)
@@ -60,7 +62,7 @@ class Controls(Protocol):
     def snapshot(self) -> tuple:
         """The control state a loop is generated from; its first item is ``seq``. Generator thread."""
 
-    def z(self, meta, snapshot) -> np.ndarray:
+    def z(self, meta: ModelMeta, snapshot) -> np.ndarray:
         """The (latent_dim,) float32 z ``snapshot`` means for ``meta``. Generator thread (or the render loop)."""
 
     def admit(self, state) -> None:
@@ -122,7 +124,7 @@ class Engine:
     and runs in place after the mix, before the limiter, on the audio thread (same rules as
     ``process``). Built with its controls and effects by ``livegan.performance.build``."""
 
-    def __init__(self, meta, controls: Controls, sample_rate: int = 48000, channels: int = 2,
+    def __init__(self, meta: ModelMeta, controls: Controls, sample_rate: int = 48000, channels: int = 2,
                  quantize: str = "bar", crossfade_ms: float = 40.0, tempo: float | None = None, fx=None,
                  n_slots: int = 6, limiter_dbfs: float = -0.3, limiter_release_ms: float = 80.0,
                  log_size: int = 16384, record_ring_frames: int = 0, take_ring_frames: int = 0, arena=None):
@@ -148,6 +150,7 @@ class Engine:
         self.rings = [(a.array(f"engine.ring{i}", (max(1, int(n)), self.channels), np.float32),
                        a.array(f"engine.rst{i}", 1, RING))
                       for i, n in enumerate((record_ring_frames, take_ring_frames))]
+        self.ring: np.ndarray | None
         self.ring, self.rst = self.rings[0] if record_ring_frames else (None, self.rings[0][1])
         self.transport = Transport(self.state, meta.beats_per_bar)
         self.crossfade_ms = float(crossfade_ms)
@@ -281,7 +284,7 @@ class Engine:
         """Play on without the effects chain (it raised in the callback); its admission goes too.
         Audio thread (the exceptional path)."""
         self.fx = None
-        adm = getattr(self.controls, "admitter", self.controls)
+        adm: Any = getattr(self.controls, "admitter", self.controls)  # EngineControls, or an Admitter
         if getattr(adm, "fx", None) is not None:
             adm.fx = None
 

@@ -41,7 +41,7 @@ import ctypes
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import Callable, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
@@ -106,7 +106,7 @@ class Effect:
 def default_effect(effect_type: str) -> Effect:
     """An effect of this type with every parameter at its default."""
     return Effect(type=effect_type, params={p: v.default for p, v in EFFECTS[effect_type].params.items()})
-_SERVER = {"server": None, "key": None, "chain": None}
+_SERVER: dict[str, Any] = {"server": None, "key": None, "chain": None}
 
 
 def _import_pyo():
@@ -174,8 +174,9 @@ class FxChain:
         self._objs.append(src)
         for e in effects:
             for p, v in e.params.items():
-                self.sig[f"{e.type}.{p}"] = pyo.SigTo(self._param_value(e.type, p, v), time=SMOOTH_S, init=self._param_value(e.type, p, v))
-            g = lambda p: self.sig[f"{e.type}.{p}"]  # noqa: E731
+                self.sig[f"{e.type}.{p}"] = pyo.SigTo(self._param_value(e.type, p, v), time=SMOOTH_S,
+                                                      init=self._param_value(e.type, p, v))
+            g = lambda p, t=e.type: self.sig[f"{t}.{p}"]  # build() calls g at once; t binds this effect
             wet, keep = EFFECTS[e.type].build(pyo, src, g, e)
             self._objs += keep
             on = pyo.SigTo(0.0 if e.bypass else 1.0, time=SMOOTH_S, init=0.0 if e.bypass else 1.0)

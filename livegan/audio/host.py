@@ -22,8 +22,12 @@ from __future__ import annotations
 
 import multiprocessing as mp
 from types import SimpleNamespace
+from typing import TYPE_CHECKING, cast
 
 from livegan.errors import CLIError
+
+if TYPE_CHECKING:  # annotations only: nothing more is imported at run time
+    from livegan.model import ModelMeta
 
 META_FIELDS = ("name", "sample_rate", "loop_samples", "channels", "bars", "beats_per_bar", "bpm")
 START_S = 120.0  # the child's imports and kernel warm-up on a slow, busy machine
@@ -83,14 +87,15 @@ def _child_open(spec: dict):
     from livegan.audio.output import AudioOutput
 
     arena = Arena.attach(spec["arena"])
-    meta = SimpleNamespace(**spec["meta"])
+    meta = cast("ModelMeta", SimpleNamespace(**spec["meta"]))  # the fields the engine reads (META_FIELDS)
     chain = None
     if spec["effects"]:
         from livegan.audio.fx import FxChain
 
         chain = FxChain(spec["effects"], spec["rate"], spec["channels"], bpm=spec["fx_bpm"])
     adm = Admitter(arena, spec["patch_effects"])  # the staged record's layout: the patch's, chain or not
-    engine = Engine(meta, adm, fx=chain, arena=arena, **spec["engine"])
+    # this process plays and admits; the controls a generator reads (seq, snapshot, z) are the main process's
+    engine = Engine(meta, adm, fx=chain, arena=arena, **spec["engine"])  # type: ignore[arg-type]
     adm.bind(engine, chain)
     adm.adopt()
     out = AudioOutput(engine, device=spec["device"], samplerate=spec["rate"], blocksize=spec["blocksize"],
@@ -126,7 +131,8 @@ class AudioProcess:
                     device=device, blocksize=self.blocksize, latency=latency,
                     engine=dict(sample_rate=e.sample_rate, channels=e.channels, quantize=e.quantize,
                                 crossfade_ms=e.crossfade_ms, tempo=e.transport.tempo, n_slots=e.bank.slots.shape[0],
-                                log_size=e.log.shape[0], record_ring_frames=e.rings[0][0].shape[0] if e.ring is not None else 0,
+                                log_size=e.log.shape[0],
+                                record_ring_frames=e.rings[0][0].shape[0] if e.ring is not None else 0,
                                 take_ring_frames=e.rings[1][0].shape[0]))
         ctx = mp.get_context("spawn")  # never fork a process that may hold a PortAudio stream or torch threads
         self._conn, child = ctx.Pipe()

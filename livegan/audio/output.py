@@ -13,12 +13,15 @@ Threads: ``AudioOutput.callback`` runs on the PortAudio thread; the rest on main
 from __future__ import annotations
 
 import time
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
 from livegan.audio.state import COUNTS
 from livegan.errors import CLIError
+
+if TYPE_CHECKING:  # annotations only: nothing more is imported at run time
+    from livegan.audio.engine import Engine
 
 
 @runtime_checkable
@@ -145,7 +148,7 @@ class AudioOutput:
     """An ``OutputBackend`` on sounddevice: a running output stream feeding ``engine.process``. Stats are
     plain numbers (lock-free)."""
 
-    def __init__(self, engine, device=None, samplerate: int | None = None, blocksize: int = 256,
+    def __init__(self, engine: Engine, device=None, samplerate: int | None = None, blocksize: int = 256,
                  latency="low", channels: int | None = None, stat_blocks: int = 1 << 20, arena=None):
         """``arena`` (``livegan.audio.arena``): where the counters live (shared with the control
         process when this runs in the audio process); None: this process's memory."""

@@ -17,10 +17,10 @@ import os
 import sys
 import time
 
-from livegan.errors import CLIError
 from livegan.audio.fx import EFFECTS, default_effect
 from livegan.control.patch import Knob, Patch, load_patch
 from livegan.control.patch_write import save_patch
+from livegan.errors import CLIError
 
 MOVES = 3
 DEFAULT_FX_KNOBS = ("filter.cutoff", "filter.q", "drive.amount", "delay.mix", "reverb.mix")
@@ -150,9 +150,8 @@ def save_learned(patch: Patch, path: str) -> str:
 def cli_learn(args) -> int:
     import rtmidi
 
-    from livegan.io.midi_ports import CLIENT, choose_api, resolve_port
-
     from livegan.files import check_writable
+    from livegan.io.midi_ports import CLIENT, choose_api, resolve_port
 
     path = args.patch
     if os.path.isfile(path):

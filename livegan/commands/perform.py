@@ -40,8 +40,8 @@ from livegan.control.osc import open_osc
 from livegan.control.patch import default_patch_path, load_patch
 from livegan.control.sources import KeySource, close_sources
 from livegan.errors import CLIError, shown
-from livegan.generate.scheduler import GeneratorThread, first_loop, stop_generator
 from livegan.files import check_target, check_writable
+from livegan.generate.scheduler import GeneratorThread, first_loop, stop_generator
 from livegan.io.journal import unfinished_takes
 from livegan.io.loops import LoopSaver, perform_folder
 from livegan.io.midi import MidiHandler, MidiInput, MidiSource
@@ -119,8 +119,9 @@ class Show:
         args = self.args
         self.model_path = _check_args(args)
         self.patch = patch = load_patch(args.patch or default_patch_path())
-        self.osc = open_osc(getattr(args, "osc", None), getattr(args, "osc_host", None))  # a port in use: before the model
-        patch.clock = "link" if getattr(args, "link", False) else patch.clock  # --link: as the patch said it (the panel too)
+        # OSC before the model (a port in use fails first); --link: as if the patch said it (the panel too)
+        self.osc = open_osc(getattr(args, "osc", None), getattr(args, "osc_host", None))
+        patch.clock = "link" if getattr(args, "link", False) else patch.clock
         # the stream's parameters first: a wrong device fails before the model loads
         import sounddevice as sd  # (JACK must already run: PortAudio scans now)
 
@@ -163,7 +164,8 @@ class Show:
             self.midi_in = MidiInput(midi_spec, handler=MidiHandler(channel=self.patch.channel)).start()
             import rtmidi
 
-            if self.midi_in.api == rtmidi.API_UNIX_JACK:  # JACK MIDI arrives with the next cycle: half a period late on average
+            # JACK MIDI arrives with the next cycle: half a period late on average
+            if self.midi_in.api == rtmidi.API_UNIX_JACK:
                 self.midi_in.clock.latency_s = 0.5 * args.blocksize / rate
         midi = self.midi_in is not None
         self.sources = [s for s in (  # polled in this order; a new source is one more entry here
@@ -209,7 +211,8 @@ class Show:
         print(f"livegan perform: {engine.meta.name} on '{self.out.device_name}' at {self.rate} Hz, "
               f"{args.blocksize}-frame blocks, {engine.transport.tempo:g} BPM, quantize {patch.quantize}, "
               f"patch {patch.name}"
-              + (f", MIDI {self.midi_in.port_name}" if self.midi_in else ", computer keyboard" if self.interactive else "")
+              + (f", MIDI {self.midi_in.port_name}" if self.midi_in
+                 else ", computer keyboard" if self.interactive else "")
               + (f", OSC on {self.osc.host}:{self.osc.port}" if self.osc else "")
               + (f", Ableton Link ({self.link.peers} peers)" if self.link else "")
               + (f", recording {takes.rec.path} + {os.path.splitext(os.path.basename(takes.rec.path))[0]}.mid"

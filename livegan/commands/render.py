@@ -21,8 +21,8 @@ from livegan.errors import CLIError
 def cli_render(args) -> int:
     from livegan.cli import RENDER_MAX_SECONDS
     from livegan.control.patch import default_patch_path, load_patch
-    from livegan.io.automation import take_start
     from livegan.files import check_target
+    from livegan.io.automation import take_start
     from livegan.io.journal import automation_events
     from livegan.model import SAMPLERATE_RANGE, default_model_path
     from livegan.offline import check_output, render_automation

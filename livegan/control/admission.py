@@ -4,6 +4,7 @@ staged by the control thread and admitted by the audio thread at a block's first
 from __future__ import annotations
 
 import collections
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -12,6 +13,9 @@ from livegan.audio.arena import Arena
 from livegan.control.controller import Controller
 from livegan.control.patch import Patch
 
+if TYPE_CHECKING:  # annotations only: nothing more is imported at run time
+    from livegan.audio.engine import Engine
+    from livegan.model import ModelMeta
 
 # ---------------------------------------------------------------- the engine side
 
@@ -51,17 +55,18 @@ class EngineControls:
         self.c = controller
         self.fx = fx
         self.fx_on = fx is not None or remote_fx  # knobs of effects are staged for a chain (here or there)
-        self.engine = None  # set by bind(): from then on the engine's blocks admit batches
+        self.engine: Engine | None = None  # set by bind(): from then on the engine's blocks admit batches
         self.channel = None if controller.patch.channel is None else controller.patch.channel - 1
         self.admitter = Admitter(arena or Arena(), controller.patch.effects)
         self.admitter.bind(None, fx)
         self.admit_frame = self.admitter.admit_frame
-        self._snaps = [None] * ADMIT_RING  # batch % ADMIT_RING -> its z snapshot (control thread writes)
+        self._snaps: list[Any] = [None] * ADMIT_RING  # batch % ADMIT_RING -> its z snapshot (control thread writes)
         self.batch = 0  # batches staged (control thread)
         # (batch, snapshot, fx params, bypass, tempo, locate (n, beat, frame), running)
-        self._staged = (0, (controller.version, controller.z()), {}, {}, None, (0, 0.0, 0), True)
+        self._staged: tuple[int, tuple, dict, dict, float | None, tuple[int, float, int], bool] = (
+            0, (controller.version, controller.z()), {}, {}, None, (0, 0.0, 0), True)
         self._snaps[0] = self._staged[1]
-        self._tempo = None  # tempo asked for by stage_tempo (control thread)
+        self._tempo: float | None = None  # tempo asked for by stage_tempo (control thread)
         self._loc = (0, 0.0, 0)  # locates asked for by stage_locate
         self._run = True
         self.generated: list[tuple[int, int]] = []  # (frame, seq) per generated loop (generator thread)
@@ -72,7 +77,7 @@ class EngineControls:
         self.frame_fn = lambda: -1
         self.sync(force=True)
 
-    def bind(self, engine) -> None:
+    def bind(self, engine: Engine) -> None:
         """The engine that admits batches from now on, and whose transport frame ``generated`` notes
         (``livegan.performance.build`` calls it once the engine exists). Main thread."""
         self.engine = engine
@@ -89,7 +94,7 @@ class EngineControls:
         """Changes whenever a new loop is wanted (the admitted z's version). Generator thread."""
         return self.snapshot()[0]
 
-    def z(self, meta, snapshot) -> np.ndarray:
+    def z(self, meta: ModelMeta, snapshot) -> np.ndarray:
         """Generator thread: the z of a snapshot made by ``sync``."""
         self.generated.append((int(self.frame_fn()), int(snapshot[0])))
         return snapshot[1]
@@ -161,7 +166,7 @@ class EngineControls:
         self.admitter.admit(state)
 
 
-def controller_for(patch: Patch, meta, seed: int = 0) -> tuple[Controller, Patch, list]:
+def controller_for(patch: Patch, meta: ModelMeta, seed: int = 0) -> tuple[Controller, Patch, list]:
     """A Controller for a model: knobs for directions the model lacks are dropped (with warnings)."""
     from livegan.control.patch import check_against_model
 

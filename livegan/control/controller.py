@@ -11,12 +11,18 @@ import math
 
 import numpy as np
 
-from livegan.control.mapping import (fx_knob_to_param, knob_to_range, latent_point, morph,
-                                     neutral_knob, range_to_knob, takeover)
-from livegan.model import seed_z
 from livegan.audio.fx import EFFECTS
+from livegan.control.mapping import (
+    fx_knob_to_param,
+    knob_to_range,
+    latent_point,
+    morph,
+    neutral_knob,
+    range_to_knob,
+    takeover,
+)
 from livegan.control.patch import Patch
-
+from livegan.model import seed_z
 
 # ---------------------------------------------------------------- state
 
@@ -121,7 +127,9 @@ class Controller:
 
     def recall(self, i: int) -> None:
         """Snapshot i becomes the base; direction knobs go neutral and must be picked up again."""
-        self.base = self.snapshots[i].copy()
+        z = self.snapshots[i]
+        assert z is not None, "recall() of a pad with no snapshot"  # on_note stores one first
+        self.base = z.copy()
         self.morph_t = None
         for cc, k in self.knobs.items():
             if k.direction is not None:
@@ -146,14 +154,14 @@ class Controller:
         za, zb = self.snapshots[a - 1], self.snapshots[b - 1]
         if za is None or zb is None:
             return None
-        return za, zb
+        return za, zb, self.morph_t
 
     def z(self) -> np.ndarray:
         """The current latent point (D,) float32."""
         base = self.base
         ends = self._morph_ends()
         if ends is not None:
-            base = morph(ends[0], ends[1], self.morph_t, self.dist)
+            base = morph(ends[0], ends[1], ends[2], self.dist)
         return latent_point(base, self.directions, self.sigmas, self.offsets_sigma(), self.dist)
 
     def fx_params(self) -> dict:

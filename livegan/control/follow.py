@@ -36,7 +36,7 @@ class ClockFollower:
         self._i = np.zeros(window, np.float64)  # ring of tick indices
         self._n = 0  # ticks ever received
         self._start = 0  # index of the first tick in the current window
-        self._t0 = None
+        self._t0: float | None = None
         self._a = 0.0  # fit: t = a + b * i (relative time)
         self._b = 0.0
         self._off = 0  # consecutive same-side outliers
@@ -158,7 +158,7 @@ class FrameClock:
     def __init__(self, ring: np.ndarray, calls_fn, sample_rate: int, latency_s: float = 0.0):
         self.ring, self.calls_fn, self.sr, self.latency_s = ring, calls_fn, float(sample_rate), latency_s
         self._seen = 0
-        self.offset = None  # seconds: time of frame 0 at the callback
+        self.offset: float | None = None  # seconds: time of frame 0 at the callback
 
     def update(self) -> bool:
         n = int(self.calls_fn()) - 1  # the newest row may be half written: stop before it
@@ -173,7 +173,9 @@ class FrameClock:
         return self.offset is not None
 
     def time_of(self, frame: float) -> float:
+        assert self.offset is not None, "update() has not yet seen a callback"
         return self.offset + frame / self.sr + self.latency_s
 
     def frame_at(self, t: float) -> float:
+        assert self.offset is not None, "update() has not yet seen a callback"
         return (t - self.latency_s - self.offset) * self.sr

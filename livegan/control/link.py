@@ -23,15 +23,20 @@ and ``beats_at(t)`` asks the captured session state for the beat at the Link tim
 step), so the two clocks' rates never drift apart in it.
 
 Threads: Link's own (network, timers) are the library's and never call into Python here (no
-callbacks are set); every method here runs on the control thread. Link finds peers by UDP multicast: tests and benchmarks run
-it in a private network namespace (``livegan.testing.netns``).
+callbacks are set); every method here runs on the control thread. Link finds peers by UDP multicast:
+tests and benchmarks run it in a private network namespace (``livegan.testing.netns``).
 """
 from __future__ import annotations
 
+import math
 import time
+from typing import TYPE_CHECKING
 
 from livegan.control.sources import Event
 from livegan.errors import CLIError
+
+if TYPE_CHECKING:  # annotations only: nothing more is imported at run time
+    from livegan.audio.engine import Engine
 
 
 def open_link(bpm: float):
@@ -43,7 +48,7 @@ def open_link(bpm: float):
     return Link(float(bpm))
 
 
-def join_link(engine) -> "LinkTempo":
+def join_link(engine: Engine) -> LinkTempo:
     """The show's Link session: the engine's tempo to start with (a session already there keeps its
     own), the loop's bar as the quantum. Main thread (``livegan perform``)."""
     return LinkTempo(engine.transport.tempo, engine.transport.beats_per_bar)
@@ -66,16 +71,16 @@ class LinkTempo:
         state.setIsPlaying(True, link.clock().micros())
         link.commitAppSessionState(state)
         link.enabled = True
-        self._said = None  # the transport the last poll gave out (None: nothing yet)
+        self._said: bool | None = None  # the transport the last poll gave out (None: nothing yet)
         self._anchor()
 
     def _anchor(self) -> None:
-        clock, best = self.link.clock(), None
+        clock, best = self.link.clock(), (math.inf, 0, 0.0)
         for _ in range(3):
             a = time.monotonic()
             us = clock.micros()
             b = time.monotonic()
-            if best is None or b - a < best[0]:
+            if b - a < best[0]:
                 best = (b - a, us, 0.5 * (a + b))
         self._state = self.link.captureAppSessionState()
         self._us0, self._t0 = best[1], best[2]

@@ -4,10 +4,14 @@ source -> the engine's tempo and beat grid.
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from livegan.audio.transport import MAX_BPM, MIN_BPM
 from livegan.control.admission import EngineControls
 from livegan.control.sources import ControlSource, Event, TempoSource, close_sources, midi_bytes
+
+if TYPE_CHECKING:  # annotations only: nothing more is imported at run time
+    from livegan.audio.engine import Engine
 
 
 class LiveControl:
@@ -40,7 +44,7 @@ class LiveControl:
     RESYNC_S = 0.015  # a larger phase error re-locates the grid instead (ducked, click-free)...
     RESYNC_EVERY_S = 1.0  # ...at most this often (right after a Start the clock's tempo is still settling)
 
-    def __init__(self, ec: EngineControls, engine, sources=(), perflog=None, frame_clock=None, now=None):
+    def __init__(self, ec: EngineControls, engine: Engine, sources=(), perflog=None, frame_clock=None, now=None):
         self.ec, self.engine, self.perflog = ec, engine, perflog
         self.sources = list(sources)  # ControlSources and at most one TempoSource, in the order polled
         self._polled = [s for s in self.sources if isinstance(s, ControlSource)]
@@ -62,7 +66,7 @@ class LiveControl:
         self._pending: list = []  # (batch, [raw MIDI or ("tempo", bpm)]) waiting for admission
         self.warn = None  # callable(text): one line for the performer (a clock tempo held at the model's limit)
         self._held = False  # the clock's tempo is above what the model can play here
-        self._asked = None  # livegan's own tempo (``ask_tempo``), for the next step
+        self._asked: float | None = None  # livegan's own tempo (``ask_tempo``), for the next step
 
     def frame(self) -> int:
         return self.engine.transport.frame
@@ -132,9 +136,9 @@ class LiveControl:
                 if not ev.applied:
                     self._apply(ev, msgs)
         if self._asked is not None:
-            self._own_tempo(msgs)
+            self._own_tempo(self._asked, msgs)
         if self.tempo_source is not None:
-            self._follow_clock(msgs)
+            self._follow_clock(self.tempo_source, msgs)
         b = self.ec.sync(force=bool(msgs))  # keys reached the Controller directly: publish them too
         if msgs:
             self._pending.append((b, msgs))
@@ -149,8 +153,8 @@ class LiveControl:
         a MIDI clock keeps the lead), or with none, staged and logged. Control thread."""
         self._asked = float(bpm)
 
-    def _own_tempo(self, msgs) -> None:
-        bpm, self._asked = self._asked, None
+    def _own_tempo(self, bpm: float, msgs) -> None:
+        self._asked = None
         if self.tempo_source is not None:
             self.tempo_source.publish(bpm, self.engine.transport.beat_at(self.frame()), self.now())
             return
@@ -211,11 +215,10 @@ class LiveControl:
         fc = self.frame_clock
         return fc.time_of(frame) if fc is not None and fc.offset is not None else self.now()
 
-    def _follow_clock(self, msgs) -> None:
+    def _follow_clock(self, clk: TempoSource, msgs) -> None:
         """Tempo from the clock; with its transport running (after Start / Continue), the beat grid
         locked to its song position: a locate to get there, then a small tempo nudge (a phase-locked
         loop) keeps the beat heard at the output within a few ms of the clock's."""
-        clk = self.tempo_source
         bpm = clk.tempo_bpm
         if bpm <= 0:
             return

@@ -11,8 +11,6 @@ import math
 
 import numpy as np
 
-
-
 PICKUP_EPS = 1.5 / 127  # a knob "meets" its value within 1.5 MIDI steps
 
 

@@ -38,7 +38,7 @@ from __future__ import annotations
 import collections
 import math
 import threading
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from livegan.audio.transport import MAX_BPM, MIN_BPM
 from livegan.control.osc_wire import MAX_DEPTH, OscRejected, messages_of, whole  # noqa: F401  (the wire format)
@@ -113,10 +113,10 @@ def osc_target(patch, address: str, args, max_bpm: float = MAX_BPM, tempo: bool 
         return Target(("knob", i), Event("knob", ch, i, _unit(address, args)))
     if name == "fx" and len(rest) == 2:
         param = f"{rest[0]}.{rest[1]}"
-        i = next((i for i, k in enumerate(patch.knobs) if k.effect == param), None)
-        if i is None:
+        j = next((i for i, k in enumerate(patch.knobs) if k.effect == param), None)
+        if j is None:
             raise OscRejected("unmapped", f"{address}: the patch has no knob for {param}")
-        return Target(("knob", i), Event("knob", ch, i, _unit(address, args)))
+        return Target(("knob", j), Event("knob", ch, j, _unit(address, args)))
     if rest:
         raise OscRejected("address", f"{address[:64]}: not a livegan address")
     if name == "morph":
@@ -159,7 +159,8 @@ class OscSource:
         self._ring: collections.deque = collections.deque()  # at most RING events
         self._said: set = set()
         self._news: collections.deque = collections.deque()  # warnings for the control thread
-        self._server = self._thread = None
+        self._server: Any = None  # a pythonosc BlockingOSCUDPServer, once open()
+        self._thread: threading.Thread | None = None
 
     def open(self) -> "OscSource":
         """Bind the UDP socket: a port in use or a bad host is one ``CLIError`` line. Main thread."""
@@ -173,7 +174,8 @@ class OscSource:
                 return True  # every datagram reaches ``receive``, so one that is not OSC is counted
 
         try:
-            self._server = Server((self.host, self.port), self)
+            # this source is the dispatcher: the server calls only its call_handlers_for_packet
+            self._server = Server((self.host, self.port), self)  # type: ignore[arg-type]
         except (OSError, OverflowError, UnicodeError) as e:
             raise CLIError(f"--osc {self.port} --osc-host {self.host}: cannot listen there "
                            f"({getattr(e, 'strerror', None) or e})") from None

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 if sys.version_info >= (3, 11):
@@ -28,8 +29,8 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 from livegan.audio.fx import EFFECTS, Effect
-from livegan.errors import PatchError
 from livegan.control.validator import Validator as _V
+from livegan.errors import PatchError
 from livegan.model import MAX_BPM, MIN_BPM, is_int, is_num, printable
 
 TAKEOVER = ("jump", "pickup")
@@ -207,8 +208,9 @@ def _parse_buttons(v: _V, buttons_raw, types) -> list[Button]:
 
 def _ccs_in_use(v: _V, p: Patch) -> dict:
     """CC -> the knob or button using it; two controls on one CC is an error."""
-    seen = {}
-    for what, controls in (("knob", p.knobs), ("button", p.buttons)):
+    seen: dict[int, str] = {}
+    groups: list[tuple[str, Sequence[Knob | Button]]] = [("knob", p.knobs), ("button", p.buttons)]
+    for what, controls in groups:
         for i, c in enumerate(controls):
             if c.cc in seen:
                 v.bad(f"{what}[{i}].cc", f"CC {c.cc} is already used by {seen[c.cc]}")

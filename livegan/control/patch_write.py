@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -32,7 +33,7 @@ def _toml_value(x) -> str:
 
 
 def patch_to_dict(p: Patch) -> dict:
-    d = {"name": p.name,
+    d: dict[str, Any] = {"name": p.name,
          "midi": {"port": p.port, "channel": "omni" if p.channel is None else p.channel,
                   "takeover": p.takeover},
          "transport": {"tempo": "model" if p.tempo is None else p.tempo, "quantize": p.quantize,
@@ -42,7 +43,7 @@ def patch_to_dict(p: Patch) -> dict:
         d["morph"] = {"cc": p.morph_cc, "from": p.morph_pads[0], "to": p.morph_pads[1]}
     d["effect"] = []
     for e in p.effects:
-        t = {"type": e.type, "bypass": e.bypass}
+        t: dict[str, Any] = {"type": e.type, "bypass": e.bypass}
         if EFFECTS[e.type].modes:
             t["mode"] = e.mode
         t.update(e.params)

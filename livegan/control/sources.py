@@ -89,7 +89,7 @@ class KeySource:
         return keys
 
 
-def midi_bytes(ev: Event, knob_cc=None) -> list:
+def midi_bytes(ev: Event, knob_cc=None) -> list | None:
     """An event as the MIDI message the performance log keeps; ``knob_cc(index)`` gives a "knob" event's
     CC (the patch's). None for "tempo" and "record": the control thread logs a tempo as a marker, and a
     take's own log marks where it starts."""

@@ -163,7 +163,8 @@ def read_journal_rows(path, warn=None) -> tuple[int, int, np.ndarray]:
     bad += where[~keep].tolist()
     if bad:
         say = warn or (lambda m: print(f"warning: {m}", file=sys.stderr))
-        say(f"skipped {len(bad)} bad line{'s' if len(bad) > 1 else ''} of {shown(str(path))} (first at line {min(bad)})")
+        say(f"skipped {len(bad)} bad line{'s' if len(bad) > 1 else ''} of {shown(str(path))} "
+            f"(first at line {min(bad)})")
     return rate, start, rows[keep]
 
 

@@ -24,7 +24,6 @@ import select
 import sys
 import time
 
-
 from livegan.control.keyboard import KeyboardControl
 
 

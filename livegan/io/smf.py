@@ -55,7 +55,7 @@ class SmfEvents:
 
 def _varlen(b: bytes, i: int, n: int) -> tuple[int, int]:
     v = 0
-    for k in range(4):
+    for _ in range(4):
         if i >= n:
             raise MidiFileError(f"truncated at byte {i}")
         c = b[i]

@@ -20,7 +20,8 @@ def run_stats(engine, out, takes, skip_calls: int = 0) -> dict:
          "gen_ms_p99": float(np.percentile(g, 99) * 1e3) if g.size else None,
          "frames_played": s["frame"], "frames_recorded": takes.recorded_frames() if takes else 0,
          "ring_drops": takes.dropped() if takes else 0, "callbacks": out.calls if out else 0,
-         "blocksize": out.blocksize if out else None, "samplerate": engine.sample_rate, "device": out.device_name if out else None}
+         "blocksize": out.blocksize if out else None, "samplerate": engine.sample_rate,
+         "device": out.device_name if out else None}
     if out:
         d.update(out.load_stats(skip_calls))
         d["xrun_at_callback"] = [int(i) for i in out.xrun_calls[:min(out.xruns, 64)]]
@@ -40,7 +41,8 @@ def panel_stats(engine, out, takes, patch, rate: int) -> dict:
     s = engine.stats()
     bar, beat = engine.transport.bar_beat()
     sched = int(engine.track["sched"])
-    g = engine.gen_seconds[(engine.loops_generated - 1) % engine.gen_seconds.shape[0]] if engine.loops_generated else 0.0
+    gen_s = engine.gen_seconds
+    g = gen_s[(engine.loops_generated - 1) % gen_s.shape[0]] if engine.loops_generated else 0.0
     calls = out.calls if out else 0
     return dict(bar=bar, beat=beat, bpm=engine.transport.tempo, clock=patch.clock, playing=s["playing_loop"],
                 next=int(engine.bank.loop_id[sched]) if sched >= 0 else "-", gen_ms=1e3 * float(g),

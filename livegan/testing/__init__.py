@@ -6,11 +6,13 @@
 - ``clock_sim``: the MIDI clock -> follower -> engine chain in simulated time;
 - ``demo_check``: the demo render with its event log, and the switch-click analysis;
 - ``midi_sender``: a second process playing MIDI into a performing livegan over JACK MIDI;
-- ``faulty_models``: models that raise, return NaN, the wrong shape, or take too long, and a perform run with seed notes;
+- ``faulty_models``: models that raise, return NaN, the wrong shape, or take too long, and a perform run with
+  seed notes;
 - ``sigkill_take``: perform SIGKILLed mid-take, and the journal's re-render;
 - ``jackd``: a named JACK dummy server (``jackd -n NAME``) that leaves the default server alone;
 - ``osc_sender``: a second process playing OSC into a performing livegan, and a flood of malformed packets;
 - ``netns``: a private network namespace with loopback only (``unshare -n``), for Ableton Link;
 - ``link_show``: a performance following a Link session in real time, with a second peer;
-- ``link_peer``: a plain Ableton Link peer (LinkPython-extern only) that ``link_show`` runs.
+- ``link_peer``: a plain Ableton Link peer (LinkPython-extern only) that ``link_show`` runs;
+- ``wait``: ``wait_until(pred, timeout, step)``, the one readiness poll tests wait with instead of fixed sleeps.
 """

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from livegan.control.live import LiveControl
-from livegan.io.midi import MidiHandler, MidiSource
 from livegan.control.follow import PPQN, FrameClock
-from livegan.model import validate_meta
+from livegan.control.live import LiveControl
 from livegan.control.patch import default_patch_path, load_patch, replace
+from livegan.io.midi import MidiHandler, MidiSource
 from livegan.io.perflog import PerfLog
+from livegan.model import validate_meta
 from livegan.performance import build
 from livegan.testing.tiny import tiny_meta as base_meta
 

@@ -21,8 +21,8 @@ import time
 import torch
 
 from livegan.model import jit_quiet
-from livegan.testing.tiny import TINY, tiny_meta
 from livegan.testing.midi_sender import seed_note_plan, start_sender
+from livegan.testing.tiny import TINY, tiny_meta
 
 KINDS = {"raise": 1, "nan": 2, "shape": 3, "dtype": 4, "slow": 5, "hang": 6}
 

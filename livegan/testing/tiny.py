@@ -1,5 +1,6 @@
 """The tiny model's shape and metadata that tests, benchmarks and the fault models share: 16384 Hz,
-32768 samples (1 bar of 4/4 at 120 BPM), mono, latent 8, four directions along the first axes, and a stand-in generator of that shape."""
+32768 samples (1 bar of 4/4 at 120 BPM), mono, latent 8, four directions along the first axes, and a stand-in
+generator of that shape."""
 from __future__ import annotations
 
 TINY = dict(sample_rate=16384, loop_samples=32768, channels=1, latent_dim=8, n_directions=4)
