@@ -77,5 +77,7 @@ def test_batches_channels_and_short_loops_give_finite_values():
     for y, sr in ((rng.standard_normal((3, 2, 4096)), 16000), (np.zeros((1, 1, 64)), 8000),
                   (rng.standard_normal(100), 48000)):
         d = describe(y, sr)
+        a = np.asarray(y)
+        n = a.reshape(-1, a.shape[-1]).shape[0] if a.ndim < 3 else a.shape[0]  # loops described
         for k in NAMES:
-            assert np.all(np.isfinite(d[k])) and d[k].shape == (np.asarray(y).reshape(-1, np.asarray(y).shape[-1]).shape[0] if np.asarray(y).ndim < 3 else np.asarray(y).shape[0],)
+            assert np.all(np.isfinite(d[k])) and d[k].shape == (n,)

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-
 from conftest import run_cli
 
 from livegan.find import Distance, find, read_loop

@@ -8,7 +8,6 @@ import json
 import numpy as np
 import pytest
 import torch
-
 from conftest import run_cli
 
 from livegan.errors import ModelFileError

@@ -14,7 +14,8 @@ seen by the same number of frames (a click at sample 0 counts once, not twice or
   exp(-Euler's gamma) = 0.561, the ratio for a periodogram's exponentially distributed bins, not 1.
 - ``density``: onsets per second, counted softly. Onset strength is librosa's: the positive frame-to-frame
   rise of the log power (dB, floor 80 dB under the loop's peak), averaged over bins. A peak is a local
-  maximum over +-``PEAK_S``; it counts clip((strength - mean over +-``AVG_S`` - ``DELTA_DB``) / ``FULL_DB``, 0, 1): a clear
+  maximum over +-``PEAK_S``; it counts clip((strength - mean over +-``AVG_S`` - ``DELTA_DB``) / ``FULL_DB``,
+  0, 1): a clear
   onset counts 1, as librosa's ``onset_detect`` would, and a rise near the threshold a fraction. The
   strength stays in dB rather than librosa's fraction of the loop's largest rise, so a steady tone's
   rounding-level wobble is no onset; ``DELTA_DB`` (librosa's ``delta``) keeps

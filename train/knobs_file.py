@@ -21,7 +21,8 @@ def knobs_file(src, out, quiet: bool = False, n_fit: int = 1024, n_seeds: int = 
     check_target(out, "-o", force, inputs)  # before the fit's half a minute
     meta = read_meta(src).to_json_dict()
     if n_fit < 2 * (meta["latent_dim"] + 1):  # the regression has latent_dim + 1 unknowns
-        raise CLIError(f"--draws {n_fit}: a {meta['latent_dim']}-d latent needs at least {2 * (meta['latent_dim'] + 1)}")
+        need = 2 * (meta["latent_dim"] + 1)
+        raise CLIError(f"--draws {n_fit}: a {meta['latent_dim']}-d latent needs at least {need}")
     module = load_checked(src, "cpu", {META_NAME: ""})
     add_knobs(meta, module_generator(module), n_fit, n_seeds, quiet=quiet)
     return save_loop_model(module, out, meta, quiet=quiet, force=force, inputs=inputs)

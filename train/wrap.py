@@ -47,8 +47,8 @@ from train.decoder_calls import BATCH_RENDER, Calls, bounded
 from train.decoder_loops import DecodeLoop, ForwardLoop, swing_path
 from train.directions import NonFiniteOutput, pca_directions, prior_z
 from train.export import save_loop_model
-from train.logmel_metrics import seam_score
 from train.knobs import add_knobs, module_generator
+from train.logmel_metrics import seam_score
 
 N_KNOBS = 16  # directions written, at most (export writes as many)
 SEAM_SEEDS = 32  # loops the seam check averages: one loop's wrap is one step, as random as any single step

@@ -28,8 +28,8 @@ def _write(path: str, loop: np.ndarray, sample_rate: int, force: bool, inputs) -
 def cli_find(args) -> int:
     import torch
 
-    from livegan.find import find, read_loop
     from livegan.files import check_target, check_writable
+    from livegan.find import find, read_loop
     from livegan.model import default_model_path, load_model, read_meta
 
     path = args.model or default_model_path()

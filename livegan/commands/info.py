@@ -46,7 +46,8 @@ def cli_info(args) -> int:
     more = " ..." if len(meta.sigmas) > 8 else ""
     print(f"directions   {meta.directions.shape[0]} (sigmas {sig}{more})")
     for i, k in enumerate(meta.knobs):
-        print(f"{'named knobs' if i == 0 else '':12s} {k.name:<11s} Spearman {k.spearman:+.2f}, cross-talk {k.crosstalk:.2f}")
+        label = "named knobs" if i == 0 else ""
+        print(f"{label:12s} {k.name:<11s} Spearman {k.spearman:+.2f}, cross-talk {k.crosstalk:.2f}")
     if not meta.knobs:
         print("named knobs  none (add them with `livegan knobs`)")
     tr = meta.training
