@@ -186,8 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("export", help="export a trained run as a .ts loop-model file", formatter_class=fmt)
     s.add_argument("run_dir", help="run folder written by `livegan train`")
     s.add_argument("-o", "--output", required=True, help="output .ts file")
-    s.add_argument("--force", action="store_true",
-                   help="replace an existing -o file (once the new one passes its checks)")
+    s.add_argument("--force", action="store_true", help="replace an existing -o file (once the new one is checked)")
     s.add_argument("--snapshot", choices=("best", "last"), default="best",
                    help="'best': the generator the run kept (presets with select_every, e.g. paper-plus: most "
                         "training loops reached by the fixed z, then lowest Frechet distance), else the last; "
