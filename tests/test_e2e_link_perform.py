@@ -67,7 +67,7 @@ def show(tiny_model, tmp_path_factory):
     assert run["rc"] == 0 and run["ready"].split()[:1] == ["ready"], run["stderr"][-4000:]
     assert "Traceback" not in run["stderr"], run["stderr"][-4000:]  # (an exception in the callback stops the stream)
     stats = json.loads((out / "stats.json").read_text())
-    assert stats["frames_recorded"] == stats["frames_played"] >= SECONDS * SR, stats  # the whole show, not a piece
+    assert stats["frames_recorded"] == round(SECONDS * SR) <= stats["frames_played"], stats  # the whole show
     return out, run
 
 

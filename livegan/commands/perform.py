@@ -9,9 +9,8 @@ the state and the keyboard plays; without one (a script, ``--seconds``) a status
 every few seconds. ``--record OUT.wav`` also writes every applied control event to ``OUT.mid`` (the
 performance log, frame-exact) so ``livegan render --automation OUT.mid`` re-renders the show; while
 a take records, its events are appended to ``OUT.journal`` (``livegan.io.journal``) so a SIGKILL
-loses none, and a take never replaces a file (``livegan.io.takes.take_path``). ``--seconds``,
-Ctrl-C, SIGTERM or an error stop it cleanly (``Show.close``): the stream stops, the recorder drains
-and closes (a SIGKILL leaves a WAV readable up to its last write), ``--stats-json`` is written.
+loses none. ``--seconds`` (a take ends on its last frame), Ctrl-C, SIGTERM or an error stop it
+cleanly (``Show.close``): the stream stops, the recorder drains and closes, ``--stats-json`` is written.
 
 Processes and threads: the audio callback (``AudioOutput.callback``), the engine and the effects
 chain run in the audio process (``livegan.audio.host``), sharing the real-time state with this one
@@ -149,6 +148,7 @@ class Show:
         args, engine, out, rate = self.args, self.engine, self.out, self.rate
         self.perflog = PerfLog(rate)  # always: a take started later needs every event since frame 0
         self.takes = takes = Takes(engine, rate, self.channels, self.perflog, args.record, self.say)
+        takes.end_frame = None if args.seconds is None else int(round(args.seconds * rate))
         t0 = time.perf_counter()
         snap = engine.controls.snapshot()
         loop, z = first_loop(self.model, engine, snap, self.model_path)

@@ -99,6 +99,7 @@ class Recorder:
         counts[:] = 0  # no callback writes into it while no take records
         self.rst = counts[0]  # its row: the callback writes "written" and "dropped", this writer "read"
         self.frames_written = 0
+        self.limit = None  # frames the take may hold (``--seconds``: it ends on that frame), None: all
         self.poll_s = poll_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="livegan-recorder", daemon=True)
@@ -116,12 +117,13 @@ class Recorder:
         while r < w:
             a = r % cap
             b = min(cap, a + (w - r))
-            done = _write(self.file, self.ring[a:b])
-            r += done
+            keep = b - a if self.limit is None else max(0, min(b - a, self.limit - self.frames_written))
+            done = _write(self.file, self.ring[a:a + keep]) if keep else 0
+            r += done if done != keep else b - a  # frames past the limit are read and let go
             self.rst["read"] = r  # hand the space back only after it is written
             self.frames_written += done
-            if done != b - a:
-                raise _write_error(self.file, done, b - a)
+            if done != keep:
+                raise _write_error(self.file, done, keep)
         return n
 
     def _run(self):

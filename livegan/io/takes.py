@@ -67,6 +67,7 @@ class Takes:
         self._warned = False
         self._next_flush = 0.0
         self._stop_at = None  # a stop asked before the take was MIN_TAKE_S long: the frame it happens at
+        self.end_frame = None  # ``--seconds``: the frame the show ends on; a take holds no frame past it
 
     @property
     def active(self) -> bool:
@@ -99,6 +100,8 @@ class Takes:
             self._wait_attached()
             self.start_frame = self.engine.rec_start_frame
             self.say(f"recording take {self.n}: {path}")
+        if self.end_frame is not None:  # cut on the show's last frame by count, not by when the show noticed
+            rec.limit = max(0, self.end_frame - self.start_frame)
         if self.perflog is not None:
             try:
                 self.journal = Journal(journal_path(path), self.perflog, self.start_frame)
