@@ -23,21 +23,10 @@ from livegan.cli import main
 from livegan.model import META_NAME
 from livegan.model_code import ModelCodeError, check_model_code
 from livegan.model_graph import check_loaded_code
+from livegan.testing.faulty_models import FromFile
 from livegan.testing.tiny import make_tiny_generator, tiny_meta
 
 _DEMO_MID = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "livegan", "data", "demo.mid")
-
-
-class _FromFile(torch.nn.Module):
-    """Maps (and with shared=True creates) the file at ``path`` in forward()."""
-
-    def __init__(self, path: str):
-        super().__init__()
-        self.path = path
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        t = torch.from_file(self.path, True, 64)
-        return torch.zeros(z.shape[0], 1, 32768) + 0.0 * t.float().sum()
 
 
 class _System:
@@ -146,7 +135,7 @@ def _corpus(evil: bytes, tiny: bytes, marker: str) -> dict:
 def corpus(tmp_path_factory):
     d = tmp_path_factory.mktemp("hostile")
     marker = d / "created-by-the-model"
-    evil = _save(_FromFile(str(marker)), d / "evil.ts")
+    evil = _save(FromFile(str(marker)), d / "evil.ts")
     tiny = _save(make_tiny_generator(), d / "tiny.ts")
     files = {}
     for name, (data, words) in _corpus(evil, tiny, str(marker)).items():
@@ -273,7 +262,7 @@ class _Prints(torch.nn.Module):
         return z
 
 
-@pytest.mark.parametrize("module, named", [(_Wrapper(_FromFile("/nonexistent/x")), "aten::from_file"),
+@pytest.mark.parametrize("module, named", [(_Wrapper(FromFile("/nonexistent/x")), "aten::from_file"),
                                            (_Wrapper(_Prints()), "prim::Print")])
 def test_the_graph_check_sees_ops_in_submodules(module, named):
     with pytest.raises(ModelCodeError, match=named):

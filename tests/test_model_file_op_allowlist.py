@@ -15,6 +15,7 @@ from conftest import run_cli
 
 from livegan.model import META_NAME, default_model_path
 from livegan.model_code import ModelCodeError, check_model_code
+from livegan.testing.faulty_models import FromFile
 from livegan.testing.tiny import make_tiny_generator, tiny_meta
 from train import archs
 from train.models import ExportedGenerator
@@ -23,18 +24,6 @@ from train.presets import PRESETS
 
 def _meta() -> str:
     return json.dumps({**tiny_meta(), "format": 1})
-
-
-class _FromFile(torch.nn.Module):
-    """Maps (and with shared=True creates) the file at ``path`` in forward()."""
-
-    def __init__(self, path: str):
-        super().__init__()
-        self.path = path
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        t = torch.from_file(self.path, True, 64)
-        return torch.zeros(z.shape[0], 1, 32768) + 0.0 * t.float().sum()
 
 
 def _one_line(err: str) -> str:
@@ -46,7 +35,7 @@ def _one_line(err: str) -> str:
 def test_from_file_model_is_refused_by_info_and_reads_or_writes_nothing(tmp_path):
     marker = tmp_path / "created-by-the-model"
     path = tmp_path / "evil.ts"
-    torch.jit.save(torch.jit.script(_FromFile(str(marker))), str(path), _extra_files={META_NAME: _meta()})
+    torch.jit.save(torch.jit.script(FromFile(str(marker))), str(path), _extra_files={META_NAME: _meta()})
     r = run_cli("info", path)
     assert r.returncode == 2
     line = _one_line(r.stderr)

@@ -6,7 +6,8 @@
 - ``clock_sim``: the MIDI clock -> follower -> engine chain in simulated time;
 - ``demo_check``: the demo render with its event log, and the switch-click analysis;
 - ``midi_sender``: a second process playing MIDI into a performing livegan over JACK MIDI;
-- ``faulty_models``: models that raise, return NaN, the wrong shape, or take too long, and a perform run with
+- ``faulty_models``: models that raise, return NaN, the wrong shape, or take too long, one whose forward() writes a
+  file (the allow-list tests), and a perform run with
   seed notes;
 - ``sigkill_take``: perform SIGKILLed mid-take, and the journal's re-render;
 - ``jackd``: a named JACK dummy server (``jackd -n NAME``) that leaves the default server alone;

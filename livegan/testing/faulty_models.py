@@ -63,6 +63,19 @@ class FaultyGen(torch.nn.Module):
         return y + 0.0 * x.mean()
 
 
+class FromFile(torch.nn.Module):
+    """A model file's hostile forward(): maps (and with shared=True creates) the file at ``path``, so a
+    marker there shows it ran (the op allow-list tests, tests/test_hostile_model_archives_are_refused.py)."""
+
+    def __init__(self, path: str):
+        super().__init__()
+        self.path = path
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        t = torch.from_file(self.path, True, 64)
+        return torch.zeros(z.shape[0], 1, 32768) + 0.0 * t.float().sum()
+
+
 def spin_per_second() -> int:
     """How many iterations of ``FaultyGen``'s busy loop this machine runs in one second."""
     x = torch.ones(256, 256)
