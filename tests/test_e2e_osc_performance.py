@@ -7,7 +7,7 @@ and starts another, and moves the tempo (1 s bars: the generic patch at 240 BPM,
 - every loop switch before the tempo change lies on a bar line, and after each control change the loop
   changes at the first bar line after it, to a loop made from a control state that includes it;
 - ``livegan render --automation TAKE.mid`` gives each take's WAV back bit for bit (the effect sweep
-  and the tempo change included).
+  and the tempo change included); take 2 ends on the show's last frame exactly.
 
 Real-time parts get generous margins (changes at least 0.3 bar from a bar line); exactness is asked
 only of what the render must reproduce.
@@ -25,8 +25,10 @@ from livegan.control.admission import EngineControls, controller_for
 from livegan.control.patch import default_patch_path, load_patch, replace
 from livegan.control.patch_write import save_patch
 from livegan.io.automation import read_automation
+from livegan.io.perflog import marker_take
 from livegan.model import load_model
 from livegan.testing.osc_sender import perform_with_osc
+from livegan.testing.switches import check_switches_follow_changes
 
 SR, BPM, SECONDS = 48000, 240.0, 7.5
 BAR = int(SR * 60 / BPM * 4)
@@ -82,24 +84,18 @@ def test_osc_from_a_second_process_plays_perform_and_each_take_re_renders(tiny_m
     # each loop change at the first bar line after the control change that asked for it
     model = load_model(tiny_model, device="cpu", threads=1)
     switches, loop_seq = stats["switch_log"], [q for _, q in stats["loop_controls"]]
-    assert stats["late_loops"] == 0
+    assert stats["late_loops"] == len(stats["late_log"])  # a late loop (a busy machine) is logged
     assert all(f % BAR == 0 for f, _ in switches if f < tempo[0][0]), switches
-    checked = 0
-    for f, v in _loop_changes(events, patch, model.meta, until=tempo[0][0] - BAR):
-        b1 = (f // BAR + 1) * BAR
-        if b1 - f < 0.3 * BAR:
-            continue  # too close to its bar line to promise which one
-        at = [lid for g, lid in switches if g == b1]
-        prev = [lid for g, lid in switches if g < b1][-1]
-        assert at and loop_seq[at[0]] >= v > loop_seq[prev], (f, v, b1, switches, loop_seq)
-        checked += 1
+    changes = _loop_changes(events, patch, model.meta, until=tempo[0][0] - BAR)
+    checked = check_switches_follow_changes(changes, [(f, k) for f, k in switches if f < tempo[0][0]], loop_seq,
+                                            stats["late_log"], BAR)
     assert checked >= 5, checked
 
     # each take, re-rendered from its own .mid: bit for bit
-    lengths = []
+    frames = []  # each take's
     for name in ("take", "take-2"):
         rec, sr = sf.read(str(tmp_path / f"{name}.wav"), dtype="float32")
-        lengths.append(rec.shape[0] / sr)
+        frames.append(rec.shape[0])
         r = subprocess.run([sys.executable, "-m", "livegan", "render", "--model", str(tiny_model), "--patch",
                             str(patch_path), "--automation", str(tmp_path / f"{name}.mid"), "--seconds",
                             repr(rec.shape[0] / sr), "-o", str(tmp_path / f"re-{name}.wav")],
@@ -107,4 +103,10 @@ def test_osc_from_a_second_process_plays_perform_and_each_take_re_renders(tiny_m
         assert r.returncode == 0, r.stderr
         again, _ = sf.read(str(tmp_path / f"re-{name}.wav"), dtype="float32")
         assert again.shape == rec.shape and np.array_equal(again, rec), (name, np.abs(again - rec).max())
-    assert abs(lengths[0] - 4.75) < 0.35 and abs(lengths[1] - (SECONDS - 5.15)) < 0.35, lengths
+    # where the takes lie, by the show's own frames (the sender's clock and the show's differ by how late
+    # the banner was read): take 1 from frame 0 until after the cutoff sweep, sent 0.45 s before its stop,
+    # began; take 2 from after take 1 to the show's last frame, exactly
+    start2 = [marker_take(m) for _, m in events if marker_take(m) is not None]
+    cutoff = [f for f, m in events if m.type == "control_change" and m.control == 74]
+    assert len(start2) == 1 and cutoff[0] < frames[0] <= start2[0], (frames, start2, cutoff[0])
+    assert start2[0] + frames[1] == SECONDS * SR, (start2, frames)

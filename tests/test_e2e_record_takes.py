@@ -20,12 +20,26 @@ import soundfile as sf
 
 from livegan.control.patch import default_patch_path, load_patch, replace
 from livegan.control.patch_write import save_patch
+from livegan.io.automation import read_automation
+from livegan.io.perflog import marker_take
 from livegan.testing.midi_sender import perform_with_sender
 
 # (1 s bars: knob and seed changes stay 0.3 bar from the bar lines, where live and render decide alike)
 PLAN = [(1.2, [0xB0, 119, 127]), (1.3, [0xB0, 119, 0]), (1.45, [0xB0, 20, 64]), (1.5, [0xB0, 20, 120]),
         (3.1, [0xB0, 119, 127]), (3.2, [0xB0, 119, 0]), (4.2, [0xB0, 119, 127]), (4.3, [0xB0, 119, 0]),
         (5.4, [0x90, 37, 100]), (5.5, [0x80, 37, 0])]
+
+
+SR = 48000
+REACT = SR // 2  # a press reaches the take in a control tick and a block; a busy machine may take longer
+SLACK = 1024  # the press's log frame is the block that admitted it: the take may switch one block sooner
+
+
+def _take_start(wav: str) -> int:
+    """The frame a take's audio starts at, from its log's ``livegan take FRAME`` marker."""
+    marks = [marker_take(m) for _, m in read_automation(wav[:-4] + ".mid", SR) if marker_take(m) is not None]
+    assert len(marks) == 1, (wav, marks)
+    return marks[0]
 
 
 def test_record_button_takes_each_re_render_exactly(tiny_model, jack_server, tmp_path):
@@ -37,8 +51,17 @@ def test_record_button_takes_each_re_render_exactly(tiny_model, jack_server, tmp
     assert rc == 0, err
     wavs = sorted(glob.glob(str(tmp_path / "livegan-*.wav")), key=os.path.getmtime)
     assert len(wavs) == 2, (wavs, err)
-    lengths = [sf.info(w).frames / 48000 for w in wavs]
-    assert abs(lengths[0] - 1.9) < 0.35 and abs(lengths[1] - 2.2) < 0.35, lengths
+    # where the takes lie, by the show's own frames (the sender's clock and the show's differ by how late
+    # the banner was read): each press of the button, as logged, starts or stops a take within REACT;
+    # take 2 ends on the show's last frame exactly
+    events = read_automation(wavs[1][:-4] + ".mid", SR)
+    presses = [f for f, m in events if m.type == "control_change" and m.control == 119 and m.value == 127]
+    starts = [_take_start(w) for w in wavs]
+    ends = [s + sf.info(w).frames for s, w in zip(starts, wavs)]
+    assert len(presses) == 3, presses
+    for edge, press in zip((starts[0], ends[0], starts[1]), presses):
+        assert press - SLACK <= edge <= press + REACT, (presses, starts, ends)
+    assert ends[1] == int(6.5 * SR), ends
     for w in wavs:
         mid = w[:-4] + ".mid"
         assert os.path.isfile(mid), err

@@ -22,16 +22,18 @@ from livegan.control.patch_write import save_patch
 from livegan.model import load_model
 from livegan.testing.midi_sender import perform_with_sender
 
-# 240 BPM: 1 s bars. Seed 1 at 1.3 s plays from the bar at 2 s.
-PLAN = [(0.5, [0xB0, 118, 127]), (0.6, [0xB0, 118, 0]), (1.3, [0x90, 37, 100]), (1.4, [0x80, 37, 0]),
-        (2.5, [0xB0, 118, 127]), (2.6, [0xB0, 118, 0]), (2.8, [0xB0, 118, 127]), (2.9, [0xB0, 118, 0])]
+# 240 BPM: 1 s bars. Seed 1 at 1.3 s plays from the bar at 2 s (3 s if its loop comes late); the presses
+# after it come at 3.3 and 3.6 s. The sender's clock starts when the test reads perform's banner, which a
+# busy machine delays: every press keeps at least 0.3 s (and a late bar) from where it would change meaning.
+PLAN = [(0.7, [0xB0, 118, 127]), (0.8, [0xB0, 118, 0]), (1.3, [0x90, 37, 100]), (1.4, [0x80, 37, 0]),
+        (3.3, [0xB0, 118, 127]), (3.4, [0xB0, 118, 0]), (3.6, [0xB0, 118, 127]), (3.7, [0xB0, 118, 0])]
 
 
 def test_save_loop_button_writes_the_playing_loop(tiny_model, jack_server, tmp_path):
     patch_path = tmp_path / "loops.toml"
     save_patch(replace(load_patch(default_patch_path()), name="loops", tempo=240.0), patch_path)
     rc, err, ctl_rc, ctl_err = perform_with_sender(
-        ["--model", tiny_model, "--patch", patch_path, "--seconds", "3.5", "--loops-dir", tmp_path / "loops"],
+        ["--model", tiny_model, "--patch", patch_path, "--seconds", "4.5", "--loops-dir", tmp_path / "loops"],
         PLAN, f"lgloops{os.getpid()}", tmp_path)
     assert ctl_rc == 0, ctl_err
     assert rc == 0, err

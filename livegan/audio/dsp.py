@@ -159,6 +159,7 @@ def engine_block(out, slots, slot_state, slot_id, est, tst, pub, table, log):
             tk.sched_r = r
             slot_state[slot] = PENDING
             tk.seen = seq
+            tk.seen_frame = frame
     fpb = s.fpb
     spb = tk.spb
     loop_beats = tk.loop_beats

@@ -51,7 +51,7 @@ TRACK = _record(
     ("cur", i8), ("fade", i8),  # slot playing, slot fading out (-1: none)
     ("fade_start", i8), ("fade_len", i8), ("fade_r", f8),  # the crossfade: first frame, frames, correlation
     ("sched", i8), ("sched_beat", i8), ("sched_r", f8),  # slot waiting for beat sched_beat (-1: asap), its correlation
-    ("seen", i8),  # the publish record's seq taken last
+    ("seen", i8), ("seen_frame", i8),  # the publish record's seq taken last, and the block frame it was taken at
     ("quant", i8),  # the switch grid in beats (0: none)
     ("late", i8), ("switches", i8), ("superseded", i8),  # counts
 )

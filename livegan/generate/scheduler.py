@@ -111,16 +111,29 @@ class GeneratorThread(threading.Thread):
                 state = getattr(e.controls, "snap_frame", None)
                 self.sched.done_seq = snap[0]  # a failed generation is retried at the next control change
                 self.busy_since = time.monotonic()
+                published = False
                 try:
                     self._generate(snap, g)
+                    published = True
                 except Exception as ex:  # the show goes on: the current loop keeps playing
                     e.faults.add(fault_text(ex))
                 finally:
                     self.busy_since = None
                 if state is not None:  # logged by the control thread: the render makes the same loop here
-                    e.controls.made.append((state, g, e.transport.frame))
+                    e.controls.made.append((state, g, self._taken_frame() if published else e.transport.frame))
         except BaseException as ex:  # surfaced by the main thread; audio keeps playing the last loop
             self.error = ex
+
+    def _taken_frame(self) -> int:
+        """The block frame at which the callback took the loop just published: the render publishes it
+        there, so its engine meets the loop at the same frame, on time or late alike (the frame read after
+        publishing may be a block later, past a boundary the live loop made). The transport's frame if the
+        show ends first. Generator thread."""
+        e = self.engine
+        while e.track["seen"] != e.bank.pub[0]["seq"]:
+            if self.stop_event.wait(0.0005):
+                return int(e.transport.frame)
+        return int(e.track["seen_frame"])
 
     def _generate(self, snap, g: int) -> None:
         """Generate one loop for boundary ``g`` and publish it. Generator thread."""
