@@ -7,8 +7,10 @@ Imports nothing of livegan's but the errors.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import signal
 import threading
 import time
 
@@ -63,19 +65,43 @@ def call_with_deadline(fn, seconds: float, what: str, tick=None, tick_s: float =
             box["error"] = e
         finally:
             done.set()
-    with _running_lock:  # before it starts: a Ctrl-C may come at any time
-        _running[:] = [d for d in _running if not d.is_set()] + [done]
-    threading.Thread(target=run, name="livegan-deadline", daemon=True).start()
-    end = time.monotonic() + seconds
-    while not done.is_set() and time.monotonic() < end:  # a KeyboardInterrupt leaves the thread running
-        done.wait(min(tick_s, max(0.0, end - time.monotonic())) if tick is not None else seconds)
-        if tick is not None and not done.is_set():
-            tick()
+    with _deferred_ctrl_c() as interrupted:  # Ctrl-C: KeyboardInterrupt as the block ends, the thread left running
+        with _running_lock:  # before it starts
+            _running[:] = [d for d in _running if not d.is_set()] + [done]
+        threading.Thread(target=run, name="livegan-deadline", daemon=True).start()
+        now = time.monotonic()
+        end, next_tick = now + seconds, now + tick_s
+        while not done.is_set() and not interrupted and now < end:
+            done.wait(min(0.1, end - now))
+            now = time.monotonic()
+            if tick is not None and now >= next_tick and not done.is_set():
+                next_tick = now + tick_s
+                tick()
     if not done.is_set():
         raise GenerationTimeout(f"{what} did not return within {seconds:g} s (a forward() that never returns?)")
     if "error" in box:
         raise box["error"]
     return box["value"]
+
+
+@contextlib.contextmanager
+def _deferred_ctrl_c():
+    """On the main thread with Python's own Ctrl-C handler: while the block runs, Ctrl-C is only noted
+    (the yielded list grows; the handler takes no lock), and KeyboardInterrupt is raised as the block
+    ends. Raised anywhere in the block (inside a progress bar's lock, or ``_running_lock``) it could
+    leave that lock held, and the command's cleanup would wait for it forever."""
+    said: list = []
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield said
+        return
+    old = signal.signal(signal.SIGINT, lambda *_: said.append(1))
+    try:
+        yield said
+    finally:
+        signal.signal(signal.SIGINT, old)
+    if said:
+        raise KeyboardInterrupt
 
 
 def abandoned() -> bool:
