@@ -35,17 +35,24 @@ DEMO_RATE = 48000
 def _applier(parts, warn, follow):
     """apply(msg): one automation message at the engine's current frame; a ``livegan loop`` marker
     goes to ``follow`` (a ``_Follow``). Render loop."""
-    from livegan.io.perflog import marker_bpm, marker_loop, marker_transport
+    from livegan.io.perflog import marker_base, marker_bpm, marker_loop, marker_transport
 
     e, fx, controls = parts.engine, parts.fx, parts.controls
-    said_tempo = []
+    said_tempo: list = []
+    said_base: list = []
 
     def apply(m):
         bpm = marker_bpm(m)
         tr = marker_transport(m)
         made = marker_loop(m)
+        z = marker_base(m)
         if made is not None:
             follow.loops.append(made)
+        elif z is not None:  # a found point became the base z (perform's find), the very same z
+            if controls.base(z) is None and warn is not None and not said_base:
+                said_base.append(z)
+                warn(f"a 'livegan base' marker holds a {z.shape[0]}-d point; this model's latent has "
+                     f"{controls.c.latent_dim} dimensions: ignored")
         elif bpm is not None:  # a performance's tempo change, at its frame
             if e.clamp_tempo(bpm) != bpm and warn is not None and not said_tempo:
                 said_tempo.append(bpm)

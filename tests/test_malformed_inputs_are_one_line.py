@@ -26,7 +26,11 @@ def smf(fmt: int, ntracks: int, division: int, tracks) -> bytes:
 
 def marker(text: str) -> bytes:
     t = text.encode("latin-1")
-    return b"\x00\xff\x06" + bytes([len(t)]) + t
+    n, var = len(t), [len(t) & 0x7F]
+    while n > 0x7F:
+        n >>= 7
+        var.insert(0, 0x80 | (n & 0x7F))
+    return b"\x00\xff\x06" + bytes(var) + t
 
 
 FILES = {  # name -> bytes (None: a folder)
@@ -51,6 +55,10 @@ FILES = {  # name -> bytes (None: a folder)
     "run_bad.mid": smf(0, 1, 480, [marker("livegan run 2")]),
     "loop_bad.mid": smf(0, 1, 480, [marker("livegan loop -5 x")]),
     "loop_huge.mid": smf(0, 1, 480, [marker("livegan loop 99999999999999999999 0")]),
+    "base_odd.mid": smf(0, 1, 480, [marker("livegan base 3f80000")]),
+    "base_word.mid": smf(0, 1, 480, [marker("livegan base zzzzzzzz")]),
+    "base_nan.mid": smf(0, 1, 480, [marker("livegan base 7fc00000")]),
+    "base_huge.mid": smf(0, 1, 480, [marker("livegan base " + "3f800000" * 5000)]),
     "wave.mid": b"RIFF\x00\x00\x00\x00WAVEfmt ",
     "folder.mid": None,
     "nonutf8.toml": b'name = "caf\xe9"\n',
@@ -202,7 +210,8 @@ MIDI_WORDS = {"type2.mid": "type-2", "tpb0.mid": "ticks per beat is 0", "smpte_b
               "undefined status", "tempo_word.mid": "livegan tempo abc", "tempo_9000.mid": "[20, 400]",
               "tempo_nan.mid": "[20, 400]", "tempo_escape.mid": "livegan tempo", "take_huge.mid": "99999999999",
               "locate_bad.mid": "livegan locate", "run_bad.mid": "livegan run", "wave.mid": "not a standard MIDI",
-              "loop_bad.mid": "livegan loop", "loop_huge.mid": "livegan loop"}
+              "loop_bad.mid": "livegan loop", "loop_huge.mid": "livegan loop", "base_odd.mid": "livegan base",
+              "base_word.mid": "livegan base", "base_nan.mid": "livegan base", "base_huge.mid": "livegan base"}
 for _name, _words in MIDI_WORDS.items():
     _key = "{" + _name.replace(".", "_") + "}"
     RENDER[f"automation {_name}"] = (["--automation", _key, *R], [_key, _words])

@@ -1,24 +1,21 @@
 """``livegan perform``: play a model live: generator thread, audio stream, recorder, MIDI knobs.
 
-It plays through a patch (``--patch``, default the generic patch). The control thread
-(``livegan.control.live.LiveControl``) polls one list of sources (``Show.connect``): the computer
-keyboard, MIDI from ``--midi`` (index, name substring or ``virtual``; else the patch's port), its
-clock with ``clock = "midi"``, Ableton Link with ``clock = "link"`` or ``--link`` (two-way), OSC with
-``--osc``; the patch's effects chain is the engine's ``fx`` hook. In a terminal the rich panel shows
-the state and the keyboard plays; without one (a script, ``--seconds``) a status line is printed
-every few seconds. ``--record OUT.wav`` also writes every applied control event to ``OUT.mid`` (the
-performance log, frame-exact) so ``livegan render --automation OUT.mid`` re-renders the show; while
-a take records, its events are appended to ``OUT.journal`` (``livegan.io.journal``) so a SIGKILL
-loses none. ``--seconds`` (a take ends on its last frame), Ctrl-C, SIGTERM or an error stop it
-cleanly (``Show.close``): the stream stops, the recorder drains and closes, ``--stats-json`` is written.
+It plays through a patch (``--patch``, default the generic patch). The control thread (``LiveControl``)
+polls one list of sources (``Show.connect``): the computer keyboard, MIDI from ``--midi`` (index, name
+substring or ``virtual``; else the patch's port), its clock with ``clock = "midi"``, Ableton Link with
+``clock = "link"`` or ``--link`` (two-way), OSC with ``--osc``, and finds (``livegan.control.finder``).
+In a terminal the rich panel shows the state and the keyboard plays; else a status line every few s.
+``--record OUT.wav`` also writes every applied control event to ``OUT.mid`` (the performance log,
+frame-exact: ``livegan render --automation OUT.mid`` re-renders the show), and a take's events go to
+``OUT.journal`` as it records (``livegan.io.journal``: a SIGKILL loses none).
+``--seconds`` (a take ends on its last frame), Ctrl-C, SIGTERM or an error stop it cleanly
+(``Show.close``): the stream stops, the recorder drains, ``--stats-json`` is written.
 
-Processes and threads: the audio callback (``AudioOutput.callback``), the engine and the effects
-chain run in the audio process (``livegan.audio.host``), sharing the real-time state with this one
-in shared memory (``livegan.audio.arena``); ``--debug-audio-thread`` runs them in this process
-instead, a debug path kept to compare with (``tests/test_gil_hog_cannot_stall_the_audio.py``). This
-process has main (this module: setup, the control thread, the UI, teardown), generator
-(``GeneratorThread``), recorder (``Recorder``), MIDI (``livegan.io.midi.MidiInput``) and, with
-``--osc``, OSC (``livegan.control.osc``).
+Processes and threads: the audio callback, engine and effects chain run in the audio process
+(``livegan.audio.host``; real-time state in shared memory, ``livegan.audio.arena``), or in this one
+with ``--debug-audio-thread`` (a debug path: ``tests/test_gil_hog_cannot_stall_the_audio.py``). This
+process has main (setup, the control thread, the UI, teardown), generator (``GeneratorThread``),
+recorder (``Recorder``), MIDI (``MidiInput``), OSC with ``--osc``, and a search's (``livegan-find``).
 """
 from __future__ import annotations
 
@@ -31,6 +28,7 @@ import time
 from livegan.audio.engine import start_tempo_problem
 from livegan.audio.jack import default_blocksize
 from livegan.audio.output import resolve_output
+from livegan.control.finder import FindSource
 from livegan.control.follow import FrameClock
 from livegan.control.keyboard import KeyboardControl
 from livegan.control.link import join_link
@@ -174,6 +172,7 @@ class Show:
             self.midi_in.clock if midi and self.patch.clock == "midi" else None,  # the tempo source
             self.link,  # the tempo source, and start / stop
             self.osc,
+            FindSource(self.model_path, self.model.meta),  # a typed or OSC-sent file, found in the model
         ) if s is not None]
         frame_clock = FrameClock(out.cb_ring, lambda: out.calls, rate, latency_s=out.output_latency)
         self.live = live = LiveControl(self.ec, engine, sources=self.sources, perflog=self.perflog,
@@ -183,6 +182,7 @@ class Show:
                 "record_on": lambda: takes.ask(True), "record_off": lambda: takes.ask(False)}
         live.on_action = lambda a: acts[a]() if a in acts else None
         live.warn = lambda m: (self.notes.append(m), self.say(f"warning: {m}"))
+        live.note = lambda m: (self.notes.append(m), self.say(m))
         live.start()  # each source plugged in (OSC serves the patch played)
 
     def play(self) -> int:
@@ -245,7 +245,7 @@ class Show:
 
         if self.interactive:
             kb = KeyboardControl(self.ec.c, log=self.keys.push, midi_grid=True, on_record=lambda on: takes.toggle(),
-                                 on_save_loop=self.loops.save_playing)
+                                 on_save_loop=self.loops.save_playing, on_find=self.live.on_find)
             run_panel(panel_now, self.ec.c, kb, until=finished, tick=tick)
             return
         next_status = time.monotonic() + 2.0

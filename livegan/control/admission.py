@@ -126,6 +126,13 @@ class EngineControls:
         self.sync()
         return what
 
+    def base(self, z) -> str | None:
+        """A found point (a ``livegan base`` marker) becomes the base z; None where the Controller
+        ignores it (another model's size)."""
+        took = self.c.set_base(z)
+        self.sync()
+        return "found point" if took else None
+
     def stage_tempo(self, bpm: float) -> None:
         """A tempo for the engine and the delay, admitted with the next batch. Control thread."""
         if self.engine is not None:

@@ -125,6 +125,17 @@ class Controller:
         self.morph_t = None
         self.version += 1
 
+    def set_base(self, z) -> bool:
+        """A found point (``livegan find``) becomes the base z; the knobs keep their offsets, as with a
+        seed. A z of another size (a log made with another model) or not finite is ignored: -> False."""
+        z = np.asarray(z, np.float32)
+        if z.shape != (self.latent_dim,) or not np.all(np.isfinite(z)):
+            return False
+        self.base = z.copy()
+        self.morph_t = None
+        self.version += 1
+        return True
+
     def recall(self, i: int) -> None:
         """Snapshot i becomes the base; direction knobs go neutral and must be picked up again."""
         z = self.snapshots[i]

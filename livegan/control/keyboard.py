@@ -3,7 +3,8 @@
 ``KEYS``: 1-8 select a knob, [ and ] or - and = turn it (shift: coarse: { } _ +),
 z x c v b n m , seeds 1-8, a s d f g h j k snapshot pads 1-8 (an empty pad
 saves, a full one recalls; S toggles save mode), space toggles recording,
-l saves the loop playing as a WAV (livegan.io.loops), Q or Esc quits.
+l saves the loop playing as a WAV (livegan.io.loops), / types (or takes a dropped) audio file's
+path and Enter finds it in the model (``livegan.control.finder``; Esc cancels), Q or Esc quits.
 Thread: the UI thread (the main thread of ``perform``).
 """
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 SEED_KEYS = "zxcvbnm,"
 PAD_KEYS = "asdfghjk"
 FINE, COARSE = 1 / 64, 1 / 8
+FIND_KEY = "/"
+MAX_PATH = 4096
 
 
 class KeyboardControl:
@@ -24,7 +27,8 @@ class KeyboardControl:
     then gives the same control state as the keys did.
     """
 
-    def __init__(self, controller, on_record=None, log=None, midi_grid: bool = False, on_save_loop=None):
+    def __init__(self, controller, on_record=None, log=None, midi_grid: bool = False, on_save_loop=None,
+                 on_find=None):
         self.c = controller
         self.selected = 0
         self.on_record = on_record
@@ -33,6 +37,8 @@ class KeyboardControl:
         self.midi_grid = midi_grid
         self.recording = False
         self.last = ""
+        self.on_find = on_find  # callable(path) -> one line, for the / key
+        self.typing: str | None = None  # the path typed after /, None when not typing one
 
     def _knob_ccs(self):
         return [k.cc for k in self.c.patch.knobs]
@@ -40,6 +46,8 @@ class KeyboardControl:
     def handle(self, key: str) -> str | None:
         """One key; returns what it did (shown on the panel) or 'quit'."""
         c, ccs = self.c, self._knob_ccs()
+        if self.typing is not None:
+            return self._type(key)
         if key in ("Q", "\x1b", "\x03"):
             return "quit"
         if key.isdigit() and key != "0":
@@ -94,8 +102,26 @@ class KeyboardControl:
             self.last = "recording" if self.recording else "recording stopped"
         elif key == "l" and self.on_save_loop is not None:
             self.last = self.on_save_loop()
+        elif key == FIND_KEY and self.on_find is not None:
+            self.typing = ""
+            self.last = "find: type or drop an audio file, Enter to search, Esc to cancel: _"
         else:
             return None
+        return self.last
+
+    def _type(self, key: str) -> str:
+        """A key while a path is typed: Enter searches, Esc cancels, Backspace deletes; Ctrl-C quits."""
+        if key == "\x03":
+            return "quit"
+        if key in ("\r", "\n"):
+            path, self.typing = self.typing or "", None
+            self.last = self.on_find(path) if path.strip() else "find: cancelled"
+        elif key == "\x1b":
+            self.typing, self.last = None, "find: cancelled"
+        else:
+            t = self.typing or ""
+            t = t[:-1] if key in ("\x7f", "\x08") else t + key if key.isprintable() and len(t) < MAX_PATH else t
+            self.typing, self.last = t, f"find: {t[-70:]}_"
         return self.last
 
     def _log(self, msg):

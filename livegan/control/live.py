@@ -63,8 +63,10 @@ class LiveControl:
         self._next_pll = 0.0
         self._last_locate = -1e9
         self.on_action = None  # callable(action) for button actions such as "record"
+        self.on_find = None  # callable(path) -> one line: a search for that audio file (livegan.control.finder)
         self._pending: list = []  # (batch, [raw MIDI or ("tempo", bpm)]) waiting for admission
         self.warn = None  # callable(text): one line for the performer (a clock tempo held at the model's limit)
+        self.note = None  # callable(text): one line for the performer that is no warning (a search's point)
         self._held = False  # the clock's tempo is above what the model can play here
         self._asked: float | None = None  # livegan's own tempo (``ask_tempo``), for the next step
 
@@ -113,6 +115,8 @@ class LiveControl:
                 self.perflog.locate(frame, m[1], m[2])
             elif m[0] == "run":
                 self.perflog.running(frame, m[1])
+            elif m[0] == "base":
+                self.perflog.base(frame, m[1])
             else:
                 self.perflog.log(frame, m)
 
@@ -183,6 +187,16 @@ class LiveControl:
             self._set_tempo(ev.b / 1000.0, msgs)
         elif ev.kind == "record" and self.on_action is not None:
             self.on_action("record_on" if ev.b else "record_off")
+        elif ev.kind == "find":
+            self.last = self.on_find(ev.data) if self.on_find is not None else "find: not in this show"
+        elif ev.kind == "base":
+            z, text = ev.data
+            if self.ec.c.set_base(z):
+                msgs.append(("base", z))
+                self.applied += 1
+            self.last = text
+            if self.note is not None:
+                self.note(text)
         # note_off: no effect, kept in the log for a DAW's eyes
 
     def _set_tempo(self, bpm: float, msgs) -> None:

@@ -12,7 +12,9 @@ Addresses mirror the patch; each message carries one argument (logged in the per
 - ``/livegan/pad`` int i: snapshot pad i (1-based, as the panel): save if empty, else recall (that note on);
 - ``/livegan/tempo`` float BPM: the tempo from the next block on (a tempo marker); refused while a
   clock leads;
-- ``/livegan/record`` int 1 / 0: start / stop a take (nothing: a take's own log marks where it starts).
+- ``/livegan/record`` int 1 / 0: start / stop a take (nothing: a take's own log marks where it starts);
+- ``/livegan/find`` string PATH: find that audio file in the model and play from there on the bar after
+  the search ends (``livegan.control.finder``; logged as the point found, a ``livegan base`` marker).
 
 Floats are quantised to the 128 steps of a MIDI CC (tempo to 0.001 BPM) before they act, so the
 performance log holds exactly what played and ``livegan render --automation TAKE.mid`` re-renders it
@@ -50,6 +52,7 @@ RING = 1024  # seed, pad and record events between two polls (a poll comes every
 RCVBUF = 1 << 20  # a burst (a TouchOSC page sends every fader at once) waits in the kernel, not dropped
 MAX_DATAGRAM = 1 << 16  # read whole: over UDP no datagram is longer (python-osc reads 8192 and cuts the rest off)
 VELOCITY = 100  # a seed or pad press, as the computer keyboard logs it
+MAX_PATH = 4096  # /livegan/find's path, in characters
 
 
 class Target(NamedTuple):
@@ -142,6 +145,12 @@ def osc_target(patch, address: str, args, max_bpm: float = MAX_BPM, tempo: bool 
         return Target(None, Event("note_on", ch, patch.snapshot_notes[i - 1], VELOCITY))
     if name == "record":
         return Target(None, Event("record", 0, 0, _int(address, args, 0, 1, "1 starts a take, 0 stops it")))
+    if name == "find":
+        if len(args) != 1 or not isinstance(args[0], str):
+            raise OscRejected("type", f"{address} takes one string, an audio file's path")
+        if not 0 < len(args[0]) <= MAX_PATH or "\x00" in args[0]:
+            raise OscRejected("range", f"{address}: a path of 1-{MAX_PATH} characters")
+        return Target(None, Event("find", ch, data=args[0]))
     raise OscRejected("address", f"{address[:64]}: not a livegan address")
 
 

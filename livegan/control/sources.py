@@ -21,13 +21,16 @@ CC the patch gives that knob.
 """
 from __future__ import annotations
 
-from typing import NamedTuple, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 
 class Event(NamedTuple):
     """One control event. ``kind``: "cc" (``a`` controller, ``b`` 0-127), "knob" (``a`` the patch's knob
     index, ``b`` 0-127), "note_on" / "note_off" (``a`` note, ``b`` velocity), "start" / "stop" /
-    "continue" (transport), "tempo" (``b`` BPM x 1000), "record" (``b`` 1 starts a take, 0 stops it).
+    "continue" (transport), "tempo" (``b`` BPM x 1000), "record" (``b`` 1 starts a take, 0 stops it),
+    "find" (``data`` an audio file's path: the search runs off the control thread, ``livegan.control.finder``),
+    "base" (``data`` (z (D,) float32, text): the search's result becomes the base point, logged as a
+    ``livegan base`` marker).
     ``applied``: the source already gave it to the Controller (the computer
     keyboard does, so the panel answers at once); the control thread then only logs it.
     ``track``: the track it is for (0, the one track today; a set of tracks will take it from the MIDI
@@ -39,6 +42,7 @@ class Event(NamedTuple):
     b: int = 0
     applied: bool = False
     track: int = 0
+    data: Any = None
 
 
 @runtime_checkable
@@ -91,9 +95,9 @@ class KeySource:
 
 def midi_bytes(ev: Event, knob_cc=None) -> list | None:
     """An event as the MIDI message the performance log keeps; ``knob_cc(index)`` gives a "knob" event's
-    CC (the patch's). None for "tempo" and "record": the control thread logs a tempo as a marker, and a
-    take's own log marks where it starts."""
-    if ev.kind in ("tempo", "record"):
+    CC (the patch's). None for "tempo", "record", "find" and "base": the control thread logs a tempo and
+    a base point as markers, a take's own log marks where it starts, and a search is logged by its result."""
+    if ev.kind in ("tempo", "record", "find", "base"):
         return None
     if ev.kind in ("cc", "knob"):
         return [0xB0 | ev.channel, ev.a if ev.kind == "cc" else knob_cc(ev.a), ev.b]

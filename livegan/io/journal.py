@@ -32,6 +32,7 @@ import tempfile
 import numpy as np
 
 from livegan.errors import CLIError, shown
+from livegan.io.perflog import MAX_LATENT
 from livegan.model import MAX_BPM, MIN_BPM, SAMPLERATE_RANGE
 
 MAGIC = "livegan journal 1"
@@ -99,6 +100,8 @@ def _row_ok(f: int, s: int, d1: int, d2: int) -> bool:
         return abs(d1) < _INT_MAX and 0 <= d2 < _INT_MAX
     if s == 0x104:  # loop: target beat + 1 (-1: as soon as ready), the frame of the state it was made from
         return 0 <= d1 < _INT_MAX and 0 <= d2 < _INT_MAX
+    if s == 0x105:  # one float of a found base z: index | size << 16, the float32's bits
+        return 0 <= d1 & 0xFFFF < d1 >> 16 <= MAX_LATENT and 0 <= d2 < 1 << 32
     return s == 0x102 and d1 in (0, 1) and d2 == 0  # run 0 | 1
 
 

@@ -9,7 +9,8 @@ Keyboard (no controller needed), ``KEYS``:
   1-8 select a knob, [ and ] or - and = turn it (shift: coarse: { } _ +),
   z x c v b n m , seeds 1-8, a s d f g h j k snapshot pads 1-8 (an empty pad
   saves, a full one recalls; S toggles save mode), space toggles recording,
-  l saves the loop playing (perform), Q or Esc quits.
+  l saves the loop playing (perform), / types or takes a dropped audio file's path and Enter
+  finds it in the model (perform), Q or Esc quits.
 
 Threads: the UI thread (the main thread) draws and reads keys; key presses
 go to the ``Controller`` from this thread (the control thread in a live
@@ -94,7 +95,7 @@ def panel(stats: dict, controller=None, keyboard=None):
     grid.add_row(knobs)
     grid.add_row(foot)
     return Panel(grid, title="livegan",
-                 subtitle="1-8 knob  [ ] turn  zxcv seeds  asdf pads  space rec  l loop  Q quit")
+                 subtitle="1-8 knob  [ ] turn  zxcv seeds  asdf pads  space rec  l loop  / find  Q quit")
 
 
 class RawTerminal:
@@ -116,7 +117,10 @@ class RawTerminal:
         r, _, _ = select.select([self.fd], [], [], timeout)
         if not r:
             return None
-        ch = os.read(self.fd, 1).decode(errors="ignore")
+        b = os.read(self.fd, 1)
+        if b and b[0] >= 0xC0:  # a UTF-8 character's lead byte (a typed path's letters): the rest follows
+            b += os.read(self.fd, 1 if b[0] < 0xE0 else 2 if b[0] < 0xF0 else 3)
+        ch = b.decode(errors="ignore")
         if ch == "\x1b":  # an arrow key is ESC [ A; a lone ESC quits
             r, _, _ = select.select([self.fd], [], [], 0.01)
             if r:

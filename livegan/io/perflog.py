@@ -13,7 +13,9 @@ locate BEAT FRAME``, ``livegan run 0|1``), and so is each loop the live
 generator made (``livegan loop BEAT FRAME``: published here for beat BEAT,
 made from the control state as of FRAME; ``livegan render`` makes it there);
 start / stop / continue (real-time bytes a MIDI file may not hold) are markers
-too, and ``read_perflog`` turns them back into messages.
+too, and ``read_perflog`` turns them back into messages. A point ``livegan find`` placed
+becomes the base z at its frame (``livegan base HEX``: z as big-endian float32, so the
+render sets the very same z, not a search run again).
 
 Threads: ``log`` is called from the MIDI thread (and the UI thread for
 keyboard control); it appends to preallocated chunks and never touches the
@@ -50,15 +52,16 @@ class PerfLog:
     def log(self, frame: int, msg) -> None:
         """One event (raw bytes, 1-3 of them) at an output frame. Thread: MIDI or UI."""
         with self._lock:
-            i = self._n % CHUNK
-            if i == 0 and self._n > 0:
-                self._chunks.append(np.zeros((CHUNK, 4), np.int64))
-            row = self._chunks[-1][i]
-            row[0] = frame
-            row[1] = msg[0]
-            row[2] = msg[1] if len(msg) > 1 else 0
-            row[3] = msg[2] if len(msg) > 2 else 0
-            self._n += 1
+            self._append(frame, msg[0], msg[1] if len(msg) > 1 else 0, msg[2] if len(msg) > 2 else 0)
+
+    def _append(self, frame: int, s: int, d1: int, d2: int) -> None:
+        """One row; the caller holds the lock."""
+        i = self._n % CHUNK
+        if i == 0 and self._n > 0:
+            self._chunks.append(np.zeros((CHUNK, 4), np.int64))
+        row = self._chunks[-1][i]
+        row[0], row[1], row[2], row[3] = frame, s, d1, d2
+        self._n += 1
 
     def tempo(self, frame: int, bpm: float) -> None:
         """A performance tempo change (a marker). Thread: any producer."""
@@ -76,6 +79,15 @@ class PerfLog:
         """The generator published (or tried) a loop for ``beat`` (-1: at once) made from the control
         state as of ``state_frame`` (a marker: the render makes the same loop here). Thread: any producer."""
         self.log(frame, [0x104, int(beat) + 1, int(state_frame)])
+
+    def base(self, frame: int, z) -> None:
+        """A found point became the base z (a marker; its floats are logged as one row each, ``d1`` the
+        index | size << 16, ``d2`` the float32's bits, kept together). Thread: any producer."""
+        z = np.asarray(z, ">f4").ravel()
+        bits = np.frombuffer(z.tobytes(), ">u4")
+        with self._lock:
+            for i, b in enumerate(bits.tolist()):
+                self._append(frame, 0x105, i | (len(bits) << 16), b)
 
     def __len__(self):
         return self._n
@@ -107,6 +119,7 @@ class PerfLog:
         tr.append(mido.MetaMessage("set_tempo", tempo=tempo, time=0))
         tr.append(mido.MetaMessage("track_name", name="livegan performance", time=0))
         now = 0
+        base: list = []  # a ``livegan base`` marker's floats, gathered row by row
         rows = self.rows()
         if take_start > 0:
             rows = np.concatenate([rows, [[take_start, 0x103, 0, 0]]])
@@ -126,6 +139,13 @@ class PerfLog:
                 m = mido.MetaMessage("marker", text=f"livegan take {int(frame)}")
             elif s == 0x104:
                 m = mido.MetaMessage("marker", text=f"livegan loop {int(d1) - 1} {int(d2)}")
+            elif s == 0x105:
+                i, n = int(d1) & 0xFFFF, int(d1) >> 16
+                base = base + [int(d2)] if i == len(base) else ([int(d2)] if i == 0 else [])
+                if len(base) < n or not base:
+                    continue
+                m = mido.MetaMessage("marker", text="livegan base " + np.asarray(base, ">u4").tobytes().hex())
+                base = []
             else:
                 try:
                     m = mido.Message.from_bytes([int(s)] + [int(d1), int(d2)][: _data_len(int(s))])
@@ -211,6 +231,10 @@ def _marker_problem(text: str, seconds: float) -> str | None:
         elif p[1] == "loop":
             if len(p) != 4 or not -1 <= int(p[2]) < 1 << 40 or not 0 <= int(p[3]) < 1 << 62:
                 return "must be 'livegan loop BEAT FRAME' with whole numbers BEAT >= -1 and FRAME >= 0"
+        elif p[1] == "base":
+            if len(p) != 3 or marker_base_z(p[2]) is None:
+                return (f"must be 'livegan base HEX' with HEX 1-{MAX_LATENT} finite big-endian float32 "
+                        "values in hex")
         elif p[1] == "take":
             # the marker sits on the take's first frame: FRAME / seconds is the log's sample rate
             if len(p) != 3 or not 0 <= int(p[2]) <= SAMPLERATE_RANGE[1] * seconds + 1:
@@ -242,7 +266,7 @@ def read_log_events(path, sample_rate: int, automation_only: bool = True) -> Log
         if name in _REALTIME_BACK:
             status[k] = _REALTIME_BACK[name]
             keep[k] = True
-        elif name.split(" ")[0] in ("tempo", "locate", "run", "take", "loop"):
+        elif name.split(" ")[0] in ("tempo", "locate", "run", "take", "loop", "base"):
             why = _marker_problem(text, float(ev.seconds[k]))
             if why:
                 raise MidiFileError(f"marker {text[:60]!r} at {ev.seconds[k]:.3f} s: {why}")
@@ -281,6 +305,27 @@ def marker_loop(msg):
     if getattr(msg, "type", None) == "marker" and msg.text.startswith("livegan loop "):
         p = msg.text.split()
         return int(p[2]), int(p[3])
+    return None
+
+
+MAX_LATENT = 4096  # the most floats a ``livegan base`` marker holds (a model's latent is far smaller)
+
+
+def marker_base_z(text: str):
+    """The z (D,) float32 of a ``livegan base`` marker's HEX, or None where it is not one."""
+    if not 8 <= len(text) <= 8 * MAX_LATENT or len(text) % 8:
+        return None
+    try:
+        z = np.frombuffer(bytes.fromhex(text), ">f4").astype(np.float32)
+    except ValueError:
+        return None
+    return z if np.all(np.isfinite(z)) else None
+
+
+def marker_base(msg):
+    """The z of a ``livegan base HEX`` marker (a found point became the base z), else None."""
+    if getattr(msg, "type", None) == "marker" and msg.text.startswith("livegan base "):
+        return marker_base_z(msg.text.split()[-1])
     return None
 
 
