@@ -7,6 +7,8 @@ file to whole bars), listed with their authors and sources in ``SOURCES.md``.
 
     python scripts/make_builtin_set.py data/builtin             # 64 loops, 2 s each
     python scripts/make_builtin_set.py data/builtin --sonic-pi  # and the CC0 loops in data/builtin/sonic-pi
+    python scripts/make_builtin_set.py data/bass --bass 96 --drums 0 --both 0 --sonic-pi bass_
+                                                                # the bass model's: riffs and the CC0 basses
 
 Every loop is one bar of 4/4 at 120 BPM (2 s). Each pattern is rendered three
 times in a row and the middle bar is kept, so note tails from the previous bar
@@ -114,21 +116,23 @@ SONIC_PI = "/usr/share/sonic-pi/samples"
 SONIC_PI_COPYRIGHT = "/usr/share/doc/sonic-pi-samples/copyright"
 
 
-def cc0_loops(copyright_path: str = SONIC_PI_COPYRIGHT) -> list[dict]:
-    """The ``loop_*`` files the Debian copyright file licenses as CC0: [{file, copyright, source}]."""
+def cc0_loops(copyright_path: str = SONIC_PI_COPYRIGHT, prefix: str = "loop_") -> list[dict]:
+    """The ``prefix*`` files (``loop_``, ``bass_``) the Debian copyright file licenses as CC0:
+    [{file, copyright, source}]."""
     out = []
     for para in open(copyright_path, encoding="utf-8").read().split("\n\n"):
         fields = dict(re.findall(r"^(Files|Copyright|License|Source):[ \t]*(.*)$", para, re.M))
         name = os.path.basename(fields.get("Files", "").strip())
-        if name.startswith("loop_") and fields.get("License", "").strip() == "CC0":
+        if name.startswith(prefix) and fields.get("License", "").strip() == "CC0":
             out.append({"file": name, "copyright": fields.get("Copyright", "").strip(),
                         "source": fields.get("Source", "").strip()})
     return sorted(out, key=lambda r: r["file"])
 
 
-def copy_sonic_pi(out: str) -> int:
-    """Copy the CC0 sonic-pi loops into ``out/sonic-pi`` and list them in ``out/SOURCES.md``; -> how many."""
-    rows = cc0_loops()
+def copy_sonic_pi(out: str, prefix: str = "loop_") -> int:
+    """Copy the CC0 sonic-pi files named ``prefix*`` into ``out/sonic-pi`` and list them in
+    ``out/SOURCES.md``; -> how many."""
+    rows = cc0_loops(prefix=prefix)
     dst = os.path.join(out, "sonic-pi")
     os.makedirs(dst, exist_ok=True)
     for r in rows:
@@ -137,8 +141,8 @@ def copy_sonic_pi(out: str) -> int:
         f.write("# Where the built-in training set comes from\n\n"
                 "- `*.wav`: the project's own bass riffs and drum beats (`scripts/make_builtin_set.py`), rendered "
                 "by fluidsynth with the FluidR3 GM soundfont (Debian `fluid-soundfont-gm`, MIT licence).\n"
-                "- `sonic-pi/`: loops of Debian's `sonic-pi-samples` whose licence its copyright file "
-                "gives as CC0:\n\n| file | copyright | source |\n|---|---|---|\n")
+                f"- `sonic-pi/`: the `{prefix}*` files of Debian's `sonic-pi-samples` whose licence its "
+                "copyright file gives as CC0:\n\n| file | copyright | source |\n|---|---|---|\n")
         f.writelines(f"| {r['file']} | {r['copyright']} | {r['source'] or '(none given)'} |\n" for r in rows)
     return len(rows)
 
@@ -150,7 +154,8 @@ def main(argv=None) -> int:
     ap.add_argument("--bass", type=int, default=32, help="number of bass riffs")
     ap.add_argument("--drums", type=int, default=16, help="number of drum beats")
     ap.add_argument("--both", type=int, default=16, help="number of bass + drums loops")
-    ap.add_argument("--sonic-pi", action="store_true", help="add the CC0 loops of Debian's sonic-pi-samples")
+    ap.add_argument("--sonic-pi", nargs="?", const="loop_", default=None, metavar="PREFIX",
+                    help="add the CC0 files of Debian's sonic-pi-samples named PREFIX* (loop_, or bass_)")
     args = ap.parse_args(argv)
     if args.sonic_pi and not os.path.exists(SONIC_PI_COPYRIGHT):
         print("make_builtin_set: --sonic-pi needs Debian package sonic-pi-samples", file=sys.stderr)
@@ -186,7 +191,8 @@ def main(argv=None) -> int:
     n = len([f for f in os.listdir(args.out) if f.endswith(".wav")])
     print(f"wrote {n} loops of 2 s at {RATE} Hz to {args.out}")
     if args.sonic_pi:
-        print(f"copied {copy_sonic_pi(args.out)} CC0 sonic-pi loops to {os.path.join(args.out, 'sonic-pi')}")
+        print(f"copied {copy_sonic_pi(args.out, args.sonic_pi)} CC0 sonic-pi files to "
+              f"{os.path.join(args.out, 'sonic-pi')}")
     return 0
 
 
