@@ -1,7 +1,7 @@
 """Ctrl-C while ``call_with_deadline`` waits for a call that never returns (``livegan wrap`` on a stuck
 decoder, a model's first loop): KeyboardInterrupt comes when the wait ends, never inside the progress
 bar's tick. Raised inside the tick, it could leave the bar's lock held, and the command's cleanup (the
-bar's close) then waited for it forever: a CI run saw ``wrap`` ignore Ctrl-C for 90 s.
+bar's close) would then wait for it forever.
 """
 from __future__ import annotations
 

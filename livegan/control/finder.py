@@ -2,7 +2,7 @@
 ``/livegan/find PATH``) is placed in the model's latent space (``livegan.find``, as ``livegan find``
 does) and the point found becomes the base z, so the loop changes to it on the next bar.
 
-The search (about 10 s of one CPU core for the built-in model) runs on a thread of its own, on a CPU copy
+The search (its cost: benchmarks/results/knobs.md) runs on a thread of its own, on a CPU copy
 of the model loaded at the first search; the loop playing plays on meanwhile. One search at a time: a
 request before the last one's result is taken is refused with a line saying so. The point found comes
 back through ``poll`` as a ``base`` event, which the control thread applies and logs as a ``livegan
@@ -24,6 +24,7 @@ from livegan.errors import first_line
 from livegan.model import printable
 
 STEPS = 150  # as ``livegan find``'s default
+MAX_PATH = 4096  # a path typed or sent (OSC) to find, in characters
 
 
 def clean_path(text: str) -> str:

@@ -9,11 +9,12 @@ Thread: the UI thread (the main thread of ``perform``).
 """
 from __future__ import annotations
 
+from livegan.control.finder import MAX_PATH
+
 SEED_KEYS = "zxcvbnm,"
 PAD_KEYS = "asdfghjk"
 FINE, COARSE = 1 / 64, 1 / 8
 FIND_KEY = "/"
-MAX_PATH = 4096
 
 
 class KeyboardControl:

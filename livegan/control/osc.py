@@ -43,6 +43,7 @@ import threading
 from typing import Any, NamedTuple
 
 from livegan.audio.transport import MAX_BPM, MIN_BPM
+from livegan.control.finder import MAX_PATH
 from livegan.control.osc_wire import MAX_DEPTH, OscRejected, messages_of, whole  # noqa: F401  (the wire format)
 from livegan.control.sources import Event
 from livegan.errors import CLIError
@@ -52,7 +53,6 @@ RING = 1024  # seed, pad and record events between two polls (a poll comes every
 RCVBUF = 1 << 20  # a burst (a TouchOSC page sends every fader at once) waits in the kernel, not dropped
 MAX_DATAGRAM = 1 << 16  # read whole: over UDP no datagram is longer (python-osc reads 8192 and cuts the rest off)
 VELOCITY = 100  # a seed or pad press, as the computer keyboard logs it
-MAX_PATH = 4096  # /livegan/find's path, in characters
 
 
 class Target(NamedTuple):
