@@ -42,12 +42,18 @@ def build(meta, patch: Patch, rate: int, channels: int, *, fx: bool = True, seed
     (the meter's), ``take_ring_frames``: the ring a take's recorder drains. ``arena``: where the
     real-time state lives (``livegan.audio.arena``; shared with the audio process). ``remote_fx``:
     no chain here, the audio process builds the patch's (``livegan.audio.host``)."""
-    n = int(meta.directions.shape[0])
-    dropped = [k for k in patch.knobs if k.direction is not None and k.direction >= n]
+    from livegan.control.named import generic_for_model
+    from livegan.control.patch import missing_name
+
+    n, names = int(meta.directions.shape[0]), tuple(k.name for k in meta.knobs)
+    played = generic_for_model(patch, names)  # as controller_for maps it: for the warnings
+    dropped = [k for k in played.knobs if k.direction is not None and k.direction >= n]
     controller, patch, _ = controller_for(patch, meta, seed=seed)
     warnings = [f"{patch.path}: the knobs on CC {', '.join(str(k.cc) for k in dropped)} move directions "
                 f"{', '.join(str(k.direction + 1) for k in dropped)} but the model has {n}; they are ignored"
                 ] if dropped else []
+    warnings += [missing_name(patch.path, i, k, names) for i, k in enumerate(played.knobs)
+                 if k.direction_name is not None and k.direction_name not in names]
     chain = None
     if fx and patch.effects and not remote_fx:
         from livegan.audio.fx import FxChain

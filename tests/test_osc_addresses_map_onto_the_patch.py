@@ -94,7 +94,9 @@ def test_every_malformed_packet_is_counted_once_and_none_acts():
         src.receive(p)
     assert src.rejected == len(packets) and src.accepted == 0
     assert src.poll() == []
-    assert len(said) == 5 and all(s.startswith("OSC: ") for s in said)  # one line per kind, not per packet
+    # one line per kind, not per packet, and one for the knob name the patch lacks (/livegan/knob/x)
+    assert len(said) == 6 and all(s.startswith("OSC: ") for s in said)
+    assert sum("no knob named 'x'" in s for s in said) == 1
 
 
 @settings(max_examples=300, deadline=None)

@@ -36,7 +36,8 @@ def test_ten_thousand_malformed_packets_change_nothing_and_lose_no_audio(tiny_mo
     print("quiet:", {k: quiet.get(k) for k in keys}, "flood:", {k: flood.get(k) for k in keys})
     assert flood["osc_rejected"] == PACKETS and flood["osc_accepted"] == 0, flood
     assert quiet["osc_rejected"] == quiet["osc_accepted"] == 0
-    assert len([ln for ln in err.splitlines() if "warning: OSC:" in ln]) <= 5, err  # one line per kind
+    # one line per kind, and one per knob name the patch lacks (the flood's /livegan/knob/x)
+    assert len([ln for ln in err.splitlines() if "warning: OSC:" in ln]) <= 6, err
     assert len(read_automation(str(tmp_path / "flood.mid"), 48000)) == 0
     assert flood["frames_recorded"] == flood_rec.shape[0] == round(SECONDS * 48000) and flood["ring_drops"] == 0
     assert flood_rec.shape == quiet_rec.shape and np.array_equal(flood_rec, quiet_rec)

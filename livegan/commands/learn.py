@@ -1,7 +1,8 @@
 """``livegan learn --patch P``: MIDI learn. Asks for each control in turn, listens, writes the patch.
 
-Order: direction knobs 1..N, effect knobs, seed notes, snapshot pads, the
-morph control. A knob is learned when one CC on one channel has sent
+Order: the template's named knobs (``direction = "brightness"``, asked for by
+name and written back by name), direction knobs 1..N, effect knobs, seed notes,
+snapshot pads, the morph control. A knob is learned when one CC on one channel has sent
 ``MOVES`` messages (a knob turns through several values; a stray button
 press does not count); a note is learned on its first note-on. A control
 that gets no answer within ``timeout_s`` is skipped, as is anything already
@@ -72,8 +73,13 @@ def learn(patch: Patch, source, directions: int = 8, fx_knobs=DEFAULT_FX_KNOBS, 
     knobs: list[Knob] = []
     taken: set[int] = set()
     channels = []
-    old = {(k.direction, k.effect): k for k in patch.knobs}
+    old = {(k.direction, k.effect): k for k in patch.knobs if k.direction_name is None}
     try:
+        for prev in [k for k in patch.knobs if k.direction_name is not None]:
+            cc = _ask(source, say, prev.direction_name, timeout_s, taken, channels)
+            if cc is not None:
+                knobs.append(Knob(cc=cc, range=prev.range, takeover=prev.takeover, name=prev.name,
+                                  direction_name=prev.direction_name))
         for d in range(directions):
             cc = _ask(source, say, f"direction {d + 1}", timeout_s, taken, channels)
             if cc is not None:

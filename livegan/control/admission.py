@@ -174,8 +174,13 @@ class EngineControls:
 
 
 def controller_for(patch: Patch, meta: ModelMeta, seed: int = 0) -> tuple[Controller, Patch, list]:
-    """A Controller for a model: knobs for directions the model lacks are dropped (with warnings)."""
+    """A Controller for a model: the generic patch on a model with named knobs plays them first
+    (``livegan.control.named``), knobs on named directions are resolved, and knobs for directions or
+    names the model lacks are dropped (with warnings)."""
+    from livegan.control.named import generic_for_model
     from livegan.control.patch import check_against_model
 
-    patch, warnings = check_against_model(patch, int(meta.directions.shape[0]))
-    return Controller(patch, meta.directions, meta.sigmas, meta.latent_dist, seed=seed), patch, warnings
+    names = tuple(k.name for k in meta.knobs)
+    patch, warnings = check_against_model(generic_for_model(patch, names), int(meta.directions.shape[0]), names)
+    return (Controller(patch, meta.directions, meta.sigmas, meta.latent_dist, seed=seed, named=meta.knobs),
+            patch, warnings)

@@ -34,16 +34,19 @@ class Controller:
     """
 
     def __init__(self, patch: Patch, directions: np.ndarray, sigmas: np.ndarray, latent_dist: str,
-                 seed: int = 0):
+                 seed: int = 0, named: tuple = ()):
         self.patch = patch
         self.directions = np.asarray(directions, np.float32)  # (K, D)
         self.sigmas = np.asarray(sigmas, np.float32)  # (K,)
         self.dist = latent_dist
         self.latent_dim = self.directions.shape[1]
+        # the model's named knobs (``livegan.model_knobs.NamedKnob``): a knob's direction K + j is named[j]
+        self.named_directions = np.array([k.direction for k in named], np.float32).reshape(-1, self.latent_dim)
+        self.named_sigmas = np.array([k.sigma for k in named], np.float32)  # (N,)
         self.base = seed_z(seed, self.latent_dim, latent_dist)
         self.seed = seed
         self.knobs = {k.cc: k for k in patch.knobs}
-        self.value = {k.cc: (neutral_knob(*k.range) if k.direction is not None else
+        self.value = {k.cc: (neutral_knob(*k.range) if k.effect is None else
                              self._fx_default_knob(k)) for k in patch.knobs}
         self.engaged = {cc: (self.knobs[cc].takeover or patch.takeover) == "jump"
                         for cc in self.knobs}
@@ -158,6 +161,15 @@ class Controller:
                 off[k.direction] += knob_to_range(self.value[cc], *k.range)
         return off
 
+    def named_offsets(self) -> np.ndarray:
+        """(N,) offsets in sigmas from the knobs on named directions (``Knob.direction`` K + j)."""
+        k0 = self.directions.shape[0]
+        off = np.zeros(self.named_sigmas.shape[0], np.float32)
+        for cc, k in self.knobs.items():
+            if k.direction is not None and 0 <= k.direction - k0 < len(off):
+                off[k.direction - k0] += knob_to_range(self.value[cc], *k.range)
+        return off
+
     def _morph_ends(self):
         if self.morph_t is None:
             return None
@@ -173,7 +185,8 @@ class Controller:
         ends = self._morph_ends()
         if ends is not None:
             base = morph(ends[0], ends[1], ends[2], self.dist)
-        return latent_point(base, self.directions, self.sigmas, self.offsets_sigma(), self.dist)
+        named = (self.named_directions, self.named_sigmas, self.named_offsets()) if len(self.named_sigmas) else None
+        return latent_point(base, self.directions, self.sigmas, self.offsets_sigma(), self.dist, named)
 
     def fx_params(self) -> dict:
         """{"filter.cutoff": Hz, ...}: effect parameters set by knobs (others keep the patch's)."""

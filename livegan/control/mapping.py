@@ -58,12 +58,17 @@ def takeover(mode: str, value: float, engaged: bool, prev_phys: float, phys: flo
 
 
 def latent_point(base: np.ndarray, directions: np.ndarray, sigmas: np.ndarray,
-                 offsets_sigma: np.ndarray, dist: str) -> np.ndarray:
+                 offsets_sigma: np.ndarray, dist: str, named=None) -> np.ndarray:
     """z = base + sum_k offset_k * sigma_k * direction_k; uniform latents stay in [-1, 1].
 
-    base (D,), directions (K, D), sigmas (K,), offsets_sigma (K,) -> (D,) float32.
+    base (D,), directions (K, D), sigmas (K,), offsets_sigma (K,) -> (D,) float32. ``named``: None, or
+    (directions (N, D), sigmas (N,), offsets (N,)) of named knobs, added as a second sum, and only
+    when an offset is not 0, so a point moved by numbered directions alone is the same to the bit
+    whether or not the model has named knobs.
     """
     z = base.astype(np.float32) + (offsets_sigma * sigmas).astype(np.float32) @ directions.astype(np.float32)
+    if named is not None and np.any(named[2]):
+        z += (named[2] * named[1]).astype(np.float32) @ named[0].astype(np.float32)
     if dist == "uniform":
         np.clip(z, -1.0, 1.0, out=z)
     return z

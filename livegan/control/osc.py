@@ -4,6 +4,8 @@ Addresses mirror the patch; each message carries one argument (logged in the per
 
 - ``/livegan/knob/N`` float 0..1: the patch's knob N (1-based, the panel's order, keys 1-8), takeover
   as the patch says (its CC, 0..1 -> 0..127);
+- ``/livegan/knob/NAME`` float 0..1: the patch's knob on the model's named knob NAME (``brightness``:
+  ``direction = "brightness"``, or the generic patch on a model with named knobs), as its CC;
 - ``/livegan/fx/NAME/PARAM`` float 0..1: the knob the patch maps to effect parameter NAME.PARAM, e.g.
   ``/livegan/fx/filter/cutoff``; 0..1 is the knob's travel over its range, as turning it (its CC);
 - ``/livegan/morph`` float 0..1: the morph between the patch's two morph pads (the morph CC);
@@ -27,7 +29,8 @@ Whatever cannot be used is counted (``rejected``: ``osc_rejected`` in ``--stats-
 and ignored: a datagram or bundle element that is not OSC (or cut off), a type tag python-osc cannot
 read, an unknown address, a wrong argument count or type, NaN or infinity, a value or index out of
 range, and an address the patch has nothing for (an effect parameter without a knob, morph without a
-morph CC, a seed past the patch's seed notes); the first of each kind is also said once (``warn``).
+morph CC, a seed past the patch's seed notes); the first of each kind is also said once (``warn``), and
+each knob name the patch lacks once (the first ``MAX_SAID_NAMES`` names: a sender cannot flood the panel).
 
 Threads: the OSC thread (``OscSource.start``'s daemon, python-osc's blocking UDP server) parses each
 datagram and only stores: a knob's, morph's or tempo's last value (last value wins) or an event in a
@@ -48,11 +51,13 @@ from livegan.control.osc_wire import MAX_DEPTH, OscRejected, messages_of, whole 
 from livegan.control.sources import Event
 from livegan.errors import CLIError
 from livegan.model import printable
+from livegan.model_knobs import KNOB_NAME
 
 RING = 1024  # seed, pad and record events between two polls (a poll comes every few ms)
 RCVBUF = 1 << 20  # a burst (a TouchOSC page sends every fader at once) waits in the kernel, not dropped
 MAX_DATAGRAM = 1 << 16  # read whole: over UDP no datagram is longer (python-osc reads 8192 and cuts the rest off)
 VELOCITY = 100  # a seed or pad press, as the computer keyboard logs it
+MAX_SAID_NAMES = 64  # unknown knob names said once each; later ones are only counted
 
 
 class Target(NamedTuple):
@@ -94,8 +99,16 @@ def _int(address: str, args, lo: int, hi: int, what: str) -> int:
 
 
 def _knob_index(address: str, text: str, patch) -> int:
+    if KNOB_NAME.fullmatch(text):  # a named knob: the patch's knob on that named direction
+        j = next((i for i, k in enumerate(patch.knobs) if k.direction_name == text), None)
+        if j is None:
+            have = [k.direction_name for k in patch.knobs if k.direction_name is not None]
+            raise OscRejected("address", f"{address}: the patch has no knob named '{text}' "
+                                         f"({'it has ' + ', '.join(have) if have else 'it has no named knobs'})",
+                              name=text)
+        return j
     if not (text.isascii() and text.isdigit() and len(text) <= 4):
-        raise OscRejected("address", f"{address}: not a livegan address (knob numbers are 1, 2, ...)")
+        raise OscRejected("address", f"{address}: not a livegan address (knob numbers are 1, 2, ... or names)")
     n = int(text)
     if not 1 <= n <= len(patch.knobs):
         raise OscRejected("range", f"{address}: the patch has knobs 1-{len(patch.knobs)}")
@@ -167,6 +180,7 @@ class OscSource:
         self._latest: dict = {}  # slot -> Event, last value wins
         self._ring: collections.deque = collections.deque()  # at most RING events
         self._said: set = set()
+        self._names_said = 0  # unknown knob names said so far (at most MAX_SAID_NAMES)
         self._news: collections.deque = collections.deque()  # warnings for the control thread
         self._server: Any = None  # a pythonosc BlockingOSCUDPServer, once open()
         self._thread: threading.Thread | None = None
@@ -277,8 +291,10 @@ class OscSource:
 
     def _reject(self, e: OscRejected) -> None:
         self.rejected += 1
-        if e.kind not in self._said:  # the sender's own words, cut short and unable to drive a terminal
-            self._said.add(e.kind)
+        said = e.kind if e.name is None else ("name", e.name)  # each unknown knob name once, a bounded set
+        if said not in self._said and (e.name is None or self._names_said < MAX_SAID_NAMES):
+            self._said.add(said)  # the sender's own words, cut short and unable to drive a terminal
+            self._names_said += e.name is not None
             self._news.append(f"OSC: {printable(str(e))[:160]}: ignored (each message livegan cannot use is "
                               "counted: osc_rejected)")
 

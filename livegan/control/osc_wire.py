@@ -8,11 +8,13 @@ from __future__ import annotations
 
 
 class OscRejected(ValueError):
-    """A message livegan cannot use. ``kind``: packet, address, type, range or unmapped."""
+    """A message livegan cannot use. ``kind``: packet, address, type, range or unmapped. ``name``: a
+    knob name the patch has no knob for (``/livegan/knob/NAME``): said once per name, not per kind."""
 
-    def __init__(self, kind: str, text: str):
+    def __init__(self, kind: str, text: str, name: str | None = None):
         super().__init__(text)
         self.kind = kind
+        self.name = name
 
 
 _FIXED = {"i": 4, "f": 4, "c": 4, "r": 4, "m": 4, "h": 8, "d": 8, "t": 8, "T": 0, "F": 0, "N": 0, "I": 0}

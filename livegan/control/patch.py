@@ -9,7 +9,11 @@ and what is wrong, e.g. ``patches/x.toml: knob[2].cc: must be an integer in
 [0, 127], got 300``.
 
 Directions are numbered from 1 in the file (``direction = 1`` is the strongest
-direction, as the learn prompt says) and from 0 in ``Knob.direction``.
+direction, as the learn prompt says) and from 0 in ``Knob.direction``. A knob may
+instead name one of the model's named knobs (``direction = "brightness"``, the
+``knobs`` field of its ``livegan.json``): ``Knob.direction_name`` holds the name, and
+``check_against_model`` resolves it to an index past the model's numbered directions
+(``livegan.control.controller.Controller`` reads indices ``>= K`` as named directions).
 
 Effects and their parameters come from the registry ``livegan.audio.fx.EFFECTS``;
 writing a patch is ``livegan.control.patch_write``.
@@ -32,6 +36,7 @@ from livegan.audio.fx import EFFECTS, Effect
 from livegan.control.validator import Validator as _V
 from livegan.errors import PatchError
 from livegan.model import MAX_BPM, MIN_BPM, is_int, is_num, printable
+from livegan.model_knobs import KNOB_NAME
 
 TAKEOVER = ("jump", "pickup")
 QUANTIZE = ("none", "beat", "bar", "2bars", "4bars", "8bars")
@@ -44,11 +49,12 @@ ACTIONS = ("save", "record", "random_seed", "save_loop") + tuple(f"bypass.{t}" f
 @dataclass
 class Knob:
     cc: int  # 0..127
-    direction: int | None = None  # 0-based latent direction, or None for an effect knob
+    direction: int | None = None  # 0-based latent direction (>= K: a named one), None for an effect knob
     effect: str | None = None  # "filter.cutoff" etc.
     range: tuple[float, float] = (-2.0, 2.0)  # sigmas for a direction, param units for an effect
     takeover: str | None = None  # None: the patch's default
     name: str = ""  # shown on the panel
+    direction_name: str | None = None  # a model's named knob (``direction = "brightness"``), else None
 
 
 @dataclass
@@ -98,8 +104,14 @@ def _parse_knob(v: _V, raw, key, n_fx_types) -> Knob:
     has_dir, has_fx = "direction" in raw, "effect" in raw
     if has_dir == has_fx:
         v.bad(key, "needs exactly one of 'direction' or 'effect'")
-    direction = effect = None
-    if has_dir:
+    direction = effect = named = None
+    if has_dir and isinstance(raw["direction"], str):  # a named knob: resolved when the patch meets the model
+        named = raw["direction"]
+        if not KNOB_NAME.fullmatch(named):
+            v.bad(f"{key}.direction", "must be a direction number or a knob name (lower-case letters, digits "
+                                      f"and _, a letter first, at most 32), got {named!r}")
+        rng = raw.get("range", [-2.0, 2.0])
+    elif has_dir:
         direction = v.int_in(raw["direction"], f"{key}.direction", 1, 4096) - 1
         rng = raw.get("range", [-2.0, 2.0])
     else:
@@ -129,7 +141,8 @@ def _parse_knob(v: _V, raw, key, n_fx_types) -> Knob:
     if not isinstance(name, str):
         v.bad(f"{key}.name", f"must be a string, got {name!r}")
     return Knob(cc=cc, direction=direction, effect=effect, range=(float(rng[0]), float(rng[1])),
-                takeover=takeover, name=printable(name))  # shown on the panel: no control characters
+                takeover=takeover, name=printable(name),  # shown on the panel: no control characters
+                direction_name=named)
 
 
 def _parse_effect(v: _V, raw, key) -> Effect:
@@ -302,14 +315,26 @@ def load_patch(path) -> Patch:
     return parse_patch(raw, path)
 
 
-def check_against_model(patch: Patch, n_directions: int) -> tuple[Patch, list[str]]:
-    """Drop knobs for directions the model lacks (an 8-fader patch plays a 4-direction model).
+def missing_name(path: str, i: int, k: Knob, names: Sequence[str]) -> str:
+    """One warning line: knob ``i`` of the patch at ``path`` names a direction the model lacks."""
+    has = f"has {', '.join(names)}" if names else "has no named knobs"
+    return f"{path}: knob[{i}].direction: is '{k.direction_name}' but the model {has}; CC {k.cc} is ignored"
 
-    Returns (patch without those knobs, one warning line per dropped knob).
+
+def check_against_model(patch: Patch, n_directions: int, names: Sequence[str] = ()) -> tuple[Patch, list[str]]:
+    """Resolve named knobs against the model's ``names`` (``ModelMeta.knobs`` in order: a name is
+    direction ``n_directions + its index``) and drop knobs for directions or names the model lacks
+    (an 8-fader patch plays a 4-direction model). The patch itself is not changed.
+
+    Returns (patch with those knobs resolved or dropped, one warning line per dropped knob).
     """
     keep, warnings = [], []
     for i, k in enumerate(patch.knobs):
-        if k.direction is not None and k.direction >= n_directions:
+        if k.direction_name is not None and k.direction_name in names:
+            keep.append(replace(k, direction=n_directions + list(names).index(k.direction_name)))
+        elif k.direction_name is not None:
+            warnings.append(missing_name(patch.path, i, k, names))
+        elif k.direction is not None and k.direction >= n_directions:
             warnings.append(f"{patch.path}: knob[{i}].direction: is {k.direction + 1} but the model has "
                             f"{n_directions} directions; CC {k.cc} is ignored")
         else:

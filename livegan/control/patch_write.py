@@ -51,7 +51,9 @@ def patch_to_dict(p: Patch) -> dict:
     d["knob"] = []
     for k in p.knobs:
         t = {"cc": k.cc}
-        if k.direction is not None:
+        if k.direction_name is not None:  # a model's named knob: its name, whatever index it resolved to
+            t["direction"] = k.direction_name
+        elif k.direction is not None:
             t["direction"] = k.direction + 1
         else:
             t["effect"] = k.effect

@@ -74,7 +74,7 @@ def panel(stats: dict, controller=None, keyboard=None):
             phys = controller.phys[k.cc]
             sel = ">" if keyboard is not None and keyboard.selected == i else " "
             tgt = "" if controller.engaged[k.cc] or math.isnan(phys) else f"knob at {phys:.2f}: pick up at {v:.2f}"
-            name = k.name or (f"dir {k.direction + 1}" if k.direction is not None else k.effect)
+            name = k.name or k.direction_name or (f"dir {k.direction + 1}" if k.direction is not None else k.effect)
             knobs.add_row(sel, _text(name), str(k.cc), f"{v:.2f}", _bar(v), tgt)
     foot = ""
     if controller is not None:

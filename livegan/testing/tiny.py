@@ -40,3 +40,17 @@ def make_tiny_generator():
             return torch.clamp(y, -1.0, 1.0)
 
     return TinyGen(TINY["latent_dim"], TINY["loop_samples"])
+
+
+def tiny_knobs(names=("brightness", "weight"), latent_dim: int = TINY["latent_dim"], seed: int = 1) -> list:
+    """A ``knobs`` list for ``tiny_meta(knobs=...)``: named knobs along random unit vectors (seeded),
+    knob i with sigma 0.3 + 0.2 i, so a test can tell them apart; no fit is run."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    out = []
+    for i, name in enumerate(names):
+        v = rng.standard_normal(latent_dim)
+        out.append(dict(name=name, direction=(v / np.linalg.norm(v)).tolist(), sigma=0.3 + 0.2 * i,
+                        spearman=0.9, crosstalk=0.1))
+    return out
