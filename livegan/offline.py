@@ -27,6 +27,17 @@ from livegan.faults import GenerationFault, fault_text
 from livegan.generate.scheduler import Scheduler, generate_loop
 
 RENDER_LEAD_S = 0.1  # generation decision this long before each boundary (virtual clock)
+def log_named(events, meta, say) -> int:
+    """How many named knobs the generic patch plays first in a render of ``events`` (as in the show
+    that logged them: ``livegan.io.perflog.named_in_log``); one warning when the model has fewer."""
+    from livegan.io.perflog import named_in_log
+
+    n = named_in_log(events)
+    if n > len(meta.knobs):
+        say(f"the performance played {n} named knobs on the generic patch; this model has {len(meta.knobs)}")
+    return n
+
+
 DEMO_AUTOMATION = os.path.join(os.path.dirname(__file__), "data", "demo.mid")  # what ``livegan demo`` plays
 DEMO_SECONDS = 30.0
 DEMO_RATE = 48000
@@ -233,7 +244,7 @@ def render_automation(model_path: str, patch, events, output: str, seconds: floa
     problem = start_tempo_problem(model.meta, rate, patch.tempo, f"{patch.path}: transport.tempo")
     if problem:
         raise CLIError(problem)
-    parts = build(model.meta, patch, rate, 2, fx=fx)
+    parts = build(model.meta, patch, rate, 2, fx=fx, named=log_named(events, model.meta, say))
     saver = None
     if loops is not None:
         from livegan.io.loops import LoopSaver

@@ -32,7 +32,7 @@ class Parts:
 
 def build(meta, patch: Patch, rate: int, channels: int, *, fx: bool = True, seed: int = 0,
           quantize: str | None = None, crossfade_ms: float | None = None, record_ring_frames: int = 0,
-          take_ring_frames: int = 0, arena=None, remote_fx: bool = False) -> Parts:
+          take_ring_frames: int = 0, arena=None, remote_fx: bool = False, named: int | None = None) -> Parts:
     """Wire ``meta`` (a model's ``ModelMeta``) played through ``patch`` at ``rate`` Hz on ``channels``.
 
     The engine starts at the patch's tempo (None: the model's), quantize and crossfade unless
@@ -41,14 +41,16 @@ def build(meta, patch: Patch, rate: int, channels: int, *, fx: bool = True, seed
     (``livegan.model.seed_z``). ``record_ring_frames``: a ring the engine copies each block into
     (the meter's), ``take_ring_frames``: the ring a take's recorder drains. ``arena``: where the
     real-time state lives (``livegan.audio.arena``; shared with the audio process). ``remote_fx``:
-    no chain here, the audio process builds the patch's (``livegan.audio.host``)."""
+    no chain here, the audio process builds the patch's (``livegan.audio.host``). ``named``: how many
+    of the model's named knobs the generic patch plays first (None: all, as a show does; a render
+    takes its log's ``livegan.io.perflog.named_in_log``)."""
     from livegan.control.named import generic_for_model
     from livegan.control.patch import missing_name
 
     n, names = int(meta.directions.shape[0]), tuple(k.name for k in meta.knobs)
-    played = generic_for_model(patch, names)  # as controller_for maps it: for the warnings
+    played = generic_for_model(patch, names[:named])  # as controller_for maps it: for the warnings
     dropped = [k for k in played.knobs if k.direction is not None and k.direction >= n]
-    controller, patch, _ = controller_for(patch, meta, seed=seed)
+    controller, patch, _ = controller_for(patch, meta, seed=seed, named=named)
     warnings = [f"{patch.path}: the knobs on CC {', '.join(str(k.cc) for k in dropped)} move directions "
                 f"{', '.join(str(k.direction + 1) for k in dropped)} but the model has {n}; they are ignored"
                 ] if dropped else []

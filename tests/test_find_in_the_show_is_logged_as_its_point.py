@@ -173,6 +173,7 @@ class _Meta:
     sigmas = np.ones(4, np.float32)
     latent_dist = "normal"
     latent_dim = 8
+    knobs = ()
 
 
 class _Once:

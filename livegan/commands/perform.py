@@ -144,7 +144,7 @@ class Show:
         its one list of sources."""
         self._stage("connect")
         args, engine, out, rate = self.args, self.engine, self.out, self.rate
-        self.perflog = PerfLog(rate)  # always: a take started later needs every event since frame 0
+        self.perflog = PerfLog(rate, named=len(self.model.meta.knobs))  # all since frame 0: for any take
         self.takes = takes = Takes(engine, rate, self.channels, self.perflog, args.record, self.say)
         takes.end_frame = None if args.seconds is None else int(round(args.seconds * rate))
         t0 = time.perf_counter()

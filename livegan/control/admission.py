@@ -173,14 +173,16 @@ class EngineControls:
         self.admitter.admit(state)
 
 
-def controller_for(patch: Patch, meta: ModelMeta, seed: int = 0) -> tuple[Controller, Patch, list]:
-    """A Controller for a model: the generic patch on a model with named knobs plays them first
-    (``livegan.control.named``), knobs on named directions are resolved, and knobs for directions or
-    names the model lacks are dropped (with warnings)."""
+def controller_for(patch: Patch, meta: ModelMeta, seed: int = 0,
+                   named: int | None = None) -> tuple[Controller, Patch, list]:
+    """A Controller for a model: the generic patch on a model with named knobs plays the first ``named``
+    of them first (None: all; ``livegan.control.named``), knobs on named directions are resolved, and
+    knobs for directions or names the model lacks are dropped (with warnings)."""
     from livegan.control.named import generic_for_model
     from livegan.control.patch import check_against_model
 
     names = tuple(k.name for k in meta.knobs)
-    patch, warnings = check_against_model(generic_for_model(patch, names), int(meta.directions.shape[0]), names)
+    patch, warnings = check_against_model(generic_for_model(patch, names[:named]), int(meta.directions.shape[0]),
+                                          names)
     return (Controller(patch, meta.directions, meta.sigmas, meta.latent_dist, seed=seed, named=meta.knobs),
             patch, warnings)

@@ -28,6 +28,8 @@ import threading
 
 import numpy as np
 
+from livegan.model_knobs import MAX_KNOBS
+
 CHUNK = 65536
 
 
@@ -43,11 +45,15 @@ def timing_for(sample_rate: int) -> tuple[int, int]:
 class PerfLog:
     """Frame-stamped raw MIDI control events, written as a standard MIDI file by ``save``."""
 
-    def __init__(self, sample_rate: int):
+    def __init__(self, sample_rate: int, named: int = 0):
+        """``named``: how many of the model's named knobs the generic patch plays first in this show
+        (a ``livegan named N`` marker at frame 0; a log without one played none of them)."""
         self.sample_rate = sample_rate
         self._chunks = [np.zeros((CHUNK, 4), np.int64)]  # frame, status, d1, d2
         self._n = 0
         self._lock = threading.Lock()  # only between two producers (MIDI and keyboard), never the audio thread
+        if named:
+            self._append(0, 0x106, int(named), 0)
 
     def log(self, frame: int, msg) -> None:
         """One event (raw bytes, 1-3 of them) at an output frame. Thread: MIDI or UI."""
@@ -139,6 +145,8 @@ class PerfLog:
                 m = mido.MetaMessage("marker", text=f"livegan take {int(frame)}")
             elif s == 0x104:
                 m = mido.MetaMessage("marker", text=f"livegan loop {int(d1) - 1} {int(d2)}")
+            elif s == 0x106:
+                m = mido.MetaMessage("marker", text=f"livegan named {int(d1)}")
             elif s == 0x105:
                 i, n = int(d1) & 0xFFFF, int(d1) >> 16
                 base = base + [int(d2)] if i == len(base) else ([int(d2)] if i == 0 else [])
@@ -235,6 +243,9 @@ def _marker_problem(text: str, seconds: float) -> str | None:
             if len(p) != 3 or marker_base_z(p[2]) is None:
                 return (f"must be 'livegan base HEX' with HEX 1-{MAX_LATENT} finite big-endian float32 "
                         "values in hex")
+        elif p[1] == "named":
+            if len(p) != 3 or not 0 <= int(p[2]) <= MAX_KNOBS:
+                return f"must be 'livegan named N' with N in [0, {MAX_KNOBS}]"
         elif p[1] == "take":
             # the marker sits on the take's first frame: FRAME / seconds is the log's sample rate
             if len(p) != 3 or not 0 <= int(p[2]) <= SAMPLERATE_RANGE[1] * seconds + 1:
@@ -266,7 +277,7 @@ def read_log_events(path, sample_rate: int, automation_only: bool = True) -> Log
         if name in _REALTIME_BACK:
             status[k] = _REALTIME_BACK[name]
             keep[k] = True
-        elif name.split(" ")[0] in ("tempo", "locate", "run", "take", "loop", "base"):
+        elif name.split(" ")[0] in ("tempo", "locate", "run", "take", "loop", "base", "named"):
             why = _marker_problem(text, float(ev.seconds[k]))
             if why:
                 raise MidiFileError(f"marker {text[:60]!r} at {ev.seconds[k]:.3f} s: {why}")
@@ -327,6 +338,17 @@ def marker_base(msg):
     if getattr(msg, "type", None) == "marker" and msg.text.startswith("livegan base "):
         return marker_base_z(msg.text.split()[-1])
     return None
+
+
+def named_in_log(events) -> int:
+    """How many of the model's named knobs the generic patch played first in the show that wrote
+    ``events`` (its ``livegan named N`` marker); 0 for a log without one (a show of a model without
+    names, a log written before names existed, any other MIDI file), so it re-renders as it played."""
+    if isinstance(events, LogEvents):  # only its markers: a million events stay arrays
+        texts = (events.markers[int(d)] for d in events.data[events.status == _MARKER])
+    else:
+        texts = (m.text for _, m in events if getattr(m, "type", None) == "marker")
+    return next((int(t.split()[-1]) for t in texts if t.startswith("livegan named ")), 0)
 
 
 def marker_bpm(msg) -> float | None:

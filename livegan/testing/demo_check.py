@@ -16,13 +16,13 @@ def render_demo_with_log(model_path=None, fx=False, blocksize=256):
     from livegan.io.automation import read_automation
     from livegan.io.perflog import marker_bpm
     from livegan.model import default_model_path, load_model
-    from livegan.offline import render
+    from livegan.offline import log_named, render
     from livegan.performance import build
 
     patch = load_patch(default_patch_path())
     model = load_model(model_path or default_model_path(), threads=1)
     events = read_automation(DEMO_AUTOMATION, SR)
-    parts = build(model.meta, patch, SR, 2, fx=fx)
+    parts = build(model.meta, patch, SR, 2, fx=fx, named=log_named(events, model.meta, print))
     try:
         engine, audio = render(model, parts, events, int(DEMO_SECONDS * SR), blocksize=blocksize)
     finally:
