@@ -34,7 +34,8 @@ def sweep_spectrograms_png(loops: np.ndarray, pos: np.ndarray, seeds, sr: int, p
     vmin = vmax - SPEC_RANGE_DB
     edges_t = np.r_[times, loops.shape[-1] / sr]
     fig, axes = plt.subplots(n_s, n_p, figsize=(2.6 * n_p + 1, 1.8 * n_s + 0.8), squeeze=False, sharex=True,
-                             sharey=True, layout="constrained")
+                             sharey=True)
+    fig.subplots_adjust(left=0.07, right=0.9, bottom=0.09, top=0.9, wspace=0.08, hspace=0.12)
     mesh = None
     for i in range(n_s):
         for j in range(n_p):
@@ -42,6 +43,7 @@ def sweep_spectrograms_png(loops: np.ndarray, pos: np.ndarray, seeds, sr: int, p
             mesh = ax.pcolormesh(edges_t, edges_f, db[i][j], cmap="magma", vmin=vmin, vmax=vmax, rasterized=True)
             ax.set_yscale("log")
             ax.set_ylim(edges_f[0], sr / 2)
+            _hz_ticks(ax, edges_f[0], sr / 2)
             ax.tick_params(labelsize=7)
             if i == 0:
                 ax.set_title(f"{pos[j]:+g} sigma", fontsize=9)
@@ -49,11 +51,22 @@ def sweep_spectrograms_png(loops: np.ndarray, pos: np.ndarray, seeds, sr: int, p
                 ax.set_ylabel(f"seed {seeds[i]}\nHz", fontsize=8)
             if i == n_s - 1:
                 ax.set_xlabel("seconds", fontsize=8)
-    fig.colorbar(mesh, ax=axes, label=f"dB (0 = full-scale sine; {SPEC_RANGE_DB:.0f} dB range)", shrink=0.6)
+    fig.colorbar(mesh, cax=fig.add_axes((0.92, 0.25, 0.012, 0.5)),
+                 label=f"dB (0 = full-scale sine; {SPEC_RANGE_DB:.0f} dB range)")
     fig.suptitle(title, fontsize=10)
     fig.savefig(path, dpi=72)
     plt.close(fig)
     return dict(vmin=vmin, vmax=vmax, db=db, edges_hz=edges_f)
+
+
+def _hz_ticks(ax, lo: float, hi: float) -> None:
+    """Fixed 1-2-5 ticks in Hz on a log axis (matplotlib's log locator costs seconds on 20 panels)."""
+    from matplotlib.ticker import FixedLocator, NullLocator
+
+    ticks = [f for f in (20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000) if lo <= f <= hi]
+    ax.yaxis.set_major_locator(FixedLocator(ticks))
+    ax.yaxis.set_minor_locator(NullLocator())
+    ax.set_yticklabels([f"{f // 1000}k" if f >= 1000 else str(f) for f in ticks])
 
 
 def _log_bands(freqs: np.ndarray, n: int = BANDS) -> tuple[np.ndarray, np.ndarray]:
