@@ -4,8 +4,11 @@ the figure draws exactly a direct ``sweep`` and returns ``judge``'s numbers; the
 again with the fit's draws and seeds, gives those same stored numbers back."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
+from conftest import run_cli
 
 from livegan.model import read_meta
 from livegan.testing.tiny import TINY, make_tiny_generator, tiny_meta
@@ -82,3 +85,16 @@ def test_export_record_and_a_file_measured_again_give_the_stored_numbers(tmp_pat
         assert (round(d["spearman"], 4), round(d["crosstalk"], 4)) == (k.spearman, k.crosstalk), k.name
     other = measure(gen, stored, n_fit=64, n_seeds=3)  # the page's numbers come from the seeds it was given
     assert all(other["sweeps"][k.name][1][k.name].shape == (3, 9) for k in stored.knobs)
+
+
+def test_knobs_o_with_report_shows_the_numbers_it_stored(tiny_model, tmp_path):
+    out, rep = tmp_path / "named.ts", tmp_path / "rep"
+    r = run_cli("knobs", tiny_model, "-o", out, "--report", rep, "--draws", "64", "--seeds", "4", timeout=300)
+    assert r.returncode == 0, r.stderr
+    knobs = read_meta(out).knobs
+    assert knobs, r.stdout
+    page = (rep / "knobs.html").read_text()
+    for k in knobs:
+        shown = re.search(rf"id='{k.name}'>.*?This page's sweep on 4 seeds: Spearman ([-+.\d]+), cross-talk "
+                          r"([.\d]+)", page, re.S)
+        assert shown and (float(shown[1]), float(shown[2])) == (round(k.spearman, 3), round(k.crosstalk, 3)), k

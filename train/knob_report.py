@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from livegan.errors import CLIError
+from livegan.errors import CLIError, first_line
 from livegan.files import check_target, output_file
 from livegan.model import META_NAME, load_checked, read_meta
 from train.descriptors import NAMES
@@ -140,27 +140,32 @@ def run_page_wanted(run_dir, force: bool, quiet: bool = False) -> bool:
     run_dir = os.fspath(run_dir)
     if not os.path.isfile(os.path.join(run_dir, "report.html")):
         return False
-    try:
-        check_targets(run_dir, NAMES, force)
-    except CLIError as e:
+    there = [t for t in targets(run_dir, NAMES) if os.path.lexists(t)]
+    if there and not force:
         if not quiet:
-            print(f"knob page not written: {e}")
+            print(f"knob page not written: {there[0]} is an earlier export's; kept (pass --force to replace it)")
         return False
     return True
 
 
 def write_run_page(run_dir, generate, model_path, record: dict, force: bool = False, quiet: bool = False) -> None:
     """``livegan export``: the page of the model file just written (its kept knobs, the fit's sweeps in
-    ``record``) into ``run_dir``, linked from its ``report.html``."""
+    ``record``) into ``run_dir``, linked from its ``report.html``. The model file is what export is for:
+    a page that cannot be written is one line, and the export still succeeds."""
     t0 = time.perf_counter()
     meta = read_meta(model_path)
     if not meta.knobs:
         if not quiet:
             print("knob page: no named knob kept, none written")
         return
-    page = write_page(run_dir, generate, meta, record, force,
-                      f"Written by livegan export with {os.fspath(model_path)}; the curves are the fit's own sweeps.")
-    link_from_report(run_dir)
+    try:
+        page = write_page(run_dir, generate, meta, record, force,
+                          f"Written by livegan export with {os.fspath(model_path)}; the curves are the fit's own "
+                          "sweeps.")
+        link_from_report(run_dir)
+    except Exception as e:  # a full disk, a file that appeared meanwhile, a plotting failure: the model stands
+        print(f"knob page not written ({type(e).__name__}: {first_line(e)})")
+        return
     if not quiet:
         print(f"knob page: {page} ({time.perf_counter() - t0:.1f} s)")
 
