@@ -17,11 +17,21 @@ import time
 import numpy as np
 
 from livegan.errors import CLIError, first_line
-from livegan.files import check_target, output_file
+from livegan.files import check_target, output_file, temp_beside
 from livegan.model import META_NAME, load_checked, read_meta
 from train.descriptors import NAMES
 from train.knob_figures import SHOW_STEPS, descriptor_curve_png, sweep_spectrograms_png
-from train.knobs import SPAN, held_out_seeds, module_generator, prior_draws, sweep, sweep_z
+from train.knobs import (
+    MAX_CROSSTALK,
+    MIN_REACH,
+    MIN_SPEARMAN,
+    SPAN,
+    held_out_seeds,
+    module_generator,
+    prior_draws,
+    sweep,
+    sweep_z,
+)
 
 PAGE = "knobs.html"
 FOLDER = "knobs"
@@ -105,8 +115,9 @@ def write_page(out_dir, generate, meta, record: dict, force: bool = False, sourc
 <p>{html.escape(source)} Each knob: its sweep on seeds 0-{SHOW_SEEDS - 1} at -{SPAN:g}..+{SPAN:g} sigmas (the
 generic patch's knob range) as spectrograms on one colour scale, log frequency; then its descriptor against
 knob position on {n_seeds} held-out seeds (thin: a seed, thick: the median), every descriptor's median distance
-from its value at the centre in prior spreads, and each descriptor's change over the sweep as the fit judges it (kept:
-Spearman >= 0.9, reach >= 0.5, cross-talk <= 0.5 prior spreads; see docs/knobs.md).</p>
+from its value at the centre in prior spreads, and each descriptor's change over the sweep as the fit judges it
+(kept: Spearman >= {MIN_SPEARMAN:g}, reach >= {MIN_REACH:g}, cross-talk <= {MAX_CROSSTALK:g} prior spreads; see
+docs/knobs.md).</p>
 <ul>{''.join(f"<li><a href='#{html.escape(k.name)}'>{html.escape(k.name)}</a></li>" for k in meta.knobs)}</ul>
 {sections}"""
     path = os.path.join(out_dir, PAGE)
@@ -127,10 +138,14 @@ def link_from_report(run_dir) -> None:
     link = f"\n<p><a href=\"{PAGE}\">Named knobs</a>: a page per knob (written by livegan export).</p>"
     at = text.find("</h1>")
     text = text + link if at < 0 else text[:at + 5] + link + text[at + 5:]
-    tmp = path + f".{os.getpid()}.part"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    tmp = temp_beside(path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    finally:
+        if os.path.lexists(tmp):
+            os.remove(tmp)
 
 
 def run_page_wanted(run_dir, force: bool, quiet: bool = False) -> bool:
