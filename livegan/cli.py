@@ -135,10 +135,16 @@ def _add_knobs_and_find(sub, fmt) -> None:
     s = sub.add_parser("knobs", help="fit named knobs (brightness, loudness, ...) for a model file and write it "
                                      "with them", formatter_class=fmt)
     s.add_argument("model", nargs="?", default=None, help=".ts model file (default: the built-in model)")
-    s.add_argument("-o", "--output", required=True, help="output .ts file (the same model, with named knobs)")
-    s.add_argument("--force", action="store_true", help="replace an existing -o file (once the new one is written)")
-    s.add_argument("--draws", type=int_in(64, 65536), default=1024, help="prior draws the directions are fitted on")
-    s.add_argument("--seeds", type=int_in(2, 1024), default=32, help="held-out seeds each knob is judged on")
+    s.add_argument("-o", "--output", default=None, help="output .ts file (the same model, with named knobs)")
+    s.add_argument("--report", default=None, metavar="DIR",
+                   help="write DIR/knobs.html: a page per named knob (its sweep as spectrograms, its descriptor "
+                        "curve, WAVs); without -o, of the model's stored knobs (docs/knobs.md)")
+    s.add_argument("--force", action="store_true",
+                   help="replace an existing -o file or --report page files (once the new ones are written)")
+    s.add_argument("--draws", type=int_in(64, 65536), default=1024,
+                   help="prior draws the directions are fitted on (--report alone: the prior spreads are measured on)")
+    s.add_argument("--seeds", type=int_in(2, 1024), default=32,
+                   help="held-out seeds each knob is judged on (and its --report curve drawn from)")
     s = sub.add_parser("find", help="place an audio loop in a model's latent space and play the model from there",
                        formatter_class=fmt)
     s.add_argument("loop", help="an audio file (any rate, length and channel count libsndfile reads)")

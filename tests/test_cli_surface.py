@@ -20,7 +20,7 @@ SURFACE = {
     "render": ["--automation", "--seconds", "-o", "--model", "--patch", "--loops"],
     "learn": ["--patch"],
     "demo": [],
-    "knobs": ["model", "-o", "--draws", "--seeds"],
+    "knobs": ["model", "-o", "--report", "--draws", "--seeds"],
     "find": ["loop", "--model", "-o", "--steps"],
 }
 

@@ -124,9 +124,11 @@ def export_run(run_dir, path, n_directions: int = 16, quiet: bool = False, which
     by the fixed z, then lowest FD), or the last
     where it kept none; "last" is the generator at the last step."""
     from livegan.files import check_target
+    from train.knob_report import run_page_wanted, write_run_page
 
     run_dir = os.fspath(run_dir)
     check_target(path, "output", force, run_inputs(run_dir))  # before the checkpoint is read
+    page = knobs and run_page_wanted(run_dir, force, quiet)  # the run's knob page: before the fit, too
     if not os.path.isfile(os.path.join(run_dir, checkpoint.CKPT)):
         raise FileNotFoundError(f"{run_dir}: no {checkpoint.CKPT} here (is it a folder written by `livegan train`?)")
     ck = checkpoint.load(run_dir)
@@ -165,9 +167,13 @@ def export_run(run_dir, path, n_directions: int = 16, quiet: bool = False, which
         fd = f", FD {snap['fd']:.1f}" if snap["fd"] is not None else ""
         print(f"generator: {snap['snapshot']} snapshot (step {snap['step']} of {int(ck['step'])}{fd})")
     module = ExportedGenerator(archs.get(p.arch).playing_form(g))
+    record: dict = {}
     if knobs:
-        add_knobs(meta, module_generator(module.eval()), quiet=quiet)
-    return save_loop_model(module, path, meta, quiet=quiet, force=force, inputs=run_inputs(run_dir))
+        add_knobs(meta, module_generator(module.eval()), quiet=quiet, record=record)
+    report = save_loop_model(module, path, meta, quiet=quiet, force=force, inputs=run_inputs(run_dir))
+    if page:
+        write_run_page(run_dir, module_generator(module.eval()), path, record, force, quiet)
+    return report
 
 
 def cli_export(args) -> int:

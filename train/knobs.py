@@ -122,10 +122,28 @@ def sweep(generate, seeds: np.ndarray, direction: np.ndarray, sigma: float, samp
           steps: int = STEPS) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Each seed (S, D) moved along ``direction`` over +-SPAN sigmas -> (positions (steps,),
     {name: (S, steps) descriptor values})."""
+    pos, z = sweep_z(seeds, direction, sigma, steps)
+    d = render_descriptors(generate, z, sample_rate)
+    return pos, {k: v.reshape(len(seeds), steps) for k, v in d.items()}
+
+
+def sweep_z(seeds: np.ndarray, direction: np.ndarray, sigma: float, steps: int = STEPS):
+    """The z of ``sweep``: (positions (steps,) in sigmas, z (S * steps, D) float32, seed-major)."""
     pos = np.linspace(-SPAN, SPAN, steps)
     z = (seeds[:, None, :] + (pos * sigma)[None, :, None] * direction[None, None, :]).reshape(-1, seeds.shape[1])
-    d = render_descriptors(generate, z.astype(np.float32), sample_rate)
-    return pos, {k: v.reshape(len(seeds), steps) for k, v in d.items()}
+    return pos, z.astype(np.float32)
+
+
+def held_out_seeds(n_seeds: int, latent_dim: int, latent_dist: str) -> np.ndarray:
+    """(n_seeds, D): the z of seeds 0.. (``seed_z``, the seeds a performer plays) the knobs are judged on."""
+    return np.stack([seed_z(s, latent_dim, latent_dist) for s in range(n_seeds)])
+
+
+def prior_draws(generate, latent_dim: int, latent_dist: str, sample_rate: int, n_fit: int = 1024, seed: int = 0):
+    """The fit's prior draws: (z (n_fit, D), descriptors {name: (n_fit,)}, spread {name: std over the draws})."""
+    z = prior_z(n_fit, latent_dim, latent_dist, seed).numpy()
+    d = render_descriptors(generate, z, sample_rate)
+    return z, d, {k: float(np.std(v)) for k, v in d.items()}
 
 
 def judge(name: str, pos: np.ndarray, curves: dict[str, np.ndarray], spread: dict[str, float]):
@@ -137,27 +155,34 @@ def judge(name: str, pos: np.ndarray, curves: dict[str, np.ndarray], spread: dic
 
 
 def fit_knobs(generate, latent_dim: int, latent_dist: str, sample_rate: int, n_fit: int = 1024,
-              n_seeds: int = 32, seed: int = 0) -> list[KnobFit]:
-    """Every descriptor's fitted knob, kept or not, in ``NAMES`` order (module docstring)."""
-    z = prior_z(n_fit, latent_dim, latent_dist, seed).numpy()
-    d = render_descriptors(generate, z, sample_rate)
+              n_seeds: int = 32, seed: int = 0, record: dict | None = None) -> list[KnobFit]:
+    """Every descriptor's fitted knob, kept or not, in ``NAMES`` order (module docstring). ``record``, if
+    given, receives ``spread`` ({name: prior spread}) and ``sweeps`` ({name: ``sweep``'s (pos, curves)}):
+    what the knob report (train/knob_report.py) draws, so its numbers are the fit's own."""
+    z, d, spread = prior_draws(generate, latent_dim, latent_dist, sample_rate, n_fit, seed)
     dirs, r2, slopes = fit_directions(z, d)
-    spread = {k: float(np.std(v)) for k, v in d.items()}
-    seeds = np.stack([seed_z(s, latent_dim, latent_dist) for s in range(n_seeds)])
+    seeds = held_out_seeds(n_seeds, latent_dim, latent_dist)
+    if record is not None:
+        record.update(spread=spread, sweeps={})
     out = []
     for m, name in enumerate(NAMES):
         sigma = knob_sigma(float(np.std(z @ dirs[m])), float(slopes[m]))
         pos, curves = sweep(generate, seeds, dirs[m], sigma, sample_rate)
+        if record is not None:
+            record["sweeps"][name] = (pos, curves)
         rho, cross, reach = judge(name, pos, curves, spread)
         kept = rho >= MIN_SPEARMAN and cross <= MAX_CROSSTALK and reach >= MIN_REACH
         out.append(KnobFit(name, dirs[m], sigma, rho, cross, reach, float(r2[m]), bool(kept)))
     return out
 
 
-def add_knobs(meta: dict, generate, n_fit: int = 1024, n_seeds: int = 32, quiet: bool = False) -> list[KnobFit]:
-    """Fit knobs for the model ``meta`` describes and put the kept ones in ``meta["knobs"]``; -> all fits."""
+def add_knobs(meta: dict, generate, n_fit: int = 1024, n_seeds: int = 32, quiet: bool = False,
+              record: dict | None = None) -> list[KnobFit]:
+    """Fit knobs for the model ``meta`` describes and put the kept ones in ``meta["knobs"]``; -> all fits.
+    ``record``: as ``fit_knobs``."""
     t0 = time.perf_counter()
-    fits = fit_knobs(generate, meta["latent_dim"], meta["latent_dist"], meta["sample_rate"], n_fit, n_seeds)
+    fits = fit_knobs(generate, meta["latent_dim"], meta["latent_dist"], meta["sample_rate"], n_fit, n_seeds,
+                     record=record)
     meta["knobs"] = [f.stored() for f in fits if f.kept]
     if not quiet:
         for f in fits:
