@@ -148,10 +148,10 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=int, default=32)
     ap.add_argument("--steps", type=int, default=150)
     ap.add_argument("--loops", nargs="*", default=None, help="audio files for find (default: unseen sonic-pi loops)")
-    ap.add_argument("--train-dir", default=None, metavar="DIR",
-                    help="the model's training folder: compare find with its nearest training loops")
     ap.add_argument("--skip-knobs", action="store_true")
     ap.add_argument("--skip-find", action="store_true")
+    ap.add_argument("--train-dir", default=None, metavar="DIR",
+                    help="the model's training folder: compare find with its nearest training loops")
     args = ap.parse_args(argv)
     if args.train_dir is not None and not os.path.isdir(args.train_dir):
         print(f"knobs.py: --train-dir {args.train_dir}: not a folder", file=sys.stderr)
@@ -163,9 +163,9 @@ def main(argv=None) -> int:
     print(f"model {args.model or 'built-in'}: {model.meta.name}")
     if not args.skip_knobs:
         bench_knobs(model, args.draws, args.seeds)
-    loops = unseen_sonic_pi() if args.loops is None else args.loops
     if args.skip_find:
         return 0
+    loops = unseen_sonic_pi() if args.loops is None else args.loops
     if loops:
         bench_find(model, loops, args.steps, args.train_dir)
     else:
