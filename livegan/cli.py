@@ -226,6 +226,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--blocksize", type=int_in(1, 65536), default=256, help="frames per process() call")
     s.add_argument("--loops", default=None, metavar="DIR",
                    help="also write each distinct loop that played into DIR (WAV + .json, as perform's l key)")
+    s.add_argument("--set", default=None, metavar="SET.toml",
+                   help="render a set of tracks (docs/sets.md) instead of one --model/--patch")
+    s.add_argument("--stems", default=None, metavar="DIR",
+                   help="with --set: each track's post-fader WAV as DIR/NAME.wav")
 
     s = sub.add_parser("learn", help="MIDI learn: move each control and write the patch", formatter_class=fmt)
     s.add_argument("--patch", required=True, help="patch .toml file to write")
