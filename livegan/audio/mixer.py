@@ -12,7 +12,8 @@ pan, mute/solo and the master gain applied), so the stems sum to the mix before 
 The limiter has no look-ahead: its gain follows ``ceiling / peak`` down over ``ATTACK_MS`` and back up
 over ``RELEASE_MS`` (smooth: no step in the gain, so no click), and what still exceeds the ceiling
 while the gain comes down is held at the ceiling (the output is bounded). A mix that never exceeds
-the ceiling passes unchanged, bit for bit (the gain stays exactly 1.0).
+the ceiling passes unchanged, bit for bit (the gain stays exactly 1.0), and so does a mix once the gain
+has released back to 1.
 
 Threads: ``Mixer.process`` (the two kernels) runs on the audio callback or the render loop and
 allocates nothing; the setters run on the main thread (between blocks, offline).
@@ -27,6 +28,7 @@ from numba import njit
 CEILING_DB = -0.3  # the master limiter's ceiling: the engine's own limiter's threshold
 ATTACK_MS = 2.0
 RELEASE_MS = 100.0
+UNITY_SNAP = 1.0 - 1e-6  # a releasing gain this close to 1 becomes 1
 
 
 def pan_gains(pan: float) -> tuple[float, float]:
@@ -77,6 +79,8 @@ def peak_limit(out, lst):
             g = target + att * (g - target)
         else:
             g = target + rel * (g - target)
+            if target == 1.0 and g > UNITY_SNAP:
+                g = 1.0  # released: exact unity again (the step is below -120 dB)
         if g != 1.0 or peak > ceil:
             for c in range(ch):
                 y = out[i, c] * g
