@@ -189,6 +189,8 @@ def render_set(s: SetFile, events, output: str, seconds: float, rate: int, block
     folder = tempfile.mkdtemp(prefix=".livegan-set-", dir=os.path.dirname(os.path.abspath(output)))
     try:
         paths, stats = _render_tracks(s, models, tempo, cap, events, frames, skip, rate, blocksize, folder, say)
+        if stems is not None:
+            os.makedirs(stems, exist_ok=True)
         _mix(s, paths, frames, rate, output, stems, ext, force, inputs)
     except (OSError, sf.LibsndfileError) as e:  # a full disk, a vanished folder
         e = write_error(e, output)

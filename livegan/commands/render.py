@@ -104,8 +104,6 @@ def _cli_render_set(args) -> int:
                 check_output(path, total, 2)
             check_target(path, "stem", args.force, [*inputs, (args.output, "the mix this render writes")])
     events, skip = _events(args)
-    if args.stems is not None:
-        os.makedirs(args.stems, exist_ok=True)
     print(render_set(s, events, args.output, args.seconds, args.samplerate, blocksize=args.blocksize, skip=skip,
                      stems=args.stems, force=args.force, inputs=inputs))
     return 0
