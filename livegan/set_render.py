@@ -24,11 +24,15 @@ import os
 import shutil
 import sys
 import tempfile
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from livegan.errors import CLIError, ModelFileError, first_line
 from livegan.set_file import SetFile, track_patch
+
+if TYPE_CHECKING:
+    from livegan.model import LoopModel
 
 MIX_BLOCK = 8192  # frames per mixing pass block
 SHOW_ONLY = ("livegan loop ", "livegan base ")  # markers of a one-model show: the first track's
@@ -72,18 +76,18 @@ def _models(s: SetFile, rate: int):
     from livegan.audio.engine import start_tempo_problem, tempo_limit
     from livegan.model import load_model
 
-    models: dict[str, object] = {}
+    models: dict[str, LoopModel] = {}
     for t in s.tracks:
         if t.model not in models:
             try:
                 models[t.model] = load_model(t.model, threads=1)
             except (ModelFileError, CLIError) as e:
                 raise CLIError(f"{s.path}: {t.where}.model: {first_line(e, None)}") from None
-    meta0 = models[s.tracks[0].model].meta  # type: ignore[attr-defined]
+    meta0 = models[s.tracks[0].model].meta
     tempo = float(s.tracks[0].patch.tempo or meta0.bpm)
     cap = 1e9
     for t in s.tracks:
-        meta = models[t.model].meta  # type: ignore[attr-defined]
+        meta = models[t.model].meta
         if meta.beats_per_bar != meta0.beats_per_bar:
             raise CLIError(f"{s.path}: {t.where}.model: {meta.beats_per_bar} beats per bar, but track[0]'s "
                            f"model has {meta0.beats_per_bar}: one bar grid needs one meter")
@@ -200,7 +204,8 @@ def render_set(s: SetFile, events, output: str, seconds: float, rate: int, block
     gen = sum(st["loops_generated"] for st in stats)
     faults = sum(st["gen_faults"] for st in stats)
     failed = f" ({faults} failed: the loop before each played on)" if faults else ""
-    return (f"rendered {output}: {seconds:g} s at {rate} Hz, set {s.name}: {len(s.tracks)} tracks "
-            f"({', '.join(t.name for t in s.tracks)}), {len(models)} models, {gen} loops generated{failed}, "
+    return (f"rendered {output}: {seconds:g} s at {rate} Hz, set {s.name}: {len(s.tracks)} track"
+            f"{'s' * (len(s.tracks) > 1)} ({', '.join(t.name for t in s.tracks)}), {len(models)} model"
+            f"{'s' * (len(models) > 1)}, {gen} loops generated{failed}, "
             f"{len(events)} automation events, tempo {tempo:g} BPM at the start"
             + (f", stems in {stems}" if stems is not None else ""))

@@ -3,6 +3,8 @@
 channel 2 moves only track 2 (each track hears its own channel); a tempo marker moves every track."""
 from __future__ import annotations
 
+import os
+
 import mido
 import numpy as np
 import soundfile as sf
@@ -88,3 +90,26 @@ def test_a_tempo_marker_moves_every_track(tmp_path, tiny_model):
         assert np.max(np.abs(p[150000:] - f[150000:])) > 0.01  # both faster after it
     a, b = _read(tmp_path / "f" / "a.wav"), _read(tmp_path / "f" / "b.wav")
     assert a.tobytes() == b.tobytes()  # one clock: same model, same events, same samples
+
+
+def test_render_set_cli_writes_mix_and_stems_and_never_replaces_without_force(tmp_path, tiny_model, cli):
+    from livegan.offline import DEMO_AUTOMATION
+
+    (tmp_path / "s.toml").write_text(f'[[track]]\nname = "a"\nmodel = "{tiny_model}"\n'
+                                     f'[[track]]\nname = "b"\nmodel = "{tiny_model}"\npan = 1\n')
+    args = ["render", "--set", tmp_path / "s.toml", "--automation", DEMO_AUTOMATION, "--seconds", 2,
+            "-o", tmp_path / "mix.wav", "--stems", tmp_path / "stems"]
+    r = cli(*args)
+    assert r.returncode == 0, r.stderr
+    assert "2 tracks (a, b), 1 model," in r.stdout  # one model file, loaded once
+    mix = _read(tmp_path / "mix.wav")
+    assert mix.shape == (96000, 2)
+    for name in ("a", "b"):
+        assert _read(tmp_path / "stems" / f"{name}.wav").shape == mix.shape
+    assert np.max(np.abs(_read(tmp_path / "stems" / "b.wav")[:, 0])) < 1e-6  # hard right: nothing on the left
+    before = (tmp_path / "stems" / "a.wav").read_bytes()
+    (tmp_path / "mix.wav").rename(tmp_path / "old.wav")
+    r = cli(*args)  # the mix is free, a stem is not: refused before anything is rendered
+    assert r.returncode == 2 and "stems/a.wav: exists" in r.stderr and "--force" in r.stderr, r.stderr
+    assert not (tmp_path / "mix.wav").exists() and (tmp_path / "stems" / "a.wav").read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["old.wav", "s.toml", "stems"]  # no temporary file left
