@@ -133,7 +133,18 @@ def _render_tracks(s: SetFile, models, tempo, cap, events, frames, skip, rate, b
             parts.close()
         paths.append(path)
         stats.append(engine.stats())
+        _release_fx(parts)
     return paths, stats
+
+
+def _release_fx(parts) -> None:
+    """Let a rendered track's effects chain go now: the engine and its controls hold each other, so
+    without this the chain would live (its stopped pyo objects still in pyo's one server, each later
+    track paying for them) until a garbage collection. Not ``gc.collect()``: pyo objects freed by the
+    cycle collector in an arbitrary order crashed the next chain's first ``server.process()``."""
+    parts.engine.drop_fx()
+    parts.controls.fx = None
+    parts.fx = None
 
 
 def _mix(s: SetFile, paths, frames, rate, output, stems, ext, force, inputs):
