@@ -218,5 +218,5 @@ def render_set(s: SetFile, events, output: str, seconds: float, rate: int, block
     return (f"rendered {output}: {seconds:g} s at {rate} Hz, set {s.name}: {len(s.tracks)} track"
             f"{'s' * (len(s.tracks) > 1)} ({', '.join(t.name for t in s.tracks)}), {len(models)} model"
             f"{'s' * (len(models) > 1)}, {gen} loops generated{failed}, "
-            f"{len(events)} automation events, tempo {tempo:g} BPM at the start"
+            f"{len(events)} automation events, tempo at the end {stats[0]['tempo']:g} BPM"
             + (f", stems in {stems}" if stems is not None else ""))
