@@ -99,7 +99,7 @@ def _models(s: SetFile, rate: int):
 
 
 def _render_tracks(s: SetFile, models, tempo, cap, events, frames, skip, rate, blocksize, folder, say):
-    """Render each track's pre-fader stereo into ``folder``/k.wav (float); -> (paths, stats, warnings said)."""
+    """Render each track's pre-fader stereo into ``folder``/k.wav (float, RF64: no 4 GiB limit); -> (paths, stats)."""
     import soundfile as sf
 
     from livegan.faults import GenerationFault
@@ -117,7 +117,7 @@ def _render_tracks(s: SetFile, models, tempo, cap, events, frames, skip, rate, b
             tsay(w)
         path = os.path.join(folder, f"{k}.wav")
         try:
-            with sf.SoundFile(path, "w", samplerate=rate, channels=2, subtype="FLOAT") as f:
+            with sf.SoundFile(path, "w", samplerate=rate, channels=2, subtype="FLOAT", format="RF64") as f:
                 done = [0]
 
                 def sink(block, f=f, done=done):
@@ -183,6 +183,16 @@ def _mix(s: SetFile, paths, frames, rate, output, stems, ext, force, inputs):
 
 def stem_path(folder: str, name: str, ext: str) -> str:
     return os.path.join(folder, name + ext)
+
+
+def check_space(output: str, frames: int, n_tracks: int, stems: bool) -> None:
+    """CLIError unless the output's disk takes the tracks' temporary renders (float, beside the output)
+    and, with ``stems``, float stems as large (FLAC stems are smaller: counted as float, to be safe)."""
+    need = frames * 2 * 4 * n_tracks * (2 if stems else 1)
+    free = shutil.disk_usage(os.path.dirname(os.path.abspath(output))).free
+    if need > free:
+        raise CLIError(f"output {output}: a set of {n_tracks} tracks needs {need / 2**20:.0f} MiB beside it for "
+                       f"the tracks' renders{' and stems' if stems else ''}, the disk has {free / 2**20:.0f} MiB free")
 
 
 def render_set(s: SetFile, events, output: str, seconds: float, rate: int, blocksize: int = 256, skip: int = 0,

@@ -77,7 +77,7 @@ def _cli_render_set(args) -> int:
     from livegan.files import check_target
     from livegan.offline import check_output
     from livegan.set_file import load_set
-    from livegan.set_render import render_set, stem_path
+    from livegan.set_render import check_space, render_set, stem_path
 
     if args.set is None:
         raise CLIError("--stems needs --set (one model's render has no tracks)")
@@ -103,6 +103,7 @@ def _cli_render_set(args) -> int:
             if os.path.isdir(args.stems):
                 check_output(path, total, 2)
             check_target(path, "stem", args.force, [*inputs, (args.output, "the mix this render writes")])
+    check_space(args.output, total, len(s.tracks), args.stems is not None)
     events, skip = _events(args)
     print(render_set(s, events, args.output, args.seconds, args.samplerate, blocksize=args.blocksize, skip=skip,
                      stems=args.stems, force=args.force, inputs=inputs))
