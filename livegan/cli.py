@@ -245,7 +245,7 @@ def _add_render(sub, fmt) -> None:
     s.add_argument("--set", default=None, metavar="SET.toml",
                    help="render a set of tracks (docs/sets.md) instead of one --model/--patch")
     s.add_argument("--stems", default=None, metavar="DIR",
-                   help="with --set: each track's post-fader WAV as DIR/NAME.wav")
+                   help="with --set: each track's post-fader audio as DIR/NAME.wav (.flac for a .flac -o)")
 
 
 def _add_realtime(s) -> None:
