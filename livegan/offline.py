@@ -27,11 +27,22 @@ from livegan.faults import GenerationFault, fault_text
 from livegan.generate.scheduler import Scheduler, generate_loop
 
 RENDER_LEAD_S = 0.1  # generation decision this long before each boundary (virtual clock)
+def named_in_log(events) -> int:
+    """How many of the model's named knobs the generic patch played first in the show that wrote
+    ``events`` (its ``livegan named N`` marker); 0 for a log without one (a show of a model without
+    names, a log written before names existed, any other MIDI file), so it re-renders as it played."""
+    from livegan.io.perflog import _MARKER, LogEvents
+
+    if isinstance(events, LogEvents):  # only its markers: a million events stay arrays
+        texts = (events.markers[int(d)] for d in events.data[events.status == _MARKER])
+    else:
+        texts = (m.text for _, m in events if getattr(m, "type", None) == "marker")
+    return next((int(t.split()[-1]) for t in texts if t.startswith("livegan named ")), 0)
+
+
 def log_named(events, meta, say) -> int:
     """How many named knobs the generic patch plays first in a render of ``events`` (as in the show
-    that logged them: ``livegan.io.perflog.named_in_log``); one warning when the model has fewer."""
-    from livegan.io.perflog import named_in_log
-
+    that logged them: ``named_in_log``); one warning when the model has fewer."""
     n = named_in_log(events)
     if n > len(meta.knobs):
         say(f"the performance played {n} named knobs on the generic patch; this model has {len(meta.knobs)}")

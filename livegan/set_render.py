@@ -103,7 +103,7 @@ def _render_tracks(s: SetFile, models, tempo, cap, events, frames, skip, rate, b
     import soundfile as sf
 
     from livegan.faults import GenerationFault
-    from livegan.offline import render
+    from livegan.offline import log_named, render
     from livegan.performance import build
 
     paths, stats = [], []
@@ -112,7 +112,7 @@ def _render_tracks(s: SetFile, models, tempo, cap, events, frames, skip, rate, b
         patch = track_patch(t)
         patch.tempo = tempo  # (a copy): one clock
         tsay = (lambda m, w=t.where: say(f"{w}: {m}"))
-        parts = build(model.meta, patch, rate, 2)
+        parts = build(model.meta, patch, rate, 2, named=log_named(events, model.meta, tsay))
         for w in parts.warnings:
             tsay(w)
         path = os.path.join(folder, f"{k}.wav")
