@@ -6,7 +6,8 @@
 Knobs: ``train.knobs.fit_knobs`` with each ``--method``: "projected" (prior draws, joint regression, the
 others' gradients projected out) and "rayleigh" (``train.knob_fit``: per-draw gradients, the others'
 second moment held down, the range measured on fit-side seeds), then each knob swept over +-2 sigmas on
-``--seeds`` held-out seeds: median Spearman of its descriptor, its reach and the cross-talk (both in prior spreads), and whether it is kept.
+``--seeds`` held-out seeds: median Spearman of its descriptor, its reach and the cross-talk (both in prior
+spreads), and whether it is kept.
 
 Find: for each loop file (default: the sonic-pi loops the built-in model was not trained on, those of
 ``sonic-pi-samples`` that docs/default-model/SOURCES.md does not list), ``livegan.find.find`` with
