@@ -4,7 +4,11 @@
 2. Regress all descriptors (standardised) on z at once: column m of the fit is descriptor m's gradient in
    z. Raw gradients are nearly parallel (a louder loop is also brighter and denser), so each knob's
    direction is its gradient with the other descriptors' gradients projected out: along it, the linear
-   fit of every other descriptor stays put, and its own rises.
+   fit of every other descriptor stays put, and its own rises. That holds the others still on average
+   only; where the generator has gradients (``module_generator``), each direction is instead the one that
+   holds them still seed by seed (``train.knob_fit``: per-draw gradients, a Rayleigh quotient), and its
+   range is measured by a sweep on fit-side seeds rather than predicted (the "projected" fit's ``sigma``
+   below); a descriptor no gradient reaches keeps the projected direction.
 3. Keep a knob only if, on held-out seeds (``seed_z`` 0.., the seeds a performer plays), sweeping it over
    +-``SPAN`` sigmas (the generic patch's knob range) moves its descriptor monotonically (median Spearman
    >= ``MIN_SPEARMAN``), by a useful amount (the change across the sweep is at least ``MIN_REACH`` of the
@@ -61,6 +65,7 @@ class KnobFit:
     reach: float  # own descriptor's median change over the sweep / its prior spread
     r2: float  # linear fit of the descriptor on z over the prior draws
     kept: bool
+    fit: str = "projected"  # which fit gave the direction: "rayleigh" or "projected" (fit_knobs)
 
     def stored(self) -> dict:
         """The entry of ``livegan.json``'s ``knobs`` list."""
@@ -160,16 +165,24 @@ def fit_knobs(generate, latent_dim: int, latent_dist: str, sample_rate: int, n_f
     dirs, r2, slopes = fit_directions(z, d)
     spread = {k: float(np.std(v)) for k, v in d.items()}
     module = getattr(generate, "module", None)
+    grads = None
     if method == "rayleigh" or (method == "auto" and module is not None):
         if module is None:
             raise ValueError("the rayleigh knob fit needs a module_generator (it takes gradients)")
-        grads = descriptor_gradients(module, prior_z(GRAD_DRAWS, latent_dim, latent_dist, seed + 1).numpy(),
-                                     sample_rate)
+        zg = prior_z(GRAD_DRAWS, latent_dim, latent_dist, seed + 1).numpy()
+        try:
+            grads = descriptor_gradients(module, zg, sample_rate)
+        except RuntimeError:  # autograd cannot go through it (an op without a backward): the projected fit
+            if method == "rayleigh":
+                raise
+    fit = ["projected"] * len(NAMES)
+    if grads is not None:
         ray, ray_slopes = rayleigh_directions(grads, spread)
         # a descriptor no gradient reaches (the generator quantises it: a step, zero almost everywhere, or
         # rounding-level wobble) keeps its projected regression direction, which sees steps
         reached = ray_slopes > NO_GRADIENT
         dirs, slopes = np.where(reached[:, None], ray, dirs), np.where(reached, ray_slopes, slopes)
+        fit = ["rayleigh" if r else "projected" for r in reached]
         sigmas = measured_sigmas(generate, dirs, slopes, z, spread, latent_dim, latent_dist, sample_rate)
     else:
         sigmas = [knob_sigma(float(np.std(z @ dirs[m])), float(slopes[m])) for m in range(len(NAMES))]
@@ -179,7 +192,7 @@ def fit_knobs(generate, latent_dim: int, latent_dist: str, sample_rate: int, n_f
         pos, curves = sweep(generate, seeds, dirs[m], sigmas[m], sample_rate)
         rho, cross, reach = judge(name, pos, curves, spread)
         kept = rho >= MIN_SPEARMAN and cross <= MAX_CROSSTALK and reach >= MIN_REACH
-        out.append(KnobFit(name, dirs[m], sigmas[m], rho, cross, reach, float(r2[m]), bool(kept)))
+        out.append(KnobFit(name, dirs[m], sigmas[m], rho, cross, reach, float(r2[m]), bool(kept), fit[m]))
     return out
 
 
