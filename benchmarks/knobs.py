@@ -1,7 +1,7 @@
 """Named knobs and find on the built-in model (issue 27), on one CPU thread.
 
-    python benchmarks/knobs.py [--model M.ts] [--draws 1024] [--seeds 32] [--method both] [--skip-find]
-                               [--steps 150] [--loops F ...]
+    python benchmarks/knobs.py [--model M.ts] [--draws 1024] [--seeds 32] [--method both] [--fit-seed 0]
+                               [--skip-find] [--steps 150] [--loops F ...]
 
 Knobs: ``train.knobs.fit_knobs`` with each ``--method``: "projected" (prior draws, joint regression, the
 others' gradients projected out) and "rayleigh" (``train.knob_fit``: per-draw gradients, the others'
@@ -34,13 +34,13 @@ def unseen_sonic_pi() -> list[str]:
             if os.path.basename(p) not in listed]
 
 
-def bench_knobs(model, draws: int, seeds: int, method: str) -> None:
+def bench_knobs(model, draws: int, seeds: int, method: str, fit_seed: int = 0) -> None:
     from train.knobs import fit_knobs, module_generator
 
     m = model.meta
     t0, c0 = time.perf_counter(), time.process_time()
     fits = fit_knobs(module_generator(model.module), m.latent_dim, m.latent_dist, m.sample_rate, n_fit=draws,
-                     n_seeds=seeds, method=method)
+                     n_seeds=seeds, seed=fit_seed, method=method)
     print(f"knob fit ({method}): {draws} draws, {seeds} held-out seeds, {time.perf_counter() - t0:.0f} s wall, "
           f"{time.process_time() - c0:.0f} s CPU, kept {sum(f.kept for f in fits)} of {len(fits)}")
     print("| knob | Spearman (median of seeds) | reach | cross-talk | fit R2 | sigma | kept |")
@@ -83,6 +83,7 @@ def main(argv=None) -> int:
     ap.add_argument("--loops", nargs="*", default=None, help="audio files for find (default: unseen sonic-pi loops)")
     ap.add_argument("--method", choices=("rayleigh", "projected", "both"), default="both",
                     help="knob fit: per-draw gradients' Rayleigh quotient, the projected regression, or both")
+    ap.add_argument("--fit-seed", type=int, default=0, help="seed of the knob fit's prior draws")
     ap.add_argument("--skip-knobs", action="store_true")
     ap.add_argument("--skip-find", action="store_true")
     args = ap.parse_args(argv)
@@ -93,7 +94,7 @@ def main(argv=None) -> int:
     print(f"model {args.model or 'built-in'}: {model.meta.name}")
     if not args.skip_knobs:
         for method in ("projected", "rayleigh") if args.method == "both" else (args.method,):
-            bench_knobs(model, args.draws, args.seeds, method)
+            bench_knobs(model, args.draws, args.seeds, method, args.fit_seed)
     if args.skip_find:
         return 0
     loops = unseen_sonic_pi() if args.loops is None else args.loops
