@@ -1,11 +1,13 @@
 """Named knobs and find on the built-in model (issue 27), on one CPU thread.
 
-    python benchmarks/knobs.py [--model M.ts] [--draws 1024] [--seeds 32] [--steps 150] [--loops F ...]
-                               [--train-dir DIR] [--skip-knobs] [--skip-find]
+    python benchmarks/knobs.py [--model M.ts] [--draws 1024] [--seeds 32] [--method both] [--fit-seed 0]
+                               [--skip-knobs] [--skip-find] [--steps 150] [--loops F ...] [--train-dir DIR]
 
-Knobs: ``train.knobs.fit_knobs`` (prior draws, joint regression, the others' gradients projected out),
-then each knob swept over +-2 sigmas on ``--seeds`` held-out seeds: median Spearman of its descriptor,
-its reach and the cross-talk (both in prior spreads), and whether it is kept.
+Knobs: ``train.knobs.fit_knobs`` with each ``--method``: "projected" (prior draws, joint regression, the
+others' gradients projected out) and "rayleigh" (``train.knob_fit``: per-draw gradients, the others'
+second moment held down, the range measured on fit-side seeds), then each knob swept over +-2 sigmas on
+``--seeds`` held-out seeds: median Spearman of its descriptor, its reach and the cross-talk (both in prior
+spreads), and whether it is kept.
 
 Find: for each loop file (default: the sonic-pi loops the built-in model was not trained on, those of
 ``sonic-pi-samples`` that docs/default-model/SOURCES.md does not list), ``livegan.find.find`` with
@@ -40,14 +42,15 @@ def unseen_sonic_pi() -> list[str]:
             if os.path.basename(p) not in listed]
 
 
-def bench_knobs(model, draws: int, seeds: int) -> None:
-    from train.knobs import fit_knobs
+def bench_knobs(model, draws: int, seeds: int, method: str, fit_seed: int = 0) -> None:
+    from train.knobs import fit_knobs, module_generator
 
     m = model.meta
     t0, c0 = time.perf_counter(), time.process_time()
-    fits = fit_knobs(model.generate, m.latent_dim, m.latent_dist, m.sample_rate, n_fit=draws, n_seeds=seeds)
-    print(f"knob fit: {draws} draws, {seeds} held-out seeds, {time.perf_counter() - t0:.0f} s wall, "
-          f"{time.process_time() - c0:.0f} s CPU")
+    fits = fit_knobs(module_generator(model.module), m.latent_dim, m.latent_dist, m.sample_rate, n_fit=draws,
+                     n_seeds=seeds, seed=fit_seed, method=method)
+    print(f"knob fit ({method}): {draws} draws, {seeds} held-out seeds, {time.perf_counter() - t0:.0f} s wall, "
+          f"{time.process_time() - c0:.0f} s CPU, kept {sum(f.kept for f in fits)} of {len(fits)}")
     print("| knob | Spearman (median of seeds) | reach | cross-talk | fit R2 | sigma | kept |")
     print("|---|---:|---:|---:|---:|---:|---|")
     for f in fits:
@@ -148,6 +151,9 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=int, default=32)
     ap.add_argument("--steps", type=int, default=150)
     ap.add_argument("--loops", nargs="*", default=None, help="audio files for find (default: unseen sonic-pi loops)")
+    ap.add_argument("--method", choices=("rayleigh", "projected", "both"), default="both",
+                    help="knob fit: per-draw gradients' Rayleigh quotient, the projected regression, or both")
+    ap.add_argument("--fit-seed", type=int, default=0, help="seed of the knob fit's prior draws")
     ap.add_argument("--skip-knobs", action="store_true")
     ap.add_argument("--skip-find", action="store_true")
     ap.add_argument("--train-dir", default=None, metavar="DIR",
@@ -162,7 +168,8 @@ def main(argv=None) -> int:
     model = load_model(args.model or default_model_path(), device="cpu", threads=1)
     print(f"model {args.model or 'built-in'}: {model.meta.name}")
     if not args.skip_knobs:
-        bench_knobs(model, args.draws, args.seeds)
+        for method in ("projected", "rayleigh") if args.method == "both" else (args.method,):
+            bench_knobs(model, args.draws, args.seeds, method, args.fit_seed)
     if args.skip_find:
         return 0
     loops = unseen_sonic_pi() if args.loops is None else args.loops

@@ -219,6 +219,22 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--link", action="store_true", help="follow and lead an Ableton Link session (tempo, bar phase, "
                    "start/stop), as a patch with clock = \"link\"")
 
+    _add_render(sub, fmt)
+
+    s = sub.add_parser("learn", help="MIDI learn: move each control and write the patch", formatter_class=fmt)
+    s.add_argument("--patch", required=True, help="patch .toml file to write")
+    s.add_argument("--midi", default=None, help="MIDI input: index, name substring, or 'virtual'")
+
+    s = sub.add_parser("demo", help="render (and play) a 30 s demo of the built-in model", formatter_class=fmt)
+    s.add_argument("-o", "--output", default="livegan-demo.wav",
+                   help="output WAV; if it exists and holds this demo it is played again, any other file is kept "
+                        "and the demo goes to the next free name (NAME-2.wav)")
+    s.add_argument("--no-play", action="store_true", help="only render, never play")
+    return p
+
+
+def _add_render(sub, fmt) -> None:
+    """``livegan render``: one model (``--model``/``--patch``) or a set (``--set``, ``--stems``)."""
     s = sub.add_parser("render", help="render a performance offline from MIDI automation", formatter_class=fmt)
     s.add_argument("--automation", required=True, metavar="PERF.mid",
                    help="standard MIDI file of control events (or an unfinished take's TAKE.journal)")
@@ -232,17 +248,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--blocksize", type=int_in(1, 65536), default=256, help="frames per process() call")
     s.add_argument("--loops", default=None, metavar="DIR",
                    help="also write each distinct loop that played into DIR (WAV + .json, as perform's l key)")
-
-    s = sub.add_parser("learn", help="MIDI learn: move each control and write the patch", formatter_class=fmt)
-    s.add_argument("--patch", required=True, help="patch .toml file to write")
-    s.add_argument("--midi", default=None, help="MIDI input: index, name substring, or 'virtual'")
-
-    s = sub.add_parser("demo", help="render (and play) a 30 s demo of the built-in model", formatter_class=fmt)
-    s.add_argument("-o", "--output", default="livegan-demo.wav",
-                   help="output WAV; if it exists and holds this demo it is played again, any other file is kept "
-                        "and the demo goes to the next free name (NAME-2.wav)")
-    s.add_argument("--no-play", action="store_true", help="only render, never play")
-    return p
+    s.add_argument("--set", default=None, metavar="SET.toml",
+                   help="render a set of tracks (docs/sets.md) instead of one --model/--patch")
+    s.add_argument("--stems", default=None, metavar="DIR",
+                   help="with --set: each track's post-fader audio as DIR/NAME.wav (.flac for a .flac -o)")
 
 
 def _add_realtime(s) -> None:

@@ -12,12 +12,20 @@ class CLIError(Exception):
     """An error the user can fix: printed as one line, exit code 2."""
 
 
-class PatchError(CLIError):
-    """A patch breaks the schema; the message names the file, the key and the problem."""
+class FileKeyError(CLIError):
+    """A TOML file the user wrote breaks its schema; the message names the file, the key and the problem."""
 
     def __init__(self, path, key: str, problem: str):
         self.path, self.key, self.problem = str(path), key, problem
         super().__init__(f"{self.path}: {key}: {problem}")
+
+
+class PatchError(FileKeyError):
+    """A patch breaks the schema (``livegan.control.patch``)."""
+
+
+class SetError(FileKeyError):
+    """A set file breaks the schema (``livegan.set_file``); the key names the track and the field."""
 
 
 class ModelFileError(Exception):

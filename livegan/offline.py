@@ -27,11 +27,22 @@ from livegan.faults import GenerationFault, fault_text
 from livegan.generate.scheduler import Scheduler, generate_loop
 
 RENDER_LEAD_S = 0.1  # generation decision this long before each boundary (virtual clock)
+def named_in_log(events) -> int:
+    """How many of the model's named knobs the generic patch played first in the show that wrote
+    ``events`` (its ``livegan named N`` marker); 0 for a log without one (a show of a model without
+    names, a log written before names existed, any other MIDI file), so it re-renders as it played."""
+    from livegan.io.perflog import _MARKER, LogEvents
+
+    if isinstance(events, LogEvents):  # only its markers: a million events stay arrays
+        texts = (events.markers[int(d)] for d in events.data[events.status == _MARKER])
+    else:
+        texts = (m.text for _, m in events if getattr(m, "type", None) == "marker")
+    return next((int(t.split()[-1]) for t in texts if t.startswith("livegan named ")), 0)
+
+
 def log_named(events, meta, say) -> int:
     """How many named knobs the generic patch plays first in a render of ``events`` (as in the show
-    that logged them: ``livegan.io.perflog.named_in_log``); one warning when the model has fewer."""
-    from livegan.io.perflog import named_in_log
-
+    that logged them: ``named_in_log``); one warning when the model has fewer."""
     n = named_in_log(events)
     if n > len(meta.knobs):
         say(f"the performance played {n} named knobs on the generic patch; this model has {len(meta.knobs)}")
@@ -43,12 +54,14 @@ DEMO_SECONDS = 30.0
 DEMO_RATE = 48000
 
 
-def _applier(parts, warn, follow):
+def _applier(parts, warn, follow, max_tempo=None):
     """apply(msg): one automation message at the engine's current frame; a ``livegan loop`` marker
-    goes to ``follow`` (a ``_Follow``). Render loop."""
+    goes to ``follow`` (a ``_Follow``). ``max_tempo``: a lower cap on tempo markers than the engine's own
+    (a set's: the slowest track's limit, so every track keeps one grid). Render loop."""
     from livegan.io.perflog import marker_base, marker_bpm, marker_loop, marker_transport
 
     e, fx, controls = parts.engine, parts.fx, parts.controls
+    cap = e.max_tempo if max_tempo is None else min(e.max_tempo, max_tempo)
     said_tempo: list = []
     said_base: list = []
 
@@ -65,11 +78,12 @@ def _applier(parts, warn, follow):
                 warn(f"a 'livegan base' marker holds a {z.shape[0]}-d point; this model's latent has "
                      f"{controls.c.latent_dim} dimensions: ignored")
         elif bpm is not None:  # a performance's tempo change, at its frame
-            if e.clamp_tempo(bpm) != bpm and warn is not None and not said_tempo:
+            held = min(cap, e.clamp_tempo(bpm))
+            if held != bpm and warn is not None and not said_tempo:
                 said_tempo.append(bpm)
                 warn(f"tempo marker {bpm:g} BPM is beyond what this model plays at {e.sample_rate} Hz: "
-                     f"held at {e.clamp_tempo(bpm):g} BPM")
-            bpm = e.clamp_tempo(bpm)
+                     f"held at {held:g} BPM")
+            bpm = held
             e.set_tempo(bpm)
             if fx is not None:
                 fx.set_tempo(bpm)
@@ -116,7 +130,7 @@ class _Follow:
 
 
 def render(model, parts, events, total_frames: int, blocksize: int = 256, sink=None,
-           lead_frames: int | None = None, warn=None):
+           lead_frames: int | None = None, warn=None, max_tempo: float | None = None):
     """Render ``total_frames`` of ``parts`` (``livegan.performance.build``) playing ``model``;
     returns (engine, audio (frames, channels) float32, or None with a sink).
 
@@ -129,13 +143,13 @@ def render(model, parts, events, total_frames: int, blocksize: int = 256, sink=N
     succeed (else ``GenerationFault``). A tempo marker faster than the model can be read at this
     rate is held at ``engine.max_tempo``. ``warn(text)`` hears each distinct fault and hold once.
     A log that names the loops its show made is followed instead of the scheduler (``_Follow``).
-    """
+    ``max_tempo``: tempo markers are held at it too (a set's shared limit)."""
     engine = parts.engine
     if parts.fx is not None:
         parts.fx.set_tempo(engine.transport.tempo)
     sched = Scheduler(engine, int(RENDER_LEAD_S * engine.sample_rate) if lead_frames is None else int(lead_frames))
     follow = _Follow(engine) if _Follow.wanted(events) else None
-    apply = _applier(parts, warn, follow)
+    apply = _applier(parts, warn, follow, max_tempo)
     buf = np.zeros((max(1, blocksize), engine.channels), np.float32)
     audio = None if sink is not None else np.zeros((total_frames, engine.channels), np.float32)
     ev_frames = getattr(events, "frames", None)  # a LogEvents: already in time order, messages made on demand

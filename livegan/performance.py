@@ -43,7 +43,7 @@ def build(meta, patch: Patch, rate: int, channels: int, *, fx: bool = True, seed
     real-time state lives (``livegan.audio.arena``; shared with the audio process). ``remote_fx``:
     no chain here, the audio process builds the patch's (``livegan.audio.host``). ``named``: how many
     of the model's named knobs the generic patch plays first (None: all, as a show does; a render
-    takes its log's ``livegan.io.perflog.named_in_log``)."""
+    takes its log's ``livegan.offline.named_in_log``)."""
     from livegan.control.named import generic_for_model
     from livegan.control.patch import missing_name
 

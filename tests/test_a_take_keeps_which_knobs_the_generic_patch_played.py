@@ -16,8 +16,8 @@ from livegan.control.patch import default_patch_path, load_patch
 from livegan.errors import CLIError
 from livegan.io.automation import read_automation
 from livegan.io.journal import Journal, read_journal
-from livegan.io.perflog import PerfLog, named_in_log
-from livegan.offline import render_automation
+from livegan.io.perflog import PerfLog
+from livegan.offline import named_in_log, render_automation
 from livegan.testing.tiny import make_tiny_generator, tiny_knobs, tiny_meta
 from train.export import save_loop_model
 

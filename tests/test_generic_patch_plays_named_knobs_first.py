@@ -46,12 +46,23 @@ def test_cc20_and_21_play_the_two_names_and_cc22_numbered_direction_1():
 
 
 def test_on_a_model_without_named_knobs_the_generic_patch_maps_as_its_file_says():
-    meta = read_meta(default_model_path())
-    assert meta.knobs == ()  # the built-in: so the demo's mapping (and its render) is today's
+    meta = validate_meta(dict(tiny_meta(**EIGHT), format=1))
     generic = load_patch(default_patch_path())
     _, played, _ = controller_for(generic, meta)
     assert played.knobs == check_against_model(generic, int(meta.directions.shape[0]))[0].knobs
     assert _map(played) == {20 + i: i for i in range(8)} and played.knobs[0].name == "dir 1"
+
+
+def test_the_builtin_plays_its_names_first_and_a_log_without_them_as_the_file_says():
+    meta = read_meta(default_model_path())
+    names = [k.name for k in meta.knobs]
+    assert len(names) >= 3  # the bar for the built-in model
+    generic = load_patch(default_patch_path())
+    _, live, _ = controller_for(generic, meta)
+    assert _map(live) == {20 + i: (names[i] if i < len(names) else i - len(names)) for i in range(8)}
+    _, old, _ = controller_for(generic, meta, named=0)  # the demo's automation, a take from before names
+    assert old.knobs == check_against_model(generic, int(meta.directions.shape[0]))[0].knobs
+    assert _map(old) == {20 + i: i for i in range(8)}
 
 
 def test_the_mapping_is_the_patch_files_and_the_models_alone(tmp_path):

@@ -67,7 +67,18 @@ FILES = {  # name -> bytes (None: a folder)
     "folder.toml": None,
     "folder.wav": None,
     "folder.json": None,
+    "set_missing_model.toml": b'[[track]]\nname = "drums"\nmodel = "nothere.ts"\n',
+    "set_dup_names.toml": (b'[[track]]\nname = "a"\nmodel = "builtin:beats"\n'
+                           b'[[track]]\nname = "a"\nmodel = "builtin:beats"\n'),
+    "set_one_channel.toml": (b'[[track]]\nname = "a"\nmodel = "builtin:beats"\nchannel = 2\n'
+                             b'[[track]]\nname = "b"\nmodel = "builtin:beats"\n'),
+    "set_1000.toml": b"".join(b'[[track]]\nname = "t%d"\nmodel = "builtin:beats"\n' % i for i in range(1000)),
+    "set_bad_pan.toml": b'[[track]]\nname = "a"\nmodel = "builtin:beats"\npan = -3\n',
+    "set_unknown_key.toml": b'[[track]]\nname = "a"\nmodel = "builtin:beats"\nvolume = 1\n',
+    "set_bass.toml": b'[[track]]\nname = "bass"\nmodel = "builtin:bass"\n',
+    "set_tiny.toml": b'[[track]]\nname = "a"\nmodel = "builtin:beats"\n',
     "existing.wav": b"RIFF-an earlier take, not to be touched",
+    "a.wav": b"RIFF-a stem of an earlier render, not to be touched",
     "existing.json": b'{"xruns": 0, "note": "an earlier show\'s statistics, not to be touched"}',
 }
 
@@ -203,6 +214,23 @@ RENDER = {  # id -> (args, words the line must hold)
     "metadata bomb": (["--automation", "{good_mid}", "--model", "{bomb_ts}", "-o", "{tmp}/o.wav", "--seconds", "1"],
                       ["{bomb_ts}", "livegan.json", "16 MiB"]),
 }
+S = ["--automation", "{good_mid}", "-o", "{tmp}/o.wav", "--seconds", "1", "--set"]
+RENDER.update({  # set files (docs/sets.md): one line naming the set file, the track and the field
+    "set missing model": ([*S, "{set_missing_model_toml}"], ["{set_missing_model_toml}", "track[0] (drums).model",
+                                                               "nothere.ts"]),
+    "set duplicate names": ([*S, "{set_dup_names_toml}"], ["{set_dup_names_toml}", "track[1] (a).name"]),
+    "set two tracks on one channel": ([*S, "{set_one_channel_toml}"], ["{set_one_channel_toml}",
+                                                                       "track[1] (b).channel", "channel 2"]),
+    "set 1000 tracks": ([*S, "{set_1000_toml}"], ["{set_1000_toml}", "1000 tracks", "at most 16"]),
+    "set bad pan": ([*S, "{set_bad_pan_toml}"], ["{set_bad_pan_toml}", "track[0] (a).pan"]),
+    "set unknown key": ([*S, "{set_unknown_key_toml}"], ["{set_unknown_key_toml}", "track[0] (a).volume"]),
+    "set bass model": ([*S, "{set_bass_toml}"], ["{set_bass_toml}", "track[0] (bass).model", "not shipped"]),
+    "set missing": ([*S, "{tmp}/none.set.toml"], ["{tmp}/none.set.toml", "no such file"]),
+    "set with --model": ([*S, "{set_tiny_toml}", "--model", "{model}"], ["--model", "--set"]),
+    "stems without --set": (["--automation", "{good_mid}", *R, "--stems", "{tmp}/stems"], ["--stems", "--set"]),
+    "stems is a file": ([*S, "{set_tiny_toml}", "--stems", "{existing_wav}"], ["--stems", "{existing_wav}"]),
+    "stem exists": ([*S, "{set_tiny_toml}", "--stems", "{tmp}"], ["{tmp}/a.wav", "exists", "--force"]),
+})
 MIDI_WORDS = {"type2.mid": "type-2", "tpb0.mid": "ticks per beat is 0", "smpte_bad.mid": "SMPTE",
               "random.mid": "not a standard MIDI file", "truncated.mid": "truncated", "empty.mid": "not a standard",
               "fewer_tracks.mid": "3 tracks", "data_byte.mid": "above 127", "no_status.mid": "no status",

@@ -4,7 +4,11 @@
 2. Regress all descriptors (standardised) on z at once: column m of the fit is descriptor m's gradient in
    z. Raw gradients are nearly parallel (a louder loop is also brighter and denser), so each knob's
    direction is its gradient with the other descriptors' gradients projected out: along it, the linear
-   fit of every other descriptor stays put, and its own rises.
+   fit of every other descriptor stays put, and its own rises. That holds the others still on average
+   only; where the generator has gradients (``module_generator``), each direction is instead the one that
+   holds them still seed by seed (``train.knob_fit``: per-draw gradients, a Rayleigh quotient), and its
+   range is measured by a sweep on fit-side seeds rather than predicted (the "projected" fit's ``sigma``
+   below); a descriptor no gradient reaches keeps the projected direction.
 3. Keep a knob only if, on held-out seeds (``seed_z`` 0.., the seeds a performer plays), sweeping it over
    +-``SPAN`` sigmas (the generic patch's knob range) moves its descriptor monotonically (median Spearman
    >= ``MIN_SPEARMAN``), by a useful amount (the change across the sweep is at least ``MIN_REACH`` of the
@@ -33,6 +37,15 @@ import torch
 from livegan.model import seed_z
 from train.descriptors import NAMES, RESOLUTION, describe
 from train.directions import prior_z
+from train.knob_fit import (
+    CAL_SEED0,
+    CAL_SEEDS,
+    GRAD_DRAWS,
+    NO_GRADIENT,
+    calibrated_sigma,
+    descriptor_gradients,
+    rayleigh_directions,
+)
 
 MIN_SPEARMAN = 0.9
 MAX_CROSSTALK = 0.5
@@ -52,6 +65,7 @@ class KnobFit:
     reach: float  # own descriptor's median change over the sweep / its prior spread
     r2: float  # linear fit of the descriptor on z over the prior draws
     kept: bool
+    fit: str = "projected"  # which fit gave the direction: "rayleigh" or "projected" (fit_knobs)
 
     def stored(self) -> dict:
         """The entry of ``livegan.json``'s ``knobs`` list."""
@@ -71,12 +85,16 @@ def render_descriptors(generate, z: np.ndarray, sample_rate: int, batch: int = 1
     return {k: np.concatenate([p[k] for p in parts]) for k in NAMES}
 
 
-def module_generator(module: torch.nn.Module):
-    """A ``generate`` for ``render_descriptors`` from a torch module (or loaded TorchScript)."""
-    def generate(z: np.ndarray) -> np.ndarray:
+class module_generator:  # noqa: N801 (used as a function: module_generator(module)(z))
+    """A ``generate`` for ``render_descriptors`` from a torch module (or loaded TorchScript); it keeps the
+    module, so the fit can take gradients through it (``train.knob_fit``)."""
+
+    def __init__(self, module: torch.nn.Module):
+        self.module = module
+
+    def __call__(self, z: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
-            return module(torch.from_numpy(z)).float().numpy()
-    return generate
+            return self.module(torch.from_numpy(z)).float().numpy()
 
 
 def fit_directions(z: np.ndarray, d: dict[str, np.ndarray]):
@@ -155,24 +173,61 @@ def judge(name: str, pos: np.ndarray, curves: dict[str, np.ndarray], spread: dic
 
 
 def fit_knobs(generate, latent_dim: int, latent_dist: str, sample_rate: int, n_fit: int = 1024,
-              n_seeds: int = 32, seed: int = 0, record: dict | None = None) -> list[KnobFit]:
-    """Every descriptor's fitted knob, kept or not, in ``NAMES`` order (module docstring). ``record``, if
-    given, receives ``spread`` ({name: prior spread}) and ``sweeps`` ({name: ``sweep``'s (pos, curves)}):
-    what the knob report (train/knob_report.py) draws, so its numbers are the fit's own."""
+              n_seeds: int = 32, seed: int = 0, method: str = "auto", record: dict | None = None) -> list[KnobFit]:
+    """Every descriptor's fitted knob, kept or not, in ``NAMES`` order (module docstring). ``method``:
+    "rayleigh" (``train.knob_fit``: per-draw gradients, so ``generate`` must be a ``module_generator``),
+    "projected" (the projected regression gradients, ``knob_sigma``'s range), "auto": rayleigh where the
+    generator has a module. ``record``, if given, receives ``spread`` ({name: prior spread}) and ``sweeps``
+    ({name: ``sweep``'s (pos, curves)}): what the knob report (train/knob_report.py) draws, so its numbers
+    are the fit's own."""
     z, d, spread = prior_draws(generate, latent_dim, latent_dist, sample_rate, n_fit, seed)
     dirs, r2, slopes = fit_directions(z, d)
+    module = getattr(generate, "module", None)
+    grads = None
+    if method == "rayleigh" or (method == "auto" and module is not None):
+        if module is None:
+            raise ValueError("the rayleigh knob fit needs a module_generator (it takes gradients)")
+        zg = prior_z(GRAD_DRAWS, latent_dim, latent_dist, seed + 1).numpy()
+        try:
+            grads = descriptor_gradients(module, zg, sample_rate)
+        except RuntimeError:  # autograd cannot go through it (an op without a backward): the projected fit
+            if method == "rayleigh":
+                raise
+    fit = ["projected"] * len(NAMES)
+    if grads is not None:
+        ray, ray_slopes = rayleigh_directions(grads, spread)
+        # a descriptor no gradient reaches (the generator quantises it: a step, zero almost everywhere, or
+        # rounding-level wobble) keeps its projected regression direction, which sees steps
+        reached = ray_slopes > NO_GRADIENT
+        dirs, slopes = np.where(reached[:, None], ray, dirs), np.where(reached, ray_slopes, slopes)
+        fit = ["rayleigh" if r else "projected" for r in reached]
+        sigmas = measured_sigmas(generate, dirs, slopes, z, spread, latent_dim, latent_dist, sample_rate)
+    else:
+        sigmas = [knob_sigma(float(np.std(z @ dirs[m])), float(slopes[m])) for m in range(len(NAMES))]
     seeds = held_out_seeds(n_seeds, latent_dim, latent_dist)
     if record is not None:
         record.update(spread=spread, sweeps={})
     out = []
     for m, name in enumerate(NAMES):
-        sigma = knob_sigma(float(np.std(z @ dirs[m])), float(slopes[m]))
-        pos, curves = sweep(generate, seeds, dirs[m], sigma, sample_rate)
+        pos, curves = sweep(generate, seeds, dirs[m], sigmas[m], sample_rate)
         if record is not None:
             record["sweeps"][name] = (pos, curves)
         rho, cross, reach = judge(name, pos, curves, spread)
         kept = rho >= MIN_SPEARMAN and cross <= MAX_CROSSTALK and reach >= MIN_REACH
-        out.append(KnobFit(name, dirs[m], sigma, rho, cross, reach, float(r2[m]), bool(kept)))
+        out.append(KnobFit(name, dirs[m], sigmas[m], rho, cross, reach, float(r2[m]), bool(kept), fit[m]))
+    return out
+
+
+def measured_sigmas(generate, dirs: np.ndarray, slopes: np.ndarray, z: np.ndarray, spread: dict[str, float],
+                    latent_dim: int, latent_dist: str, sample_rate: int) -> list[float]:
+    """Each knob's range, from a sweep at ``knob_sigma``'s on fit-side seeds (``train.knob_fit``)."""
+    seeds = np.stack([seed_z(CAL_SEED0 + s, latent_dim, latent_dist) for s in range(CAL_SEEDS)])
+    out = []
+    for m, name in enumerate(NAMES):
+        prior_sigma = float(np.std(z @ dirs[m]))
+        sigma0 = knob_sigma(prior_sigma, float(slopes[m]))
+        _, cross, reach = judge(name, *sweep(generate, seeds, dirs[m], sigma0, sample_rate), spread)
+        out.append(calibrated_sigma(sigma0, reach, cross, prior_sigma, MIN_REACH, MAX_CROSSTALK))
     return out
 
 

@@ -23,17 +23,12 @@ Threads: main only (loaded before any stream starts).
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
 from livegan.audio.fx import EFFECTS, Effect
 from livegan.control.validator import Validator as _V
+from livegan.control.validator import read_toml
 from livegan.errors import PatchError
 from livegan.model import MAX_BPM, MIN_BPM, is_int, is_num, printable
 from livegan.model_knobs import KNOB_NAME
@@ -285,34 +280,7 @@ def parse_patch(raw: dict, path="<patch>") -> Patch:
 def load_patch(path) -> Patch:
     """Read and validate one patch file; PatchError (a CLIError) names file, key, problem."""
     path = os.fspath(path)
-    if os.path.isdir(path):
-        raise PatchError(path, "(file)", "is a folder, not a .toml file")
-    try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_PATCH_BYTES + 1)
-    except FileNotFoundError:
-        raise PatchError(path, "(file)", "no such file") from None
-    except OSError as e:
-        raise PatchError(path, "(file)", f"cannot read it ({e.strerror or e})") from None
-    if len(data) > MAX_PATCH_BYTES:
-        raise PatchError(path, "(file)", f"is larger than {MAX_PATCH_BYTES >> 20} MiB: not a patch")
-    utf16 = {b"\xff\xfe": "utf-16-le", b"\xfe\xff": "utf-16-be"}.get(data[:2])
-    body, skip = (data[2:], 2) if utf16 else (data, 0)
-    try:  # editors on Windows write a BOM, some UTF-16: both are read
-        text = body.decode(utf16 or "utf-8-sig")
-    except UnicodeDecodeError as e:
-        bad = body[e.start:e.start + 2].hex() or "end"
-        raise PatchError(path, "(encoding)", f"not {'UTF-16' if utf16 else 'UTF-8'} text (bytes {bad} at offset "
-                                             f"{e.start + skip}); save it as UTF-8") from None
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise PatchError(path, "(syntax)", f"not valid TOML: {e}") from None
-    except RecursionError:
-        raise PatchError(path, "(syntax)", "arrays or tables nested too deeply") from None
-    except ValueError as e:  # an integer of 4300+ digits: Python refuses to convert it
-        raise PatchError(path, "(syntax)", f"not a usable TOML value ({str(e)[:80]})") from None
-    return parse_patch(raw, path)
+    return parse_patch(read_toml(path, PatchError, MAX_PATCH_BYTES, "a patch"), path)
 
 
 def missing_name(path: str, i: int, k: Knob, names: Sequence[str]) -> str:

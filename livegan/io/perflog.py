@@ -340,17 +340,6 @@ def marker_base(msg):
     return None
 
 
-def named_in_log(events) -> int:
-    """How many of the model's named knobs the generic patch played first in the show that wrote
-    ``events`` (its ``livegan named N`` marker); 0 for a log without one (a show of a model without
-    names, a log written before names existed, any other MIDI file), so it re-renders as it played."""
-    if isinstance(events, LogEvents):  # only its markers: a million events stay arrays
-        texts = (events.markers[int(d)] for d in events.data[events.status == _MARKER])
-    else:
-        texts = (m.text for _, m in events if getattr(m, "type", None) == "marker")
-    return next((int(t.split()[-1]) for t in texts if t.startswith("livegan named ")), 0)
-
-
 def marker_bpm(msg) -> float | None:
     """The tempo of a ``livegan tempo`` marker, else None."""
     if getattr(msg, "type", None) == "marker" and msg.text.startswith("livegan tempo "):
