@@ -1,7 +1,7 @@
 """Named knobs and find on the built-in model (issue 27), on one CPU thread.
 
     python benchmarks/knobs.py [--model M.ts] [--draws 1024] [--seeds 32] [--method both] [--fit-seed 0]
-                               [--skip-find] [--steps 150] [--loops F ...]
+                               [--skip-knobs] [--skip-find] [--steps 150] [--loops F ...] [--train-dir DIR]
 
 Knobs: ``train.knobs.fit_knobs`` with each ``--method``: "projected" (prior draws, joint regression, the
 others' gradients projected out) and "rayleigh" (``train.knob_fit``: per-draw gradients, the others'
@@ -13,6 +13,14 @@ Find: for each loop file (default: the sonic-pi loops the built-in model was not
 ``sonic-pi-samples`` that docs/default-model/SOURCES.md does not list), ``livegan.find.find`` with
 ``--steps``; the found loop's distance against 100 random prior draws' loops (an rng the search never
 uses: not the seeds it starts from), how many of them it beats, and the CPU and wall seconds per find.
+
+With ``--train-dir DIR`` (the folder the model was trained on), its loops as the trainer sees them
+(``train.data``'s scan and load_file at the model's rate, length and channels and its preset's fit) are
+compared too: the nearest training loop's distance to the target (the best the training data itself
+offers), and the found loop's distance to its own nearest training loop (is find returning a memorised
+copy?), beside two scales: that distance for 20 random prior draws' loops (median), and each training
+loop's distance to its nearest other one (median). Every distance is ``livegan.find.Distance`` with the
+loop asked about as its reference: d(reference, candidate).
 """
 from __future__ import annotations
 
@@ -50,7 +58,58 @@ def bench_knobs(model, draws: int, seeds: int, method: str, fit_seed: int = 0) -
               f"{'yes' if f.kept else 'no'} |")
 
 
-def bench_find(model, loops: list[str], steps: int) -> None:
+def training_loops(train_dir: str, meta) -> tuple[np.ndarray, list[str]]:
+    """The loops of ``train_dir`` as ``train.data.prepare`` makes them for this model (the same scan and
+    load_file, in the same order) -> ((N, C, L) float32, a name per loop: the file, with #k for its k-th)."""
+    import dataclasses
+
+    from train.config import Preset
+    from train.data import load_file, scan
+    from train.presets import get_preset
+
+    try:
+        p = get_preset(str(meta.training.get("preset", "spectral")))
+    except KeyError:  # a wrapped model's record names no preset of ours: the default fit
+        p = Preset()
+    p = dataclasses.replace(p, sample_rate=meta.sample_rate, loop_samples=meta.loop_samples,
+                            channels=meta.channels)
+    files, _ = scan(train_dir)
+    loops, names = [], []
+    for f in files:
+        got, _, _ = load_file(f, p, p.fit)
+        rel = os.path.relpath(f, train_dir)
+        loops += got
+        names += [rel] if len(got) == 1 else [f"{rel}#{k}" for k in range(len(got))]
+    if not loops:
+        raise SystemExit(f"knobs.py: --train-dir {train_dir}: no usable audio file")
+    return np.stack(loops), names
+
+
+def distances(ref: np.ndarray, loops: np.ndarray, sample_rate: int, batch: int = 16) -> np.ndarray:
+    """d(ref, each of loops): ``ref`` (C, L) or (L,), ``loops`` (N, C, L) -> (N,) float64."""
+    import torch
+
+    from livegan.find import Distance
+
+    dist = Distance(ref.mean(0) if ref.ndim == 2 else ref, sample_rate)
+    with torch.inference_mode():
+        return np.concatenate([dist(torch.from_numpy(loops[i:i + batch])).numpy()
+                               for i in range(0, len(loops), batch)]).astype(np.float64)
+
+
+def train_scales(train: np.ndarray, rand_loops: np.ndarray, sample_rate: int) -> None:
+    """Print the two scales a found loop's nearest-training-loop distance is read against."""
+    own = []
+    for i in range(len(train)):
+        d = distances(train[i], train, sample_rate)
+        own.append(np.min(np.delete(d, i)))
+    draws = [distances(r, train, sample_rate).min() for r in rand_loops[:20]]
+    print(f"training set: {len(train)} loops; nearest training loop of 20 random prior draws' loops: median "
+          f"{np.median(draws):.3f} (min {np.min(draws):.3f}); of each training loop (its nearest other one): "
+          f"median {np.median(own):.3f} (min {np.min(own):.3f})")
+
+
+def bench_find(model, loops: list[str], steps: int, train_dir: str | None = None) -> None:
     import torch
 
     from livegan.find import Distance, find, read_loop
@@ -59,9 +118,15 @@ def bench_find(model, loops: list[str], steps: int) -> None:
     m = model.meta
     rand = sample_latent(m, np.random.default_rng(2026), 100)
     rand_loops = np.concatenate([model.generate(rand[i:i + 10]) for i in range(0, 100, 10)])
+    train, names = training_loops(train_dir, m) if train_dir else (None, [])
+    if train is not None:
+        train_scales(train, rand_loops, m.sample_rate)
     print(f"find: {steps} steps after the best of seeds 0-99; compared with 100 other prior draws")
-    print("| loop | found | start (best seed) | random: median / best | beats | CPU s | wall s |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    cols = "| loop | found | start (best seed) | random: median / best | beats | CPU s | wall s |"
+    if train is not None:
+        cols += " nearest training loop to the target | found's nearest training loop |"
+    print(cols)
+    print("|---" * (cols.count("|") - 1) + "|")
     for path in loops:
         target, _ = read_loop(path, m.sample_rate, m.loop_samples)
         t0, c0 = time.perf_counter(), time.process_time()
@@ -69,9 +134,14 @@ def bench_find(model, loops: list[str], steps: int) -> None:
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         with torch.inference_mode():
             dr = Distance(target, m.sample_rate)(torch.from_numpy(rand_loops)).numpy()
-        print(f"| {os.path.basename(path)} | {found.distance:.3f} | {found.start_distance:.3f} | "
-              f"{np.median(dr):.3f} / {dr.min():.3f} | {int(np.sum(dr > found.distance))} of 100 | {cpu:.1f} | "
-              f"{wall:.1f} |")
+        row = (f"| {os.path.basename(path)} | {found.distance:.3f} | {found.start_distance:.3f} | "
+               f"{np.median(dr):.3f} / {dr.min():.3f} | {int(np.sum(dr > found.distance))} of 100 | {cpu:.1f} | "
+               f"{wall:.1f} |")
+        if train is not None:
+            dt = distances(target, train, m.sample_rate)
+            df = distances(model.generate(found.z[None])[0], train, m.sample_rate)
+            row += f" {dt.min():.3f} ({names[int(np.argmin(dt))]}) | {df.min():.3f} ({names[int(np.argmin(df))]}) |"
+        print(row, flush=True)
 
 
 def main(argv=None) -> int:
@@ -86,7 +156,12 @@ def main(argv=None) -> int:
     ap.add_argument("--fit-seed", type=int, default=0, help="seed of the knob fit's prior draws")
     ap.add_argument("--skip-knobs", action="store_true")
     ap.add_argument("--skip-find", action="store_true")
+    ap.add_argument("--train-dir", default=None, metavar="DIR",
+                    help="the model's training folder: compare find with its nearest training loops")
     args = ap.parse_args(argv)
+    if args.train_dir is not None and not os.path.isdir(args.train_dir):
+        print(f"knobs.py: --train-dir {args.train_dir}: not a folder", file=sys.stderr)
+        return 2
 
     from livegan.model import default_model_path, load_model
 
@@ -99,7 +174,7 @@ def main(argv=None) -> int:
         return 0
     loops = unseen_sonic_pi() if args.loops is None else args.loops
     if loops:
-        bench_find(model, loops, args.steps)
+        bench_find(model, loops, args.steps, args.train_dir)
     else:
         print("find: no loops (install Debian's sonic-pi-samples, or pass --loops)")
     return 0
