@@ -154,3 +154,15 @@ def _torch_state_per_test():
     torch.set_num_threads(threads)
     torch.backends.mkldnn.enabled = onednn
     torch.set_flush_denormal(False)
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """The figures the functions draw, kept open to inspect (they close each after saving)."""
+    import matplotlib.pyplot as plt
+
+    kept, close = [], plt.close
+    monkeypatch.setattr(plt, "close", kept.append)
+    yield kept
+    for fig in kept:
+        close(fig)

@@ -8,18 +8,6 @@ import pytest
 from train import figures
 
 
-@pytest.fixture
-def drawn(monkeypatch):
-    """The figures the functions draw, kept open to inspect (they close each after saving)."""
-    import matplotlib.pyplot as plt
-
-    kept, close = [], plt.close
-    monkeypatch.setattr(plt, "close", kept.append)
-    yield kept
-    for fig in kept:
-        close(fig)
-
-
 def _noise(n, sr, db=-20.0, seed=0):
     return np.random.default_rng(seed).standard_normal((n, 1, sr // 2)) * 10 ** (db / 20)  # (n, 1, 0.5 s)
 

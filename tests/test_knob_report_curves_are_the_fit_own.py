@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 
 import numpy as np
-import pytest
 from conftest import run_cli
 
 from livegan.model import read_meta
@@ -20,16 +19,6 @@ from train.knobs import add_knobs, held_out_seeds, judge, module_generator, prio
 SR, D = TINY["sample_rate"], TINY["latent_dim"]
 
 
-@pytest.fixture
-def drawn(monkeypatch):
-    """The figures the functions draw, kept open to inspect (they close each after saving)."""
-    import matplotlib.pyplot as plt
-
-    kept, close = [], plt.close
-    monkeypatch.setattr(plt, "close", kept.append)
-    yield kept
-    for fig in kept:
-        close(fig)
 
 
 class _Stored:

@@ -12,17 +12,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from livegan.control.live import LiveControl
 from livegan.control.osc import OscRejected, OscSource, open_osc, osc_target
 from livegan.control.patch import default_patch_path, load_patch, replace
 from livegan.control.sources import Event
 from livegan.errors import CLIError
-from livegan.io.perflog import PerfLog
 from livegan.model import validate_meta
-from livegan.performance import build
 from livegan.testing.osc_sender import malformed, message
 from livegan.testing.tiny import tiny_meta
 from livegan.testing.wait import wait_until
+from livegan.testing.wiring import live_show, osc_beside_midi
 
 PATCH = load_patch(default_patch_path())  # knobs CC 20-27 (directions), then 74, 71, 12, 13, 93, 91 (effects)
 
@@ -117,44 +115,14 @@ def test_no_address_or_argument_raises_anything_but_a_rejection(address, args):
     assert src.accepted + src.rejected == 1
 
 
-def _live(meta, sources):
-    parts = build(meta, PATCH, 48000, 2, fx=False)
-    parts.engine.publish_loop(np.zeros((1, meta.loop_samples), np.float32), 0)
-    log = PerfLog(48000)
-    return parts, log, LiveControl(parts.controls, parts.engine, sources=sources, perflog=log)
-
-
-class Steps:
-    """A control source that gives one prepared batch per poll."""
-
-    def __init__(self, batches):
-        self.batches = list(batches)
-
-    def poll(self):
-        return self.batches.pop(0) if self.batches else []
-
-
 def test_osc_acts_and_logs_as_the_midi_it_mirrors():
     meta = validate_meta(tiny_meta(format=1))  # 4 directions: the patch as played has knobs 1-4 and the effects
     osc = [[], [("/livegan/knob/1", [64 / 127]), ("/livegan/fx/filter/cutoff", [0.3])],
            [("/livegan/knob/1", [0.9]), ("/livegan/seed", [2]), ("/livegan/pad", [1])], [("/livegan/tempo", [133.5])]]
     midi = [[], [Event("cc", 0, 20, 64), Event("cc", 0, 74, 38)],
             [Event("cc", 0, 20, 114), Event("note_on", 0, 38, 100), Event("note_on", 0, 48, 100)], []]
-    src = OscSource()
-    a, log_a, live_a = _live(meta, [src])
-    src.configure(a.patch, max_bpm=200.0)
+    src, a, log_a, b, log_b = osc_beside_midi(meta, PATCH, osc, midi, 4, max_bpm=200.0)
     cutoff = 1 + [k.effect for k in a.patch.knobs].index("filter.cutoff")
-    b, log_b, live_b = _live(meta, [Steps(midi)])
-    out = np.zeros((256, 2), np.float32)
-    for batch_osc in osc + [[]] * 4:
-        for address, args in batch_osc:
-            src.receive(message(address, args))
-        live_a.step()
-        live_b.step()
-        a.engine.process(out)
-        b.engine.process(out)
-    live_a.flush()
-    live_b.flush()
     assert src.rejected == 0 and src.accepted == 6 and cutoff > 4
     rows_a, rows_b = log_a.rows(), log_b.rows()
     assert np.array_equal(rows_a[:5], rows_b)  # the same MIDI at the same frames: it re-renders
@@ -168,7 +136,7 @@ def test_osc_acts_and_logs_as_the_midi_it_mirrors():
 def test_record_says_start_or_stop_to_the_take_toggle():
     meta = validate_meta(tiny_meta(format=1))
     src = OscSource().configure(PATCH)
-    parts, log, live = _live(meta, [src])
+    parts, log, live = live_show(meta, PATCH, [src])
     asked = []
     live.on_action = asked.append
     for v in (1, 1, 0):

@@ -7,55 +7,23 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from livegan.control.live import LiveControl
 from livegan.control.osc import MAX_SAID_NAMES, OscRejected, OscSource, osc_target
 from livegan.control.patch import default_patch_path, load_patch, parse_patch
 from livegan.control.sources import Event
-from livegan.io.perflog import PerfLog
 from livegan.model import validate_meta
 from livegan.performance import build
-from livegan.testing.osc_sender import message
 from livegan.testing.tiny import tiny_knobs, tiny_meta
+from livegan.testing.wiring import osc_beside_midi
 
 META = validate_meta(dict(tiny_meta(knobs=tiny_knobs(("weight", "brightness")), latent_dist="normal"), format=1))
 PATCH = parse_patch({"knob": [{"cc": 31, "direction": 1}, {"cc": 30, "direction": "brightness"}]}, "named.toml")
-
-
-class Steps:
-    """A control source that gives one prepared batch per poll."""
-
-    def __init__(self, batches):
-        self.batches = list(batches)
-
-    def poll(self):
-        return self.batches.pop(0) if self.batches else []
-
-
-def _live(patch, sources):
-    parts = build(META, patch, 48000, 2, fx=False)
-    parts.engine.publish_loop(np.zeros((1, META.loop_samples), np.float32), 0)
-    log = PerfLog(48000)
-    return parts, log, LiveControl(parts.controls, parts.engine, sources=sources, perflog=log)
 
 
 @pytest.mark.parametrize("patch, cc", [(PATCH, 30), (load_patch(default_patch_path()), 21)])
 def test_a_knob_by_name_acts_and_logs_as_its_cc(patch, cc):
     osc = [[], [("/livegan/knob/brightness", [64 / 127])], [("/livegan/knob/brightness", [1.0])]]
     midi = [[], [Event("cc", 0, cc, 64)], [Event("cc", 0, cc, 127)]]
-    src = OscSource()
-    a, log_a, live_a = _live(patch, [src])
-    src.configure(a.patch)
-    b, log_b, live_b = _live(patch, [Steps(midi)])
-    out = np.zeros((256, 2), np.float32)
-    for batch in osc + [[]] * 3:
-        for address, args in batch:
-            src.receive(message(address, args))
-        live_a.step()
-        live_b.step()
-        a.engine.process(out)
-        b.engine.process(out)
-    live_a.flush()
-    live_b.flush()
+    src, a, log_a, b, log_b = osc_beside_midi(META, patch, osc, midi, 3)
     assert src.rejected == 0 and src.accepted == 2
     assert len(log_a.rows()) == 2 and np.array_equal(log_a.rows(), log_b.rows())  # the same CC at the same frames
     za, zb = a.controls.c.z(), b.controls.c.z()

@@ -285,6 +285,21 @@ def engine_block(out, slots, slot_state, slot_id, est, tst, pub, table, log):
 
 
 @njit(cache=True)
+def frame_peak(out, i):
+    """The largest |sample| of frame ``i`` of ``out``, its NaN/Inf set to 0 first (they count as 0). Audio thread."""
+    peak = 0.0
+    for c in range(out.shape[1]):
+        v = out[i, c]
+        if not math.isfinite(v):
+            out[i, c] = 0.0
+            v = 0.0
+        a = abs(v)
+        if a > peak:
+            peak = a
+    return peak
+
+
+@njit(cache=True)
 def limiter(out, lst):
     """Safety peak limiter, in place. Audio thread.
 
@@ -297,15 +312,7 @@ def limiter(out, lst):
     rel = lim.release
     n, ch = out.shape
     for i in range(n):
-        peak = 0.0
-        for c in range(ch):
-            v = out[i, c]
-            if not math.isfinite(v):
-                out[i, c] = 0.0
-                v = 0.0
-            a = abs(v)
-            if a > peak:
-                peak = a
+        peak = frame_peak(out, i)
         g = 1.0 - rel * (1.0 - g)  # recover towards unity
         if peak * g > thr:
             g = thr / peak

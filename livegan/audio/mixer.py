@@ -25,6 +25,8 @@ import math
 import numpy as np
 from numba import njit
 
+from livegan.audio.dsp import frame_peak
+
 CEILING_DB = -0.3  # the master limiter's ceiling: the engine's own limiter's threshold
 ATTACK_MS = 2.0
 RELEASE_MS = 100.0
@@ -67,13 +69,7 @@ def peak_limit(out, lst):
     g, ceil, att, rel = lst[0], lst[1], lst[2], lst[3]
     n, ch = out.shape
     for i in range(n):
-        peak = 0.0
-        for c in range(ch):
-            v = out[i, c]
-            if not math.isfinite(v):
-                out[i, c] = 0.0
-                v = 0.0
-            peak = max(peak, abs(v))
+        peak = frame_peak(out, i)
         target = 1.0 if peak <= ceil else ceil / peak
         if target < g:
             g = target + att * (g - target)

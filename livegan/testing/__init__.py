@@ -1,7 +1,8 @@
 """Shared by tests, benchmarks and scripts; never imported by the instrument itself.
 
 - ``tiny``: the tiny model's shape, metadata and stand-in sine generator;
-- ``wiring``: the identity patch (CC n -> direction n, note n -> seed n) and a performance built through it;
+- ``wiring``: the identity patch (CC n -> direction n, note n -> seed n), a performance built through it,
+  and shows stepped by hand (OSC beside MIDI);
 - ``synth``: deterministic bass and drum loops for training data;
 - ``clock_sim``: the MIDI clock -> follower -> engine chain in simulated time;
 - ``demo_check``: the demo render with its event log, and the switch-click analysis;
