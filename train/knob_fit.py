@@ -28,7 +28,7 @@ import torch
 
 from train.descriptors import NAMES, RESOLUTION, describe_tensors
 
-GRAD_DRAWS = 256  # prior draws whose per-draw gradients are taken (about 0.13 s of one core each, 64-d)
+GRAD_DRAWS = 256  # prior draws whose per-draw gradients are taken (their cost: benchmarks/results/knobs.md)
 RIDGE = 0.3
 CLIP_Q = 0.5  # per-draw gradients clipped to this quantile of their norms
 CAL_SEEDS = 16  # fit-side seeds the range is measured on
