@@ -23,7 +23,7 @@ HANDLERS = {
     "train": "train.trainer:cli_train",
     "export": "train.export:cli_export",
     "wrap": "train.wrap:cli_wrap",
-    "perform": "livegan.commands.perform:cli_perform",
+    "perform": "livegan.commands.perform_set:cli_perform",
     "render": "livegan.commands.render:cli_render",
     "learn": "livegan.commands.learn:cli_learn",
     "demo": "livegan.commands.demo:cli_demo",
@@ -205,6 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("perform", help="play a model live with MIDI knobs", formatter_class=fmt)
     s.add_argument("--model", default=None, help=".ts model file (default: the built-in model)")
     s.add_argument("--patch", default=None, help="patch .toml file (default: the generic patch)")
+    s.add_argument("--set", default=None, metavar="SET.toml",
+                   help="play a set: several models as tracks under one clock (docs/sets.md); not with --model/--patch")
     s.add_argument("--midi", default=None, help="MIDI input: index, name substring, or 'virtual'")
     s.add_argument("--device", default=None, help="audio output: index or name substring")
     s.add_argument("--record", default=None, metavar="OUT.wav", help="record the performance (WAV or FLAC)")

@@ -34,6 +34,7 @@ class SetEngine:
         self.blocksize = int(blocksize)
         self.views = [mixer.tracks[k, :self.blocksize] for k in range(len(self.engines))]
         self.followers = [e.state for e in self.engines[1:]]
+        self.arenas: list = []  # the audio process keeps the tracks' arenas here (their mappings stay)
 
     def process(self, out: np.ndarray) -> None:
         """Fill ``out`` (frames, 2) float32 with the mix of every track's block. Audio callback or test loop."""

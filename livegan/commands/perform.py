@@ -246,7 +246,7 @@ class Show:
         if self.interactive:
             kb = KeyboardControl(self.ec.c, log=self.keys.push, midi_grid=True, on_record=lambda on: takes.toggle(),
                                  on_save_loop=self.loops.save_playing, on_find=self.live.on_find)
-            run_panel(panel_now, self.ec.c, kb, until=finished, tick=tick)
+            run_panel(panel_now, self.ec.c, getattr(self, "keyboard", lambda k: k)(kb), until=finished, tick=tick)
             return
         next_status = time.monotonic() + 2.0
         while not finished():
