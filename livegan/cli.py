@@ -23,7 +23,7 @@ HANDLERS = {
     "train": "train.trainer:cli_train",
     "export": "train.export:cli_export",
     "wrap": "train.wrap:cli_wrap",
-    "perform": "livegan.commands.perform_set:cli_perform",
+    "perform": "livegan.commands.perform:cli_perform",
     "render": "livegan.commands.render:cli_render",
     "learn": "livegan.commands.learn:cli_learn",
     "demo": "livegan.commands.demo:cli_demo",

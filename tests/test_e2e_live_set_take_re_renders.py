@@ -39,7 +39,8 @@ def test_a_live_two_track_set_take_re_renders_bit_for_bit(tiny_model, jack_serve
     save_patch(replace(load_patch(default_patch_path()), name="fast", tempo=BPM, quantize="bar"), patch_path)
     set_path = tmp_path / "two.toml"
     set_path.write_text(f'[master]\nlimiter = true\ngain = 2.0\n\n'
-                        f'[[track]]\nname = "a"\nmodel = "{tiny_model}"\npatch = "fast.toml"\nchannel = 1\npan = -0.4\n\n'
+                        f'[[track]]\nname = "a"\nmodel = "{tiny_model}"\npatch = "fast.toml"\nchannel = 1\n'
+                        f'pan = -0.4\n\n'
                         f'[[track]]\nname = "b"\nmodel = "{tiny_model}"\npatch = "fast.toml"\nchannel = 3\n'
                         f'gain = -3.0\npan = 0.6\n')
     rc, err, (s_rc, s_out, s_err) = perform_with_osc(

@@ -44,12 +44,7 @@ def _child_main(spec: dict, conn) -> None:
     faulthandler.enable()  # a crash in a C library says where, on the show's stderr
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the control process's to handle
     try:
-        if "tracks" in spec:  # a live set (``livegan.audio.set_host``)
-            from livegan.audio.set_host import child_open_set
-
-            out, chain = child_open_set(spec)
-        else:
-            out, chain = _child_open(spec)
+        out, chain = _opener(spec)(spec)
     except CLIError as e:
         conn.send(("error", str(e)))
         return
@@ -83,6 +78,17 @@ def _child_main(spec: dict, conn) -> None:
             conn.send(("closed",))
         except (BrokenPipeError, OSError):
             pass
+
+
+def _opener(spec: dict):
+    """What builds the audio process's engine: ``_child_open``, or the function ``spec["open"]`` names
+    ("module:function", e.g. a set's ``livegan.audio.set_host.child_open_set``)."""
+    if "open" not in spec:
+        return _child_open
+    import importlib
+
+    module, name = spec["open"].split(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def _child_open(spec: dict):

@@ -67,6 +67,7 @@ class SetAudioProcess(AudioProcess):
         for p, a in zip(self.set_parts, self.arenas):
             one = super()._spec(p, a, device, latency, False)
             tracks.append({k: one[k] for k in ("arena", "meta", "patch_effects", "engine")})
-        return dict(tracks=tracks, mixer=self.mix, rate=self.samplerate, channels=self.channels, device=device,
+        return dict(open="livegan.audio.set_host:child_open_set",
+                    tracks=tracks, mixer=self.mix, rate=self.samplerate, channels=self.channels, device=device,
                     blocksize=self.blocksize, latency=latency)
 

@@ -1,6 +1,6 @@
 """``livegan perform --set FILE``: a set's tracks played live under one transport (``docs/sets.md``).
 
-A ``SetShow`` is a ``livegan.commands.perform.Show`` whose parts are one per track: each track's model
+A ``SetShow`` is a ``livegan.show.Show`` whose parts are one per track: each track's model
 (loaded and warmed before the show), its patch (listening to the track's channel), its engine on its own
 shared arena; one audio process steps the engines in lockstep and mixes them
 (``livegan.audio.set_host``); one generator thread serves the tracks by deadline
@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import time
 
-from livegan.commands.perform import Show, _check_args, _start_first_take
-from livegan.commands.perform import cli_perform as cli_perform_one
 from livegan.errors import CLIError
+from livegan.show import Show, _check_args, _start_first_take
 
 
 class SetKeys:
@@ -44,6 +43,13 @@ class SetShow(Show):
     """One live set (see the module docstring): ``open`` and ``connect`` build per track; ``play``,
     the status loop and ``close`` are a show's."""
 
+    def __init__(self, args):
+        super().__init__(args)
+        self.set = None  # livegan.set_file.SetFile
+        self.models: list = []  # each track's model (a file named twice is loaded once)
+        self.arenas: list = []  # each track's shared arena; track 0's is ``arena``
+        self.parts: list = []  # each track's ``livegan.performance.Parts`` (no effects chain)
+
     def open(self) -> None:
         self._stage("open")
         args = self.args
@@ -60,6 +66,7 @@ class SetShow(Show):
             raise CLIError("--model, --patch and --link are for one model: a set's tracks name their own")
         _check_args(args)
         self.set = s = load_set(args.set)
+        assert s is not None
         if getattr(args, "osc", None) is not None:
             self.osc = SetOsc(getattr(args, "osc_host", None) or "127.0.0.1", args.osc).open()
         import sounddevice as sd
@@ -151,19 +158,5 @@ class SetShow(Show):
         try:
             super().close()
         finally:
-            for a in getattr(self, "arenas", [])[1:]:
+            for a in self.arenas[1:]:
                 a.close()
-
-
-def cli_perform(args) -> int:
-    """``livegan perform``: a set with ``--set``, else one model (``livegan.commands.perform``)."""
-    if getattr(args, "set", None) is None:
-        return cli_perform_one(args)
-    with SetShow(args) as show:
-        show.open()
-        show.connect()
-        show.play()
-    if show.errors:
-        raise CLIError(show.errors[0])
-    return show.rc
-
