@@ -49,6 +49,7 @@ class SetShow(Show):
         self.models: list = []  # each track's model (a file named twice is loaded once)
         self.arenas: list = []  # each track's shared arena; track 0's is ``arena``
         self.parts: list = []  # each track's ``livegan.performance.Parts`` (no effects chain)
+        self.stem_rings = None  # with --stems: [(ring, rst)] per track, in track 0's arena
 
     def open(self) -> None:
         self._stage("open")
@@ -92,10 +93,18 @@ class SetShow(Show):
                                      "(one effects chain per process): the track plays dry")
         if self.osc is not None:
             self.osc.configure_set([p.patch for p in self.parts], min(p.engine.max_tempo for p in self.parts))
+        if self.channels != 2:
+            raise CLIError(f"a set plays in stereo; output {dev} has {self.channels} channel")
+        stem_frames = 4 * rate if getattr(args, "stems", False) else 0
+        if stem_frames and not args.record:
+            raise CLIError("--stems records each track beside a take: use it with --record TAKE.wav")
+        from livegan.audio.set_host import stem_rings
+
+        self.stem_rings = stem_rings(self.arenas[0], len(s.tracks), stem_frames)
         mix = {"limiter": s.limiter, "master_db": s.gain_db,
                "tracks": [(t.gain_db, t.pan, t.mute, t.solo) for t in s.tracks]}
         self.out = SetAudioProcess(self.parts, self.arenas, mix, dev, rate, args.blocksize, args.latency,
-                                   self.channels)
+                                   self.channels, stem_frames=stem_frames)
         release_portaudio()
         p0 = self.parts[0]
         self.arena, self.model, self.patch = self.arenas[0], self.models[0], p0.patch
@@ -111,12 +120,18 @@ class SetShow(Show):
         from livegan.io.loops import LoopSaver
         from livegan.io.midi import MidiHandler, MidiInput, MidiSource
         from livegan.io.perflog import PerfLog
+        from livegan.io.stem_takes import StemTakes
         from livegan.io.takes import Takes
 
         args, out, rate = self.args, self.out, self.rate
         self.perflog = PerfLog(rate, named=max(len(m.meta.knobs) for m in self.models))
         self.perflog.effects_off()  # the render plays the tracks dry too
-        self.takes = takes = Takes(self.engine, rate, self.channels, self.perflog, args.record, self.say)
+        if self.stem_rings is None:
+            self.takes = takes = Takes(self.engine, rate, self.channels, self.perflog, args.record, self.say)
+        else:
+            names = [t.name for t in self.set.tracks]
+            self.takes = takes = StemTakes(self.engine, rate, self.channels, self.perflog, args.record, self.say,
+                                           list(zip(names, self.stem_rings)))
         takes.end_frame = None if args.seconds is None else int(round(args.seconds * rate))
         snaps = []
         for t, model, p in zip(self.set.tracks, self.models, self.parts):

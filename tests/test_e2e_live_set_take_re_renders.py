@@ -3,7 +3,8 @@ on both tracks over OSC (``/livegan/track/N/...`` and a one-track address, which
 take, and ``livegan render --set SET --automation TAKE.mid`` gives the take back bit for bit: both tracks'
 control changes, their loops (``livegan loop BEAT FRAME TRACK`` markers) and the mix (gain, pan, master
 limiter) are all reproduced. It also proves the routing: each track's knob moves are logged on its own
-MIDI channel, and both tracks switched loops (each regenerated from its own knobs).
+MIDI channel, and both tracks switched loops (each regenerated from its own knobs). With ``--stems`` each
+track's stem (``take.stems/NAME.wav``) equals ``render --set --stems``'s bit for bit: sample-aligned with the mix.
 """
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ def test_a_live_two_track_set_take_re_renders_bit_for_bit(tiny_model, jack_serve
                         f'[[track]]\nname = "b"\nmodel = "{tiny_model}"\npatch = "fast.toml"\nchannel = 3\n'
                         f'gain = -3.0\npan = 0.6\n')
     rc, err, (s_rc, s_out, s_err) = perform_with_osc(
-        None, tmp_path, ["--set", set_path, "--record", tmp_path / "take.wav", "--seconds", SECONDS,
+        None, tmp_path, ["--set", set_path, "--record", tmp_path / "take.wav", "--stems", "--seconds", SECONDS,
                          "--stats-json", tmp_path / "stats.json"], plan=PLAN)
     assert s_rc == 0 and int(s_out) == len(PLAN), s_err
     assert rc == 0, err
@@ -69,8 +70,14 @@ def test_a_live_two_track_set_take_re_renders_bit_for_bit(tiny_model, jack_serve
     assert sr == SR and rec.shape[0] == SECONDS * SR
     r = subprocess.run([sys.executable, "-m", "livegan", "render", "--set", str(set_path), "--automation",
                         str(tmp_path / "take.mid"), "--seconds", repr(rec.shape[0] / sr), "-o",
-                        str(tmp_path / "again.wav")], capture_output=True, text=True, timeout=300)
+                        str(tmp_path / "again.wav"), "--stems", str(tmp_path / "again.stems")],
+                       capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     again, _ = sf.read(str(tmp_path / "again.wav"), dtype="float32")
     assert np.abs(rec).max() > 0.01  # sound, not silence compared with silence
     assert again.shape == rec.shape and np.array_equal(again, rec), np.abs(again - rec).max()
+    for name in ("a", "b"):  # --stems: each track's post-fader stereo, sample-aligned, as render --set --stems
+        stem, _ = sf.read(str(tmp_path / "take.stems" / f"{name}.wav"), dtype="float32")
+        want, _ = sf.read(str(tmp_path / "again.stems" / f"{name}.wav"), dtype="float32")
+        assert stem.shape == rec.shape and np.abs(stem).max() > 0.01
+        assert np.array_equal(stem, want), (name, np.abs(stem - want).max())

@@ -7,7 +7,8 @@ limiter, on its own arena). One transport: track 0 owns the tempo, the locate re
 requests (plain 8-byte copies), so every engine meets the same tempo and grid changes at the same frame,
 the way ``livegan render --set`` applies a log's tempo, locate and run markers to every track. The
 record rings are track 0's: the mix is written there (``Engine.play`` leaves the copy to its caller),
-so a take and the meter see the mix.
+so a take and the meter see the mix; with ``stems`` each track's post-fader block (what it added to the
+mix) goes into its stem ring in the same blocks as a take's, so stems and take are sample-aligned.
 
 ``SetEngine`` looks like an ``Engine`` to ``livegan.audio.output.AudioOutput`` (``process``,
 ``state``, ``sample_rate``, ``channels``, ``drop_fx``). Threads: ``process`` on the audio callback
@@ -25,7 +26,7 @@ FOLLOW = ("tempo_req", "loc_beat", "loc_frame", "loc_req", "run_req")  # track 0
 
 
 class SetEngine:
-    def __init__(self, engines, mixer: Mixer, blocksize: int):
+    def __init__(self, engines, mixer: Mixer, blocksize: int, stems=None):
         self.engines = list(engines)
         self.lead = self.engines[0]
         self.mixer = mixer
@@ -34,6 +35,7 @@ class SetEngine:
         self.blocksize = int(blocksize)
         self.views = [mixer.tracks[k, :self.blocksize] for k in range(len(self.engines))]
         self.followers = [e.state for e in self.engines[1:]]
+        self.stems = stems  # [(ring, rst)] per track: its post-fader block while a take records (``--stems``)
         self.arenas: list = []  # the audio process keeps the tracks' arenas here (their mappings stay)
 
     def process(self, out: np.ndarray) -> None:
@@ -54,6 +56,9 @@ class SetEngine:
         self.mixer.process(out)
         if rec is not None:
             dsp.ring_write(rec[0], rec[1], out)
+            if self.stems is not None and s0["rec_seen"] == 1:  # a take: each stem from the block it mixed
+                for k, (ring, rst) in enumerate(self.stems):
+                    dsp.ring_write(ring, rst, views[k])
 
     def drop_fx(self) -> None:
         """A fault in the block (Python side): every track plays on without effects. Audio thread."""

@@ -18,6 +18,19 @@ if TYPE_CHECKING:
     from livegan.model import ModelMeta
 
 
+def stem_rings(arena, n_tracks: int, frames: int):
+    """The stem rings (``--stems``) in track 0's arena: [(ring (frames, 2) float32, rst)] per track; None
+    for frames 0. Made by the control process before the audio process starts, mapped there by name."""
+    import numpy as np
+
+    from livegan.audio.state import RING
+
+    if not frames:
+        return None
+    return [(arena.array(f"set.stem{k}", (frames, 2), np.float32), arena.array(f"set.stemrst{k}", 1, RING))
+            for k in range(n_tracks)]
+
+
 def child_open_set(spec: dict):
     """The audio process's side: every track's engine on its arena, the mixer, the stream (not started)."""
     from livegan.audio.admit import Admitter
@@ -42,7 +55,8 @@ def child_open_set(spec: dict):
                   master_db=m["master_db"])
     for k, (gain_db, pan, mute, solo) in enumerate(m["tracks"]):
         mixer.set_track(k, gain_db, pan, mute, solo)
-    set_engine = SetEngine(engines, mixer, spec["blocksize"])
+    set_engine = SetEngine(engines, mixer, spec["blocksize"], stems=stem_rings(arenas[0], len(engines),
+                                                                              spec["stem_frames"]))
     set_engine.arenas = arenas  # kept: the arrays live as long as their mapping
     out = AudioOutput(set_engine, device=spec["device"], samplerate=spec["rate"],  # type: ignore[arg-type]
                       blocksize=spec["blocksize"], latency=spec["latency"], channels=spec["channels"], arena=arenas[0])
@@ -58,8 +72,8 @@ class SetAudioProcess(AudioProcess):
     ``mix`` the mixer's settings: {"limiter", "master_db", "tracks": [(gain_db, pan, mute, solo)]}."""
 
     def __init__(self, parts, arenas, mix: dict, device: int, samplerate: int, blocksize: int, latency="low",
-                 channels: int = 2):
-        self.set_parts, self.arenas, self.mix = list(parts), list(arenas), dict(mix)
+                 channels: int = 2, stem_frames: int = 0):
+        self.set_parts, self.arenas, self.mix, self.stem_frames = list(parts), list(arenas), dict(mix), stem_frames
         super().__init__(parts[0], arenas[0], device, samplerate, blocksize, latency, channels, effects_on=False)
 
     def _spec(self, parts, arena, device, latency, effects_on: bool) -> dict:
@@ -68,6 +82,7 @@ class SetAudioProcess(AudioProcess):
             one = super()._spec(p, a, device, latency, False)
             tracks.append({k: one[k] for k in ("arena", "meta", "patch_effects", "engine")})
         return dict(open="livegan.audio.set_host:child_open_set",
-                    tracks=tracks, mixer=self.mix, rate=self.samplerate, channels=self.channels, device=device,
+                    tracks=tracks, mixer=self.mix, stem_frames=self.stem_frames, rate=self.samplerate,
+                    channels=self.channels, device=device,
                     blocksize=self.blocksize, latency=latency)
 
