@@ -65,9 +65,11 @@ class SetShow(Show):
 
         if args.model or args.patch or getattr(args, "link", False):
             raise CLIError("--model, --patch and --link are for one model: a set's tracks name their own")
-        _check_args(args)
         self.set = s = load_set(args.set)
-        assert s is not None
+        args.model = s.tracks[0].model  # (the one-model checks then need no built-in model)
+        _check_args(args)
+        if getattr(args, "stems", False) and not args.record:
+            raise CLIError("--stems records each track beside a take: use it with --record TAKE.wav")
         if getattr(args, "osc", None) is not None:
             self.osc = SetOsc(getattr(args, "osc_host", None) or "127.0.0.1", args.osc).open()
         import sounddevice as sd
@@ -96,8 +98,6 @@ class SetShow(Show):
         if self.channels != 2:
             raise CLIError(f"a set plays in stereo; output {dev} has {self.channels} channel")
         stem_frames = 4 * rate if getattr(args, "stems", False) else 0
-        if stem_frames and not args.record:
-            raise CLIError("--stems records each track beside a take: use it with --record TAKE.wav")
         from livegan.audio.set_host import stem_rings
 
         self.stem_rings = stem_rings(self.arenas[0], len(s.tracks), stem_frames)
@@ -173,5 +173,6 @@ class SetShow(Show):
         try:
             super().close()
         finally:
-            for a in self.arenas[1:]:
-                a.close()
+            for a in self.arenas:  # (track 0's, once the show had it, is closed by Show.close)
+                if a is not self.arena:
+                    a.close()

@@ -5,7 +5,8 @@ fed from a queue (``TrackQueue``) instead of the sources. ``SetControl.step`` po
 sources (keyboard, MIDI, OSC) once and routes every event:
 
 - a CC or a note goes to the track whose ``channel`` is the message's channel (a channel no track has:
-  counted in ``set_unrouted``, not applied);
+  counted in ``set_unrouted``, not applied); the computer keyboard's (already applied by ``SetKeys`` to
+  the selected track's controller) go to the selected track, on its channel;
 - a "knob" event (OSC's knob by number or name) goes to the track it names (``Event.track``);
 - everything else (tempo, start / stop, record) goes to track 0, the one that owns the set's transport
   (``livegan.audio.set_engine``).
@@ -43,6 +44,7 @@ class SetControl:
         self.sources = list(sources)
         self.queues = [TrackQueue() for _ in tracks]
         self.by_channel = {ch - 1: k for k, (_, _, ch) in enumerate(tracks)}
+        self.channels = [ch - 1 for _, _, ch in tracks]
         self.lives = []
         for k, ((ec, engine, _), q) in enumerate(zip(tracks, self.queues)):
             live = LiveControl(ec, engine, sources=[q], perflog=perflog, frame_clock=frame_clock)
@@ -86,6 +88,8 @@ class SetControl:
 
     def route(self, ev) -> int | None:
         """The track an event is for (None: no track listens to its channel)."""
+        if ev.applied:
+            return ev.track
         if ev.kind in ("cc", "note_on", "note_off"):
             return self.by_channel.get(ev.channel)
         if ev.kind == "knob":
@@ -97,6 +101,8 @@ class SetControl:
             if not hasattr(src, "poll"):
                 continue
             for ev in src.poll():
+                if ev.applied:  # the computer keyboard played the selected track: logged on its channel
+                    ev = ev._replace(channel=self.channels[self.selected], track=self.selected)
                 k = self.route(ev)
                 if k is None:
                     self.unrouted += 1
