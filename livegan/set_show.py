@@ -50,6 +50,7 @@ class SetShow(Show):
         self.arenas: list = []  # each track's shared arena; track 0's is ``arena``
         self.parts: list = []  # each track's ``livegan.performance.Parts`` (no effects chain)
         self.stem_rings = None  # with --stems: [(ring, rst)] per track, in track 0's arena
+        self.levels = None  # the tracks' last post-fader blocks (the audio process's mixer writes them)
 
     def open(self) -> None:
         self._stage("open")
@@ -98,9 +99,10 @@ class SetShow(Show):
         if self.channels != 2:
             raise CLIError(f"a set plays in stereo; output {dev} has {self.channels} channel")
         stem_frames = 4 * rate if getattr(args, "stems", False) else 0
-        from livegan.audio.set_host import stem_rings
+        from livegan.audio.set_host import mix_tracks, stem_rings
 
         self.stem_rings = stem_rings(self.arenas[0], len(s.tracks), stem_frames)
+        self.levels = mix_tracks(self.arenas[0], len(s.tracks), args.blocksize)[:, :args.blocksize]
         mix = {"limiter": s.limiter, "master_db": s.gain_db,
                "tracks": [(t.gain_db, t.pan, t.mute, t.solo) for t in s.tracks]}
         self.out = SetAudioProcess(self.parts, self.arenas, mix, dev, rate, args.blocksize, args.latency,
@@ -156,7 +158,9 @@ class SetShow(Show):
                         if s is not None]
         frame_clock = FrameClock(out.cb_ring, lambda: out.calls, rate, latency_s=out.output_latency)
         tracks = [(p.controls, p.engine, t.channel) for p, t in zip(self.parts, self.set.tracks)]
-        self.live = live = SetControl(tracks, sources=self.sources, perflog=self.perflog, frame_clock=frame_clock)
+        info = [{"name": t.name, "mute": t.mute, "solo": t.solo} for t in self.set.tracks]
+        self.live = live = SetControl(tracks, sources=self.sources, perflog=self.perflog, frame_clock=frame_clock,
+                                      info=info, levels=self.levels)
         self.loops = LoopSaver(self.engine, args.loops_dir, say=lambda m: (self.notes.append(m), self.say(m)))
         acts = {"record": takes.toggle, "save_loop": self.loops.save_playing,
                 "record_on": lambda: takes.ask(True), "record_off": lambda: takes.ask(False)}

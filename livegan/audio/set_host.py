@@ -31,6 +31,14 @@ def stem_rings(arena, n_tracks: int, frames: int):
             for k in range(n_tracks)]
 
 
+def mix_tracks(arena, n_tracks: int, blocksize: int):
+    """The mixer's per-track blocks (``Mixer.tracks``) in track 0's arena, so the control process reads
+    each track's last post-fader block for its meter. Made there before the audio process starts."""
+    import numpy as np
+
+    return arena.array("set.tracks", (n_tracks, max(8192, blocksize), 2), np.float32)
+
+
 def child_open_set(spec: dict):
     """The audio process's side: every track's engine on its arena, the mixer, the stream (not started)."""
     from livegan.audio.admit import Admitter
@@ -53,6 +61,7 @@ def child_open_set(spec: dict):
     m = spec["mixer"]
     mixer = Mixer(len(engines), max(8192, spec["blocksize"]), spec["rate"], limiter=m["limiter"],
                   master_db=m["master_db"])
+    mixer.tracks = mix_tracks(arenas[0], len(engines), spec["blocksize"])
     for k, (gain_db, pan, mute, solo) in enumerate(m["tracks"]):
         mixer.set_track(k, gain_db, pan, mute, solo)
     set_engine = SetEngine(engines, mixer, spec["blocksize"], stems=stem_rings(arenas[0], len(engines),

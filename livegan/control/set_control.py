@@ -20,6 +20,10 @@ Thread: control (the show's main thread).
 """
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
 from livegan.control.live import LiveControl
 from livegan.control.osc import RING, OscRejected, OscSource, osc_target
 from livegan.control.sources import close_sources
@@ -40,7 +44,10 @@ class SetControl:
     """``LiveControl``'s face for the show (``step``, ``flush``, ``stats``, ``close``, ``start``) over
     one ``LiveControl`` per track. ``tracks``: [(EngineControls, Engine, channel 1..16)]."""
 
-    def __init__(self, tracks, sources=(), perflog=None, frame_clock=None):
+    def __init__(self, tracks, sources=(), perflog=None, frame_clock=None, info=None, levels=None):
+        """``info``: [{"name", "mute", "solo"}] per track for the panel; ``levels``: (N, frames, 2) the
+        tracks' last post-fader blocks (the mixer's, shared with the audio process), for their meters."""
+        self.info, self.levels = info, levels
         self.sources = list(sources)
         self.queues = [TrackQueue() for _ in tracks]
         self.by_channel = {ch - 1: k for k, (_, _, ch) in enumerate(tracks)}
@@ -72,15 +79,26 @@ class SetControl:
         return close_sources(self.sources)
 
     def stats(self) -> dict:
-        out = {"set_unrouted": self.unrouted}
+        out: dict = {"set_unrouted": self.unrouted}
         for src in self.sources:
             if hasattr(src, "stats"):
                 out.update(src.stats())
+        lines = []
         for k, live in enumerate(self.lives):
             e = live.engine.stats()
             out[f"track{k}_late_loops"] = e["late_loops"]
             out[f"track{k}_loops_generated"] = e["loops_generated"]
+            lines.append({**(self.info[k] if self.info else {}), "index": k, "keys": k == self.selected,
+                          "loop": e["playing_loop"], "late": e["late_loops"], "level_db": self._level(k)})
+        out["tracks"] = lines
         return out
+
+    def _level(self, k: int) -> float:
+        """Track k's post-fader peak in its last block, in dBFS (a meter: a block being written may show)."""
+        if self.levels is None:
+            return -math.inf
+        peak = float(np.max(np.abs(self.levels[k])))
+        return 20.0 * math.log10(peak) if peak > 0 else -math.inf
 
     @property
     def last(self) -> str:
