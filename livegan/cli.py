@@ -205,6 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("perform", help="play a model live with MIDI knobs", formatter_class=fmt)
     s.add_argument("--model", default=None, help=".ts model file (default: the built-in model)")
     s.add_argument("--patch", default=None, help="patch .toml file (default: the generic patch)")
+    s.add_argument("--set", default=None, metavar="SET.toml",
+                   help="play a set: several models as tracks under one clock (docs/sets.md); not with --model/--patch")
+    s.add_argument("--stems", action="store_true",
+                   help="with --set and --record: each track's WAV beside each take (TAKE.stems/NAME.wav)")
     s.add_argument("--midi", default=None, help="MIDI input: index, name substring, or 'virtual'")
     s.add_argument("--device", default=None, help="audio output: index or name substring")
     s.add_argument("--record", default=None, metavar="OUT.wav", help="record the performance (WAV or FLAC)")

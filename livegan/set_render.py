@@ -38,8 +38,27 @@ MIX_BLOCK = 8192  # frames per mixing pass block
 SHOW_ONLY = ("livegan loop ", "livegan base ")  # markers of a one-model show: the first track's
 
 
-def _routed(events, channel: int, first: bool):
-    """The events track ``channel`` (1..16) hears; ``first``: it also takes ``SHOW_ONLY`` markers."""
+def _heard(text: str, track: int) -> bool:
+    """Whether track number ``track`` takes a marker: a ``livegan loop`` marker names its track (none: the
+    first); a ``livegan base`` marker is the first track's; every other marker is the whole set's."""
+    from livegan.io.markers import marker_track
+
+    if text.startswith("livegan loop "):
+        return marker_track(text) == track
+    return track == 0 or not text.startswith(SHOW_ONLY)
+
+
+def effects_off(events) -> bool:
+    """Whether a live set's log says its tracks played without their effects (``livegan effects 0``)."""
+    texts = getattr(events, "markers", None)
+    if texts is None:
+        texts = [m.text for _, m in events if getattr(m, "type", None) == "marker"]
+    return "livegan effects 0" in texts
+
+
+def _routed(events, channel: int, track: int):
+    """The events track number ``track`` (its ``channel``, 1..16) hears: its channel's messages, the set's
+    markers and those naming it (``_heard``)."""
     ch = channel - 1
     if hasattr(events, "status"):  # a LogEvents: filter its arrays, keep its kind
         from livegan.io.perflog import _MARKER, LogEvents
@@ -53,7 +72,7 @@ def _routed(events, channel: int, first: bool):
         for j, i in enumerate(idx):
             if st[i] == _MARKER:
                 text = events.markers[int(events.data[i])]
-                if not first and text.startswith(SHOW_ONLY):
+                if not _heard(text, track):
                     keep[i] = False
                     continue
                 data[j] = len(markers)
@@ -64,7 +83,7 @@ def _routed(events, channel: int, first: bool):
     for f, m in events:
         if getattr(m, "channel", ch) != ch:
             continue
-        if not first and getattr(m, "type", None) == "marker" and m.text.startswith(SHOW_ONLY):
+        if getattr(m, "type", None) == "marker" and not _heard(m.text, track):
             continue
         out.append((f, m))
     return out
@@ -103,16 +122,18 @@ def _render_tracks(s: SetFile, models, tempo, cap, events, frames, skip, rate, b
     import soundfile as sf
 
     from livegan.faults import GenerationFault
-    from livegan.offline import log_named, render
+    from livegan.offline import named_in_log, render
     from livegan.performance import build
 
     paths, stats = [], []
+    no_fx = effects_off(events)  # a live set's take: its tracks played dry
+    named = named_in_log(events)  # a set logs its most-named track's count: each track plays all it has
     for k, t in enumerate(s.tracks):
         model = models[t.model]
         patch = track_patch(t)
         patch.tempo = tempo  # (a copy): one clock
         tsay = (lambda m, w=t.where: say(f"{w}: {m}"))
-        parts = build(model.meta, patch, rate, 2, named=log_named(events, model.meta, tsay))
+        parts = build(model.meta, patch, rate, 2, named=min(named, len(model.meta.knobs)), fx=not no_fx)
         for w in parts.warnings:
             tsay(w)
         path = os.path.join(folder, f"{k}.wav")
@@ -125,7 +146,7 @@ def _render_tracks(s: SetFile, models, tempo, cap, events, frames, skip, rate, b
                     done[0] += block.shape[0]
                     if done[0] > skip:
                         f.write(block[max(0, skip - a):])
-                engine, _ = render(model, parts, _routed(events, t.channel, k == 0), skip + frames,
+                engine, _ = render(model, parts, _routed(events, t.channel, k), skip + frames,
                                    blocksize=blocksize, sink=sink, warn=tsay, max_tempo=cap)
         except GenerationFault as e:
             raise CLIError(f"{s.path}: {t.where}.model: {t.model}: {e}") from None

@@ -10,9 +10,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from livegan.commands import perform
-from livegan.commands.perform import Show
+from livegan import show as perform
 from livegan.errors import CLIError
+from livegan.show import Show
 
 SOURCE = perform.__file__
 

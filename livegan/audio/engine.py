@@ -261,8 +261,14 @@ class Engine:
         """Fill ``out`` (frames, channels) float32 C-contiguous. Audio callback or render loop.
 
         Never allocates, locks, logs or waits: control admission, the mix kernel, the optional
-        ``fx.process(out)``, the limiter kernel, and a copy into the record ring.
+        ``fx.process(out)``, the limiter kernel (``play``), and a copy into the record ring.
         """
+        rec = self.play(out)
+        if rec is not None:
+            dsp.ring_write(rec[0], rec[1], out)
+
+    def play(self, out: np.ndarray):
+        """``process`` without the ring copy: -> the (ring, rst) for this block, or None (a set records its mix)."""
         s = self.state
         self.controls.admit(s)  # staged control changes take effect at this block's first frame
         w = s["rec_want"]
@@ -277,8 +283,7 @@ class Engine:
         if self.fx is not None:
             self.fx.process(out)
         dsp.limiter(out, self.lst)
-        if rec is not None:
-            dsp.ring_write(rec[0], rec[1], out)
+        return rec
 
     def drop_fx(self) -> None:
         """Play on without the effects chain (it raised in the callback); its admission goes too.

@@ -44,7 +44,7 @@ def _child_main(spec: dict, conn) -> None:
     faulthandler.enable()  # a crash in a C library says where, on the show's stderr
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the control process's to handle
     try:
-        out, chain = _child_open(spec)
+        out, chain = _opener(spec)(spec)
     except CLIError as e:
         conn.send(("error", str(e)))
         return
@@ -78,6 +78,17 @@ def _child_main(spec: dict, conn) -> None:
             conn.send(("closed",))
         except (BrokenPipeError, OSError):
             pass
+
+
+def _opener(spec: dict):
+    """What builds the audio process's engine: ``_child_open``, or the function ``spec["open"]`` names
+    ("module:function", e.g. a set's ``livegan.audio.set_host.child_open_set``)."""
+    if "open" not in spec:
+        return _child_open
+    import importlib
+
+    module, name = spec["open"].split(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def _child_open(spec: dict):
@@ -124,8 +135,13 @@ class AudioProcess:
         self.counters = Counters(arena, stat_blocks)  # before the specs are taken: the child maps them too
         self.loads, self.delays = self.counters.loads, self.counters.delays
         self.xrun_calls, self.cb_ring = self.counters.xrun_calls, self.counters.cb_ring
+        self._launch(self._spec(parts, arena, device, latency, effects_on))
+
+    def _spec(self, parts, arena, device, latency, effects_on: bool) -> dict:
+        """What the audio process builds its engine from (plain values: it crosses a spawn)."""
+        e = parts.engine
         effects = list(parts.patch.effects) if effects_on else []
-        spec = dict(arena=arena.specs(), meta={k: getattr(e.meta, k) for k in META_FIELDS}, effects=effects,
+        return dict(arena=arena.specs(), meta={k: getattr(e.meta, k) for k in META_FIELDS}, effects=effects,
                     patch_effects=list(parts.patch.effects),
                     fx_bpm=float(parts.patch.tempo or e.meta.bpm), rate=self.samplerate, channels=self.channels,
                     device=device, blocksize=self.blocksize, latency=latency,
@@ -134,6 +150,8 @@ class AudioProcess:
                                 log_size=e.log.shape[0],
                                 record_ring_frames=e.rings[0][0].shape[0] if e.ring is not None else 0,
                                 take_ring_frames=e.rings[1][0].shape[0]))
+
+    def _launch(self, spec: dict) -> None:
         ctx = mp.get_context("spawn")  # never fork a process that may hold a PortAudio stream or torch threads
         self._conn, child = ctx.Pipe()
         self._proc = ctx.Process(target=_child_main, args=(spec, child), name="livegan-audio", daemon=True)

@@ -69,6 +69,7 @@ class LiveControl:
         self.note = None  # callable(text): one line for the performer that is no warning (a search's point)
         self._held = False  # the clock's tempo is above what the model can play here
         self._asked: float | None = None  # livegan's own tempo (``ask_tempo``), for the next step
+        self.track = 0  # a set's track number (its loops' markers name it); 0: the one model
 
     def frame(self) -> int:
         return self.engine.transport.frame
@@ -103,7 +104,7 @@ class LiveControl:
         while made:  # the generator's loops (each from an admitted batch, whose events are logged above)
             state, beat, frame = made.popleft()
             if self.perflog is not None:
-                self.perflog.loop(frame, beat, state)
+                self.perflog.loop(frame, beat, state, self.track)
 
     def _write(self, frame: int, msgs) -> None:
         if self.perflog is None:

@@ -11,7 +11,7 @@ Ableton Link, OSC). An entry is
 Optional, on any entry: ``plug(live)`` (``LiveControl.start``, main thread, before the show: what the
 source needs of the control path, e.g. OSC serves the patch played), ``close()`` (``LiveControl.close``,
 at the end: None or a warning line) and ``stats()`` (a dict for ``--stats-json`` and the panel). So a
-new source is one module and one entry in the show's list (``livegan.commands.perform.Show.connect``).
+new source is one module and one entry in the show's list (``livegan.show.Show.connect``).
 
 A source may run a thread of its own (the MIDI thread) that only fills last-value stores and
 preallocated rings; ``poll`` drains them on the control thread and never blocks. Events are

@@ -99,10 +99,12 @@ def _row_ok(f: int, s: int, d1: int, d2: int) -> bool:
         return 0 <= d1 < 1 << 14 and 0 <= d2 < 1 << 14 and MIN_BPM <= ((d1 << 14) | d2) / 1000.0 <= MAX_BPM
     if s == 0x101:  # locate: beat x 1e6, engine frame
         return abs(d1) < _INT_MAX and 0 <= d2 < _INT_MAX
-    if s == 0x104:  # loop: target beat + 1 (-1: as soon as ready), the frame of the state it was made from
+    if s == 0x104:  # loop: target beat + 1 (-1: as soon as ready) | a set's track << 44, the state's frame
         return 0 <= d1 < _INT_MAX and 0 <= d2 < _INT_MAX
     if s == 0x105:  # one float of a found base z: index | size << 16, the float32's bits
         return 0 <= d1 & 0xFFFF < d1 >> 16 <= MAX_LATENT and 0 <= d2 < 1 << 32
+    if s == 0x107:  # a live set's tracks played without their effects
+        return d1 == 0 and d2 == 0
     if s == 0x106:  # how many named knobs the generic patch played first (frame 0)
         return 0 <= d1 <= MAX_KNOBS and d2 == 0
     return s == 0x102 and d1 in (0, 1) and d2 == 0  # run 0 | 1

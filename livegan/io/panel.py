@@ -48,7 +48,7 @@ def panel(stats: dict, controller=None, keyboard=None):
     bpm, playing, next, gen_ms, load, wait_ms (the longest callback start delay of the last second),
     xruns, late, level_db, rec_s, clock ('internal'/'midi'), faults
     (generations that failed), fault (the last one's text), note (the last control warning) and
-    osc_rejected (OSC messages ignored)."""
+    osc_rejected (OSC messages ignored); tracks (a live set's, ``track_line``)."""
     from rich.panel import Panel
     from rich.table import Table
 
@@ -92,6 +92,8 @@ def panel(stats: dict, controller=None, keyboard=None):
         foot += f"\n[red]generation failed[/red] (the loop plays on): {_text(s['fault'])}"
     grid = Table.grid()
     grid.add_row(head)
+    if s.get("tracks"):  # a live set: one line per track
+        grid.add_row("\n".join(track_line(t) for t in s["tracks"]))
     grid.add_row(knobs)
     grid.add_row(foot)
     return Panel(grid, title="livegan",
@@ -166,6 +168,16 @@ def status_line(s: dict) -> str:
             f"level {lvl:.1f} dBFS  rec {s.get('rec_s', 0.0):.1f} s"
             + (f"  faults {s['faults']}" if s.get("faults") else "")
             + (f"  OSC rejected {s['osc_rejected']}" if s.get("osc_rejected") else ""))
+
+
+def track_line(t: dict) -> str:
+    """One track of a live set on the panel: ``t`` has name, keys (the computer keyboard plays it), level_db
+    (its post-fader level now), mute, solo, loop (the loop id playing), late (its late loops)."""
+    lvl = t.get("level_db", -math.inf)
+    return (f"{'>' if t.get('keys') else ' '} {t.get('index', 0) + 1} {_text(t.get('name', '')):<12} "
+            + (f"{lvl:6.1f} dBFS" if lvl > -200 else "  -inf dBFS")
+            + f"  {'M' if t.get('mute') else '-'}{'S' if t.get('solo') else '-'}"
+            + f"  loop {t.get('loop', '-')}  late {t.get('late', 0)}" + ("  keys" if t.get("keys") else ""))
 
 
 def level_dbfs(ring, rst, frames: int = 4096) -> float:

@@ -28,9 +28,19 @@ import threading
 
 import numpy as np
 
+from livegan.io.markers import (  # noqa: F401 (their old home)
+    MAX_LATENT,
+    marker_base,
+    marker_base_z,
+    marker_bpm,
+    marker_loop,
+    marker_take,
+    marker_transport,
+)
 from livegan.model_knobs import MAX_KNOBS
 
 CHUNK = 65536
+TRACK_SHIFT = 44  # a loop marker's row: d1 = (beat + 1) | track << TRACK_SHIFT
 
 
 def timing_for(sample_rate: int) -> tuple[int, int]:
@@ -81,10 +91,15 @@ class PerfLog:
         """The transport stopped (0) or runs again (1) (a marker)."""
         self.log(frame, [0x102, 1 if on else 0])
 
-    def loop(self, frame: int, beat: int, state_frame: int) -> None:
+    def loop(self, frame: int, beat: int, state_frame: int, track: int = 0) -> None:
         """The generator published (or tried) a loop for ``beat`` (-1: at once) made from the control
-        state as of ``state_frame`` (a marker: the render makes the same loop here). Thread: any producer."""
-        self.log(frame, [0x104, int(beat) + 1, int(state_frame)])
+        state as of ``state_frame`` (a marker: the render makes the same loop here); ``track``: a set's
+        track (0: the first, or the one model: written as before). Thread: any producer."""
+        self.log(frame, [0x104, (int(beat) + 1) | (int(track) << TRACK_SHIFT), int(state_frame)])
+
+    def effects_off(self) -> None:
+        """A live set played its tracks without their patches' effects (``livegan effects 0`` at frame 0)."""
+        self.log(0, [0x107, 0])
 
     def base(self, frame: int, z) -> None:
         """A found point became the base z (a marker; its floats are logged as one row each, ``d1`` the
@@ -144,7 +159,11 @@ class PerfLog:
             elif s == 0x103:
                 m = mido.MetaMessage("marker", text=f"livegan take {int(frame)}")
             elif s == 0x104:
-                m = mido.MetaMessage("marker", text=f"livegan loop {int(d1) - 1} {int(d2)}")
+                tk = int(d1) >> TRACK_SHIFT
+                text = f"livegan loop {(int(d1) & ((1 << TRACK_SHIFT) - 1)) - 1} {int(d2)}" + (f" {tk}" if tk else "")
+                m = mido.MetaMessage("marker", text=text)
+            elif s == 0x107:
+                m = mido.MetaMessage("marker", text="livegan effects 0")
             elif s == 0x106:
                 m = mido.MetaMessage("marker", text=f"livegan named {int(d1)}")
             elif s == 0x105:
@@ -237,8 +256,13 @@ def _marker_problem(text: str, seconds: float) -> str | None:
             if len(p) != 3 or p[2] not in ("0", "1"):
                 return "must be 'livegan run 0' or 'livegan run 1'"
         elif p[1] == "loop":
-            if len(p) != 4 or not -1 <= int(p[2]) < 1 << 40 or not 0 <= int(p[3]) < 1 << 62:
-                return "must be 'livegan loop BEAT FRAME' with whole numbers BEAT >= -1 and FRAME >= 0"
+            if (len(p) not in (4, 5) or not -1 <= int(p[2]) < 1 << 40 or not 0 <= int(p[3]) < 1 << 62
+                    or not 0 <= int(p[-1] if len(p) == 5 else 0) < 16):
+                return ("must be 'livegan loop BEAT FRAME [TRACK]' with whole numbers BEAT >= -1, FRAME >= 0 "
+                        "and TRACK 0-15")
+        elif p[1] == "effects":
+            if p[2:] != ["0"]:
+                return "must be 'livegan effects 0'"
         elif p[1] == "base":
             if len(p) != 3 or marker_base_z(p[2]) is None:
                 return (f"must be 'livegan base HEX' with HEX 1-{MAX_LATENT} finite big-endian float32 "
@@ -277,7 +301,7 @@ def read_log_events(path, sample_rate: int, automation_only: bool = True) -> Log
         if name in _REALTIME_BACK:
             status[k] = _REALTIME_BACK[name]
             keep[k] = True
-        elif name.split(" ")[0] in ("tempo", "locate", "run", "take", "loop", "base", "named"):
+        elif name.split(" ")[0] in ("tempo", "locate", "run", "take", "loop", "base", "named", "effects"):
             why = _marker_problem(text, float(ev.seconds[k]))
             if why:
                 raise MidiFileError(f"marker {text[:60]!r} at {ev.seconds[k]:.3f} s: {why}")
@@ -290,58 +314,3 @@ def read_log_events(path, sample_rate: int, automation_only: bool = True) -> Log
         keep |= status != _MARKER
     frames = np.rint(ev.seconds[keep] * sample_rate).astype(np.int64)
     return LogEvents(frames, status[keep], ev.data[keep], ev.markers)
-
-
-def marker_transport(msg):
-    """("locate", beat, frame) or ("run", bool) for a ``livegan locate`` / ``livegan run`` marker, else None."""
-    if getattr(msg, "type", None) != "marker":
-        return None
-    p = msg.text.split()
-    if len(p) == 4 and p[:2] == ["livegan", "locate"]:
-        return "locate", float(p[2]), int(p[3])
-    if len(p) == 3 and p[:2] == ["livegan", "run"]:
-        return "run", p[2] == "1"
-    return None
-
-
-def marker_take(msg) -> int | None:
-    """The frame of a ``livegan take FRAME`` marker (where a take's audio starts), else None."""
-    if getattr(msg, "type", None) == "marker" and msg.text.startswith("livegan take "):
-        return int(msg.text.split()[-1])
-    return None
-
-
-def marker_loop(msg):
-    """(target beat, state frame) of a ``livegan loop BEAT FRAME`` marker, else None."""
-    if getattr(msg, "type", None) == "marker" and msg.text.startswith("livegan loop "):
-        p = msg.text.split()
-        return int(p[2]), int(p[3])
-    return None
-
-
-MAX_LATENT = 4096  # the most floats a ``livegan base`` marker holds (a model's latent is far smaller)
-
-
-def marker_base_z(text: str):
-    """The z (D,) float32 of a ``livegan base`` marker's HEX, or None where it is not one."""
-    if not 8 <= len(text) <= 8 * MAX_LATENT or len(text) % 8:
-        return None
-    try:
-        z = np.frombuffer(bytes.fromhex(text), ">f4").astype(np.float32)
-    except ValueError:
-        return None
-    return z if np.all(np.isfinite(z)) else None
-
-
-def marker_base(msg):
-    """The z of a ``livegan base HEX`` marker (a found point became the base z), else None."""
-    if getattr(msg, "type", None) == "marker" and msg.text.startswith("livegan base "):
-        return marker_base_z(msg.text.split()[-1])
-    return None
-
-
-def marker_bpm(msg) -> float | None:
-    """The tempo of a ``livegan tempo`` marker, else None."""
-    if getattr(msg, "type", None) == "marker" and msg.text.startswith("livegan tempo "):
-        return float(msg.text.split()[-1])
-    return None

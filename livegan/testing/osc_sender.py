@@ -106,7 +106,8 @@ def perform_with_osc(model, cwd, args, plan=(), flood=None):
     """``livegan perform --model MODEL --osc 0 ARGS`` in ``cwd``, with a sender (``plan``, ``flood``) told
     the port and the stream's start (perform's banner line). -> (perform's exit code, its stderr,
     (the sender's exit code, stdout, stderr))."""
-    cmd = [sys.executable, "-m", "livegan", "perform", "--model", str(model), "--osc", "0", *map(str, args)]
+    head = ["--model", str(model)] if model is not None else []  # None: ARGS name what plays (--set)
+    cmd = [sys.executable, "-m", "livegan", "perform", *head, "--osc", "0", *map(str, args)]
     env = {**os.environ, "JACK_NO_START_SERVER": "1"}
     p = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True, env=env)

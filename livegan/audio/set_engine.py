@@ -1,0 +1,66 @@
+"""A live set's callback body: N track engines stepped in lockstep into preallocated per-track blocks,
+then mixed by ``livegan.audio.mixer.Mixer`` into the output block (``docs/architecture.md``, "A live set").
+
+Each track is an unchanged ``Engine`` (its own loop bank, latent point, admission record and safety
+limiter, on its own arena). One transport: track 0 owns the tempo, the locate requests and start / stop
+(its controls are the only ones that stage them); before each block the other tracks take track 0's
+requests (plain 8-byte copies), so every engine meets the same tempo and grid changes at the same frame,
+the way ``livegan render --set`` applies a log's tempo, locate and run markers to every track. The
+record rings are track 0's: the mix is written there (``Engine.play`` leaves the copy to its caller),
+so a take and the meter see the mix; with ``stems`` each track's post-fader block (what it added to the
+mix) goes into its stem ring in the same blocks as a take's, so stems and take are sample-aligned.
+
+``SetEngine`` looks like an ``Engine`` to ``livegan.audio.output.AudioOutput`` (``process``,
+``state``, ``sample_rate``, ``channels``, ``drop_fx``). Threads: ``process`` on the audio callback
+(allocates nothing for blocks of ``blocksize`` frames: the per-track views are made here); the rest
+on the main thread before the stream starts.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from livegan.audio import dsp
+from livegan.audio.mixer import Mixer
+
+FOLLOW = ("tempo_req", "loc_beat", "loc_frame", "loc_req", "run_req")  # track 0's transport requests
+
+
+class SetEngine:
+    def __init__(self, engines, mixer: Mixer, blocksize: int, stems=None):
+        self.engines = list(engines)
+        self.lead = self.engines[0]
+        self.mixer = mixer
+        self.state = self.lead.state
+        self.sample_rate, self.channels = self.lead.sample_rate, self.lead.channels
+        self.blocksize = int(blocksize)
+        self.views = [mixer.tracks[k, :self.blocksize] for k in range(len(self.engines))]
+        self.followers = [e.state for e in self.engines[1:]]
+        self.stems = stems  # [(ring, rst)] per track: its post-fader block while a take records (``--stems``)
+        self.arenas: list = []  # the audio process keeps the tracks' arenas here (their mappings stay)
+
+    def process(self, out: np.ndarray) -> None:
+        """Fill ``out`` (frames, 2) float32 with the mix of every track's block. Audio callback or test loop."""
+        n = out.shape[0]
+        if n > self.mixer.tracks.shape[1]:  # longer than the mixer holds: in pieces (not a live path)
+            step = self.mixer.tracks.shape[1]
+            for a in range(0, n, step):
+                self.process(out[a:a + step])
+            return
+        views = self.views if n == self.blocksize else [self.mixer.tracks[k, :n] for k in range(len(self.engines))]
+        rec = self.lead.play(views[0])
+        s0 = self.lead.state
+        for k, s in enumerate(self.followers):
+            for f in FOLLOW:
+                s[f] = s0[f]
+            self.engines[k + 1].play(views[k + 1])
+        self.mixer.process(out)
+        if rec is not None:
+            dsp.ring_write(rec[0], rec[1], out)
+            if self.stems is not None and s0["rec_seen"] == 1:  # a take: each stem from the block it mixed
+                for k, (ring, rst) in enumerate(self.stems):
+                    dsp.ring_write(ring, rst, views[k])
+
+    def drop_fx(self) -> None:
+        """A fault in the block (Python side): every track plays on without effects. Audio thread."""
+        for e in self.engines:
+            e.drop_fx()

@@ -1,0 +1,182 @@
+"""``livegan perform --set FILE``: a set's tracks played live under one transport (``docs/sets.md``).
+
+A ``SetShow`` is a ``livegan.show.Show`` whose parts are one per track: each track's model
+(loaded and warmed before the show), its patch (listening to the track's channel), its engine on its own
+shared arena; one audio process steps the engines in lockstep and mixes them
+(``livegan.audio.set_host``); one generator thread serves the tracks by deadline
+(``livegan.generate.set_scheduler``); one control thread routes the sources to the tracks
+(``livegan.control.set_control``); one performance log holds every track's events, so
+``livegan render --set FILE --automation TAKE.mid`` re-renders a take bit for bit. Track 0's engine
+holds the transport and the record rings (a take records the mix). First version: no effects (one
+warning line per track whose patch has some), internal clock only (no MIDI clock or Link), no search.
+
+Threads: as ``livegan perform``'s.
+"""
+from __future__ import annotations
+
+import time
+
+from livegan.errors import CLIError
+from livegan.show import Show, _check_args, _start_first_take
+
+
+class SetKeys:
+    """The computer keyboard over a set: Tab selects the next track; every other key goes to a
+    ``KeyboardControl`` on the selected track's controller. Thread: UI."""
+
+    def __init__(self, kb, controllers, names, live):
+        self.kb, self.controllers, self.names, self.live = kb, controllers, names, live
+
+    def handle(self, key: str):
+        if key == "\t":
+            self.live.select(self.live.selected + 1)
+            self.kb.c = self.controllers[self.live.selected]
+            self.kb.last = f"keys play track {self.live.selected + 1} ({self.names[self.live.selected]})"
+            return self.kb.last
+        return self.kb.handle(key)
+
+    def __getattr__(self, name):  # the panel reads the keyboard's state (selected knob, typing, last)
+        return getattr(self.kb, name)
+
+
+class SetShow(Show):
+    """One live set (see the module docstring): ``open`` and ``connect`` build per track; ``play``,
+    the status loop and ``close`` are a show's."""
+
+    def __init__(self, args):
+        super().__init__(args)
+        self.set = None  # livegan.set_file.SetFile
+        self.models: list = []  # each track's model (a file named twice is loaded once)
+        self.arenas: list = []  # each track's shared arena; track 0's is ``arena``
+        self.parts: list = []  # each track's ``livegan.performance.Parts`` (no effects chain)
+        self.stem_rings = None  # with --stems: [(ring, rst)] per track, in track 0's arena
+        self.levels = None  # the tracks' last post-fader blocks (the audio process's mixer writes them)
+
+    def open(self) -> None:
+        self._stage("open")
+        args = self.args
+        from livegan.audio.arena import Arena
+        from livegan.audio.jack import default_blocksize
+        from livegan.audio.output import release_portaudio, resolve_output
+        from livegan.audio.set_host import SetAudioProcess
+        from livegan.control.set_control import SetOsc
+        from livegan.performance import build
+        from livegan.set_file import load_set, track_patch
+        from livegan.set_render import _models
+
+        if args.model or args.patch or getattr(args, "link", False):
+            raise CLIError("--model, --patch and --link are for one model: a set's tracks name their own")
+        self.set = s = load_set(args.set)
+        args.model = s.tracks[0].model  # (the one-model checks then need no built-in model)
+        _check_args(args)
+        if getattr(args, "stems", False) and not args.record:
+            raise CLIError("--stems records each track beside a take: use it with --record TAKE.wav")
+        if getattr(args, "osc", None) is not None:
+            self.osc = SetOsc(getattr(args, "osc_host", None) or "127.0.0.1", args.osc).open()
+        import sounddevice as sd
+
+        dev = resolve_output(args.device)
+        info = sd.query_devices(dev)
+        if args.blocksize is None:
+            args.blocksize = default_blocksize(sd.query_hostapis(info["hostapi"])["name"])
+        self.rate = rate = args.samplerate or int(info["default_samplerate"])
+        self.channels = min(2, int(info["max_output_channels"]))
+        models, tempo, _ = _models(s, rate)  # each model file loaded once, warmed, checked against one clock
+        self.models = [models[t.model] for t in s.tracks]
+        self.arenas = [Arena(shared=True) for _ in s.tracks]
+        self.parts = []
+        for k, (t, model) in enumerate(zip(s.tracks, self.models)):
+            patch = track_patch(t)
+            patch.tempo = tempo  # (a copy): one clock
+            rings = dict(record_ring_frames=8192, take_ring_frames=4 * rate) if k == 0 else {}
+            self.parts.append(build(model.meta, patch, rate, self.channels, fx=False, arena=self.arenas[k], **rings))
+            self.warnings += [f"{t.where}: {w}" for w in self.parts[-1].warnings]
+            if patch.effects:
+                self.warnings.append(f"{t.where}: its patch's effects are not played live in a set yet "
+                                     "(one effects chain per process): the track plays dry")
+        if self.osc is not None:
+            self.osc.configure_set([p.patch for p in self.parts], min(p.engine.max_tempo for p in self.parts))
+        if self.channels != 2:
+            raise CLIError(f"a set plays in stereo; output {dev} has {self.channels} channel")
+        stem_frames = 4 * rate if getattr(args, "stems", False) else 0
+        from livegan.audio.set_host import mix_tracks, stem_rings
+
+        self.stem_rings = stem_rings(self.arenas[0], len(s.tracks), stem_frames)
+        self.levels = mix_tracks(self.arenas[0], len(s.tracks), args.blocksize)[:, :args.blocksize]
+        mix = {"limiter": s.limiter, "master_db": s.gain_db,
+               "tracks": [(t.gain_db, t.pan, t.mute, t.solo) for t in s.tracks]}
+        self.out = SetAudioProcess(self.parts, self.arenas, mix, dev, rate, args.blocksize, args.latency,
+                                   self.channels, stem_frames=stem_frames)
+        release_portaudio()
+        p0 = self.parts[0]
+        self.arena, self.model, self.patch = self.arenas[0], self.models[0], p0.patch
+        self.model_path = s.tracks[0].model
+        self.engine, self.ec, self.chain = p0.engine, p0.controls, None
+
+    def connect(self) -> None:
+        self._stage("connect")
+        from livegan.control.follow import FrameClock
+        from livegan.control.set_control import SetControl
+        from livegan.generate.scheduler import first_loop
+        from livegan.generate.set_scheduler import SetGenerator
+        from livegan.io.loops import LoopSaver
+        from livegan.io.midi import MidiHandler, MidiInput, MidiSource
+        from livegan.io.perflog import PerfLog
+        from livegan.io.stem_takes import StemTakes
+        from livegan.io.takes import Takes
+
+        args, out, rate = self.args, self.out, self.rate
+        self.perflog = PerfLog(rate, named=max(len(m.meta.knobs) for m in self.models))
+        self.perflog.effects_off()  # the render plays the tracks dry too
+        if self.stem_rings is None:
+            self.takes = takes = Takes(self.engine, rate, self.channels, self.perflog, args.record, self.say)
+        else:
+            names = [t.name for t in self.set.tracks]
+            self.takes = takes = StemTakes(self.engine, rate, self.channels, self.perflog, args.record, self.say,
+                                           list(zip(names, self.stem_rings)))
+        takes.end_frame = None if args.seconds is None else int(round(args.seconds * rate))
+        snaps = []
+        for t, model, p in zip(self.set.tracks, self.models, self.parts):
+            t0 = time.perf_counter()
+            snaps.append(p.engine.controls.snapshot())
+            loop, z = first_loop(model, p.engine, snaps[-1], t.model)
+            p.engine.publish_loop(loop, 0, z=z)  # every track plays from frame 0
+            p.engine.record_gen_time(time.perf_counter() - t0)
+        if args.record:
+            _start_first_take(args.record, takes)
+        self.gen = SetGenerator([p.engine for p in self.parts], self.models, block_frames=args.blocksize)
+        for g, snap in zip(self.gen.tracks, snaps):
+            g.sched.done_seq = snap[0]
+        midi_spec = args.midi or self.patch.port or None
+        if midi_spec:  # every channel in: the set routes each to its track
+            self.midi_in = MidiInput(midi_spec, handler=MidiHandler(channel=None)).start()
+            import rtmidi
+
+            if self.midi_in.api == rtmidi.API_UNIX_JACK:
+                self.midi_in.clock.latency_s = 0.5 * args.blocksize / rate
+        self.sources = [s for s in (self.keys, MidiSource(self.midi_in) if self.midi_in else None, self.osc)
+                        if s is not None]
+        frame_clock = FrameClock(out.cb_ring, lambda: out.calls, rate, latency_s=out.output_latency)
+        tracks = [(p.controls, p.engine, t.channel) for p, t in zip(self.parts, self.set.tracks)]
+        info = [{"name": t.name, "mute": t.mute, "solo": t.solo} for t in self.set.tracks]
+        self.live = live = SetControl(tracks, sources=self.sources, perflog=self.perflog, frame_clock=frame_clock,
+                                      info=info, levels=self.levels)
+        self.loops = LoopSaver(self.engine, args.loops_dir, say=lambda m: (self.notes.append(m), self.say(m)))
+        acts = {"record": takes.toggle, "save_loop": self.loops.save_playing,
+                "record_on": lambda: takes.ask(True), "record_off": lambda: takes.ask(False)}
+        live.on_action = lambda a: acts[a]() if a in acts else None
+        live.warn = lambda m: (self.notes.append(m), self.say(f"warning: {m}"))
+        live.note = lambda m: (self.notes.append(m), self.say(m))
+        live.start()
+
+    def keyboard(self, kb):
+        """The computer keyboard for the panel: Tab moves it from track to track."""
+        return SetKeys(kb, [p.controls.c for p in self.parts], [t.name for t in self.set.tracks], self.live)
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            for a in self.arenas:  # (track 0's, once the show had it, is closed by Show.close)
+                if a is not self.arena:
+                    a.close()
