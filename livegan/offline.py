@@ -54,7 +54,7 @@ DEMO_SECONDS = 30.0
 DEMO_RATE = 48000
 
 
-def _applier(parts, warn, follow, max_tempo=None):
+def _applier(parts, warn, follow, max_tempo=None, swaps=None):
     """apply(msg): one automation message at the engine's current frame; a ``livegan loop`` marker
     goes to ``follow`` (a ``_Follow``). ``max_tempo``: a lower cap on tempo markers than the engine's own
     (a set's: the slowest track's limit, so every track keeps one grid). Render loop."""
@@ -91,6 +91,8 @@ def _applier(parts, warn, follow, max_tempo=None):
             e.locate(tr[1], tr[2])
         elif tr is not None:
             e.set_running(tr[1])
+        elif swaps is not None and swaps.apply(m, controls):  # a set's hot swap (``livegan.swap``)
+            return
         elif m.type in ("control_change", "note_on", "note_off"):
             controls.message(m)
     return apply
@@ -130,7 +132,7 @@ class _Follow:
 
 
 def render(model, parts, events, total_frames: int, blocksize: int = 256, sink=None,
-           lead_frames: int | None = None, warn=None, max_tempo: float | None = None):
+           lead_frames: int | None = None, warn=None, max_tempo: float | None = None, swaps=None):
     """Render ``total_frames`` of ``parts`` (``livegan.performance.build``) playing ``model``;
     returns (engine, audio (frames, channels) float32, or None with a sink).
 
@@ -143,13 +145,14 @@ def render(model, parts, events, total_frames: int, blocksize: int = 256, sink=N
     succeed (else ``GenerationFault``). A tempo marker faster than the model can be read at this
     rate is held at ``engine.max_tempo``. ``warn(text)`` hears each distinct fault and hold once.
     A log that names the loops its show made is followed instead of the scheduler (``_Follow``).
-    ``max_tempo``: tempo markers are held at it too (a set's shared limit)."""
+    ``max_tempo``: tempo markers are held at it too (a set's shared limit). ``swaps``: a set track's
+    ``livegan.swap.RenderSwaps`` (its ``livegan model`` markers)."""
     engine = parts.engine
     if parts.fx is not None:
         parts.fx.set_tempo(engine.transport.tempo)
     sched = Scheduler(engine, int(RENDER_LEAD_S * engine.sample_rate) if lead_frames is None else int(lead_frames))
     follow = _Follow(engine) if _Follow.wanted(events) else None
-    apply = _applier(parts, warn, follow, max_tempo)
+    apply = _applier(parts, warn, follow, max_tempo, swaps)
     buf = np.zeros((max(1, blocksize), engine.channels), np.float32)
     audio = None if sink is not None else np.zeros((total_frames, engine.channels), np.float32)
     ev_frames = getattr(events, "frames", None)  # a LogEvents: already in time order, messages made on demand

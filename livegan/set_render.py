@@ -45,6 +45,8 @@ def _heard(text: str, track: int) -> bool:
 
     if text.startswith("livegan loop "):
         return marker_track(text) == track
+    if text.startswith("livegan model "):  # a hot swap names its track (``livegan.swap``)
+        return text.split()[2] == str(track)
     return track == 0 or not text.startswith(SHOW_ONLY)
 
 
@@ -117,13 +119,14 @@ def _models(s: SetFile, rate: int):
     return models, tempo, cap
 
 
-def _render_tracks(s: SetFile, models, tempo, cap, events, frames, skip, rate, blocksize, folder, say):
+def _render_tracks(s: SetFile, models, tempo, cap, events, frames, skip, rate, blocksize, folder, say, swaps):
     """Render each track's pre-fader stereo into ``folder``/k.wav (float, RF64: no 4 GiB limit); -> (paths, stats)."""
     import soundfile as sf
 
     from livegan.faults import GenerationFault
     from livegan.offline import named_in_log, render
     from livegan.performance import build
+    from livegan.swap import RenderSwaps
 
     paths, stats = [], []
     no_fx = effects_off(events)  # a live set's take: its tracks played dry
@@ -146,8 +149,9 @@ def _render_tracks(s: SetFile, models, tempo, cap, events, frames, skip, rate, b
                     done[0] += block.shape[0]
                     if done[0] > skip:
                         f.write(block[max(0, skip - a):])
-                engine, _ = render(model, parts, _routed(events, t.channel, k), skip + frames,
-                                   blocksize=blocksize, sink=sink, warn=tsay, max_tempo=cap)
+                engine, _ = render(model, parts, _routed(events, t.channel, k), skip + frames, blocksize=blocksize,
+                                   sink=sink, warn=tsay, max_tempo=cap,
+                                   swaps=RenderSwaps(patch, swaps[k]) if swaps[k] else None)
         except GenerationFault as e:
             raise CLIError(f"{s.path}: {t.where}.model: {t.model}: {e}") from None
         finally:
@@ -231,10 +235,14 @@ def render_set(s: SetFile, events, output: str, seconds: float, rate: int, block
     frames = int(round(seconds * rate))
     say = say or (lambda m: print(f"livegan render: warning: {m}", file=sys.stderr))
     models, tempo, cap = _models(s, rate)
+    from livegan.swap import render_models
+
+    swaps = render_models(s, events, models, say)  # every file a hot swap names, loaded before rendering
     ext = os.path.splitext(output)[1].lower()
     folder = tempfile.mkdtemp(prefix=".livegan-set-", dir=os.path.dirname(os.path.abspath(output)))
     try:
-        paths, stats = _render_tracks(s, models, tempo, cap, events, frames, skip, rate, blocksize, folder, say)
+        paths, stats = _render_tracks(s, models, tempo, cap, events, frames, skip, rate, blocksize, folder, say,
+                                      swaps)
         if stems is not None:
             os.makedirs(stems, exist_ok=True)
         _mix(s, paths, frames, rate, output, stems, ext, force, inputs)

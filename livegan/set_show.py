@@ -18,19 +18,29 @@ import time
 
 from livegan.errors import CLIError
 from livegan.show import Show, _check_args, _start_first_take
+from livegan.swap import swapper_for
 
 
 class SetKeys:
-    """The computer keyboard over a set: Tab selects the next track; every other key goes to a
-    ``KeyboardControl`` on the selected track's controller. Thread: UI."""
+    """The computer keyboard over a set: Tab selects the next track; M types a model for it (a hot swap,
+    ``livegan.swap.ModelPrompt``); every other key goes to a ``KeyboardControl`` on the selected track's
+    controller (``controls``: each track's ``EngineControls``, whose controller a swap replaces). Thread: UI."""
 
-    def __init__(self, kb, controllers, names, live):
-        self.kb, self.controllers, self.names, self.live = kb, controllers, names, live
+    def __init__(self, kb, controls, names, live):
+        from livegan.swap import ModelPrompt
+
+        self.kb, self.controls, self.names, self.live = kb, controls, names, live
+        self.prompt = ModelPrompt()
 
     def handle(self, key: str):
+        k = self.live.selected
+        if self.prompt.typing is not None or (key == self.prompt.KEY and self.live.swapper is not None):
+            self.kb.last = self.prompt.handle(key, k, self.live.swapper, self.names[k])
+            return self.kb.last
+        self.kb.c = self.controls[k].c  # (a hot swap may have given the track a new one)
         if key == "\t":
             self.live.select(self.live.selected + 1)
-            self.kb.c = self.controllers[self.live.selected]
+            self.kb.c = self.controls[self.live.selected].c
             self.kb.last = f"keys play track {self.live.selected + 1} ({self.names[self.live.selected]})"
             return self.kb.last
         return self.kb.handle(key)
@@ -167,11 +177,12 @@ class SetShow(Show):
         live.on_action = lambda a: acts[a]() if a in acts else None
         live.warn = lambda m: (self.notes.append(m), self.say(f"warning: {m}"))
         live.note = lambda m: (self.notes.append(m), self.say(m))
+        live.swapper = swapper_for(self.set, self.parts, self.models)
         live.start()
 
     def keyboard(self, kb):
         """The computer keyboard for the panel: Tab moves it from track to track."""
-        return SetKeys(kb, [p.controls.c for p in self.parts], [t.name for t in self.set.tracks], self.live)
+        return SetKeys(kb, [p.controls for p in self.parts], [t.name for t in self.set.tracks], self.live)
 
     def close(self) -> None:
         try:

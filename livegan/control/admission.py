@@ -154,7 +154,7 @@ class EngineControls:
         st = self._staged
         snap, fxp, byp = st[1:4]
         if c.version != snap[0]:
-            snap = (c.version, c.z())
+            snap = (c.version, c.z(), getattr(c, "model", None))  # a hot-swapped model (``livegan.swap``)
         if self.fx_on:
             fxp, byp = c.fx_params(), dict(c.bypass)
         if (force or snap is not st[1] or fxp != st[2] or byp != st[3] or self._tempo != st[4]

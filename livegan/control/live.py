@@ -118,6 +118,8 @@ class LiveControl:
                 self.perflog.running(frame, m[1])
             elif m[0] == "base":
                 self.perflog.base(frame, m[1])
+            elif m[0] == "model":
+                m[1].log(self.perflog, frame, self.track)
             else:
                 self.perflog.log(frame, m)
 
@@ -198,6 +200,10 @@ class LiveControl:
             self.last = text
             if self.note is not None:
                 self.note(text)
+        elif ev.kind == "model":  # a model loaded off this thread (``livegan.swap.Swap``): from this batch on
+            self.last = ev.data.install(self.ec)
+            msgs.append(("model", ev.data))
+            self.applied += 1
         # note_off: no effect, kept in the log for a DAW's eyes
 
     def _set_tempo(self, bpm: float, msgs) -> None:

@@ -26,7 +26,7 @@ import numpy as np
 
 from livegan.control.live import LiveControl
 from livegan.control.osc import RING, OscRejected, OscSource, osc_target
-from livegan.control.sources import close_sources
+from livegan.control.sources import Event, close_sources
 
 
 class TrackQueue:
@@ -62,6 +62,7 @@ class SetControl:
         self.unrouted = 0
         self.selected = 0  # the track the computer keyboard plays (Tab moves it)
         self.on_find = None  # no search in a set yet (the keyboard's / key says so)
+        self.swapper = None  # livegan.swap.Swapper: hot swaps (a "model" event with a path asks it for one)
 
     # the one-model LiveControl's hooks, on track 0 (record, warnings, notes)
     def __setattr__(self, name, value):
@@ -110,7 +111,7 @@ class SetControl:
             return ev.track
         if ev.kind in ("cc", "note_on", "note_off"):
             return self.by_channel.get(ev.channel)
-        if ev.kind == "knob":
+        if ev.kind in ("knob", "model"):
             return ev.track
         return 0
 
@@ -122,12 +123,26 @@ class SetControl:
                 if ev.applied:  # the computer keyboard played the selected track: logged on its channel
                     ev = ev._replace(channel=self.channels[self.selected], track=self.selected)
                 k = self.route(ev)
-                if k is None:
+                if ev.kind == "model" and isinstance(ev.data, str):  # a request: the swapper loads it
+                    self._say(self.swapper.request(k, ev.data) if self.swapper else "model: no hot swap here")
+                elif k is None:
                     self.unrouted += 1
                 else:
                     self.queues[k].events.append(ev)
+        for k, got in self.swapper.poll() if self.swapper is not None else ():
+            if isinstance(got, str):  # a swap that failed: one line, the old model plays on
+                self._say(got, warn=True)
+            else:  # installed by the track's control path, in its next batch (``livegan.swap``)
+                self.queues[k].events.append(Event("model", channel=self.channels[k], track=k, data=got))
         for live in self.lives:
             live.step()
+
+    def _say(self, line: str, warn: bool = False) -> None:
+        """One line for the panel (a warning goes to the show's notes too)."""
+        self.lead.last = line
+        hook = self.lead.warn if warn else self.lead.note
+        if hook is not None:
+            hook(line)
 
     def flush(self) -> None:
         for live in self.lives:
@@ -160,6 +175,16 @@ class SetOsc(OscSource):
                 raise ValueError
         except ValueError:
             self._reject(OscRejected("range", f"{address[:64]}: the set has tracks 1-{len(self.patches)}"))
+            return
+        if parts[4:] == ["model"]:  # a hot swap (``livegan.swap``): the control thread asks the swapper
+            if len(args) != 1 or not isinstance(args[0], str) or not args[0].strip() or len(args[0]) > 4096:
+                self._reject(OscRejected("type", f"{address}: takes one string, a .ts file or builtin:NAME"))
+                return
+            if len(self._ring) >= RING:
+                self._reject(OscRejected("range", f"{address}: more than {RING} presses between two control steps"))
+                return
+            self._ring.append(Event("model", track=k, data=args[0]))
+            self.accepted += 1
             return
         inner = "/livegan/" + "/".join(parts[4:])
         try:

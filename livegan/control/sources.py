@@ -97,7 +97,7 @@ def midi_bytes(ev: Event, knob_cc=None) -> list | None:
     """An event as the MIDI message the performance log keeps; ``knob_cc(index)`` gives a "knob" event's
     CC (the patch's). None for "tempo", "record", "find" and "base": the control thread logs a tempo and
     a base point as markers, a take's own log marks where it starts, and a search is logged by its result."""
-    if ev.kind in ("tempo", "record", "find", "base"):
+    if ev.kind in ("tempo", "record", "find", "base", "model"):
         return None
     if ev.kind in ("cc", "knob"):
         return [0xB0 | ev.channel, ev.a if ev.kind == "cc" else knob_cc(ev.a), ev.b]

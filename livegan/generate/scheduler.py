@@ -60,6 +60,8 @@ class Scheduler:
 def generate_loop(model, engine, snapshot) -> tuple[np.ndarray, np.ndarray]:
     """Control snapshot -> ((C, N) float32 loop, (latent_dim,) float32 z it came from): the z goes
     with the loop to ``publish_loop`` (a saved loop records it). Generator thread (never the callback)."""
+    if len(snapshot) > 2 and snapshot[2] is not None:  # the model a hot swap gave these controls
+        model = snapshot[2]
     z = np.asarray(engine.controls.z(engine.meta, snapshot), np.float32)[None, :]
     return model.generate(z)[0], z[0].copy()
 

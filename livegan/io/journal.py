@@ -35,6 +35,7 @@ from livegan.errors import CLIError, shown
 from livegan.io.perflog import MAX_LATENT
 from livegan.model import MAX_BPM, MIN_BPM, SAMPLERATE_RANGE
 from livegan.model_knobs import MAX_KNOBS
+from livegan.swap import SWAP_ROW, row_ok
 
 MAGIC = "livegan journal 1"
 MAX_LINE = 200  # a valid line is under 80 characters
@@ -103,6 +104,8 @@ def _row_ok(f: int, s: int, d1: int, d2: int) -> bool:
         return 0 <= d1 < _INT_MAX and 0 <= d2 < _INT_MAX
     if s == 0x105:  # one float of a found base z: index | size << 16, the float32's bits
         return 0 <= d1 & 0xFFFF < d1 >> 16 <= MAX_LATENT and 0 <= d2 < 1 << 32
+    if s == SWAP_ROW:  # a hot swap's bytes (``livegan.swap``)
+        return row_ok(d1, d2)
     if s == 0x107:  # a live set's tracks played without their effects
         return d1 == 0 and d2 == 0
     if s == 0x106:  # how many named knobs the generic patch played first (frame 0)

@@ -38,6 +38,7 @@ from livegan.io.markers import (  # noqa: F401 (their old home)
     marker_transport,
 )
 from livegan.model_knobs import MAX_KNOBS
+from livegan.swap import SWAP_ROW, ModelRows, model_marker_problem
 
 CHUNK = 65536
 TRACK_SHIFT = 44  # a loop marker's row: d1 = (beat + 1) | track << TRACK_SHIFT
@@ -110,6 +111,12 @@ class PerfLog:
             for i, b in enumerate(bits.tolist()):
                 self._append(frame, 0x105, i | (len(bits) << 16), b)
 
+    def rows_together(self, frame: int, s: int, pairs) -> None:
+        """Rows of one marker (``(d1, d2)`` each), kept together. Thread: any producer."""
+        with self._lock:
+            for d1, d2 in pairs:
+                self._append(frame, s, d1, d2)
+
     def __len__(self):
         return self._n
 
@@ -141,6 +148,7 @@ class PerfLog:
         tr.append(mido.MetaMessage("track_name", name="livegan performance", time=0))
         now = 0
         base: list = []  # a ``livegan base`` marker's floats, gathered row by row
+        swaps = ModelRows()  # a ``livegan model`` marker's bytes, likewise
         rows = self.rows()
         if take_start > 0:
             rows = np.concatenate([rows, [[take_start, 0x103, 0, 0]]])
@@ -166,6 +174,11 @@ class PerfLog:
                 m = mido.MetaMessage("marker", text="livegan effects 0")
             elif s == 0x106:
                 m = mido.MetaMessage("marker", text=f"livegan named {int(d1)}")
+            elif s == SWAP_ROW:
+                text = swaps.take(int(d1), int(d2))
+                if text is None:
+                    continue
+                m = mido.MetaMessage("marker", text=text)
             elif s == 0x105:
                 i, n = int(d1) & 0xFFFF, int(d1) >> 16
                 base = base + [int(d2)] if i == len(base) else ([int(d2)] if i == 0 else [])
@@ -267,6 +280,8 @@ def _marker_problem(text: str, seconds: float) -> str | None:
             if len(p) != 3 or marker_base_z(p[2]) is None:
                 return (f"must be 'livegan base HEX' with HEX 1-{MAX_LATENT} finite big-endian float32 "
                         "values in hex")
+        elif p[1] == "model":
+            return model_marker_problem(text)
         elif p[1] == "named":
             if len(p) != 3 or not 0 <= int(p[2]) <= MAX_KNOBS:
                 return f"must be 'livegan named N' with N in [0, {MAX_KNOBS}]"
@@ -301,7 +316,7 @@ def read_log_events(path, sample_rate: int, automation_only: bool = True) -> Log
         if name in _REALTIME_BACK:
             status[k] = _REALTIME_BACK[name]
             keep[k] = True
-        elif name.split(" ")[0] in ("tempo", "locate", "run", "take", "loop", "base", "named", "effects"):
+        elif name.split(" ")[0] in ("tempo", "locate", "run", "take", "loop", "base", "named", "effects", "model"):
             why = _marker_problem(text, float(ev.seconds[k]))
             if why:
                 raise MidiFileError(f"marker {text[:60]!r} at {ev.seconds[k]:.3f} s: {why}")
