@@ -145,8 +145,7 @@ def render(model, parts, events, total_frames: int, blocksize: int = 256, sink=N
     succeed (else ``GenerationFault``). A tempo marker faster than the model can be read at this
     rate is held at ``engine.max_tempo``. ``warn(text)`` hears each distinct fault and hold once.
     A log that names the loops its show made is followed instead of the scheduler (``_Follow``).
-    ``max_tempo``: tempo markers are held at it too (a set's shared limit). ``swaps``: a set track's
-    ``livegan.swap.RenderSwaps`` (its ``livegan model`` markers)."""
+    ``max_tempo``: tempo markers are held at it too (a set's limit); ``swaps``: ``livegan.swap.RenderSwaps``."""
     engine = parts.engine
     if parts.fx is not None:
         parts.fx.set_tempo(engine.transport.tempo)

@@ -21,10 +21,11 @@ from livegan.control.patch import default_patch_path, load_patch
 from livegan.control.set_control import SetControl
 from livegan.control.sources import Event
 from livegan.generate.set_scheduler import SetGenerator
+from livegan.io.model_marker import SWAP_ROW
 from livegan.io.perflog import PerfLog
 from livegan.model import validate_meta
 from livegan.performance import build
-from livegan.swap import SWAP_ROW, Swapper
+from livegan.swap import Swapper
 from livegan.testing.tiny import tiny_meta
 
 RATE, BLOCK, BPM = 48000, 1024, 240.0  # one bar (the tiny loop) is one second

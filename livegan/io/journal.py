@@ -32,10 +32,10 @@ import tempfile
 import numpy as np
 
 from livegan.errors import CLIError, shown
+from livegan.io.model_marker import SWAP_ROW, row_ok
 from livegan.io.perflog import MAX_LATENT
 from livegan.model import MAX_BPM, MIN_BPM, SAMPLERATE_RANGE
 from livegan.model_knobs import MAX_KNOBS
-from livegan.swap import SWAP_ROW, row_ok
 
 MAGIC = "livegan journal 1"
 MAX_LINE = 200  # a valid line is under 80 characters

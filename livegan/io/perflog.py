@@ -37,8 +37,8 @@ from livegan.io.markers import (  # noqa: F401 (their old home)
     marker_take,
     marker_transport,
 )
+from livegan.io.model_marker import SWAP_ROW, ModelRows, model_marker_problem
 from livegan.model_knobs import MAX_KNOBS
-from livegan.swap import SWAP_ROW, ModelRows, model_marker_problem
 
 CHUNK = 65536
 TRACK_SHIFT = 44  # a loop marker's row: d1 = (beat + 1) | track << TRACK_SHIFT
