@@ -42,6 +42,27 @@ def make_tiny_generator():
     return TinyGen(TINY["latent_dim"], TINY["loop_samples"])
 
 
+def make_quiet_generator(level: float):
+    """The tiny generator's loops at ``level`` times their level: another model of the same shape (a hot
+    swap's second model in the tests)."""
+    import torch
+
+    class QuietGen(torch.nn.Module):
+        def __init__(self, n: int, level: float):
+            super().__init__()
+            self.register_buffer("t", torch.arange(n, dtype=torch.float32) / n)
+            self.register_buffer("base", torch.tensor([110.0, 220.0, 330.0, 440.0]))
+            self.register_buffer("level", torch.tensor(float(level)))
+
+        def forward(self, z: torch.Tensor) -> torch.Tensor:
+            cycles = torch.round(self.base[None, :] * (1.0 + 0.25 * z[:, :4]))
+            amp = self.level * (0.2 + 0.05 * z[:, 4:8])
+            ph = 2.0 * torch.pi * cycles[:, :, None] * self.t[None, None, :]
+            return torch.clamp((amp[:, :, None] * torch.sin(ph)).sum(dim=1, keepdim=True), -1.0, 1.0)
+
+    return QuietGen(TINY["loop_samples"], level)
+
+
 def tiny_knobs(names=("brightness", "weight"), latent_dim: int = TINY["latent_dim"], seed: int = 1) -> list:
     """A ``knobs`` list for ``tiny_meta(knobs=...)``: named knobs along random unit vectors (seeded),
     knob i with sigma 0.3 + 0.2 i, so a test can tell them apart; no fit is run."""
