@@ -154,3 +154,37 @@ def test_the_loader_runs_off_the_generator_and_the_other_track_stays_on_time(tmp
     assert parts[1].controls.c.model is new and getattr(parts[0].controls.c, "model", None) is None
     rows = [r for r in log.rows() if r[1] == SWAP_ROW]
     assert rows and {int(r[2]) >> 32 for r in rows} == {1}  # logged once, on track 2 (from 0: 1)
+
+
+def test_osc_and_the_panel_key_ask_the_swapper_for_the_track_they_name(tmp_path):
+    """``/livegan/track/N/model PATH`` becomes one "model" event for track N (any other argument is
+    refused and counted), and the panel's M key types a path for the selected track: Enter asks for it,
+    Esc cancels, and keys typed meanwhile (q, Tab's neighbours) are the path's, not commands."""
+    from livegan.control.set_control import SetOsc
+    from livegan.swap import ModelPrompt
+
+    patch = replace(load_patch(default_patch_path()), tempo=BPM)
+    osc = SetOsc().configure_set([patch, patch], 300.0)
+    osc.take("/livegan/track/2/model", ["models/b.ts"])
+    for bad in ([], [1.0], ["a", "b"], [""]):
+        osc.take("/livegan/track/2/model", bad)
+    osc.take("/livegan/track/3/model", ["x.ts"])  # no third track
+    got = [e for e in osc.poll() if e.kind == "model"]
+    assert [(e.track, e.data) for e in got] == [(1, "models/b.ts")] and osc.rejected == 5
+
+    asked = []
+
+    class Swapper:
+        def request(self, k, spec):
+            asked.append((k, spec))
+            return f"track {k + 1}: loading {spec}"
+
+    p = ModelPrompt()
+    assert "model for track 2 (b)" in p.handle("M", 1, Swapper(), "b") and p.typing == ""
+    for key in "q x.ts":
+        p.handle(key, 1, Swapper(), "b")
+    p.handle("\x7f", 1, Swapper(), "b")
+    assert p.handle("\r", 1, Swapper(), "b") == "track 2: loading q x.t" and asked == [(1, "q x.t")]
+    p.handle("M", 0, Swapper(), "a")
+    p.handle("z", 0, Swapper(), "a")
+    assert p.handle("\x1b", 0, Swapper(), "a").endswith("cancelled") and p.typing is None and len(asked) == 1
