@@ -185,6 +185,9 @@ class SetShow(Show):
         return SetKeys(kb, [p.controls for p in self.parts], [t.name for t in self.set.tracks], self.live)
 
     def close(self) -> None:
+        swapper = getattr(self.live, "swapper", None) if self.live is not None else None
+        if swapper is not None:
+            swapper.join()  # a loader thread left inside torch at exit would abort the process
         try:
             super().close()
         finally:

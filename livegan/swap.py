@@ -151,6 +151,11 @@ class Swapper:
             self._done.append((k, out))
             del self._loading[k]
 
+    def join(self, wait_s: float = 30.0) -> None:
+        """Wait for the loads under way (the show's end). Main thread."""
+        for t in self.threads:
+            t.join(wait_s)
+
     def poll(self) -> list:
         """-> [(track, Swap or the one line of a swap that failed)] finished since the last poll. Control thread."""
         with self._lock:
