@@ -134,6 +134,7 @@ class SetControl:
                 self._say(got, warn=True)
             else:  # installed by the track's control path, in its next batch (``livegan.swap``)
                 self.queues[k].events.append(Event("model", channel=self.channels[k], track=k, data=got))
+                self._say(f"{got.where}: model {got.model.meta.name} is ready: it comes in on the next boundary")
         for live in self.lives:
             live.step()
 
