@@ -45,6 +45,11 @@ class SetKeys:
             return self.kb.last
         return self.kb.handle(key)
 
+    @property
+    def c(self):
+        """The selected track's controller as it is now (the panel's knob table; a hot swap replaces it)."""
+        return self.controls[self.live.selected].c
+
     def __getattr__(self, name):  # the panel reads the keyboard's state (selected knob, typing, last)
         return getattr(self.kb, name)
 

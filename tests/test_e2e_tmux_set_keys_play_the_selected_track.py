@@ -1,7 +1,8 @@
 """A live set's panel and computer keyboard in a real terminal (tmux, JACK output): the panel has one line
 per track with ``>`` on the track the keys play; Tab moves the keys to the next track (the panel says
-which); a knob turned there is that track's, logged on that track's MIDI channel; Tab again wraps to
-the first track, whose knob the next keys turn. Q quits with exit code 0."""
+which) and its knob table becomes that track's; a knob turned there is that track's, logged on that
+track's MIDI channel; Tab again wraps to the first track, whose knob table (its knob 1 untouched) and
+keys come back. Q quits with exit code 0."""
 from __future__ import annotations
 
 import os
@@ -53,8 +54,9 @@ def test_tab_moves_the_keys_from_track_to_track(tiny_model, jack_server, tmp_pat
         keys("Tab")
         wait_for(lambda p: "> 2 bass" in p and "keys play track 2 (bass)" in p)
         keys("1", "]", "]")
+        wait_for(lambda p: _knob1(p) == "0.54")  # bass's knob 1 at CC 68, in the table the keys play
         keys("Tab")
-        wait_for(lambda p: "> 1 drums" in p and "keys play track 1 (drums)" in p)
+        wait_for(lambda p: "> 1 drums" in p and "keys play track 1 (drums)" in p and _knob1(p) == "0.50")
         keys("1", "]")
         keys("Q")
         wait_until(lambda: rc_file.exists() and rc_file.read_text().strip(), 20, 0.1)
@@ -66,3 +68,12 @@ def test_tab_moves_the_keys_from_track_to_track(tiny_model, jack_server, tmp_pat
     # a knob's first key picks it up at its value (CC 64), each ] then turns it 2 steps (as one model's keys):
     # bass's knob 1 on channel 3, then drums' on channel 1
     assert ccs == [(2, 20, 64), (2, 20, 66), (2, 20, 68), (0, 20, 64), (0, 20, 66)], ccs
+
+
+def _knob1(pane: str) -> str | None:
+    """The value column of the panel's first knob row (CC column 20, after the knob's name), or None."""
+    for line in pane.splitlines():
+        p = line.replace("│", " ").split()
+        if "20" in p[:5] and p.index("20") + 1 < len(p):
+            return p[p.index("20") + 1]
+    return None

@@ -143,7 +143,11 @@ def run_panel(stats, controller, keyboard, fps: float = 15.0, until=None, tick=N
 
     console = Console()
     wait = 1.0 / fps if tick is None else tick_s
-    with RawTerminal() as term, Live(panel(stats(), controller, keyboard), console=console,
+
+    def shown():  # the knobs the keys play: a live set's selected track's (Tab moves them), else ``controller``
+        return getattr(keyboard, "c", None) or controller
+
+    with RawTerminal() as term, Live(panel(stats(), shown(), keyboard), console=console,
                                      refresh_per_second=fps, transient=False, auto_refresh=False) as live:
         next_draw = 0.0
         while until is None or not until():
@@ -154,7 +158,7 @@ def run_panel(stats, controller, keyboard, fps: float = 15.0, until=None, tick=N
                 tick()
             now = time.monotonic()
             if k is not None or now >= next_draw:
-                live.update(panel(stats(), controller, keyboard), refresh=True)
+                live.update(panel(stats(), shown(), keyboard), refresh=True)
                 next_draw = now + 1.0 / fps
 
 
