@@ -20,6 +20,10 @@ from livegan.testing.tiny import make_tiny_generator, tiny_meta
 
 os.environ.setdefault("JACK_NO_START_SERVER", "1")  # libjack must never spawn a server behind our back
 os.environ.setdefault("PYO_GUI_WX", "0")
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    # A run started in the background by a shell (`cmd &`, nohup) inherits SIGINT ignored, and so does every
+    # process it starts: the Ctrl-C tests would test nothing. A performer's terminal delivers Ctrl-C, so do that.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 _jack = {"proc": None, "why_not": None}
 
