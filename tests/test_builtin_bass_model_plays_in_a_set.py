@@ -16,7 +16,8 @@ from livegan.model_code import check_model_code
 from livegan.set_file import load_set
 
 BASS = os.path.join(os.path.dirname(default_model_path()), "bass.ts")
-DRUMS_AND_BASS = '[[track]]\nname = "drums"\nmodel = "builtin:beats"\n[[track]]\nname = "bass"\nmodel = "builtin:bass"\n'
+DRUMS_AND_BASS = ('[[track]]\nname = "drums"\nmodel = "builtin:beats"\n'
+                  '[[track]]\nname = "bass"\nmodel = "builtin:bass"\n')
 DEMO = os.path.join(os.path.dirname(os.path.dirname(BASS)), "data", "demo.mid")
 
 
