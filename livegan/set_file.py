@@ -28,8 +28,7 @@ MAX_TRACKS = 16  # one per MIDI channel
 MAX_SET_BYTES = 1 << 20  # a set is a page of text
 NAME_RE = re.compile(r"[a-z0-9_-]{1,32}")
 GAIN_DB = (-60.0, 12.0)  # a fader's range; below -60 dB use mute
-BUILTIN = {"beats": "default.ts"}  # builtin:NAME -> file in livegan/models
-NOT_SHIPPED = ("bass",)  # named by the set format, not trained yet
+BUILTIN = {"beats": "default.ts", "bass": "bass.ts"}  # builtin:NAME -> file in livegan/models
 TRACK_KEYS = {"name", "model", "patch", "channel", "gain", "pan", "mute", "solo"}
 
 
@@ -63,11 +62,9 @@ def track_patch(track: Track) -> Patch:
 
 def _model_path(v: Validator, raw, key: str, folder: str) -> str:
     if not isinstance(raw, str) or not raw.strip():
-        v.bad(key, f"must be a .ts file or builtin:beats, got {raw!r}")
+        v.bad(key, f"must be a .ts file, builtin:beats or builtin:bass, got {raw!r}")
     if raw.startswith("builtin:"):
         which = raw.split(":", 1)[1]
-        if which in NOT_SHIPPED:
-            v.bad(key, f"the built-in {which} model is not shipped yet: use builtin:beats or a .ts file")
         if which not in BUILTIN:
             v.bad(key, f"no built-in model {which!r} (there is: {', '.join('builtin:' + b for b in BUILTIN)})")
         path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models", BUILTIN[which])

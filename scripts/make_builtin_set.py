@@ -129,9 +129,9 @@ def cc0_loops(copyright_path: str = SONIC_PI_COPYRIGHT, prefix: str = "loop_") -
     return sorted(out, key=lambda r: r["file"])
 
 
-def copy_sonic_pi(out: str, prefix: str = "loop_") -> int:
+def copy_sonic_pi(out: str, prefix: str = "loop_", own: str = "bass riffs and drum beats") -> int:
     """Copy the CC0 sonic-pi files named ``prefix*`` into ``out/sonic-pi`` and list them in
-    ``out/SOURCES.md``; -> how many."""
+    ``out/SOURCES.md`` (beside ``own``: what the project's own loops in ``out`` are); -> how many."""
     rows = cc0_loops(prefix=prefix)
     dst = os.path.join(out, "sonic-pi")
     os.makedirs(dst, exist_ok=True)
@@ -139,8 +139,8 @@ def copy_sonic_pi(out: str, prefix: str = "loop_") -> int:
         shutil.copyfile(os.path.join(SONIC_PI, r["file"]), os.path.join(dst, r["file"]))
     with open(os.path.join(out, "SOURCES.md"), "w") as f:
         f.write("# Where the built-in training set comes from\n\n"
-                "- `*.wav`: the project's own bass riffs and drum beats (`scripts/make_builtin_set.py`), rendered "
-                "by fluidsynth with the FluidR3 GM soundfont (Debian `fluid-soundfont-gm`, MIT licence).\n"
+                f"- `*.wav`: the project's own {own} (`scripts/make_builtin_set.py`, MIT licence like livegan), "
+                "rendered by fluidsynth with the FluidR3 GM soundfont (Debian `fluid-soundfont-gm`, MIT licence).\n"
                 f"- `sonic-pi/`: the `{prefix}*` files of Debian's `sonic-pi-samples` whose licence its "
                 "copyright file gives as CC0:\n\n| file | copyright | source |\n|---|---|---|\n")
         f.writelines(f"| {r['file']} | {r['copyright']} | {r['source'] or '(none given)'} |\n" for r in rows)
@@ -191,7 +191,9 @@ def main(argv=None) -> int:
     n = len([f for f in os.listdir(args.out) if f.endswith(".wav")])
     print(f"wrote {n} loops of 2 s at {RATE} Hz to {args.out}")
     if args.sonic_pi:
-        print(f"copied {copy_sonic_pi(args.out, args.sonic_pi)} CC0 sonic-pi files to "
+        own = " and ".join(w for n, w in ((args.bass, "bass riffs"), (args.drums, "drum beats"),
+                                          (args.both, "bass + drums loops")) if n)
+        print(f"copied {copy_sonic_pi(args.out, args.sonic_pi, own)} CC0 sonic-pi files to "
               f"{os.path.join(args.out, 'sonic-pi')}")
     return 0
 

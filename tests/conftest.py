@@ -73,6 +73,7 @@ SLOW_FILES = {
     "test_takes_never_overwrite.py", "test_train_ddp.py", "test_loops_out.py", "test_record_write_error_keeps_show.py",
     "test_render_cli_matches_engine.py", "test_printed_text_is_sanitised.py", "test_train_uses_every_core.py",
     "test_realtime_generator_process_matches_thread.py", "test_figures_spectrograms_share_one_scale.py",
+    "test_builtin_bass_model_plays_in_a_set.py",
 }
 
 

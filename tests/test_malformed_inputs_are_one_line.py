@@ -75,7 +75,7 @@ FILES = {  # name -> bytes (None: a folder)
     "set_1000.toml": b"".join(b'[[track]]\nname = "t%d"\nmodel = "builtin:beats"\n' % i for i in range(1000)),
     "set_bad_pan.toml": b'[[track]]\nname = "a"\nmodel = "builtin:beats"\npan = -3\n',
     "set_unknown_key.toml": b'[[track]]\nname = "a"\nmodel = "builtin:beats"\nvolume = 1\n',
-    "set_bass.toml": b'[[track]]\nname = "bass"\nmodel = "builtin:bass"\n',
+    "set_harp.toml": b'[[track]]\nname = "harp"\nmodel = "builtin:harp"\n',
     "set_tiny.toml": b'[[track]]\nname = "a"\nmodel = "builtin:beats"\n',
     "existing.wav": b"RIFF-an earlier take, not to be touched",
     "a.wav": b"RIFF-a stem of an earlier render, not to be touched",
@@ -224,7 +224,7 @@ RENDER.update({  # set files (docs/sets.md): one line naming the set file, the t
     "set 1000 tracks": ([*S, "{set_1000_toml}"], ["{set_1000_toml}", "1000 tracks", "at most 16"]),
     "set bad pan": ([*S, "{set_bad_pan_toml}"], ["{set_bad_pan_toml}", "track[0] (a).pan"]),
     "set unknown key": ([*S, "{set_unknown_key_toml}"], ["{set_unknown_key_toml}", "track[0] (a).volume"]),
-    "set bass model": ([*S, "{set_bass_toml}"], ["{set_bass_toml}", "track[0] (bass).model", "not shipped"]),
+    "set unknown builtin": ([*S, "{set_harp_toml}"], ["{set_harp_toml}", "track[0] (harp).model", "builtin:bass"]),
     "set missing": ([*S, "{tmp}/none.set.toml"], ["{tmp}/none.set.toml", "no such file"]),
     "set with --model": ([*S, "{set_tiny_toml}", "--model", "{model}"], ["--model", "--set"]),
     "stems without --set": (["--automation", "{good_mid}", *R, "--stems", "{tmp}/stems"], ["--stems", "--set"]),
@@ -250,6 +250,88 @@ def test_render_refuses_malformed_input_in_one_line(cli, corpus, case):
     args, names = RENDER[case]
     run_case(cli, corpus, "render", args, names)
 
+
+def _seed_notes_every_bar(path, bars: int, channels=(0, 1)) -> None:
+    """A log that plays a new seed note on every channel in ``channels`` every bar (a new loop each bar)."""
+    import mido
+
+    mid = mido.MidiFile(ticks_per_beat=480)
+    tr = mido.MidiTrack()
+    mid.tracks.append(tr)
+    for bar in range(bars):
+        for i, ch in enumerate(channels):
+            tr.append(mido.Message("note_on", channel=ch, note=36 + bar % 8, velocity=100,
+                                   time=(960 if bar == 0 else 1800) if i == 0 else 0))
+        for i, ch in enumerate(channels):
+            tr.append(mido.Message("note_off", channel=ch, note=36 + bar % 8, time=120 if i == 0 else 0))
+    mid.save(str(path))
+
+
+def test_a_set_track_whose_model_raises_mid_show_keeps_its_loop_and_the_others_play_on(cli, tmp_path, tiny_model):
+    """A set file whose second track's model raises from its 6th call on (after its first loops): the render
+    completes (exit 0); the first track's stem is bit for bit what it is when both models are good (the
+    others play on); the failing track is never silent for a bar (the loop before each failure plays on,
+    which is within the issue's "silent for a bar at most"); one warning line names the track and the fault."""
+    import numpy as np
+    import soundfile as sf
+
+    from livegan.testing.faulty_models import save_faulty
+
+    save_faulty(tmp_path / "raise.ts", "raise", after=5)
+    _seed_notes_every_bar(tmp_path / "notes.mid", 8)
+    sets = {"good": "tiny.ts", "bad": "raise.ts"}
+    (tmp_path / "tiny.ts").write_bytes(open(tiny_model, "rb").read())
+    out = {}
+    for name, second in sets.items():
+        (tmp_path / f"{name}.toml").write_text('[master]\nlimiter = false\n[[track]]\nname = "drums"\n'
+                                              f'model = "tiny.ts"\n[[track]]\nname = "bass"\nmodel = "{second}"\n')
+        r = cli("render", "--set", tmp_path / f"{name}.toml", "--automation", tmp_path / "notes.mid", "--seconds",
+                "12", "-o", tmp_path / f"{name}.wav", "--stems", tmp_path / f"{name}.stems", timeout=120)
+        assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+        out[name] = (r, {t: sf.read(tmp_path / f"{name}.stems" / f"{t}.wav", dtype="float32")[0]
+                         for t in ("drums", "bass")})
+    bad, stems = out["bad"]
+    said = [ln for ln in bad.stderr.splitlines() if "generation failed" in ln]
+    assert len(said) == 1 and "track[1] (bass)" in said[0] and "faulty model" in said[0], bad.stderr
+    assert "failed: the loop before each played on" in bad.stdout, bad.stdout
+    assert np.array_equal(stems["drums"], out["good"][1]["drums"])  # the other track: untouched
+    bars = np.abs(stems["bass"]).reshape(-1, 96000, 2).max(axis=(1, 2))  # 2-s bars at 48 kHz
+    assert bars.min() > 0.1, bars  # no bar of the failing track is silent
+    assert not np.array_equal(stems["bass"], out["good"][1]["bass"])  # it did fail (the loops it kept differ)
+
+
+
+def test_a_live_set_track_whose_model_raises_mid_show_keeps_its_loop_and_the_others_play_on(jack_server, tmp_path,
+                                                                                           tiny_model):
+    """The same set played live (``perform --set`` on JACK, 240 BPM: a bar a second, both tracks' knob 1 moved
+    every bar over OSC): the show runs to its end (exit 0); the good track makes a loop every bar with none
+    late; the failing track's generations fail and it plays on (its stem never silent for a bar). (No
+    warning line says so live yet: a set's per-track faults are not read by the show's watch.)"""
+    import numpy as np
+    import soundfile as sf
+
+    from livegan.control.patch import default_patch_path, load_patch, replace
+    from livegan.control.patch_write import save_patch
+    from livegan.testing.faulty_models import save_faulty
+    from livegan.testing.osc_sender import perform_with_osc
+
+    save_faulty(tmp_path / "raise.ts", "raise", after=5)
+    save_patch(replace(load_patch(default_patch_path()), name="fast", tempo=240.0, quantize="bar"), tmp_path / "f.toml")
+    (tmp_path / "s.toml").write_text(f'[[track]]\nname = "drums"\nmodel = "{tiny_model}"\npatch = "f.toml"\n'
+                                     '[[track]]\nname = "bass"\nmodel = "raise.ts"\npatch = "f.toml"\n')
+    plan = [(1.5 + bar + 0.01 * k, f"/livegan/track/{k + 1}/knob/1", [0.2 + 0.15 * (bar % 5)])
+            for bar in range(6) for k in range(2)]
+    rc, err, (s_rc, _, s_err) = perform_with_osc(None, tmp_path, [
+        "--set", tmp_path / "s.toml", "--seconds", 9, "--record", tmp_path / "take.wav", "--stems",
+        "--stats-json", tmp_path / "stats.json"], plan=plan)
+    assert rc == 0 and s_rc == 0 and "Traceback" not in err, err + s_err
+    stats = json.loads((tmp_path / "stats.json").read_text())
+    # the others play on (a loop a bar from 4 s: the pickup takeover waits for the knob to pass 0.5)
+    assert stats["track0_loops_generated"] >= 5 and stats["track0_late_loops"] == 0, stats
+    assert 1 <= stats["track1_loops_generated"] <= 3, stats  # its first good calls only, then failures
+    bass, rate = sf.read(str(tmp_path / "take.stems" / "bass.wav"), dtype="float32")
+    bars = np.abs(bass[: len(bass) // rate * rate]).reshape(-1, rate, 2).max(axis=(1, 2))  # 1-s bars
+    assert bars.min() > 0.05, bars  # never silent for a bar: the loop before each failure plays on
 
 PERFORM = {
     "samplerate 0": (["--samplerate", "0"], ["--samplerate"]),

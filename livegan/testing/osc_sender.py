@@ -102,10 +102,10 @@ def tell_start(sender: subprocess.Popen, t0: float, port: int) -> None:
     sender.stdin.flush()
 
 
-def perform_with_osc(model, cwd, args, plan=(), flood=None):
+def perform_with_osc(model, cwd, args, plan=(), flood=None, started=None):
     """``livegan perform --model MODEL --osc 0 ARGS`` in ``cwd``, with a sender (``plan``, ``flood``) told
-    the port and the stream's start (perform's banner line). -> (perform's exit code, its stderr,
-    (the sender's exit code, stdout, stderr))."""
+    the port and the stream's start (perform's banner line); ``started(pid)``, if given, is called then
+    with perform's process id. -> (perform's exit code, its stderr, (the sender's exit code, stdout, stderr))."""
     head = ["--model", str(model)] if model is not None else []  # None: ARGS name what plays (--set)
     cmd = [sys.executable, "-m", "livegan", "perform", *head, "--osc", "0", *map(str, args)]
     env = {**os.environ, "JACK_NO_START_SERVER": "1"}
@@ -119,6 +119,8 @@ def perform_with_osc(model, cwd, args, plan=(), flood=None):
             m = re.search(r"OSC on 127\.0\.0\.1:(\d+)", line)
             if m:  # the stream starts within a few ms of this line
                 tell_start(sender, time.monotonic(), int(m.group(1)))
+                if started is not None:
+                    started(p.pid)
                 break
         out, serr = sender.communicate(timeout=60)
         lines.append(p.communicate(timeout=60)[1])
