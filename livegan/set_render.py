@@ -168,8 +168,9 @@ def _release_fx(parts) -> None:
     parts.fx = None
 
 
-def _mix(s: SetFile, paths, frames, rate, output, stems, ext, force, inputs):
-    """Mix the track files into ``output`` (and each stem into ``stems``/NAME``ext``), block by block."""
+def _mix(s: SetFile, paths, frames, rate, output, stems, ext, force, inputs, replay, skip):
+    """Mix the track files into ``output`` (and each stem into ``stems``/NAME``ext``), block by block, the
+    ``replay``'s mix changes (``livegan.audio.mix_stage.Replay``) at their frames (``skip``: the first's)."""
     import soundfile as sf
 
     from livegan.audio.mixer import Mixer
@@ -191,11 +192,12 @@ def _mix(s: SetFile, paths, frames, rate, output, stems, ext, force, inputs):
         done = 0
         while done < frames:
             n = min(MIX_BLOCK, frames - done)
+            n = replay.block(mixer, skip + done, n)  # the log's live mix changes, at their frames
             for k, src in enumerate(srcs):
                 got = src.read(n, dtype="float32", out=mixer.tracks[k, :n])
                 if got.shape[0] != n:
                     raise CLIError(f"{s.path}: {s.tracks[k].where}: its render came back short")
-            mixer.process(out[:n])
+            mixer.process(out[:n], skip + done)
             dst.write(out[:n])
             for k, f in enumerate(outs):
                 f.write(mixer.tracks[k, :n])
@@ -237,7 +239,9 @@ def render_set(s: SetFile, events, output: str, seconds: float, rate: int, block
         paths, stats = _render_tracks(s, models, tempo, cap, events, frames, skip, rate, blocksize, folder, say)
         if stems is not None:
             os.makedirs(stems, exist_ok=True)
-        _mix(s, paths, frames, rate, output, stems, ext, force, inputs)
+        from livegan.audio.mix_stage import Replay
+
+        _mix(s, paths, frames, rate, output, stems, ext, force, inputs, Replay(events, len(s.tracks), say), skip)
     except (OSError, sf.LibsndfileError) as e:  # a full disk, a vanished folder
         e = write_error(e, output)
         raise CLIError(f"output {output}: writing failed ({e.strerror or first_line(e)})") from None

@@ -32,6 +32,7 @@ import tempfile
 import numpy as np
 
 from livegan.errors import CLIError, shown
+from livegan.io.markers import MIX_ROW, mix_row_ok
 from livegan.io.perflog import MAX_LATENT
 from livegan.model import MAX_BPM, MIN_BPM, SAMPLERATE_RANGE
 from livegan.model_knobs import MAX_KNOBS
@@ -105,6 +106,8 @@ def _row_ok(f: int, s: int, d1: int, d2: int) -> bool:
         return 0 <= d1 & 0xFFFF < d1 >> 16 <= MAX_LATENT and 0 <= d2 < 1 << 32
     if s == 0x107:  # a live set's tracks played without their effects
         return d1 == 0 and d2 == 0
+    if s == MIX_ROW:  # a live fader / mute / solo change (``livegan.io.markers.mix_row``)
+        return mix_row_ok(d1, d2)
     if s == 0x106:  # how many named knobs the generic patch played first (frame 0)
         return 0 <= d1 <= MAX_KNOBS and d2 == 0
     return s == 0x102 and d1 in (0, 1) and d2 == 0  # run 0 | 1

@@ -30,12 +30,15 @@ import numpy as np
 
 from livegan.io.markers import (  # noqa: F401 (their old home)
     MAX_LATENT,
+    MIX_ROW,
     marker_base,
     marker_base_z,
     marker_bpm,
     marker_loop,
     marker_take,
     marker_transport,
+    mix_problem,
+    mix_text,
 )
 from livegan.model_knobs import MAX_KNOBS
 
@@ -164,6 +167,8 @@ class PerfLog:
                 m = mido.MetaMessage("marker", text=text)
             elif s == 0x107:
                 m = mido.MetaMessage("marker", text="livegan effects 0")
+            elif s == MIX_ROW:
+                m = mido.MetaMessage("marker", text=mix_text(d1, d2))
             elif s == 0x106:
                 m = mido.MetaMessage("marker", text=f"livegan named {int(d1)}")
             elif s == 0x105:
@@ -260,6 +265,8 @@ def _marker_problem(text: str, seconds: float) -> str | None:
                     or not 0 <= int(p[-1] if len(p) == 5 else 0) < 16):
                 return ("must be 'livegan loop BEAT FRAME [TRACK]' with whole numbers BEAT >= -1, FRAME >= 0 "
                         "and TRACK 0-15")
+        elif p[1] == "mix":
+            return mix_problem(p)
         elif p[1] == "effects":
             if p[2:] != ["0"]:
                 return "must be 'livegan effects 0'"
@@ -301,7 +308,8 @@ def read_log_events(path, sample_rate: int, automation_only: bool = True) -> Log
         if name in _REALTIME_BACK:
             status[k] = _REALTIME_BACK[name]
             keep[k] = True
-        elif name.split(" ")[0] in ("tempo", "locate", "run", "take", "loop", "base", "named", "effects"):
+        elif name.split(" ")[0] in ("tempo", "locate", "run", "take", "loop", "base", "named", "effects",
+                                     "mix"):
             why = _marker_problem(text, float(ev.seconds[k]))
             if why:
                 raise MidiFileError(f"marker {text[:60]!r} at {ev.seconds[k]:.3f} s: {why}")
