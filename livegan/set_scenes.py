@@ -19,7 +19,7 @@ import math
 import os
 from dataclasses import dataclass, field
 
-from livegan.errors import CLIError, SetError
+from livegan.errors import CLIError
 from livegan.io.markers import MAX_LATENT
 from livegan.model import printable
 
@@ -92,7 +92,8 @@ def parse_scenes(v, raw, names: list[str], gain_range) -> list[Scene]:
             if tname == "name":
                 continue
             if tname not in names:
-                v.bad(f"{s.where}.{printable(tname)[:32]}", f"no track is called that (the set's tracks: {', '.join(names)})")
+                v.bad(f"{s.where}.{printable(tname)[:32]}",
+                      f"no track is called that (the set's tracks: {', '.join(names)})")
             if not isinstance(part, dict):
                 v.bad(f"{s.where}.{tname}", f"must be a table ([scene.{tname}]), got {printable(repr(part))[:40]}")
             s.parts[names.index(tname)] = _part(v, part, f"{s.where}.{tname}", gain_range)

@@ -77,7 +77,8 @@ FILES = {  # name -> bytes (None: a folder)
     "set_unknown_key.toml": b'[[track]]\nname = "a"\nmodel = "builtin:beats"\nvolume = 1\n',
     "set_bass.toml": b'[[track]]\nname = "bass"\nmodel = "builtin:bass"\n',
     "set_tiny.toml": b'[[track]]\nname = "a"\nmodel = "builtin:beats"\n',
-    "set_scene_track.toml": b'[[track]]\nname = "a"\nmodel = "builtin:beats"\n[[scene]]\nname = "v"\n[scene.b]\nseed = 1\n',
+    "set_scene_track.toml": (b'[[track]]\nname = "a"\nmodel = "builtin:beats"\n'
+                             b'[[scene]]\nname = "v"\n[scene.b]\nseed = 1\n'),
     "existing.wav": b"RIFF-an earlier take, not to be touched",
     "a.wav": b"RIFF-a stem of an earlier render, not to be touched",
     "existing.json": b'{"xruns": 0, "note": "an earlier show\'s statistics, not to be touched"}',

@@ -15,7 +15,8 @@ from livegan.set_scenes import append_scene, check_scenes, scene_text
 TRACKS = ('# my set: a comment to keep\n[[track]]\nname = "drums"\nmodel = "builtin:beats"\n'
           '[[track]]\nname = "bass"\nmodel = "builtin:beats"\n')
 GOOD = TRACKS + ('[[scene]]\nname = "verse"\n[scene.drums]\nseed = 3\nknobs = { 0 = 1.5, bright = -1 }\ngain = -3\n'
-                 '[scene.bass]\nz = [0.1, -0.2, 0.3]\nmute = true\n[[scene]]\nname = "drop"\n[scene.bass]\nmute = false\n')
+                 '[scene.bass]\nz = [0.1, -0.2, 0.3]\nmute = true\n'
+                 '[[scene]]\nname = "drop"\n[scene.bass]\nmute = false\n')
 
 BAD = {  # id -> (scene text, words the line must hold)
     "unknown track": ('[[scene]]\nname = "v"\n[scene.keys]\nseed = 1\n', ["scene[0] (v).keys", "drums, bass"]),
@@ -65,8 +66,8 @@ def test_what_needs_the_model_is_one_line(tmp_path):
         check_scenes(s, [SimpleNamespace(latent_dim=3, directions=[], knobs=[]), meta])
     assert "\n" not in str(e.value)
     with pytest.raises(CLIError, match=r"scene\[0\] \(verse\)\.bass\.z: has 3 numbers.* have 4"):
-        check_scenes(s, [SimpleNamespace(latent_dim=4, directions=[[1, 0, 0, 0]], knobs=[SimpleNamespace(name="bright")]),
-                         SimpleNamespace(latent_dim=4, directions=[], knobs=[])])
+        four = SimpleNamespace(latent_dim=4, directions=[[1, 0, 0, 0]], knobs=[SimpleNamespace(name="bright")])
+        check_scenes(s, [four, SimpleNamespace(latent_dim=4, directions=[], knobs=[])])
     check_scenes(s, [meta, meta])  # all known: no error
 
 
