@@ -40,11 +40,13 @@ SHOW_ONLY = ("livegan loop ", "livegan base ")  # markers of a one-model show: t
 
 def _heard(text: str, track: int) -> bool:
     """Whether track number ``track`` takes a marker: a ``livegan loop`` marker names its track (none: the
-    first); a ``livegan base`` marker is the first track's; every other marker is the whole set's."""
-    from livegan.io.markers import marker_track
+    first), and so does a ``livegan base HEX [TRACK]`` marker; every other marker is the whole set's."""
+    from livegan.io.markers import marker_base_track, marker_track
 
     if text.startswith("livegan loop "):
         return marker_track(text) == track
+    if text.startswith("livegan base "):
+        return marker_base_track(text) == track
     return track == 0 or not text.startswith(SHOW_ONLY)
 
 

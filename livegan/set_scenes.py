@@ -8,15 +8,15 @@ the scene (its index from 0 and its name), the track and the field, e.g.
 ``my.set.toml: scene[1] (verse).bass.gain: must be a number in [-60.0, 12.0], got 40``.
 What needs the models (a z's size, a knob's name) is checked where they are loaded (``check_scenes``).
 
-``scene_text`` writes one scene as a ``[[scene]]`` table, appended to the set file's text when a scene is
-made live (``append_scene``: the file's own text and comments kept, the file replaced atomically).
+``scene_text`` writes one scene as a ``[[scene]]`` table, put in the set file's text when a scene is made
+live (``replace_scene``: the file's own text and comments kept, the file replaced atomically).
 
 Thread: main (or the control thread for ``append_scene``).
 """
 from __future__ import annotations
 
-import math
 import os
+import re
 from dataclasses import dataclass, field
 
 from livegan.errors import CLIError
@@ -136,24 +136,39 @@ def _toml_str(s: str) -> str:
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def append_scene(path: str, text: str) -> None:
-    """Append ``text`` to the set file ``path``: its own text kept as it is, the file replaced at once
-    (a temporary file beside it, moved into place) so a crash leaves the old file or the new one."""
+_HEADER = re.compile(r"\s*\[")  # a table's header line
+_SCENE = re.compile(r"\s*\[\[\s*scene\s*\]\]")
+_PART = re.compile(r"\s*\[\s*scene\s*\.")
+
+
+def replace_scene(path: str, index: int, text: str) -> None:
+    """Put the ``[[scene]]`` table ``text`` in the set file ``path`` as its scene ``index`` (from 0): appended
+    after the file's own text when the file has that many scenes, else in place of that scene's table (from
+    its ``[[scene]]`` line to the next table that is not one of its ``[scene.TRACK]`` parts). The rest of the
+    text, comments included, is kept as it is; the file is replaced at once (a temporary file beside it,
+    moved into place), so a crash leaves the old file or the new one."""
     from livegan.files import move_into_place, temp_beside
 
-    with open(path, "rb") as f:
-        old = f.read()
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().splitlines(keepends=True)
+    heads = [i for i, line in enumerate(lines) if _SCENE.match(line)]
+    if index < len(heads):
+        a = end = heads[index]
+        end += 1
+        while end < len(lines) and not (_HEADER.match(lines[end]) and not _PART.match(lines[end])):
+            end += 1
+        lines[a:end] = [text.lstrip("\n")]
+    else:
+        if lines and not lines[-1].endswith("\n"):
+            lines[-1] += "\n"
+        lines.append(text)
     tmp = temp_beside(path)
     try:
-        with open(tmp, "wb") as f:
-            f.write(old + (b"" if old.endswith(b"\n") or not old else b"\n") + text.encode())
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write("".join(lines))
             f.flush()
             os.fsync(f.fileno())
         move_into_place(tmp, path, "set file", force=True)
     finally:
         if os.path.lexists(tmp):
             os.remove(tmp)
-
-
-def finite(z) -> bool:
-    return all(math.isfinite(float(x)) for x in z)

@@ -10,7 +10,7 @@ import pytest
 
 from livegan.errors import CLIError, SetError
 from livegan.set_file import load_set
-from livegan.set_scenes import append_scene, check_scenes, scene_text
+from livegan.set_scenes import check_scenes, replace_scene, scene_text
 
 TRACKS = ('# my set: a comment to keep\n[[track]]\nname = "drums"\nmodel = "builtin:beats"\n'
           '[[track]]\nname = "bass"\nmodel = "builtin:beats"\n')
@@ -75,7 +75,7 @@ def test_a_saved_scene_loads_again_as_saved(tmp_path):
     p = tmp_path / "s.toml"
     p.write_text(GOOD)
     z = [0.123456789012345, -1.5e-7, 2.0]
-    append_scene(str(p), scene_text('made "live" 3', {"drums": {"z": z, "gain": -4.25, "mute": False},
+    replace_scene(str(p), 2, scene_text('made "live" 3', {"drums": {"z": z, "gain": -4.25, "mute": False},
                                                        "bass": {"z": [0.0, 1.0, -1.0], "mute": True}}))
     text = p.read_text()
     assert text.startswith(GOOD) and "# my set: a comment to keep" in text
@@ -86,3 +86,15 @@ def test_a_saved_scene_loads_again_as_saved(tmp_path):
     assert sc.parts[1].z == [0.0, 1.0, -1.0] and sc.parts[1].mute is True and sc.parts[1].gain_db is None
     assert [x.name for x in s.scenes[:2]] == ["verse", "drop"]
     assert not [f for f in tmp_path.iterdir() if f.name.startswith(".")]  # no temporary file left
+
+
+def test_a_scene_saved_over_an_existing_one_replaces_only_its_table(tmp_path):
+    p = tmp_path / "s.toml"
+    p.write_text(GOOD + "# a last comment\n")
+    replace_scene(str(p), 0, scene_text("verse", {"bass": {"z": [1.0, 2.0, 3.0], "gain": 1.5, "mute": False}}))
+    text = p.read_text()
+    assert "# my set: a comment to keep" in text and text.endswith("# a last comment\n")
+    s = load_set(p)
+    assert [sc.name for sc in s.scenes] == ["verse", "drop"]
+    assert list(s.scenes[0].parts) == [1] and s.scenes[0].parts[1].z == [1.0, 2.0, 3.0]
+    assert s.scenes[1].parts[1].mute is False and "seed = 3" not in text

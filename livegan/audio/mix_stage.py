@@ -26,6 +26,18 @@ MIXQ = np.dtype([("state", np.int64), ("seq", np.int64), ("track", np.int64), ("
                  ("gain", np.float64), ("mute", np.int64), ("solo", np.int64), ("applied", np.int64)], align=True)
 
 
+def stage(q, seq: int, k: int, gain: float, mute: bool, solo: bool, frame: int = -1) -> int | None:
+    """Stage track k's gain (a factor), mute and solo from ``frame`` (-1: the next block's first) in a free
+    slot of ``q``, ``seq`` its order; -> the slot, None when every slot is taken. Control thread or render loop."""
+    free = np.flatnonzero(q["state"] == FREE)
+    if not free.size:
+        return None
+    r = q[int(free[0])]
+    r["seq"], r["track"], r["frame"], r["gain"], r["mute"], r["solo"] = seq, k, frame, gain, mute, solo
+    r["state"] = STAGED  # last: the audio process takes the slot from here
+    return int(free[0])
+
+
 def ramp_frames(sample_rate: int) -> int:
     return max(1, int(round(RAMP_MS * 1e-3 * sample_rate)))
 

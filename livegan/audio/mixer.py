@@ -134,14 +134,8 @@ class Mixer:
     def stage(self, k: int, gain: float, mute: bool, solo: bool, frame: int = -1) -> int | None:
         """Stage track k's new gain (a factor), mute and solo from ``frame`` (-1: the next block's first);
         -> the slot, None when every slot is taken. Control thread (or the render loop)."""
-        free = np.flatnonzero(self.q["state"] == mix_stage.FREE)
-        if not free.size:
-            return None
-        r = self.q[int(free[0])]
         self._seq += 1
-        r["seq"], r["track"], r["frame"], r["gain"], r["mute"], r["solo"] = self._seq, k, frame, gain, mute, solo
-        r["state"] = mix_stage.STAGED  # last: the audio process takes the slot from here
-        return int(free[0])
+        return mix_stage.stage(self.q, self._seq, k, gain, mute, solo, frame)
 
     def process(self, out: np.ndarray, frame0: int = -1) -> None:
         """Mix ``tracks[:, :n]`` into ``out`` (n, 2) float32, then the limiter if on; ``frame0``: the block's

@@ -117,7 +117,7 @@ class LiveControl:
             elif m[0] == "run":
                 self.perflog.running(frame, m[1])
             elif m[0] == "base":
-                self.perflog.base(frame, m[1])
+                self.perflog.base(frame, m[1], self.track)
             else:
                 self.perflog.log(frame, m)
 

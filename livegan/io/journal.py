@@ -102,8 +102,8 @@ def _row_ok(f: int, s: int, d1: int, d2: int) -> bool:
         return abs(d1) < _INT_MAX and 0 <= d2 < _INT_MAX
     if s == 0x104:  # loop: target beat + 1 (-1: as soon as ready) | a set's track << 44, the state's frame
         return 0 <= d1 < _INT_MAX and 0 <= d2 < _INT_MAX
-    if s == 0x105:  # one float of a found base z: index | size << 16, the float32's bits
-        return 0 <= d1 & 0xFFFF < d1 >> 16 <= MAX_LATENT and 0 <= d2 < 1 << 32
+    if s == 0x105:  # one float of a found base z: index | size << 16 | track << 32, the float32's bits
+        return 0 <= d1 & 0xFFFF < (d1 >> 16) & 0xFFFF <= MAX_LATENT and 0 <= d1 >> 32 < 16 and 0 <= d2 < 1 << 32
     if s == 0x107:  # a live set's tracks played without their effects
         return d1 == 0 and d2 == 0
     if s == MIX_ROW:  # a live fader / mute / solo change (``livegan.io.markers.mix_row``)

@@ -104,14 +104,14 @@ class PerfLog:
         """A live set played its tracks without their patches' effects (``livegan effects 0`` at frame 0)."""
         self.log(0, [0x107, 0])
 
-    def base(self, frame: int, z) -> None:
+    def base(self, frame: int, z, track: int = 0) -> None:
         """A found point became the base z (a marker; its floats are logged as one row each, ``d1`` the
-        index | size << 16, ``d2`` the float32's bits, kept together). Thread: any producer."""
+        index | size << 16 | a set's track << 32, ``d2`` the float32's bits, kept together). Thread: any producer."""
         z = np.asarray(z, ">f4").ravel()
         bits = np.frombuffer(z.tobytes(), ">u4")
         with self._lock:
             for i, b in enumerate(bits.tolist()):
-                self._append(frame, 0x105, i | (len(bits) << 16), b)
+                self._append(frame, 0x105, i | (len(bits) << 16) | (int(track) << 32), b)
 
     def __len__(self):
         return self._n
@@ -172,11 +172,12 @@ class PerfLog:
             elif s == 0x106:
                 m = mido.MetaMessage("marker", text=f"livegan named {int(d1)}")
             elif s == 0x105:
-                i, n = int(d1) & 0xFFFF, int(d1) >> 16
+                i, n, tk = int(d1) & 0xFFFF, (int(d1) >> 16) & 0xFFFF, int(d1) >> 32
                 base = base + [int(d2)] if i == len(base) else ([int(d2)] if i == 0 else [])
                 if len(base) < n or not base:
                     continue
-                m = mido.MetaMessage("marker", text="livegan base " + np.asarray(base, ">u4").tobytes().hex())
+                m = mido.MetaMessage("marker", text="livegan base " + np.asarray(base, ">u4").tobytes().hex()
+                                     + (f" {tk}" if tk else ""))
                 base = []
             else:
                 try:
@@ -271,9 +272,9 @@ def _marker_problem(text: str, seconds: float) -> str | None:
             if p[2:] != ["0"]:
                 return "must be 'livegan effects 0'"
         elif p[1] == "base":
-            if len(p) != 3 or marker_base_z(p[2]) is None:
-                return (f"must be 'livegan base HEX' with HEX 1-{MAX_LATENT} finite big-endian float32 "
-                        "values in hex")
+            if len(p) not in (3, 4) or marker_base_z(p[2]) is None or not 0 <= int(p[-1] if len(p) == 4 else 0) < 16:
+                return (f"must be 'livegan base HEX [TRACK]' with HEX 1-{MAX_LATENT} finite big-endian float32 "
+                        "values in hex and TRACK 0-15")
         elif p[1] == "named":
             if len(p) != 3 or not 0 <= int(p[2]) <= MAX_KNOBS:
                 return f"must be 'livegan named N' with N in [0, {MAX_KNOBS}]"
