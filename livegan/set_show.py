@@ -28,6 +28,13 @@ class SetKeys:
         self.kb, self.controllers, self.names, self.live = kb, controllers, names, live
 
     def handle(self, key: str):
+        from livegan.control.set_mix import key_event
+
+        ev = key_event(key, self.live.selected)
+        if ev is not None:  # a mix or scene key: the control step applies it
+            self.live.keyed.append(ev)
+            self.kb.last = f"{key}: " + ("scene" if ev.kind == "scene" else f"track {self.live.selected + 1}")
+            return self.kb.last
         if key == "\t":
             self.live.select(self.live.selected + 1)
             self.kb.c = self.controllers[self.live.selected]
@@ -83,6 +90,9 @@ class SetShow(Show):
         self.channels = min(2, int(info["max_output_channels"]))
         models, tempo, _ = _models(s, rate)  # each model file loaded once, warmed, checked against one clock
         self.models = [models[t.model] for t in s.tracks]
+        from livegan.set_scenes import check_scenes
+
+        check_scenes(s, [m.meta for m in self.models])
         self.arenas = [Arena(shared=True) for _ in s.tracks]
         self.parts = []
         for k, (t, model) in enumerate(zip(s.tracks, self.models)):
@@ -99,10 +109,11 @@ class SetShow(Show):
         if self.channels != 2:
             raise CLIError(f"a set plays in stereo; output {dev} has {self.channels} channel")
         stem_frames = 4 * rate if getattr(args, "stems", False) else 0
-        from livegan.audio.set_host import mix_tracks, stem_rings
+        from livegan.audio.set_host import mix_queue, mix_tracks, stem_rings
 
         self.stem_rings = stem_rings(self.arenas[0], len(s.tracks), stem_frames)
         self.levels = mix_tracks(self.arenas[0], len(s.tracks), args.blocksize)[:, :args.blocksize]
+        self.mixq = mix_queue(self.arenas[0])
         mix = {"limiter": s.limiter, "master_db": s.gain_db,
                "tracks": [(t.gain_db, t.pan, t.mute, t.solo) for t in s.tracks]}
         self.out = SetAudioProcess(self.parts, self.arenas, mix, dev, rate, args.blocksize, args.latency,
@@ -167,6 +178,12 @@ class SetShow(Show):
         live.on_action = lambda a: acts[a]() if a in acts else None
         live.warn = lambda m: (self.notes.append(m), self.say(f"warning: {m}"))
         live.note = lambda m: (self.notes.append(m), self.say(m))
+        from livegan.control.set_mix import MixDesk, Scenes
+
+        desk = MixDesk(self.mixq, [(t.gain_db, t.mute, t.solo) for t in self.set.tracks], self.perflog,
+                       self.engine.transport, lambda: self.engine.transport.frame)
+        live.mix_desk(desk, Scenes(self.set, desk, live.lives, live.queues, [m.meta for m in self.models],
+                                   [t.channel - 1 for t in self.set.tracks]))
         live.start()
 
     def keyboard(self, kb):

@@ -190,3 +190,87 @@ class Scenes:
         cur = "-" if self.current is None else f"{self.current} ({self.set.scenes[self.current - 1].name})"
         return (f"scene {cur}" + (f" -> {self.queued} at the bar" if self.queued else "")
                 + ("  SAVE: shift-1..8 stores" if self.save_mode else ""))
+
+
+# ---------------------------------------------------------------- events: OSC, keys, MIDI CC 7
+# An Event of kind "mix": track, ``a`` 0 fader (``b`` mdB) | 1 mute | 2 solo (``b`` 0, 1, 2 toggles) |
+# 3 fader step (``b`` mdB); kind "scene": ``a`` N (1-based), ``b`` 1 recall | 0 save | 2 save mode on/off.
+MIX_FIELDS = {"gain": 0, "mute": 1, "solo": 2}
+SCENE_KEYS = "!@#$%^&*"  # shift-1..8: recall scene 1-8 (after P: save it)
+MIX_KEYS = {"M": (1, 2), "O": (2, 2), "<": (3, -int(KEY_STEP_DB * 1000)), ">": (3, int(KEY_STEP_DB * 1000))}
+
+
+def osc_mix(address: str, args, n_tracks: int):
+    """The Event of an OSC mix or scene address (``/livegan/track/N/gain DB``, ``.../mute 0|1``,
+    ``.../solo 0|1``, ``/livegan/scene N``, ``/livegan/scene/save N``), None for any other address;
+    OscRejected (one line) for a bad value. OSC thread."""
+    from livegan.control.osc import _number
+    from livegan.control.osc_wire import OscRejected
+
+    parts = address.split("/") if isinstance(address, str) else []
+    if parts[:3] == ["", "livegan", "scene"] and len(parts) in (3, 4) and parts[3:] in ([], ["save"]):
+        n = _number(address, args, "scene number (from 1)")
+        if n != int(n) or not 1 <= n <= 128:
+            raise OscRejected("range", f"{address} takes a scene number from 1, got {n:g}")
+        return Event("scene", a=int(n), b=1 if len(parts) == 3 else 0)
+    if len(parts) != 5 or parts[:3] != ["", "livegan", "track"] or parts[4] not in MIX_FIELDS:
+        return None
+    try:
+        k = int(parts[3]) - 1
+    except ValueError:
+        return None
+    if not 0 <= k < n_tracks:
+        raise OscRejected("range", f"{address[:64]}: the set has tracks 1-{n_tracks}")
+    x = _number(address, args, "number")
+    if parts[4] == "gain":
+        if not MIX_MDB[0] / 1000 <= x <= MIX_MDB[1] / 1000:
+            lo, hi = MIX_MDB[0] / 1000, MIX_MDB[1] / 1000
+            raise OscRejected("range", f"{address} takes dB in [{lo:g}, {hi:g}], got {x:g}")
+        return Event("mix", track=k, a=0, b=int(round(x * 1000)))
+    if x not in (0.0, 1.0):
+        raise OscRejected("range", f"{address} takes 0 or 1, got {x:g}")
+    return Event("mix", track=k, a=MIX_FIELDS[parts[4]], b=int(x))
+
+
+def key_event(key: str, selected: int):
+    """The Event of a mix or scene key on the panel (the selected track's for M, O, < and >), else None."""
+    if key in MIX_KEYS:
+        a, b = MIX_KEYS[key]
+        return Event("mix", track=selected, a=a, b=b)
+    if key in SCENE_KEYS:
+        return Event("scene", a=SCENE_KEYS.index(key) + 1, b=1)
+    if key == "P":
+        return Event("scene", a=0, b=2)
+    return None
+
+
+def fader_tracks(patches) -> set:
+    """The tracks whose patch leaves CC 7 free: CC 7 on their channel is their fader."""
+    out = set()
+    for k, p in enumerate(patches):
+        used = {kn.cc for kn in p.knobs} | {b.cc for b in p.buttons} | {p.morph_cc}
+        if FADER_CC not in used:
+            out.add(k)
+    return out
+
+
+def handle(ev, desk: MixDesk, scenes: Scenes | None) -> str:
+    """Apply one "mix" or "scene" Event; -> what it did (one line for the panel)."""
+    if ev.kind == "scene":
+        if scenes is None:
+            return "no scenes in this show"
+        if ev.b == 2:
+            scenes.save_mode = not scenes.save_mode
+            return "scene save mode " + ("on: shift-1..8 stores a scene" if scenes.save_mode else "off")
+        if ev.b == 0 or scenes.save_mode:
+            scenes.save_mode = False
+            return scenes.save(ev.a)
+        return scenes.recall(ev.a)
+    k = ev.track
+    if ev.a == 0:
+        return desk.set(k, gain_db=ev.b / 1000.0)
+    if ev.a == 3:
+        return desk.set(k, gain_db=(desk.gain_mdb[k] + ev.b) / 1000.0)
+    if ev.a == 1:
+        return desk.set(k, mute=(not desk.mute[k]) if ev.b == 2 else bool(ev.b))
+    return desk.set(k, solo=(not desk.solo[k]) if ev.b == 2 else bool(ev.b))
