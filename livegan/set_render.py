@@ -172,7 +172,7 @@ def _release_fx(parts) -> None:
 
 def _mix(s: SetFile, paths, frames, rate, output, stems, ext, force, inputs, replay, skip):
     """Mix the track files into ``output`` (and each stem into ``stems``/NAME``ext``), block by block, the
-    ``replay``'s mix changes (``livegan.audio.mix_stage.Replay``) at their frames (``skip``: the first's)."""
+    ``replay``'s mix changes (``livegan.mix_replay.Replay``) at their frames (``skip``: the first's)."""
     import soundfile as sf
 
     from livegan.audio.mixer import Mixer
@@ -241,7 +241,7 @@ def render_set(s: SetFile, events, output: str, seconds: float, rate: int, block
         paths, stats = _render_tracks(s, models, tempo, cap, events, frames, skip, rate, blocksize, folder, say)
         if stems is not None:
             os.makedirs(stems, exist_ok=True)
-        from livegan.audio.mix_stage import Replay
+        from livegan.mix_replay import Replay
 
         _mix(s, paths, frames, rate, output, stems, ext, force, inputs, Replay(events, len(s.tracks), say), skip)
     except (OSError, sf.LibsndfileError) as e:  # a full disk, a vanished folder

@@ -20,10 +20,10 @@ import re
 from dataclasses import dataclass, field
 
 from livegan.errors import CLIError
-from livegan.io.markers import MAX_LATENT
 from livegan.model import printable
 
 MAX_SCENES = 64
+MAX_LATENT = 4096  # a point's most floats (as a ``livegan base`` marker holds: ``livegan.io.markers``)
 SCENE_TRACK_KEYS = {"seed", "z", "knobs", "gain", "mute"}
 KNOB_SIGMAS = (-8.0, 8.0)
 

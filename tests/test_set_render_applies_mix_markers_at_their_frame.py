@@ -1,5 +1,5 @@
 """``render --set`` applies a hand-written log's ``livegan mix TRACK GAIN_MDB MUTE SOLO`` markers at their
-frames (``livegan.audio.mix_stage.Replay``): the muted track's stem is the unchanged render up to the
+frames (``livegan.mix_replay.Replay``): the muted track's stem is the unchanged render up to the
 marker's frame, ramps down over ``RAMP_MS`` from it and is exact silence after; a fader marker scales the
 other track from its frame on; the other frames are those of a render without the markers, bit for bit.
 The markers come back from the log's file and its journal as written."""

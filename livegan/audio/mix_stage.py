@@ -7,8 +7,9 @@ process's mixer splits its block at the first staged frame it meets, applies eve
 staging order, ``seq``), notes the frame it applied them at (``applied``, ``state`` 2) and ramps each
 track's coefficients linearly from where they are to the new ones over ``RAMP_MS`` (sample-exact, no step:
 no click); the control thread logs a ``livegan mix`` marker at that frame and frees the slot (``state`` 0).
-``livegan render --set`` stages the log's markers at their frames into the same kernel, so a take
-re-renders bit for bit: the kernel is a per-frame recurrence, the same for any block size.
+``livegan render --set`` stages the log's markers at their frames into the same kernel
+(``livegan.mix_replay``), so a take re-renders bit for bit: the kernel is a per-frame recurrence, the same
+for any block size.
 
 Threads: ``process_staged`` and ``mix_span`` on the audio callback or the render loop, allocation-free;
 ``targets`` wherever the mixer's settings change (its kernel, or the main thread before a show).
@@ -127,46 +128,3 @@ def process_staged(out, tracks, q, frame0, coef, c_from, c_to, rs, ramp, pan_lr,
         rs[0], rs[1] = 0, ramp
         i = nxt
 
-
-class Replay:
-    """A performance log's ``livegan mix`` markers staged into a mixer at their frames (``livegan render
-    --set``): ``block(mixer, frame0, n)`` stages those due in the ``n`` frames from ``frame0`` and says how
-    many frames to mix now (fewer when more are due than the slots hold). Render loop."""
-
-    def __init__(self, events, n_tracks: int, say=None):
-        from livegan.io.markers import marker_mix
-
-        texts = getattr(events, "markers", None)
-        if texts is not None:  # a LogEvents
-            from livegan.io.perflog import _MARKER
-
-            idx = np.flatnonzero(events.status == _MARKER)
-            pairs = [(int(events.frames[i]), texts[int(events.data[i])]) for i in idx]
-        else:
-            pairs = [(f, m.text) for f, m in events if getattr(m, "type", None) == "marker"]
-        self.todo = []
-        for f, text in pairs:
-            mix = marker_mix(text)
-            if mix is None:
-                continue
-            if mix[0] >= n_tracks:
-                if say:
-                    say(f"a 'livegan mix' marker at frame {f} names track {mix[0]}; the set has {n_tracks}: skipped")
-                continue
-            self.todo.append((f, *mix))
-        self.todo.sort(key=lambda r: r[0])  # stable: changes at one frame keep their order
-        self.i = 0
-
-    def block(self, mixer, frame0: int, n: int) -> int:
-        from livegan.audio.mixer import db_gain
-
-        mixer.q["state"][mixer.q["state"] == APPLIED] = FREE
-        free = int(np.count_nonzero(mixer.q["state"] == FREE))
-        while self.i < len(self.todo) and self.todo[self.i][0] < frame0 + n:
-            f, k, mdb, mute, solo = self.todo[self.i]
-            if free == 0:
-                return max(1, f - frame0)
-            mixer.stage(k, db_gain(mdb / 1000.0), mute, solo, f)
-            free -= 1
-            self.i += 1
-        return n

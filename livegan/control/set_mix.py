@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from livegan.audio.mix_marks import MIX_MDB, mix_row
 from livegan.audio.mix_stage import APPLIED, FREE, stage
 from livegan.audio.mixer import db_gain
 from livegan.control.sources import Event
-from livegan.io.markers import MIX_MDB, mix_row
 
 FADER_CC = 7  # MIDI CC 7 on a track's channel is its fader (where its patch does not use CC 7)
 FADER_DB = (-60.0, 6.0)  # CC 7 0..127 -> -60..+6 dB, linear in dB
