@@ -38,6 +38,15 @@ class Replay:
         self.todo.sort(key=lambda r: r[0])  # stable: changes at one frame keep their order
         self.i = 0
 
+    def settle(self, mixer, frame: int) -> None:
+        """The changes before ``frame`` (a later take's start: the mix before it is not written) set at once,
+        no ramp: the mixer as it stood once their ramps were done."""
+        while self.i < len(self.todo) and self.todo[self.i][0] < frame:
+            _, k, mdb, mute, solo = self.todo[self.i]
+            mixer.gain[k], mixer.mute[k], mixer.solo[k] = db_gain(mdb / 1000.0), mute, solo
+            self.i += 1
+        mixer._update()
+
     def block(self, mixer, frame0: int, n: int) -> int:
         mixer.q["state"][mixer.q["state"] == APPLIED] = FREE
         free = int(np.count_nonzero(mixer.q["state"] == FREE))

@@ -192,6 +192,7 @@ def _mix(s: SetFile, paths, frames, rate, output, stems, ext, force, inputs, rep
             tmp = stack.enter_context(output_file(stem_path(stems, t.name, ext), "stem", force, inputs))
             outs.append(stack.enter_context(sf.SoundFile(tmp, "w", samplerate=rate, channels=2, subtype=subtype)))
         done = 0
+        replay.settle(mixer, skip)
         while done < frames:
             n = min(MIX_BLOCK, frames - done)
             n = replay.block(mixer, skip + done, n)  # the log's live mix changes, at their frames
