@@ -1,7 +1,8 @@
 """Set files: several models playing as tracks under one clock (``docs/sets.md``).
 
-A set file is TOML: a ``[master]`` table (``limiter``, ``gain`` in dB) and one ``[[track]]`` table per
-track (``name``, ``model``, optional ``patch``, ``channel``, ``gain``, ``pan``, ``mute``, ``solo``).
+A set file is TOML: a ``[master]`` table (``limiter``, ``gain`` in dB), one ``[[track]]`` table per
+track (``name``, ``model``, optional ``patch``, ``channel``, ``gain``, ``pan``, ``mute``, ``solo``) and
+optional ``[[scene]]`` tables (``livegan.set_scenes``).
 Paths are relative to the set file. Every problem raises ``SetError`` naming the file, the track (its
 index in the file, from 0, and its name once known) and the field, e.g.
 ``my.set.toml: track[1] (bass).channel: channel 2 is already track[0] (drums)'s``. The models and
@@ -23,6 +24,7 @@ from livegan.control.patch import Patch, default_patch_path, load_patch
 from livegan.control.validator import Validator, read_toml
 from livegan.errors import CLIError, SetError
 from livegan.model import printable
+from livegan.set_scenes import parse_scenes
 
 MAX_TRACKS = 16  # one per MIDI channel
 MAX_SET_BYTES = 1 << 20  # a set is a page of text
@@ -53,6 +55,7 @@ class SetFile:
     tracks: list[Track] = field(default_factory=list)
     limiter: bool = True  # the master peak limiter (``livegan.audio.mixer``)
     gain_db: float = 0.0  # master gain
+    scenes: list = field(default_factory=list)  # ``livegan.set_scenes.Scene``s, in the file's order
 
 
 def track_patch(track: Track) -> Patch:
@@ -122,7 +125,7 @@ def parse_set(raw: dict, path: str = "<set>") -> SetFile:
     """Validate a set file's TOML dict (paths relative to ``path``'s folder); SetError names the first problem."""
     v = Validator(path, SetError)
     folder = os.path.dirname(os.path.abspath(path))
-    v.keys(raw, "", {"name", "master", "track"})
+    v.keys(raw, "", {"name", "master", "track", "scene"})
     name = raw.get("name", os.path.splitext(os.path.basename(path))[0])
     if not isinstance(name, str) or not name.strip():
         v.bad("name", f"must be a non-empty string, got {name!r}")
@@ -141,6 +144,7 @@ def parse_set(raw: dict, path: str = "<set>") -> SetFile:
     channels: dict[int, str] = {}
     names: dict[str, str] = {}
     s.tracks = [_track(v, t, i, folder, channels, names) for i, t in enumerate(tracks)]
+    s.scenes = parse_scenes(v, raw.get("scene"), [t.name for t in s.tracks], GAIN_DB)
     return s
 
 

@@ -40,13 +40,15 @@ SHOW_ONLY = ("livegan loop ", "livegan base ")  # markers of a one-model show: t
 
 def _heard(text: str, track: int) -> bool:
     """Whether track number ``track`` takes a marker: a ``livegan loop`` marker names its track (none: the
-    first); a ``livegan base`` marker is the first track's; every other marker is the whole set's."""
-    from livegan.io.markers import marker_track
+    first), and so does a ``livegan base HEX [TRACK]`` marker; every other marker is the whole set's."""
+    from livegan.io.markers import marker_base_track, marker_track
 
     if text.startswith("livegan loop "):
         return marker_track(text) == track
     if text.startswith("livegan model "):  # a hot swap names its track (``livegan.swap``)
         return text.split()[2] == str(track)
+    if text.startswith("livegan base "):
+        return marker_base_track(text) == track
     return track == 0 or not text.startswith(SHOW_ONLY)
 
 
@@ -172,8 +174,9 @@ def _release_fx(parts) -> None:
     parts.fx = None
 
 
-def _mix(s: SetFile, paths, frames, rate, output, stems, ext, force, inputs):
-    """Mix the track files into ``output`` (and each stem into ``stems``/NAME``ext``), block by block."""
+def _mix(s: SetFile, paths, frames, rate, output, stems, ext, force, inputs, replay, skip):
+    """Mix the track files into ``output`` (and each stem into ``stems``/NAME``ext``), block by block, the
+    ``replay``'s mix changes (``livegan.mix_replay.Replay``) at their frames (``skip``: the first's)."""
     import soundfile as sf
 
     from livegan.audio.mixer import Mixer
@@ -193,13 +196,15 @@ def _mix(s: SetFile, paths, frames, rate, output, stems, ext, force, inputs):
             tmp = stack.enter_context(output_file(stem_path(stems, t.name, ext), "stem", force, inputs))
             outs.append(stack.enter_context(sf.SoundFile(tmp, "w", samplerate=rate, channels=2, subtype=subtype)))
         done = 0
+        replay.settle(mixer, skip)
         while done < frames:
             n = min(MIX_BLOCK, frames - done)
+            n = replay.block(mixer, skip + done, n)  # the log's live mix changes, at their frames
             for k, src in enumerate(srcs):
                 got = src.read(n, dtype="float32", out=mixer.tracks[k, :n])
                 if got.shape[0] != n:
                     raise CLIError(f"{s.path}: {s.tracks[k].where}: its render came back short")
-            mixer.process(out[:n])
+            mixer.process(out[:n], skip + done)
             dst.write(out[:n])
             for k, f in enumerate(outs):
                 f.write(mixer.tracks[k, :n])
@@ -245,7 +250,9 @@ def render_set(s: SetFile, events, output: str, seconds: float, rate: int, block
                                       swaps)
         if stems is not None:
             os.makedirs(stems, exist_ok=True)
-        _mix(s, paths, frames, rate, output, stems, ext, force, inputs)
+        from livegan.mix_replay import Replay
+
+        _mix(s, paths, frames, rate, output, stems, ext, force, inputs, Replay(events, len(s.tracks), say), skip)
     except (OSError, sf.LibsndfileError) as e:  # a full disk, a vanished folder
         e = write_error(e, output)
         raise CLIError(f"output {output}: writing failed ({e.strerror or first_line(e)})") from None

@@ -33,11 +33,18 @@ class SetKeys:
         self.prompt = ModelPrompt()
 
     def handle(self, key: str):
+        from livegan.control.set_mix import key_event
+
         k = self.live.selected
         if self.prompt.typing is not None or (key == self.prompt.KEY and self.live.swapper is not None):
             self.kb.last = self.prompt.handle(key, k, self.live.swapper, self.names[k])
             return self.kb.last
         self.kb.c = self.controls[k].c  # (a hot swap may have given the track a new one)
+        ev = None if self.kb.typing is not None else key_event(key, k)  # (not while a / search is typed)
+        if ev is not None:  # a mix or scene key: the control step applies it
+            self.live.keyed.append(ev)
+            self.kb.last = f"{key}: " + ("scene" if ev.kind == "scene" else f"track {k + 1}")
+            return self.kb.last
         if key == "\t":
             self.live.select(self.live.selected + 1)
             self.kb.c = self.controls[self.live.selected].c
@@ -98,6 +105,9 @@ class SetShow(Show):
         self.channels = min(2, int(info["max_output_channels"]))
         models, tempo, _ = _models(s, rate)  # each model file loaded once, warmed, checked against one clock
         self.models = [models[t.model] for t in s.tracks]
+        from livegan.set_scenes import check_scenes
+
+        check_scenes(s, [m.meta for m in self.models])
         self.arenas = [Arena(shared=True) for _ in s.tracks]
         self.parts = []
         for k, (t, model) in enumerate(zip(s.tracks, self.models)):
@@ -114,10 +124,11 @@ class SetShow(Show):
         if self.channels != 2:
             raise CLIError(f"a set plays in stereo; output {dev} has {self.channels} channel")
         stem_frames = 4 * rate if getattr(args, "stems", False) else 0
-        from livegan.audio.set_host import mix_tracks, stem_rings
+        from livegan.audio.set_host import mix_queue, mix_tracks, stem_rings
 
         self.stem_rings = stem_rings(self.arenas[0], len(s.tracks), stem_frames)
         self.levels = mix_tracks(self.arenas[0], len(s.tracks), args.blocksize)[:, :args.blocksize]
+        self.mixq = mix_queue(self.arenas[0])
         mix = {"limiter": s.limiter, "master_db": s.gain_db,
                "tracks": [(t.gain_db, t.pan, t.mute, t.solo) for t in s.tracks]}
         self.out = SetAudioProcess(self.parts, self.arenas, mix, dev, rate, args.blocksize, args.latency,
@@ -183,6 +194,12 @@ class SetShow(Show):
         live.warn = lambda m: (self.notes.append(m), self.say(f"warning: {m}"))
         live.note = lambda m: (self.notes.append(m), self.say(m))
         live.swapper = swapper_for(self.set, self.parts, self.models)
+        from livegan.control.set_mix import MixDesk, Scenes
+
+        desk = MixDesk(self.mixq, [(t.gain_db, t.mute, t.solo) for t in self.set.tracks], self.perflog,
+                       self.engine.transport, lambda: self.engine.transport.frame)
+        live.mix_desk(desk, Scenes(self.set, desk, live.lives, live.queues, [m.meta for m in self.models],
+                                   [t.channel - 1 for t in self.set.tracks]))
         live.start()
 
     def keyboard(self, kb):

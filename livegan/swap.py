@@ -1,6 +1,6 @@
 """Hot swap: a live set's track changes its model during the show (``docs/sets.md``, "Hot swap").
 
-A request (OSC ``/livegan/track/N/model PATH``, the panel's ``M`` key) names a ``.ts`` file (relative to
+A request (OSC ``/livegan/track/N/model PATH``, the panel's ``W`` key) names a ``.ts`` file (relative to
 the set file's folder) or ``builtin:NAME``, resolved as the set file resolves a track's ``model``. A
 loader thread of its own (``Swapper``) loads it (``livegan.model.load_model``: the contract check and the
 warm-up's forward passes) and checks that the track's engine can play it (``fit_problem``: the loop bank
@@ -221,17 +221,17 @@ def render_models(s, events, models: dict, say) -> list:
 
 
 class ModelPrompt:
-    """The panel's ``M`` key in a set: type (or drop) a model file for the track the keys play, Enter
+    """The panel's ``W`` key in a set: type (or drop) a model file for the track the keys play, Enter
     loads it (``Swapper.request``), Esc cancels, Backspace deletes; Ctrl-C quits. UI thread."""
 
-    KEY = "M"
+    KEY = "W"
 
     def __init__(self):
         self.typing: str | None = None  # what is typed, None when no path is being typed
 
     def handle(self, key: str, k: int, swapper, name: str) -> str:
         head = f"model for track {k + 1} ({name})"
-        if self.typing is None:  # the M key
+        if self.typing is None:  # the W key
             self.typing = ""
             return f"{head}: type a .ts file or builtin:NAME, Enter loads it, Esc cancels: _"
         if key == "\x03":

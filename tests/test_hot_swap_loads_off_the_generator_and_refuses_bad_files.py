@@ -158,7 +158,7 @@ def test_the_loader_runs_off_the_generator_and_the_other_track_stays_on_time(tmp
 
 def test_osc_and_the_panel_key_ask_the_swapper_for_the_track_they_name(tmp_path):
     """``/livegan/track/N/model PATH`` becomes one "model" event for track N (any other argument is
-    refused and counted), and the panel's M key types a path for the selected track: Enter asks for it,
+    refused and counted), and the panel's W key types a path for the selected track: Enter asks for it,
     Esc cancels, and keys typed meanwhile (q, Tab's neighbours) are the path's, not commands."""
     from livegan.control.set_control import SetOsc
     from livegan.swap import ModelPrompt
@@ -180,12 +180,12 @@ def test_osc_and_the_panel_key_ask_the_swapper_for_the_track_they_name(tmp_path)
             return f"track {k + 1}: loading {spec}"
 
     p = ModelPrompt()
-    assert "model for track 2 (b)" in p.handle("M", 1, Swapper(), "b") and p.typing == ""
+    assert "model for track 2 (b)" in p.handle("W", 1, Swapper(), "b") and p.typing == ""
     for key in "q x.ts":
         p.handle(key, 1, Swapper(), "b")
     p.handle("\x7f", 1, Swapper(), "b")
     assert p.handle("\r", 1, Swapper(), "b") == "track 2: loading q x.t" and asked == [(1, "q x.t")]
-    p.handle("M", 0, Swapper(), "a")
+    p.handle("W", 0, Swapper(), "a")
     p.handle("z", 0, Swapper(), "a")
     assert p.handle("\x1b", 0, Swapper(), "a").endswith("cancelled") and p.typing is None and len(asked) == 1
 

@@ -77,6 +77,8 @@ FILES = {  # name -> bytes (None: a folder)
     "set_unknown_key.toml": b'[[track]]\nname = "a"\nmodel = "builtin:beats"\nvolume = 1\n',
     "set_harp.toml": b'[[track]]\nname = "harp"\nmodel = "builtin:harp"\n',
     "set_tiny.toml": b'[[track]]\nname = "a"\nmodel = "builtin:beats"\n',
+    "set_scene_track.toml": (b'[[track]]\nname = "a"\nmodel = "builtin:beats"\n'
+                             b'[[scene]]\nname = "v"\n[scene.b]\nseed = 1\n'),
     "existing.wav": b"RIFF-an earlier take, not to be touched",
     "a.wav": b"RIFF-a stem of an earlier render, not to be touched",
     "existing.json": b'{"xruns": 0, "note": "an earlier show\'s statistics, not to be touched"}',
@@ -225,6 +227,7 @@ RENDER.update({  # set files (docs/sets.md): one line naming the set file, the t
     "set bad pan": ([*S, "{set_bad_pan_toml}"], ["{set_bad_pan_toml}", "track[0] (a).pan"]),
     "set unknown key": ([*S, "{set_unknown_key_toml}"], ["{set_unknown_key_toml}", "track[0] (a).volume"]),
     "set unknown builtin": ([*S, "{set_harp_toml}"], ["{set_harp_toml}", "track[0] (harp).model", "builtin:bass"]),
+    "set scene unknown track": ([*S, "{set_scene_track_toml}"], ["{set_scene_track_toml}", "scene[0] (v).b"]),
     "set missing": ([*S, "{tmp}/none.set.toml"], ["{tmp}/none.set.toml", "no such file"]),
     "set with --model": ([*S, "{set_tiny_toml}", "--model", "{model}"], ["--model", "--set"]),
     "stems without --set": (["--automation", "{good_mid}", *R, "--stems", "{tmp}/stems"], ["--stems", "--set"]),

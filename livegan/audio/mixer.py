@@ -15,7 +15,9 @@ while the gain comes down is held at the ceiling (the output is bounded). A mix 
 the ceiling passes unchanged, bit for bit (the gain stays exactly 1.0), and so does a mix once the gain
 has released back to 1.
 
-Threads: ``Mixer.process`` (the two kernels) runs on the audio callback or the render loop and
+Live changes (``stage``; ``livegan.audio.mix_stage``) take effect at an exact frame with a short ramp.
+
+Threads: ``Mixer.process`` (the kernels) runs on the audio callback or the render loop and
 allocates nothing; the setters run on the main thread (between blocks, offline).
 """
 from __future__ import annotations
@@ -25,6 +27,7 @@ import math
 import numpy as np
 from numba import njit
 
+from livegan.audio import mix_stage
 from livegan.audio.dsp import frame_peak
 
 CEILING_DB = -0.3  # the master limiter's ceiling: the engine's own limiter's threshold
@@ -102,6 +105,12 @@ class Mixer:
         self.lst = np.array([1.0, db_gain(CEILING_DB),
                              math.exp(-1.0 / (ATTACK_MS * 1e-3 * sample_rate)),
                              math.exp(-1.0 / (RELEASE_MS * 1e-3 * sample_rate))], np.float64)
+        self.q = np.zeros(mix_stage.SLOTS, mix_stage.MIXQ)  # staged changes (a show maps its arena's here)
+        self.c_from = np.zeros((n_tracks, 2), np.float64)  # a ramp's start and end coefficients
+        self.c_to = np.zeros((n_tracks, 2), np.float64)
+        self.rs = np.zeros(2, np.int64)  # the ramp: frames done, frames long
+        self.ramp = mix_stage.ramp_frames(sample_rate)
+        self._seq = 0
         self._update()
 
     def set_track(self, k: int, gain_db: float = 0.0, pan: float = 0.0, mute: bool = False,
@@ -118,11 +127,23 @@ class Mixer:
     def _update(self) -> None:
         """coef: what each track's channels are multiplied by. A muted track is silent; while any track
         is soloed only soloed tracks play (a muted solo track stays silent)."""
-        audible = ~self.mute & (self.solo | ~self.solo.any())
-        self.coef[:] = self.pan_lr * (self.gain * self.master * audible)[:, None]
+        mix_stage.targets(self.c_to, self.pan_lr, self.gain, self.mute, self.solo, self.master)
+        self.coef[:] = self.c_to
+        self.rs[:] = 0
 
-    def process(self, out: np.ndarray) -> None:
-        """Mix ``tracks[:, :n]`` into ``out`` (n, 2) float32, then the limiter if on. Audio thread or render loop."""
-        mix(out, self.tracks, self.coef)
+    def stage(self, k: int, gain: float, mute: bool, solo: bool, frame: int = -1) -> int | None:
+        """Stage track k's new gain (a factor), mute and solo from ``frame`` (-1: the next block's first);
+        -> the slot, None when every slot is taken. Control thread (or the render loop)."""
+        self._seq += 1
+        return mix_stage.stage(self.q, self._seq, k, gain, mute, solo, frame)
+
+    def process(self, out: np.ndarray, frame0: int = -1) -> None:
+        """Mix ``tracks[:, :n]`` into ``out`` (n, 2) float32, then the limiter if on; ``frame0``: the block's
+        first frame, which the staged changes are timed by (-1: none are). Audio thread or render loop."""
+        if frame0 < 0:
+            mix(out, self.tracks, self.coef)
+        else:
+            mix_stage.process_staged(out, self.tracks, self.q, frame0, self.coef, self.c_from, self.c_to, self.rs,
+                                     self.ramp, self.pan_lr, self.gain, self.mute, self.solo, self.master)
         if self.limiter:
             peak_limit(out, self.lst)

@@ -47,13 +47,14 @@ class SetEngine:
                 self.process(out[a:a + step])
             return
         views = self.views if n == self.blocksize else [self.mixer.tracks[k, :n] for k in range(len(self.engines))]
-        rec = self.lead.play(views[0])
         s0 = self.lead.state
+        frame0 = s0["frame"]  # the block's first frame: staged mix changes are timed by it
+        rec = self.lead.play(views[0])
         for k, s in enumerate(self.followers):
             for f in FOLLOW:
                 s[f] = s0[f]
             self.engines[k + 1].play(views[k + 1])
-        self.mixer.process(out)
+        self.mixer.process(out, frame0)
         if rec is not None:
             dsp.ring_write(rec[0], rec[1], out)
             if self.stems is not None and s0["rec_seen"] == 1:  # a take: each stem from the block it mixed

@@ -39,6 +39,14 @@ def mix_tracks(arena, n_tracks: int, blocksize: int):
     return arena.array("set.tracks", (n_tracks, max(8192, blocksize), 2), np.float32)
 
 
+def mix_queue(arena):
+    """The mixer's staged changes (``livegan.audio.mix_stage``) in track 0's arena: the control process
+    stages a fader, mute or solo change there, the audio process's mixer applies it at its frame."""
+    from livegan.audio.mix_stage import MIXQ, SLOTS
+
+    return arena.array("set.mixq", SLOTS, MIXQ)
+
+
 def child_open_set(spec: dict):
     """The audio process's side: every track's engine on its arena, the mixer, the stream (not started)."""
     from livegan.audio.admit import Admitter
@@ -62,6 +70,7 @@ def child_open_set(spec: dict):
     mixer = Mixer(len(engines), max(8192, spec["blocksize"]), spec["rate"], limiter=m["limiter"],
                   master_db=m["master_db"])
     mixer.tracks = mix_tracks(arenas[0], len(engines), spec["blocksize"])
+    mixer.q = mix_queue(arenas[0])
     for k, (gain_db, pan, mute, solo) in enumerate(m["tracks"]):
         mixer.set_track(k, gain_db, pan, mute, solo)
     set_engine = SetEngine(engines, mixer, spec["blocksize"], stems=stem_rings(arenas[0], len(engines),
@@ -72,6 +81,7 @@ def child_open_set(spec: dict):
     for e in engines:
         warm_up(e.meta.channels, spec["channels"])
     mixer.process(mixer.tracks[0, :0].copy())  # the mixer's kernels compiled (or loaded) before the stream
+    mixer.process(mixer.tracks[0, :0].copy(), 0)  # (and the staged-change one)
     return out, None
 
 

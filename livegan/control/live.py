@@ -117,7 +117,7 @@ class LiveControl:
             elif m[0] == "run":
                 self.perflog.running(frame, m[1])
             elif m[0] == "base":
-                self.perflog.base(frame, m[1])
+                self.perflog.base(frame, m[1], self.track)
             elif m[0] == "model":
                 m[1].log(self.perflog, frame, self.track)
             else:

@@ -9,7 +9,9 @@ sources (keyboard, MIDI, OSC) once and routes every event:
   the selected track's controller) go to the selected track, on its channel;
 - a "knob" event (OSC's knob by number or name) goes to the track it names (``Event.track``);
 - everything else (tempo, start / stop, record) goes to track 0, the one that owns the set's transport
-  (``livegan.audio.set_engine``).
+  (``livegan.audio.set_engine``);
+- a fader, mute, solo or scene event (OSC, the panel's keys, CC 7 on a track's channel where its patch
+  leaves CC 7 free) goes to the mix desk (``livegan.control.set_mix``), which logs it as it takes effect.
 
 Every event is logged on its track's channel (the channel its patch listens to), and each track's
 loops as ``livegan loop BEAT FRAME TRACK``, in one performance log: ``livegan render --set`` routes
@@ -63,6 +65,16 @@ class SetControl:
         self.selected = 0  # the track the computer keyboard plays (Tab moves it)
         self.on_find = None  # no search in a set yet (the keyboard's / key says so)
         self.swapper = None  # livegan.swap.Swapper: hot swaps (a "model" event with a path asks it for one)
+        self.desk = self.scenes = None  # livegan.control.set_mix.MixDesk / Scenes (``mix_desk``)
+        self.keyed: list = []  # the panel's mix and scene keys (``SetKeys``), for the next step
+        self.mix_last = ""
+
+    def mix_desk(self, desk, scenes=None) -> None:
+        """The set's live mix (and scenes): fader, mute, solo and scene events go there."""
+        from livegan.control.set_mix import fader_tracks
+
+        self.desk, self.scenes = desk, scenes
+        self.faders = fader_tracks([live.ec.c.patch for live in self.lives])
 
     # the one-model LiveControl's hooks, on track 0 (record, warnings, notes)
     def __setattr__(self, name, value):
@@ -90,8 +102,11 @@ class SetControl:
             out[f"track{k}_late_loops"] = e["late_loops"]
             out[f"track{k}_loops_generated"] = e["loops_generated"]
             lines.append({**(self.info[k] if self.info else {}), "index": k, "keys": k == self.selected,
-                          "loop": e["playing_loop"], "late": e["late_loops"], "level_db": self._level(k)})
+                          "loop": e["playing_loop"], "late": e["late_loops"], "level_db": self._level(k),
+                          **(self.desk.panel(k) if self.desk is not None else {})})
         out["tracks"] = lines
+        if self.scenes is not None:
+            out["scene"] = self.scenes.panel()
         return out
 
     def _level(self, k: int) -> float:
@@ -103,7 +118,21 @@ class SetControl:
 
     @property
     def last(self) -> str:
-        return max((live.last for live in self.lives), key=len, default="")
+        return max([live.last for live in self.lives] + [self.mix_last], key=len, default="")
+
+    def _mix(self, ev) -> bool:
+        """A fader, mute, solo or scene event given to the mix desk (True), or not one (False)."""
+        from livegan.control.set_mix import FADER_CC, cc_db, handle
+
+        if self.desk is None:
+            return False
+        if ev.kind == "cc" and ev.a == FADER_CC and not ev.applied and self.by_channel.get(ev.channel) in self.faders:
+            self.mix_last = self.desk.set(self.by_channel[ev.channel], gain_db=cc_db(ev.b))
+            return True
+        if ev.kind not in ("mix", "scene"):
+            return False
+        self.mix_last = handle(ev, self.desk, self.scenes)
+        return True
 
     def route(self, ev) -> int | None:
         """The track an event is for (None: no track listens to its channel)."""
@@ -116,10 +145,15 @@ class SetControl:
         return 0
 
     def step(self) -> None:
+        keyed, self.keyed = self.keyed, []
+        for ev in keyed:
+            self._mix(ev)
         for src in self.sources:
             if not hasattr(src, "poll"):
                 continue
             for ev in src.poll():
+                if self._mix(ev):
+                    continue
                 if ev.applied:  # the computer keyboard played the selected track: logged on its channel
                     ev = ev._replace(channel=self.channels[self.selected], track=self.selected)
                 k = self.route(ev)
@@ -137,6 +171,10 @@ class SetControl:
                 self._say(f"{got.where}: model {got.model.meta.name} is ready: it comes in on the next boundary")
         for live in self.lives:
             live.step()
+        if self.desk is not None:
+            self.desk.step()
+            if self.scenes is not None:
+                self.scenes.step()
 
     def _say(self, line: str, warn: bool = False) -> None:
         """One line for the panel (a warning goes to the show's notes too)."""
@@ -148,6 +186,8 @@ class SetControl:
     def flush(self) -> None:
         for live in self.lives:
             live.flush()
+        if self.desk is not None:
+            self.desk.flush()
 
     def select(self, k: int) -> None:
         self.selected = k % len(self.lives)
@@ -168,6 +208,20 @@ class SetOsc(OscSource):
 
     def take(self, address: str, args) -> None:
         parts = address.split("/") if isinstance(address, str) else []
+        from livegan.control.set_mix import osc_mix
+
+        try:
+            ev = osc_mix(address, list(args), len(self.patches))  # a fader, mute, solo or scene
+        except OscRejected as e:
+            self._reject(e)
+            return
+        if ev is not None:
+            if len(self._ring) >= RING:
+                self._reject(OscRejected("range", f"{address}: more than {RING} presses between two control steps"))
+            else:
+                self._ring.append(ev)
+                self.accepted += 1
+            return
         if len(parts) < 5 or parts[:3] != ["", "livegan", "track"]:
             return super().take(address, args)
         try:

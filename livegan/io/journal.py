@@ -32,6 +32,7 @@ import tempfile
 import numpy as np
 
 from livegan.errors import CLIError, shown
+from livegan.io.markers import MIX_ROW, mix_row_ok
 from livegan.io.model_marker import SWAP_ROW, row_ok
 from livegan.io.perflog import MAX_LATENT
 from livegan.model import MAX_BPM, MIN_BPM, SAMPLERATE_RANGE
@@ -102,12 +103,14 @@ def _row_ok(f: int, s: int, d1: int, d2: int) -> bool:
         return abs(d1) < _INT_MAX and 0 <= d2 < _INT_MAX
     if s == 0x104:  # loop: target beat + 1 (-1: as soon as ready) | a set's track << 44, the state's frame
         return 0 <= d1 < _INT_MAX and 0 <= d2 < _INT_MAX
-    if s == 0x105:  # one float of a found base z: index | size << 16, the float32's bits
-        return 0 <= d1 & 0xFFFF < d1 >> 16 <= MAX_LATENT and 0 <= d2 < 1 << 32
+    if s == 0x105:  # one float of a found base z: index | size << 16 | track << 32, the float32's bits
+        return 0 <= d1 & 0xFFFF < (d1 >> 16) & 0xFFFF <= MAX_LATENT and 0 <= d1 >> 32 < 16 and 0 <= d2 < 1 << 32
     if s == SWAP_ROW:  # a hot swap's bytes (``livegan.swap``)
         return row_ok(d1, d2)
     if s == 0x107:  # a live set's tracks played without their effects
         return d1 == 0 and d2 == 0
+    if s == MIX_ROW:  # a live fader / mute / solo change (``livegan.io.markers.mix_row``)
+        return mix_row_ok(d1, d2)
     if s == 0x106:  # how many named knobs the generic patch played first (frame 0)
         return 0 <= d1 <= MAX_KNOBS and d2 == 0
     return s == 0x102 and d1 in (0, 1) and d2 == 0  # run 0 | 1

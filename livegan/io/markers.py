@@ -53,10 +53,16 @@ def marker_base_z(text: str):
 
 
 def marker_base(msg):
-    """The z of a ``livegan base HEX`` marker (a found point became the base z), else None."""
+    """The z of a ``livegan base HEX [TRACK]`` marker (a found point or a scene's became the base z), else None."""
     if getattr(msg, "type", None) == "marker" and msg.text.startswith("livegan base "):
-        return marker_base_z(msg.text.split()[-1])
+        return marker_base_z(msg.text.split()[2])
     return None
+
+
+def marker_base_track(text: str) -> int:
+    """The track a ``livegan base HEX [TRACK]`` marker names (0 without one: a one-model show's or track 0's)."""
+    p = text.split()
+    return int(p[3]) if len(p) == 4 else 0
 
 
 def marker_bpm(msg) -> float | None:
@@ -64,3 +70,14 @@ def marker_bpm(msg) -> float | None:
     if getattr(msg, "type", None) == "marker" and msg.text.startswith("livegan tempo "):
         return float(msg.text.split()[-1])
     return None
+
+
+from livegan.audio.mix_marks import (  # noqa: E402,F401 (the mix marker: audio/ and control/ write it too)
+    MIX_MDB,
+    MIX_ROW,
+    marker_mix,
+    mix_problem,
+    mix_row,
+    mix_row_ok,
+    mix_text,
+)

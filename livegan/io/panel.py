@@ -93,7 +93,7 @@ def panel(stats: dict, controller=None, keyboard=None):
     grid = Table.grid()
     grid.add_row(head)
     if s.get("tracks"):  # a live set: one line per track
-        grid.add_row("\n".join(track_line(t) for t in s["tracks"]))
+        grid.add_row("\n".join(track_line(t) for t in s["tracks"]) + (f"\n{s['scene']}" if s.get("scene") else ""))
     grid.add_row(knobs)
     grid.add_row(foot)
     return Panel(grid, title="livegan",
@@ -176,10 +176,11 @@ def status_line(s: dict) -> str:
 
 def track_line(t: dict) -> str:
     """One track of a live set on the panel: ``t`` has name, keys (the computer keyboard plays it), level_db
-    (its post-fader level now), mute, solo, loop (the loop id playing), late (its late loops)."""
+    (its post-fader level now), gain_db (its fader), mute, solo, loop (the loop id playing), late (its late loops)."""
     lvl = t.get("level_db", -math.inf)
     return (f"{'>' if t.get('keys') else ' '} {t.get('index', 0) + 1} {_text(t.get('name', '')):<12} "
             + (f"{lvl:6.1f} dBFS" if lvl > -200 else "  -inf dBFS")
+            + (f" {t['gain_db']:+6.1f} dB" if "gain_db" in t else "")
             + f"  {'M' if t.get('mute') else '-'}{'S' if t.get('solo') else '-'}"
             + f"  loop {t.get('loop', '-')}  late {t.get('late', 0)}" + ("  keys" if t.get("keys") else ""))
 

@@ -30,12 +30,15 @@ import numpy as np
 
 from livegan.io.markers import (  # noqa: F401 (their old home)
     MAX_LATENT,
+    MIX_ROW,
     marker_base,
     marker_base_z,
     marker_bpm,
     marker_loop,
     marker_take,
     marker_transport,
+    mix_problem,
+    mix_text,
 )
 from livegan.io.model_marker import SWAP_ROW, ModelRows, model_marker_problem
 from livegan.model_knobs import MAX_KNOBS
@@ -102,14 +105,14 @@ class PerfLog:
         """A live set played its tracks without their patches' effects (``livegan effects 0`` at frame 0)."""
         self.log(0, [0x107, 0])
 
-    def base(self, frame: int, z) -> None:
+    def base(self, frame: int, z, track: int = 0) -> None:
         """A found point became the base z (a marker; its floats are logged as one row each, ``d1`` the
-        index | size << 16, ``d2`` the float32's bits, kept together). Thread: any producer."""
+        index | size << 16 | a set's track << 32, ``d2`` the float32's bits, kept together). Thread: any producer."""
         z = np.asarray(z, ">f4").ravel()
         bits = np.frombuffer(z.tobytes(), ">u4")
         with self._lock:
             for i, b in enumerate(bits.tolist()):
-                self._append(frame, 0x105, i | (len(bits) << 16), b)
+                self._append(frame, 0x105, i | (len(bits) << 16) | (int(track) << 32), b)
 
     def rows_together(self, frame: int, s: int, pairs) -> None:
         """Rows of one marker (``(d1, d2)`` each), kept together. Thread: any producer."""
@@ -172,6 +175,8 @@ class PerfLog:
                 m = mido.MetaMessage("marker", text=text)
             elif s == 0x107:
                 m = mido.MetaMessage("marker", text="livegan effects 0")
+            elif s == MIX_ROW:
+                m = mido.MetaMessage("marker", text=mix_text(d1, d2))
             elif s == 0x106:
                 m = mido.MetaMessage("marker", text=f"livegan named {int(d1)}")
             elif s == SWAP_ROW:
@@ -180,11 +185,12 @@ class PerfLog:
                     continue
                 m = mido.MetaMessage("marker", text=text)
             elif s == 0x105:
-                i, n = int(d1) & 0xFFFF, int(d1) >> 16
+                i, n, tk = int(d1) & 0xFFFF, (int(d1) >> 16) & 0xFFFF, int(d1) >> 32
                 base = base + [int(d2)] if i == len(base) else ([int(d2)] if i == 0 else [])
                 if len(base) < n or not base:
                     continue
-                m = mido.MetaMessage("marker", text="livegan base " + np.asarray(base, ">u4").tobytes().hex())
+                m = mido.MetaMessage("marker", text="livegan base " + np.asarray(base, ">u4").tobytes().hex()
+                                     + (f" {tk}" if tk else ""))
                 base = []
             else:
                 try:
@@ -273,13 +279,15 @@ def _marker_problem(text: str, seconds: float) -> str | None:
                     or not 0 <= int(p[-1] if len(p) == 5 else 0) < 16):
                 return ("must be 'livegan loop BEAT FRAME [TRACK]' with whole numbers BEAT >= -1, FRAME >= 0 "
                         "and TRACK 0-15")
+        elif p[1] == "mix":
+            return mix_problem(p)
         elif p[1] == "effects":
             if p[2:] != ["0"]:
                 return "must be 'livegan effects 0'"
         elif p[1] == "base":
-            if len(p) != 3 or marker_base_z(p[2]) is None:
-                return (f"must be 'livegan base HEX' with HEX 1-{MAX_LATENT} finite big-endian float32 "
-                        "values in hex")
+            if len(p) not in (3, 4) or marker_base_z(p[2]) is None or not 0 <= int(p[-1] if len(p) == 4 else 0) < 16:
+                return (f"must be 'livegan base HEX [TRACK]' with HEX 1-{MAX_LATENT} finite big-endian float32 "
+                        "values in hex and TRACK 0-15")
         elif p[1] == "model":
             return model_marker_problem(text)
         elif p[1] == "named":
@@ -316,7 +324,8 @@ def read_log_events(path, sample_rate: int, automation_only: bool = True) -> Log
         if name in _REALTIME_BACK:
             status[k] = _REALTIME_BACK[name]
             keep[k] = True
-        elif name.split(" ")[0] in ("tempo", "locate", "run", "take", "loop", "base", "named", "effects", "model"):
+        elif name.split(" ")[0] in ("tempo", "locate", "run", "take", "loop", "base", "named", "effects", "model",
+                                     "mix"):
             why = _marker_problem(text, float(ev.seconds[k]))
             if why:
                 raise MidiFileError(f"marker {text[:60]!r} at {ev.seconds[k]:.3f} s: {why}")
