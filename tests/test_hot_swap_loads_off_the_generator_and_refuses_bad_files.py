@@ -190,8 +190,8 @@ def test_osc_and_the_panel_key_ask_the_swapper_for_the_track_they_name(tmp_path)
     assert p.handle("\x1b", 0, Swapper(), "a").endswith("cancelled") and p.typing is None and len(asked) == 1
 
 
-def test_the_set_keys_m_key_asks_for_the_selected_track_and_the_panel_follows_the_swap():
-    """Through ``SetKeys`` (what the panel drives): after Tab, M + a path + Enter asks the swapper for the
+def test_the_set_keys_w_key_asks_for_the_selected_track_and_the_panel_follows_the_swap():
+    """Through ``SetKeys`` (what the panel drives): after Tab, W + a path + Enter asks the swapper for the
     selected track, keys typed meanwhile never reach the keyboard's knob commands, and once the track's
     controller is replaced, the panel's table (``SetKeys.c``) and the keys play the new one."""
     from types import SimpleNamespace
@@ -201,16 +201,16 @@ def test_the_set_keys_m_key_asks_for_the_selected_track_and_the_panel_follows_th
 
     asked = []
     olds = [SimpleNamespace(c=object()), SimpleNamespace(c=object())]
-    live = SimpleNamespace(selected=0, swapper=SimpleNamespace(request=lambda k, s: asked.append((k, s)) or "ok"))
+    live = SimpleNamespace(selected=0, keyed=[], swapper=SimpleNamespace(request=lambda k, s: asked.append((k, s)) or "ok"))
     live.select = lambda k: setattr(live, "selected", k % 2)
     handled = []
     kb = KeyboardControl(olds[0].c)
     kb.handle = lambda key: handled.append(key)
     keys = SetKeys(kb, olds, ["a", "b"], live)
     keys.handle("\t")
-    for key in "M1[x.ts\r":
+    for key in "W1[M>x.ts\r":
         keys.handle(key)
-    assert asked == [(1, "1[x.ts")] and handled == []  # "1" and "[" were the path's, not knob keys
+    assert asked == [(1, "1[M>x.ts")] and handled == [] and live.keyed == []  # the path's, not knob or mix keys
     olds[1].c = new = object()  # the swap installed a new controller on track 2
     assert keys.c is new
     keys.handle("]")
