@@ -49,7 +49,9 @@ def log_named(events, meta, say) -> int:
     return n
 
 
-DEMO_AUTOMATION = os.path.join(os.path.dirname(__file__), "data", "demo.mid")  # what ``livegan demo`` plays
+DEMO_AUTOMATION = os.path.join(os.path.dirname(__file__), "data", "demo.mid")  # the one-model demo's moves
+DEMO_SET = os.path.join(os.path.dirname(__file__), "data", "demo_set.toml")  # ``livegan demo``: drums + bass
+DEMO_SET_AUTOMATION = os.path.join(os.path.dirname(__file__), "data", "demo_set.mid")  # ... and what it plays
 DEMO_SECONDS = 30.0
 DEMO_RATE = 48000
 

@@ -1,10 +1,11 @@
-"""``livegan demo``: render 30 s of the built-in model from the bundled automation, then play it.
+"""``livegan demo``: render 30 s of the built-in two-track set from the bundled automation, then play it.
 
-The automation (``livegan/data/demo.mid``, rebuilt by
-``scripts/make_demo_automation.py``) is a performance log: knob sweeps on
-the generic patch's direction knobs, seed changes, a filter sweep and a tempo
-change from 120 to 132 BPM at 16 s. It goes through ``livegan render``, the
-same engine code path as ``livegan perform`` (``livegan.offline.render_automation``).
+The set (``livegan/data/demo_set.toml``: the built-in drums and bass) plays its automation
+(``livegan/data/demo_set.mid``, rebuilt by ``scripts/make_demo_automation.py``), a performance log:
+knob sweeps, seed changes, a filter sweep on the drums, the bass coming in on the bar at 4 s, the
+set's scene "drop" at 11.5 s (its faders on the 12 s bar) and a tempo change from 120 to 132 BPM at
+16 s. It goes through ``livegan render --set``, the same engine code path as ``livegan perform --set``
+(``livegan.set_render.render_set``).
 
 Thread: main.
 """
@@ -13,30 +14,32 @@ from __future__ import annotations
 import os
 
 from livegan.errors import CLIError
-from livegan.offline import DEMO_AUTOMATION, DEMO_RATE, DEMO_SECONDS
+from livegan.offline import DEMO_RATE, DEMO_SECONDS
 
 
 def render_demo(output: str, model: str | None = None, samplerate: int = DEMO_RATE) -> str:
-    """The demo automation through the generic patch into ``output`` (what ``livegan render`` would
-    write); -> the file that holds the demo.
+    """The demo set playing its automation into ``output`` (what ``livegan render --set`` would write);
+    -> the file that holds the demo. ``model``: every track plays that model file instead (tests).
 
     Never replaces a file: where ``output`` exists (the second ``livegan demo`` in a folder) the demo is
     rendered to the next free name (``livegan-demo-2.wav``); if ``output`` already holds exactly these
     samples (the render is deterministic) the new copy is removed and ``output`` is the demo, so running
     the demo again plays it again and leaves one file; any other file at ``output`` is kept and the
     demo stays under the new name, which is said."""
-    from livegan.control.patch import default_patch_path, load_patch
     from livegan.files import free_name
     from livegan.io.journal import automation_events
-    from livegan.model import default_model_path
-    from livegan.offline import check_output, render_automation
+    from livegan.offline import DEMO_SET, DEMO_SET_AUTOMATION, check_output
+    from livegan.set_file import load_set
+    from livegan.set_render import render_set
 
     check_output(output, int(round(DEMO_SECONDS * samplerate)), 2)
     target = free_name(output)
-    events = automation_events(DEMO_AUTOMATION, samplerate)
-    summary = render_automation(model or default_model_path(), load_patch(default_patch_path()), events, target,
-                                DEMO_SECONDS, samplerate, inputs=[(DEMO_AUTOMATION, "the demo's automation"),
-                                                                  (default_patch_path(), "the patch")])
+    s = load_set(DEMO_SET)
+    for t in s.tracks if model else ():
+        t.model = model
+    events = automation_events(DEMO_SET_AUTOMATION, samplerate)
+    summary = render_set(s, events, target, DEMO_SECONDS, samplerate,
+                         inputs=[(DEMO_SET_AUTOMATION, "the demo's automation"), (DEMO_SET, "the demo set")])
     if target == output:
         print(summary)
     elif _same_audio(output, target):
