@@ -206,6 +206,10 @@ class SetShow(Show):
         """The computer keyboard for the panel: Tab moves it from track to track."""
         return SetKeys(kb, [p.controls for p in self.parts], [t.name for t in self.set.tracks], self.live)
 
+    def watched_tracks(self) -> list:
+        """The tracks after the first (whose engine is the show's own): their faults are said too."""
+        return [(t.where, p.engine) for t, p in zip(self.set.tracks[1:], self.parts[1:])]
+
     def close(self) -> None:
         swapper = getattr(self.live, "swapper", None) if self.live is not None else None
         if swapper is not None:

@@ -110,6 +110,10 @@ class Show:
         """The computer keyboard the panel reads (a set's moves between tracks: ``livegan.set_show``)."""
         return kb
 
+    def watched_tracks(self) -> list:
+        """[(label, engine)] whose generation faults the show says besides its own (a set's other tracks)."""
+        return []
+
     def _stage(self, name: str) -> None:
         for hook in list(Show.hooks):
             hook(name, self)
@@ -230,7 +234,7 @@ class Show:
         # wall-clock limit 5 s later is a last guard (ShowWatch ends a stream that stopped calling back)
         end_frame = None if args.seconds is None else int(round(args.seconds * self.rate))
         deadline = None if args.seconds is None else time.monotonic() + args.seconds + 5.0
-        watch = ShowWatch(engine, out, self.gen, self.say)
+        watch = ShowWatch(engine, out, self.gen, self.say, others=self.watched_tracks())
 
         def finished():
             watch.check()  # a dead generator, audio process or stream: one line, the take saved

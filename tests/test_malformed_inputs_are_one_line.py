@@ -308,8 +308,8 @@ def test_a_live_set_track_whose_model_raises_mid_show_keeps_its_loop_and_the_oth
                                                                                            tiny_model):
     """The same set played live (``perform --set`` on JACK, 240 BPM: a bar a second, both tracks' knob 1 moved
     every bar over OSC): the show runs to its end (exit 0); the good track makes a loop every bar with none
-    late; the failing track's generations fail and it plays on (its stem never silent for a bar). (No
-    warning line says so live yet: a set's per-track faults are not read by the show's watch.)"""
+    late; the failing track's generations fail and it plays on (its stem never silent for a bar); one
+    warning line names the failing track, and the stats count its faults as the show's."""
     import numpy as np
     import soundfile as sf
 
@@ -332,9 +332,13 @@ def test_a_live_set_track_whose_model_raises_mid_show_keeps_its_loop_and_the_oth
     # the others play on (a loop a bar from 4 s: the pickup takeover waits for the knob to pass 0.5)
     assert stats["track0_loops_generated"] >= 5 and stats["track0_late_loops"] == 0, stats
     assert 1 <= stats["track1_loops_generated"] <= 3, stats  # its first good calls only, then failures
+    assert stats["track1_gen_faults"] >= 1 and stats["gen_faults"] == stats["track1_gen_faults"], stats
+    said = [ln for ln in err.splitlines() if "a generation failed" in ln]
+    assert len(said) == 1 and "track[1] (bass)" in said[0], err  # one line, naming the track
     bass, rate = sf.read(str(tmp_path / "take.stems" / "bass.wav"), dtype="float32")
     bars = np.abs(bass[: len(bass) // rate * rate]).reshape(-1, rate, 2).max(axis=(1, 2))  # 1-s bars
     assert bars.min() > 0.05, bars  # never silent for a bar: the loop before each failure plays on
+
 
 PERFORM = {
     "samplerate 0": (["--samplerate", "0"], ["--samplerate"]),

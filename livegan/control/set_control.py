@@ -96,15 +96,21 @@ class SetControl:
         for src in self.sources:
             if hasattr(src, "stats"):
                 out.update(src.stats())
-        lines = []
+        lines, faults, last = [], 0, None
         for k, live in enumerate(self.lives):
             e = live.engine.stats()
             out[f"track{k}_late_loops"] = e["late_loops"]
             out[f"track{k}_loops_generated"] = e["loops_generated"]
+            out[f"track{k}_gen_faults"] = n = live.engine.faults.count
+            faults += n
+            if n and live.engine.faults.last:
+                last = f"track {k + 1}: {live.engine.faults.last}"
             lines.append({**(self.info[k] if self.info else {}), "index": k, "keys": k == self.selected,
                           "loop": e["playing_loop"], "late": e["late_loops"], "level_db": self._level(k),
                           **(self.desk.panel(k) if self.desk is not None else {})})
         out["tracks"] = lines
+        out["gen_faults"] = out["faults"] = faults  # every track's (the show's own counts are track 1's)
+        out["last_gen_fault"] = out["fault"] = last
         if self.scenes is not None:
             out["scene"] = self.scenes.panel()
         return out

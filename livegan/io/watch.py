@@ -24,8 +24,11 @@ from livegan.faults import gen_timeout_s
 class ShowWatch:
     STALL_S = 3.0
 
-    def __init__(self, engine, out, gen, say, now=time.monotonic):
+    def __init__(self, engine, out, gen, say, now=time.monotonic, others=()):
+        """``others``: a live set's other tracks, [(label, engine)]: their generation faults are said too,
+        each line after its label."""
         self.engine, self.out, self.gen, self.say, self.now = engine, out, gen, say, now
+        self.others = [(label, e, [0]) for label, e in others]
         self._gen_said = 0
         self._faults_said = 0
         self._calls = -1
@@ -39,6 +42,10 @@ class ShowWatch:
         while self._gen_said < len(texts):
             self.say(f"warning: a generation failed, the current loop plays on: {texts[self._gen_said]}")
             self._gen_said += 1
+        for label, e, said in self.others:
+            while said[0] < len(e.faults.texts):
+                self.say(f"warning: {label}: a generation failed, its current loop plays on: {e.faults.texts[said[0]]}")
+                said[0] += 1
         c = getattr(self.out, "counters", None)
         if c is not None:
             n = int(c.ost["faults"])
