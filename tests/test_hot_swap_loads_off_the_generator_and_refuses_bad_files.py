@@ -201,7 +201,8 @@ def test_the_set_keys_w_key_asks_for_the_selected_track_and_the_panel_follows_th
 
     asked = []
     olds = [SimpleNamespace(c=object()), SimpleNamespace(c=object())]
-    live = SimpleNamespace(selected=0, keyed=[], swapper=SimpleNamespace(request=lambda k, s: asked.append((k, s)) or "ok"))
+    swapper = SimpleNamespace(request=lambda k, s: asked.append((k, s)) or "ok")
+    live = SimpleNamespace(selected=0, keyed=[], swapper=swapper)
     live.select = lambda k: setattr(live, "selected", k % 2)
     handled = []
     kb = KeyboardControl(olds[0].c)
