@@ -1,6 +1,6 @@
 """What a SIGKILL costs a live take: frames lost from the WAV, and whether the journal re-renders it.
 
-Each run plays ``livegan perform --record take.wav --midi virtual`` on the JACK server (the test
+Each run plays ``livegan perform --record take.wav --osc 0`` on the JACK server (the test
 fixture's tiny model, 1 s bars, a controller process turning knobs), SIGKILLs it ``--kill-after``
 seconds into the recording, and reports the frames played but missing from the WAV (estimated
 from the WAV header's growth, to within the few-ms poll: ``livegan/testing/sigkill_take.py``) and whether
@@ -42,7 +42,7 @@ def main(argv=None) -> int:
         for i in range(args.runs):
             run = os.path.join(d, f"run{i}")
             os.makedirs(run)
-            r = perform_and_kill(model, run, args.kill_after, tag=str(i))
+            r = perform_and_kill(model, run, args.kill_after)
             rec, _ = sf.read(r["wav"], dtype="float32")
             rr = render_journal(model, r["patch"], r["journal"], rec.shape[0], os.path.join(run, "again.wav"))
             same = rr.returncode == 0 and np.array_equal(sf.read(os.path.join(run, "again.wav"),

@@ -13,7 +13,7 @@ import numpy as np
 import soundfile as sf
 
 from livegan.io.journal import read_journal_rows
-from livegan.testing.sigkill_take import PLAN, SR, perform_and_kill, render_journal
+from livegan.testing.sigkill_take import PLAN, PLAN_CCS, SR, perform_and_kill, render_journal
 
 
 def test_sigkill_loses_under_100_ms_and_the_journal_re_renders_the_take(jack_server, tiny_model, tmp_path):
@@ -24,7 +24,7 @@ def test_sigkill_loses_under_100_ms_and_the_journal_re_renders_the_take(jack_ser
     assert not os.path.exists(tmp_path / "take.mid")  # the stop never came...
     rate, start, rows = read_journal_rows(r["journal"])  # ...but every knob turn is on disk
     assert rate == SR and start == 0
-    assert [int(v) for v in rows[rows[:, 1] == 0xB0][:, 3]][-5:] == [64, 120, 30, 100, 10], rows
+    assert [int(v) for v in rows[rows[:, 1] == 0xB0][:, 3]][-5:] == PLAN_CCS, rows
     assert int(np.sum(rows[:, 1] == 0x90)) == 1
 
     rec, sr = sf.read(r["wav"], dtype="float32")

@@ -1,17 +1,25 @@
 """SIGKILL during ``livegan perform --record``: shared by tests/test_sigkill_take_survives_with_journal.py
 and benchmarks/sigkill_take.py.
 
-``perform_and_kill`` runs ``python -m livegan perform --record take.wav --midi virtual`` on the JACK
-server, with a controller process turning knobs over JACK MIDI, and SIGKILLs it ``kill_after``
-seconds after the first frames reach the WAV. While it plays, the WAV's header is read every few
-ms: each drain of the recorder shows up as (time seen, frames); the frames played when the kill
-came are the last drain's frames plus the time since it at the output rate, and ``lost`` is that
-minus the frames the WAV holds after the kill (an estimate within a few ms: the poll's interval).
+``perform_and_kill`` runs ``python -m livegan perform --record take.wav --osc 0`` on the JACK server,
+with a controller process turning knobs and pressing a seed over OSC, and SIGKILLs it ``kill_after``
+seconds after the first frames reach the WAV. The controller speaks OSC (UDP on 127.0.0.1), not JACK
+MIDI: on a loaded machine a JACK client that misses its cycle drops the MIDI it was to send (JACK logs
+an xrun for the sender), and this harness measures what the journal keeps of what livegan received,
+not the transport's losses; a datagram waits in the socket buffer until perform reads it.
+
+While it plays, the WAV's header is read every few ms: each drain of the recorder shows up as (time
+seen, frames); the frames played when the kill came are the last drain's frames plus the time since
+it at the output rate, and ``lost`` is that minus the frames the WAV holds after the kill (an
+estimate within a few ms: the poll's interval).
 ``controller`` is the controller's output (the number of messages once it sent the whole plan).
+Knob and seed messages are logged as the patch's CC and seed note (``livegan.control.osc``), so the
+journal holds CC rows 20-22 and one note on 37.
 """
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -19,14 +27,17 @@ import time
 
 import soundfile as sf
 
-from livegan.testing.midi_sender import start_sender, tell_start
+from livegan.testing.osc_sender import start_sender, tell_start
 
 SR = 48000
-# (seconds after the stream starts, raw MIDI): 1 s bars (240 BPM); changes come 0.35-0.5 bar after a
-# bar line, at least 0.5 s before the next one: live generation decides up to its lead (0.1 s plus
-# the slowest recent generation) before a line, the render 0.1 s before; both then see the same knobs
-PLAN = [(1.35, [0xB0, 20, 64]), (1.4, [0xB0, 20, 120]), (2.4, [0xB0, 21, 30]), (3.45, [0xB0, 22, 100]),
-        (5.4, [0x90, 37, 100]), (5.5, [0x80, 37, 0]), (6.35, [0xB0, 20, 10])]
+# (seconds after the stream starts, OSC address, args): 1 s bars (240 BPM); changes come 0.35-0.5 bar
+# after a bar line, at least 0.5 s before the next one: live generation decides up to its lead (0.1 s
+# plus the slowest recent generation) before a line, the render 0.1 s before; both then see the same
+# knobs. Knobs 1-3 are the default patch's CC 20-22 (value v -> CC round(127 v)); seed 1 is note 37.
+PLAN = [(1.35, "/livegan/knob/1", [64 / 127]), (1.4, "/livegan/knob/1", [120 / 127]),
+        (2.4, "/livegan/knob/2", [30 / 127]), (3.45, "/livegan/knob/3", [100 / 127]),
+        (5.4, "/livegan/seed", [1]), (6.35, "/livegan/knob/1", [10 / 127])]
+PLAN_CCS = [64, 120, 30, 100, 10]  # the CC values the plan's knob messages log, in order
 
 def patch_240(folder) -> str:
     from livegan.control.patch import default_patch_path, load_patch, replace
@@ -44,25 +55,25 @@ def _frames(path) -> int:
         return 0
 
 
-def perform_and_kill(model, folder, kill_after: float = 8.0, plan=PLAN, tag: str = "") -> dict:
+def perform_and_kill(model, folder, kill_after: float = 8.0, plan=PLAN) -> dict:
     """Returns wav, journal, patch, frames (in the WAV after the kill), played (estimated at the
     kill), lost (= played - frames), stderr, controller (its stderr)."""
     folder = str(folder)
     wav = os.path.join(folder, "take.wav")
     patch = patch_240(folder)
-    client = f"lgkill{os.getpid()}{tag}"
-    env = {**os.environ, "LIVEGAN_MIDI_CLIENT": client, "JACK_NO_START_SERVER": "1"}
+    env = {**os.environ, "JACK_NO_START_SERVER": "1"}
     p = subprocess.Popen([sys.executable, "-m", "livegan", "perform", "--model", str(model), "--patch", patch,
-                          "--midi", "virtual", "--record", wav, "--seconds", "60"], cwd=folder,
+                          "--osc", "0", "--record", wav, "--seconds", "60"], cwd=folder,
                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                          env=env)
-    ctl = start_sender(f"{client}ctl", client, plan, env)
+    ctl = start_sender(plan, env)
     lines = []
     try:
         for line in p.stderr:
             lines.append(line)
-            if " on '" in line and "Hz" in line:  # the stream starts within a few ms of this line
-                tell_start(ctl, time.monotonic())
+            m = re.search(r"OSC on 127\.0\.0\.1:(\d+)", line)
+            if m:  # the banner: the stream starts within a few ms of this line
+                tell_start(ctl, time.monotonic(), int(m.group(1)))
                 break
         t0, seen = time.monotonic(), (0.0, 0)
         while seen[1] == 0:
