@@ -53,7 +53,8 @@ def _heard(text: str, track: int) -> bool:
 
 
 def effects_off(events) -> bool:
-    """Whether a live set's log says its tracks played without their effects (``livegan effects 0``)."""
+    """Whether a live set's log says its tracks played without their effects (``livegan effects 0``: a
+    take made before live sets played each track's effects, 2026-12-05; it re-renders dry)."""
     texts = getattr(events, "markers", None)
     if texts is None:
         texts = [m.text for _, m in events if getattr(m, "type", None) == "marker"]

@@ -114,11 +114,9 @@ class SetShow(Show):
             patch = track_patch(t)
             patch.tempo = tempo  # (a copy): one clock
             rings = dict(record_ring_frames=8192, take_ring_frames=4 * rate) if k == 0 else {}
-            self.parts.append(build(model.meta, patch, rate, self.channels, fx=False, arena=self.arenas[k], **rings))
+            self.parts.append(build(model.meta, patch, rate, self.channels, remote_fx=True, arena=self.arenas[k],
+                                    **rings))  # (its effects chain: in the audio process's FxGroup)
             self.warnings += [f"{t.where}: {w}" for w in self.parts[-1].warnings]
-            if patch.effects:
-                self.warnings.append(f"{t.where}: its patch's effects are not played live in a set yet "
-                                     "(one effects chain per process): the track plays dry")
         if self.osc is not None:
             self.osc.configure_set([p.patch for p in self.parts], min(p.engine.max_tempo for p in self.parts))
         if self.channels != 2:
@@ -153,7 +151,6 @@ class SetShow(Show):
 
         args, out, rate = self.args, self.out, self.rate
         self.perflog = PerfLog(rate, named=max(len(m.meta.knobs) for m in self.models))
-        self.perflog.effects_off()  # the render plays the tracks dry too
         if self.stem_rings is None:
             self.takes = takes = Takes(self.engine, rate, self.channels, self.perflog, args.record, self.say)
         else:

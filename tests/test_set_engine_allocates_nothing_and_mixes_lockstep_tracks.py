@@ -2,7 +2,9 @@
 mixed by the set mixer: with a tempo change asked of track 0 only, every track follows it at the same
 frame, and the output equals each engine run by itself (given the same tempo) through ``Mixer`` - bit for
 bit. The mix (not a track's pre-fader block) goes into track 0's record ring. And in steady state
-``process`` allocates nothing that grows (tracemalloc over 5 000 blocks, as for one engine).
+``process`` allocates nothing that grows (tracemalloc over 5 000 blocks, as for one engine). With the
+tracks' effects chains on one shared pyo server (``FxGroup``, as live), each track sounds as its engine
+with a chain of its own (as ``render --set`` renders it), and that does not grow either.
 """
 from __future__ import annotations
 
@@ -88,3 +90,91 @@ def test_set_process_allocates_nothing_in_steady_state():
         tracemalloc.stop()
     print(f"SetEngine, 3 tracks, 5 000 blocks: net {after - base} B, peak {peak - base} B above start")
     assert after - base <= 256 and peak - base <= 2048
+
+
+def _effects(k):
+    from livegan.control.patch import default_patch_path, load_patch
+
+    if k == 1:
+        return None  # track 1: a patch without effects
+    effects = load_patch(default_patch_path()).effects
+    for e in effects:
+        if e.type == "delay":
+            e.params["mix"] = 0.5  # (the generic patch's delay starts silent, at mix 0)
+    return effects
+
+
+def _with_chains(blocks, n, tempo_at, chain_tempo=True):
+    """Each engine alone with a chain of its own (as ``render --set``), then mixed; ``chain_tempo``: the
+    tempo change reaches the chains too (their delay's beats)."""
+    from livegan.audio.fx import FxChain
+
+    tracks = np.zeros((3, blocks * n, 2), np.float32)
+    for k, e in enumerate(_engines(rings=False)):
+        fx = None if _effects(k) is None else FxChain(_effects(k), 48000, 2, bpm=120.0)
+        e.fx = fx
+        for b in range(blocks):
+            if b == tempo_at:
+                e.set_tempo(150.0)
+                if fx is not None and chain_tempo:
+                    fx.set_tempo(150.0)
+            e.process(tracks[k, b * n:(b + 1) * n])
+        if fx is not None:
+            fx.close()
+    ref = _mixer()
+    want = np.zeros((blocks * n, 2), np.float32)
+    for a in range(0, blocks * n, 8192):
+        ref.tracks[:, :min(8192, blocks * n - a)] = tracks[:, a:a + 8192]
+        ref.process(want[a:a + 8192])
+    return want
+
+
+def test_lockstep_set_with_effects_equals_each_engine_with_its_own_chain():
+    """Live, every track's chain runs on one shared server (``FxGroup``); rendered, each track has its own
+    chain on a server of its own, one track after another: the same samples, tempo change included."""
+    from livegan.audio.fx import FxGroup
+
+    blocks, n, tempo_at = 1500, 96, 150  # 96: the 128-frame pyo buffer falls inside blocks
+    se = SetEngine(_engines(rings=True), _mixer(), n, fx=FxGroup([None if _effects(k) is None else
+                                                                  (_effects(k), 120.0) for k in range(3)], 48000, 2))
+    got = np.zeros((blocks * n, 2), np.float32)
+    try:
+        for b in range(blocks):
+            if b == tempo_at:
+                se.engines[0].set_tempo(150.0)
+                se.fx.set_tempo(150.0)  # (live, track 0's admission does both)
+            se.process(got[b * n:(b + 1) * n])
+    finally:
+        se.fx.close()
+    assert np.array_equal(got, _with_chains(blocks, n, tempo_at))
+    assert not np.array_equal(got, _with_chains(blocks, n, tempo_at, chain_tempo=False))  # the delay follows it
+    dry = np.zeros_like(got)
+    se = SetEngine(_engines(rings=False), _mixer(), n)
+    for b in range(blocks):
+        if b == tempo_at:
+            se.engines[0].set_tempo(150.0)
+        se.process(dry[b * n:(b + 1) * n])
+    assert np.abs(dry - got).max() > 0.05  # the effects are heard
+
+
+def test_set_process_with_effects_does_not_grow():
+    from livegan.audio.fx import FxGroup
+
+    n = 64
+    se = SetEngine(_engines(rings=False), _mixer(), n, fx=FxGroup([(_effects(0), 120.0), None, (_effects(2), 120.0)],
+                                                                  48000, 2))
+    out = np.zeros((n, 2), np.float32)
+    try:
+        for _ in range(2000):
+            se.process(out)
+        tracemalloc.start()
+        try:
+            base, _ = tracemalloc.get_traced_memory()
+            for _ in range(5000):
+                se.process(out)
+            after, _ = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    finally:
+        se.fx.close()
+    assert after - base <= 256, f"traced memory grew {after - base} B over 5000 blocks"

@@ -52,10 +52,8 @@ def start_tempo_problem(meta: ModelMeta, sample_rate: int, tempo, where: str) ->
 
 
 class Controls(Protocol):
-    """The control state an ``Engine`` plays from (``livegan.control.admission.EngineControls``).
-
-    No locks: the control thread publishes by plain writes, the readers take the latest value.
-    """
+    """The control state an ``Engine`` plays from (``livegan.control.admission.EngineControls``). No locks:
+    the control thread publishes by plain writes, the readers take the latest value."""
 
     seq: int  # changes whenever a new loop is wanted; generator thread reads it
 
@@ -258,17 +256,22 @@ class Engine:
 
     # ---- audio thread ------------------------------------------------------------
     def process(self, out: np.ndarray) -> None:
-        """Fill ``out`` (frames, channels) float32 C-contiguous. Audio callback or render loop.
-
-        Never allocates, locks, logs or waits: control admission, the mix kernel, the optional
-        ``fx.process(out)``, the limiter kernel (``play``), and a copy into the record ring.
-        """
+        """Fill ``out`` (frames, channels) float32 C-contiguous; audio callback or render loop. Never allocates,
+        locks, logs or waits: admission, the mix kernel, ``fx.process``, the limiter, the record ring copy."""
         rec = self.play(out)
         if rec is not None:
             dsp.ring_write(rec[0], rec[1], out)
 
     def play(self, out: np.ndarray):
         """``process`` without the ring copy: -> the (ring, rst) for this block, or None (a set records its mix)."""
+        rec = self.play_dry(out)
+        if self.fx is not None:
+            self.fx.process(out)
+        dsp.limiter(out, self.lst)
+        return rec
+
+    def play_dry(self, out: np.ndarray):
+        """``play`` up to its effects: admission and the loops (a set runs every track's chain at once)."""
         s = self.state
         self.controls.admit(s)  # staged control changes take effect at this block's first frame
         w = s["rec_want"]
@@ -280,14 +283,10 @@ class Engine:
         rec = self._rec
         b = self.bank
         dsp.engine_block(out, b.slots, b.state, b.loop_id, self.est, self.tst, b.pub, dsp.TABLE, self.log)
-        if self.fx is not None:
-            self.fx.process(out)
-        dsp.limiter(out, self.lst)
         return rec
 
     def drop_fx(self) -> None:
-        """Play on without the effects chain (it raised in the callback); its admission goes too.
-        Audio thread (the exceptional path)."""
+        """Play on without the effects chain (it raised in the callback); its admission goes too. Audio thread."""
         self.fx = None
         adm: Any = getattr(self.controls, "admitter", self.controls)  # EngineControls, or an Admitter
         if getattr(adm, "fx", None) is not None:

@@ -144,33 +144,48 @@ def _server(sr: int, channels: int, block: int):
     return _SERVER["server"]
 
 
+def _fifo(server, block: int, channels: int):
+    """A FIFO over pyo's input and output buffers: (input FIFO, output FIFO, frames in it = 0, pyo's
+    input buffer, its output buffer), the last two numpy views of pyo's own memory, (block, channels)."""
+    n = block * channels
+    pin = np.ctypeslib.as_array((ctypes.c_float * n).from_address(int(server.getInputAddr(), 16)))
+    pout = np.ctypeslib.as_array((ctypes.c_float * n).from_address(int(server.getOutputAddr(), 16)))
+    z = np.zeros((block, channels), np.float32)  # interleaved = C order (frames, channels)
+    return z, z.copy(), 0, pin.reshape(block, channels), pout.reshape(block, channels)
+
+
+def _settle(server, pin, sample_rate: int, block: int) -> None:
+    """pyo fades new objects in over the first buffers: settle on silence before the first real block."""
+    pin[:] = 0.0
+    for _ in range(max(8, int(0.05 * sample_rate / block))):
+        server.process()
+
+
 class FxChain:
     """The patch's effects on a (frames, channels) float32 block, in place."""
 
     def __init__(self, effects: list[Effect], sample_rate: int, channels: int, bpm: float = 120.0,
-                 pyo_block: int = 128):
+                 pyo_block: int = 128, group: FxGroup | None = None, offset: int = 0):
+        """``group``: one of a live set's chains, on the group's server at channels ``offset``.. (the
+        group moves the frames and settles; this chain's own ``process`` is not used)."""
         pyo = _import_pyo()
 
-        prev = _SERVER["chain"]
-        if prev is not None:
-            prev.close()
         self.sample_rate, self.channels, self.block = sample_rate, channels, pyo_block
         self.latency = pyo_block  # frames the chain delays its input
-        self._fin = np.zeros((pyo_block, channels), np.float32)  # FIFO of input frames
-        self._fout = np.zeros((pyo_block, channels), np.float32)  # the last pyo buffer, read out frame by frame
-        self._pos = 0  # frames in the FIFO
-        self.server = _server(sample_rate, channels, pyo_block)
-        n = pyo_block * channels
-        self._in = np.ctypeslib.as_array((ctypes.c_float * n).from_address(int(self.server.getInputAddr(), 16)))
-        self._out = np.ctypeslib.as_array((ctypes.c_float * n).from_address(int(self.server.getOutputAddr(), 16)))
-        self._in2 = self._in.reshape(pyo_block, channels)  # interleaved = C order (frames, channels)
-        self._out2 = self._out.reshape(pyo_block, channels)
         self.bpm = bpm
+        if group is None:
+            prev = _SERVER["chain"]
+            if prev is not None:
+                prev.close()
+            self.server = _server(sample_rate, channels, pyo_block)
+            self._fin, self._fout, self._pos, self._in2, self._out2 = _fifo(self.server, pyo_block, channels)
+        else:
+            self.server = group.server
         self.effects = {e.type: e for e in effects}
         self.sig = {}  # "filter.cutoff" -> SigTo
         self.active = {}  # type -> SigTo 1 (on) / 0 (bypassed)
         self._objs = []
-        src = pyo.Input(chnl=list(range(channels)))
+        src = pyo.Input(chnl=list(range(offset, offset + channels)))
         self._objs.append(src)
         for e in effects:
             for p, v in e.params.items():
@@ -185,12 +200,10 @@ class FxChain:
             self._objs += [wet, on, stage]
             src = stage
         self.out = src
-        self.out.out()
-        _SERVER["chain"] = self
-        # pyo fades new objects in over the first buffers: settle before the first real block
-        self._in[:] = 0.0
-        for _ in range(max(8, int(0.05 * sample_rate / pyo_block))):
-            self.server.process()
+        self.out.out(chnl=offset)
+        if group is None:
+            _SERVER["chain"] = self
+            _settle(self.server, self._in2, sample_rate, pyo_block)
 
     def _param_value(self, t: str, p: str, v: float) -> float:
         """Patch units -> pyo units (a tempo-synced param's beats -> seconds at the current tempo)."""
@@ -250,3 +263,60 @@ class FxChain:
         for o in self._objs:
             o.stop()
         self._objs.clear()
+
+
+class FxGroup:
+    """A live set's effects: each track's patch chain, all on one pyo server (pyo keeps one per process),
+    track k on channels ``k * channels``.. of it. ``process`` moves every track's block through one
+    FIFO and calls ``server.process()`` once per pyo buffer for all of them; a chain's samples are the
+    ones it gives alone on a server of its own (``livegan render --set`` renders the tracks one after
+    another), since no chain reads another's channels. ``specs``: per track (effects, bpm), or None
+    for a track without effects (it passes untouched, with no delay, as it renders)."""
+
+    def __init__(self, specs: list, sample_rate: int, channels: int, pyo_block: int = 128):
+        prev = _SERVER["chain"]
+        if prev is not None:
+            prev.close()
+        self.channels, self.block, self.latency = channels, pyo_block, pyo_block
+        self.server = _server(sample_rate, channels * len(specs), pyo_block)
+        self._fin, self._fout, self._pos, self._in2, self._out2 = _fifo(self.server, pyo_block,
+                                                                        channels * len(specs))
+        self.chains = [None if s is None else FxChain(s[0], sample_rate, channels, s[1], pyo_block, group=self,
+                                                      offset=k * channels) for k, s in enumerate(specs)]
+        self.on = [k for k, c in enumerate(self.chains) if c is not None]
+        _SERVER["chain"] = self
+        _settle(self.server, self._in2, sample_rate, pyo_block)
+
+    def set_tempo(self, bpm: float) -> None:
+        """Every chain's tempo-synced parameters on the set's one tempo. Audio thread (admission)."""
+        for c in self.chains:
+            if c is not None:
+                c.set_tempo(bpm)
+
+    def process(self, blocks) -> None:
+        """Each track's (frames, channels) float32 block with a chain through it, in place (all the same
+        length; each frame leaves ``pyo_block`` frames after it entered). Audio callback; no allocation."""
+        bs, fin, fout, ch = self.block, self._fin, self._fout, self.channels
+        n = blocks[0].shape[0]
+        i, p = 0, self._pos
+        while i < n:
+            m = min(n - i, bs - p)
+            for k in self.on:
+                b, c = blocks[k], k * ch
+                fin[p:p + m, c:c + ch] = b[i:i + m]
+                b[i:i + m] = fout[p:p + m, c:c + ch]
+            p += m
+            i += m
+            if p == bs:
+                self._in2[:] = fin
+                self.server.process()
+                fout[:] = self._out2
+                p = 0
+        self._pos = p
+
+    def close(self) -> None:
+        if _SERVER["chain"] is self:
+            _SERVER["chain"] = None
+        for c in self.chains:
+            if c is not None:
+                c.close()

@@ -1,19 +1,21 @@
-"""A live set's callback body: N track engines stepped in lockstep into preallocated per-track blocks,
-then mixed by ``livegan.audio.mixer.Mixer`` into the output block (``docs/architecture.md``, "A live set").
+"""A live set's callback body: N track engines stepped in lockstep into preallocated per-track blocks, then mixed
+by ``livegan.audio.mixer.Mixer`` into the output block (``docs/architecture.md``, "A live set").
 
-Each track is an unchanged ``Engine`` (its own loop bank, latent point, admission record and safety
-limiter, on its own arena). One transport: track 0 owns the tempo, the locate requests and start / stop
-(its controls are the only ones that stage them); before each block the other tracks take track 0's
-requests (plain 8-byte copies), so every engine meets the same tempo and grid changes at the same frame,
-the way ``livegan render --set`` applies a log's tempo, locate and run markers to every track. The
-record rings are track 0's: the mix is written there (``Engine.play`` leaves the copy to its caller),
-so a take and the meter see the mix; with ``stems`` each track's post-fader block (what it added to the
-mix) goes into its stem ring in the same blocks as a take's, so stems and take are sample-aligned.
+Each track is an unchanged ``Engine`` (its own loop bank, latent point, admission record and safety limiter,
+on its own arena), played up to its effects (``Engine.play_dry``); then every track's chain runs in one pass
+of the shared pyo server (``livegan.audio.fx.FxGroup``) and each track's limiter, the order ``Engine.play``
+has, so each track's samples are the ones ``livegan render --set`` gives it. One transport: track 0 owns the
+tempo, the locate requests and start / stop (its controls are the only ones that stage them); before each
+block the other tracks take track 0's requests (plain 8-byte copies), so every engine meets the same tempo and
+grid changes at the same frame, the way ``livegan render --set`` applies a log's tempo, locate and run markers
+to every track. The record rings are track 0's: the mix is written there (``Engine.play`` leaves the copy to
+its caller), so a take and the meter see the mix; with ``stems`` each track's post-fader block (what it added
+to the mix) goes into its stem ring in the same blocks as a take's, so stems and take are sample-aligned.
 
-``SetEngine`` looks like an ``Engine`` to ``livegan.audio.output.AudioOutput`` (``process``,
-``state``, ``sample_rate``, ``channels``, ``drop_fx``). Threads: ``process`` on the audio callback
-(allocates nothing for blocks of ``blocksize`` frames: the per-track views are made here); the rest
-on the main thread before the stream starts.
+``SetEngine`` looks like an ``Engine`` to ``livegan.audio.output.AudioOutput`` (``process``, ``state``,
+``sample_rate``, ``channels``, ``drop_fx``). Threads: ``process`` on the audio callback (allocates nothing for
+blocks of ``blocksize`` frames: the per-track views are made here); the rest on the main thread before the
+stream starts.
 """
 from __future__ import annotations
 
@@ -26,8 +28,9 @@ FOLLOW = ("tempo_req", "loc_beat", "loc_frame", "loc_req", "run_req")  # track 0
 
 
 class SetEngine:
-    def __init__(self, engines, mixer: Mixer, blocksize: int, stems=None):
+    def __init__(self, engines, mixer: Mixer, blocksize: int, stems=None, fx=None):
         self.engines = list(engines)
+        self.fx = fx  # the tracks' effects chains on one server (``livegan.audio.fx.FxGroup``), or None
         self.lead = self.engines[0]
         self.mixer = mixer
         self.state = self.lead.state
@@ -49,11 +52,15 @@ class SetEngine:
         views = self.views if n == self.blocksize else [self.mixer.tracks[k, :n] for k in range(len(self.engines))]
         s0 = self.lead.state
         frame0 = s0["frame"]  # the block's first frame: staged mix changes are timed by it
-        rec = self.lead.play(views[0])
+        rec = self.lead.play_dry(views[0])
         for k, s in enumerate(self.followers):
             for f in FOLLOW:
                 s[f] = s0[f]
-            self.engines[k + 1].play(views[k + 1])
+            self.engines[k + 1].play_dry(views[k + 1])
+        if self.fx is not None:  # every track's chain in one pass of the shared server
+            self.fx.process(views)
+        for k, e in enumerate(self.engines):  # then each track's limiter, as ``Engine.play`` orders them
+            dsp.limiter(views[k], e.lst)
         self.mixer.process(out, frame0)
         if rec is not None:
             dsp.ring_write(rec[0], rec[1], out)
@@ -63,5 +70,6 @@ class SetEngine:
 
     def drop_fx(self) -> None:
         """A fault in the block (Python side): every track plays on without effects. Audio thread."""
+        self.fx = None
         for e in self.engines:
             e.drop_fx()

@@ -102,7 +102,8 @@ class PerfLog:
         self.log(frame, [0x104, (int(beat) + 1) | (int(track) << TRACK_SHIFT), int(state_frame)])
 
     def effects_off(self) -> None:
-        """A live set played its tracks without their patches' effects (``livegan effects 0`` at frame 0)."""
+        """A live set played its tracks without their patches' effects (``livegan effects 0`` at frame 0):
+        what live sets wrote before they played each track's effects; kept to make such a log in tests."""
         self.log(0, [0x107, 0])
 
     def base(self, frame: int, z, track: int = 0) -> None:
