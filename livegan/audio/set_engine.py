@@ -20,11 +20,23 @@ stream starts.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from livegan.audio import dsp
 from livegan.audio.mixer import Mixer
+from livegan.audio.state import ENGINE, rows
 
-FOLLOW = ("tempo_req", "loc_beat", "loc_frame", "loc_req", "run_req")  # track 0's transport requests
+
+@njit(cache=True)
+def follow(dst: np.ndarray, src: np.ndarray) -> None:
+    """Track 0's transport requests into another track's ``ENGINE`` row: five plain copies (no Python object
+    per block, as a field read from a structured scalar in Python would be). Audio thread."""
+    d, s = dst[0], src[0]
+    d.tempo_req = s.tempo_req
+    d.loc_beat = s.loc_beat
+    d.loc_frame = s.loc_frame
+    d.loc_req = s.loc_req
+    d.run_req = s.run_req
 
 
 class SetEngine:
@@ -37,7 +49,8 @@ class SetEngine:
         self.sample_rate, self.channels = self.lead.sample_rate, self.lead.channels
         self.blocksize = int(blocksize)
         self.views = [mixer.tracks[k, :self.blocksize] for k in range(len(self.engines))]
-        self.followers = [e.state for e in self.engines[1:]]
+        self.followers = [e.est for e in self.engines[1:]]
+        follow(rows(ENGINE), rows(ENGINE))  # compiled (or loaded) here, not on the first block
         self.stems = stems  # [(ring, rst)] per track: its post-fader block while a take records (``--stems``)
         self.arenas: list = []  # the audio process keeps the tracks' arenas here (their mappings stay)
 
@@ -53,9 +66,8 @@ class SetEngine:
         s0 = self.lead.state
         frame0 = s0["frame"]  # the block's first frame: staged mix changes are timed by it
         rec = self.lead.play_dry(views[0])
-        for k, s in enumerate(self.followers):
-            for f in FOLLOW:
-                s[f] = s0[f]
+        for k, est in enumerate(self.followers):
+            follow(est, self.lead.est)
             self.engines[k + 1].play_dry(views[k + 1])
         if self.fx is not None:  # every track's chain in one pass of the shared server
             self.fx.process(views)
