@@ -37,6 +37,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# a venv cut short (setup interrupted while venv ran ensurepip) has a python but no pip: made again
+if [ -x .venv/bin/python ] && ! .venv/bin/python -m pip --version >/dev/null 2>&1; then
+  echo "setup: .venv has no pip (an interrupted set-up?): making it again"
+  rm -rf .venv
+fi
 [ -x .venv/bin/python ] || $PY -m venv .venv
 VPY=.venv/bin/python
 # The lock holds the versions resolved for one Python (numpy wheels, for one, follow Python releases);
