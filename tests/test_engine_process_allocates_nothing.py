@@ -8,22 +8,14 @@ and that the peak during the 10 000 calls stays within 2 KiB of the start.
 """
 from __future__ import annotations
 
-import os
 import tracemalloc
 
 import numpy as np
 
-import livegan
 from livegan.audio.engine import Engine
 from livegan.model import validate_meta
+from livegan.testing.alloc import in_package
 from livegan.testing.wiring import identity_controls
-
-PKG = os.path.dirname(os.path.abspath(livegan.__file__)) + os.sep
-
-
-def _in_package(stat) -> bool:
-    """An allocation made by the package's own files (not by this test file, whatever the checkout is called)."""
-    return any(os.path.abspath(f.filename).startswith(PKG) for f in stat.traceback)
 
 
 class _Fx:
@@ -66,7 +58,7 @@ def test_process_allocates_nothing_in_steady_state():
     finally:
         tracemalloc.stop()
     print(f"tracemalloc over 10 000 calls: net {after_mem - base} B, peak {peak - base} B above start")
-    grown = [s for s in after.compare_to(before, "filename") if s.size_diff > 0 and _in_package(s)]
+    grown = [s for s in after.compare_to(before, "filename") if s.size_diff > 0 and in_package(s)]
     assert not grown, grown
     assert after_mem - base <= 256, f"traced memory grew by {after_mem - base} B over 10 000 calls"
     assert peak - base <= 2048, f"peak {peak - base} B above start during 10 000 calls"

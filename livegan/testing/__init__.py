@@ -16,8 +16,8 @@
 - ``netns``: a private network namespace with loopback only (``unshare -n``), for Ableton Link;
 - ``link_show``: a performance following a Link session in real time, with a second peer;
 - ``link_peer``: a plain Ableton Link peer (LinkPython-extern only) that ``link_show`` runs;
-- ``alloc``: ``steady(step, calls)``, the allocation tests' measure: what a real-time step keeps or peaks at
-  per span of calls, counting only the measuring thread's allocations;
+- ``alloc``: ``steady(step, calls)``, the allocation tests' measure (what a real-time step keeps or peaks at
+  per span of calls, counting only the measuring thread's allocations), and ``in_package``;
 - ``wait``: ``wait_until(pred, timeout, step)``, the one readiness poll tests wait with instead of fixed sleeps;
 - ``switches``: what the end-to-end tests ask of a live show's loop switches (at the first bar line after a
   change, or after a loop the engine logged as late).

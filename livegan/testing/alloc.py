@@ -52,14 +52,20 @@ def _mine(stat: tracemalloc.StatisticDiff) -> bool:
     return any(f.lineno == _STEP and os.path.abspath(f.filename) == HERE for f in stat.traceback)
 
 
-def _in_package(stat: tracemalloc.StatisticDiff) -> bool:
-    return any(os.path.abspath(f.filename).startswith(PKG) and os.path.abspath(f.filename) != HERE
-               for f in stat.traceback)
+def _ours(filename: str) -> bool:
+    """A file of the package's own, this measure left out."""
+    path = os.path.abspath(filename)
+    return path.startswith(PKG) and path != HERE
+
+
+def in_package(stat: tracemalloc.Statistic | tracemalloc.StatisticDiff) -> bool:
+    """An allocation made by the package's own files (not by a test file, whatever the checkout is called)."""
+    return any(_ours(f.filename) for f in stat.traceback)
 
 
 def _where(stat: tracemalloc.StatisticDiff) -> str:
     """``+N B (+k objects) at FILE:LINE``: the package's innermost frame, else the innermost."""
-    frames = [f for f in stat.traceback if os.path.abspath(f.filename).startswith(PKG)] or list(stat.traceback)
+    frames = [f for f in stat.traceback if _ours(f.filename)] or list(stat.traceback)
     f = frames[-1]  # a tracemalloc traceback runs from the oldest frame to the most recent
     return f"{stat.size_diff:+d} B ({stat.count_diff:+d} objects) at {f.filename}:{f.lineno}"
 
@@ -80,7 +86,7 @@ def spans(step: Callable[[int], object], calls: int, count: int = 3) -> list[Spa
         diff = [s for s in snaps[k + 1].compare_to(snaps[k], "traceback") if _mine(s)]
         grown = [s for s in diff if s.size_diff > 0]
         top = [_where(s) for s in grown[:3]]
-        got.append(Span(sum(s.size_diff for s in diff), peak, [_where(s) for s in grown if _in_package(s)], top))
+        got.append(Span(sum(s.size_diff for s in diff), peak, [_where(s) for s in grown if in_package(s)], top))
     return got
 
 
